@@ -1,0 +1,7 @@
+"""Nilai's statistical engine: pure numpy/pandas/scipy, no Django.
+
+Modules: scoring, weighting, estimation, reliability, validity, trends, proxies, achievement.
+Each returns frozen dataclasses; formulas follow ../shared/docs/METHODS.md.
+"""
+
+__version__ = "0.1.0"

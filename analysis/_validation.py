@@ -1,0 +1,80 @@
+"""Shared input checks for ``analysis``: each raises ``ValueError`` with a precise message.
+
+These helpers are private; public functions call them first so that bad input fails before any
+computation, naming the argument and, where useful, the first offending position.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence, Sized
+
+import numpy as np
+import pandas as pd
+
+
+def as_float_1d(values: object, name: str) -> np.ndarray:
+    """Return ``values`` as a 1-D float64 array; raise ``ValueError`` if that is impossible."""
+    try:
+        arr = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be numeric: {exc}") from exc
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be one-dimensional, got shape {arr.shape}")
+    return arr
+
+
+def as_float_2d(values: object, name: str) -> np.ndarray:
+    """Return ``values`` as a 2-D float64 array (NaN allowed); raise ``ValueError`` otherwise."""
+    try:
+        arr = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be numeric (NaN for missing): {exc}") from exc
+    if arr.ndim != 2:
+        raise ValueError(f"{name} must be two-dimensional (respondents x columns), got shape "
+                         f"{arr.shape}")
+    return arr
+
+
+def check_length(arr: Sized, expected: int, name: str, reference: str) -> None:
+    """Raise ``ValueError`` unless ``len(arr) == expected``."""
+    if len(arr) != expected:
+        raise ValueError(f"{name} has length {len(arr)}, expected {expected} (as {reference})")
+
+
+def check_positive_finite(arr: np.ndarray, name: str) -> None:
+    """Raise ``ValueError`` unless every element of ``arr`` is finite and > 0."""
+    bad = ~(np.isfinite(arr) & (arr > 0))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"{name} must be finite and > 0; position {i} is {arr[i]!r} "
+                         f"({int(bad.sum())} bad value(s))")
+
+
+def check_no_missing_labels(values: object, name: str) -> np.ndarray:
+    """Return ``values`` as a 1-D array of labels; raise ``ValueError`` on a missing label."""
+    arr = np.asarray(values)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be one-dimensional, got shape {arr.shape}")
+    missing = pd.isna(arr)
+    if np.any(missing):
+        i = int(np.flatnonzero(missing)[0])
+        raise ValueError(f"{name} has a missing label at position {i} "
+                         f"({int(np.sum(missing))} missing)")
+    return arr
+
+
+def factorize(values: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes 0..k-1 and the sorted unique labels of ``values`` (no missing allowed)."""
+    arr = check_no_missing_labels(values, name)
+    codes, uniques = pd.factorize(arr, sort=True)
+    return codes.astype(np.intp, copy=False), np.asarray(uniques)
+
+
+def check_unique(labels: Sequence[str], name: str) -> None:
+    """Raise ``ValueError`` if ``labels`` holds a duplicate."""
+    seen: set[str] = set()
+    for label in labels:
+        if label in seen:
+            raise ValueError(f"{name} contains the duplicate {label!r}")
+        seen.add(label)
+

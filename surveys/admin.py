@@ -1,0 +1,114 @@
+"""Django admin for every model. Published instrument versions and stored results are read-only:
+they change only through the load/compute commands."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from . import models as m
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request, obj=None) -> bool:  # noqa: ARG002
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:  # noqa: ARG002
+        return False
+
+
+@admin.register(m.Region)
+class RegionAdmin(admin.ModelAdmin):
+    list_display = ["code", "code_kemendagri", "name", "level", "parent", "valid_from", "valid_to"]
+    list_filter = ["level"]
+    search_fields = ["code", "code_kemendagri", "name"]
+    raw_id_fields = ["parent"]
+
+
+@admin.register(m.Instrument)
+class InstrumentAdmin(admin.ModelAdmin):
+    list_display = ["code", "title_id"]
+    search_fields = ["code", "title_id", "title_en"]
+
+
+class DimensionInline(admin.TabularInline):
+    model = m.Dimension
+    extra = 0
+    can_delete = False
+    readonly_fields = ["code", "name_id", "name_en", "weight", "position"]
+
+
+@admin.register(m.InstrumentVersion)
+class InstrumentVersionAdmin(ReadOnlyAdmin):
+    list_display = ["instrument", "version", "scale_min", "scale_max", "published_at"]
+    inlines = [DimensionInline]
+
+
+@admin.register(m.Dimension)
+class DimensionAdmin(ReadOnlyAdmin):
+    list_display = ["code", "version", "name_id", "weight", "position"]
+    list_filter = ["version"]
+
+
+@admin.register(m.Item)
+class ItemAdmin(ReadOnlyAdmin):
+    list_display = ["code", "version", "dimension", "facet", "reverse", "position"]
+    list_filter = ["version", "facet", "reverse"]
+    search_fields = ["code", "text_id", "text_en"]
+
+
+@admin.register(m.Wave)
+class WaveAdmin(admin.ModelAdmin):
+    list_display = ["instrument", "year", "version", "status", "fieldwork_start", "fieldwork_end"]
+    list_filter = ["status", "instrument"]
+
+
+@admin.register(m.Respondent)
+class RespondentAdmin(admin.ModelAdmin):
+    list_display = ["panel_key", "created_at"]
+    search_fields = ["panel_key"]
+
+
+@admin.register(m.Response)
+class ResponseAdmin(admin.ModelAdmin):
+    list_display = ["submission_id", "wave", "respondent", "region", "status", "source"]
+    list_filter = ["wave", "status", "source", "sex", "age_group"]
+    raw_id_fields = ["respondent", "region", "created_by"]
+    readonly_fields = ["answers", "content_hash", "created_at", "updated_at", "submitted_at"]
+    list_select_related = ["wave__instrument", "respondent", "region"]
+
+
+@admin.register(m.PopulationMargin)
+class PopulationMarginAdmin(admin.ModelAdmin):
+    list_display = ["year", "region", "sex", "age_group", "population"]
+    list_filter = ["year", "sex", "age_group"]
+
+
+@admin.register(m.Indicator)
+class IndicatorAdmin(admin.ModelAdmin):
+    list_display = ["code", "name_id", "level", "polarity", "unit", "dimension_code"]
+    list_filter = ["level", "polarity"]
+
+
+@admin.register(m.IndicatorValue)
+class IndicatorValueAdmin(admin.ModelAdmin):
+    list_display = ["indicator", "region", "year", "value"]
+    list_filter = ["indicator", "year"]
+
+
+@admin.register(m.Target)
+class TargetAdmin(admin.ModelAdmin):
+    list_display = ["indicator", "region", "year", "target"]
+    list_filter = ["indicator", "year"]
+
+
+@admin.register(m.IndexRun)
+class IndexRunAdmin(ReadOnlyAdmin):
+    list_display = ["id", "status", "analysis_version", "created_at", "finished_at"]
+    list_filter = ["status"]
+
+
+for _model in (
+    m.WeightResult, m.EstimateResult, m.ReliabilityResult, m.ItemResult, m.CfaResult,
+    m.TrendResult, m.ChangeResult, m.ProxyValidationResult, m.AchievementResult,
+):
+    admin.site.register(_model, ReadOnlyAdmin)

@@ -1,0 +1,39 @@
+from .indicators import INDEX_CODE, Indicator, IndicatorLevel, IndicatorValue, Polarity, Target
+from .instruments import Dimension, Facet, Instrument, InstrumentVersion, Item
+from .population import PopulationMargin
+from .regions import Region, RegionLevel
+from .respondents import Respondent
+from .responses import (
+    ANSWER_MISSING,
+    AgeGroup,
+    Response,
+    ResponseSource,
+    ResponseStatus,
+    Sex,
+)
+from .results import (
+    ALL_REGIONS,
+    OVERALL,
+    AchievementResult,
+    CfaResult,
+    ChangeResult,
+    EstimateResult,
+    IndexRun,
+    ItemResult,
+    ProxyValidationResult,
+    ReliabilityResult,
+    RunStatus,
+    TrendResult,
+    WeightResult,
+)
+from .waves import Wave, WaveStatus
+
+__all__ = [
+    "ALL_REGIONS", "ANSWER_MISSING", "INDEX_CODE", "OVERALL",
+    "AchievementResult", "AgeGroup", "CfaResult", "ChangeResult", "Dimension", "EstimateResult",
+    "Facet", "IndexRun", "Indicator", "IndicatorLevel", "IndicatorValue", "Instrument",
+    "InstrumentVersion", "Item", "ItemResult", "Polarity", "PopulationMargin",
+    "ProxyValidationResult", "Region", "RegionLevel", "ReliabilityResult", "Respondent",
+    "Response", "ResponseSource", "ResponseStatus", "RunStatus", "Sex", "Target",
+    "TrendResult", "Wave", "WaveStatus", "WeightResult",
+]

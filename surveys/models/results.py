@@ -1,0 +1,227 @@
+"""Stored results of index runs. Views, exports and charts only read these tables.
+
+Region columns hold the BPS code, or ``ALL`` for the whole design; dimension columns hold a
+dimension code or ``INDEX`` for the overall index. Every row points at the IndexRun that wrote
+it; a new run replaces the rows of the waves it covers in one transaction.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+
+ALL_REGIONS = "ALL"
+OVERALL = "INDEX"
+
+
+class RunStatus(models.TextChoices):
+    PENDING = "pending", "Menunggu"
+    RUNNING = "running", "Berjalan"
+    SUCCEEDED = "succeeded", "Berhasil"
+    FAILED = "failed", "Gagal"
+
+
+class IndexRun(models.Model):
+    status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.PENDING)
+    parameters = models.JSONField(default=dict)
+    analysis_version = models.CharField(max_length=40, blank=True, default="")
+    input_checksum = models.CharField(max_length=64, blank=True, default="")
+    timings = models.JSONField(default=dict)
+    messages = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = "proses perhitungan indeks"
+        verbose_name_plural = "proses perhitungan indeks"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=RunStatus.values), name="index_run_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"run {self.pk} ({self.status})"
+
+
+class _RunResult(models.Model):
+    run = models.ForeignKey(IndexRun, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        abstract = True
+
+
+class WeightResult(_RunResult):
+    response = models.OneToOneField(
+        "surveys.Response", on_delete=models.CASCADE, related_name="weight_result"
+    )
+    wave = models.ForeignKey("surveys.Wave", on_delete=models.CASCADE, related_name="+")
+    final_weight = models.FloatField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(final_weight__gt=0), name="weight_result_pos"),
+        ]
+
+
+class EstimateResult(_RunResult):
+    wave = models.ForeignKey("surveys.Wave", on_delete=models.CASCADE, related_name="+")
+    region_code = models.CharField(max_length=20)
+    dimension = models.CharField(max_length=20)
+    n = models.PositiveIntegerField()
+    n_eff = models.FloatField(null=True)
+    estimate = models.FloatField(null=True)
+    se = models.FloatField(null=True)
+    ci_low = models.FloatField(null=True)
+    ci_high = models.FloatField(null=True)
+    df = models.IntegerField(null=True)
+    suppressed = models.BooleanField()
+    category = models.CharField(max_length=20, blank=True, default="")
+
+    class Meta:
+        ordering = ["wave__year", "dimension", "region_code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["wave", "region_code", "dimension"], name="estimate_result_unique"
+            ),
+        ]
+
+
+class ReliabilityResult(_RunResult):
+    wave = models.ForeignKey("surveys.Wave", on_delete=models.CASCADE, related_name="+")
+    dimension = models.CharField(max_length=20)
+    n = models.PositiveIntegerField()
+    k = models.PositiveSmallIntegerField()
+    alpha = models.FloatField(null=True)
+    alpha_std = models.FloatField(null=True)
+    alpha_ci_low = models.FloatField(null=True)
+    alpha_ci_high = models.FloatField(null=True)
+    omega_total = models.FloatField(null=True)
+
+    class Meta:
+        ordering = ["wave__year", "dimension"]
+        constraints = [
+            models.UniqueConstraint(fields=["wave", "dimension"], name="reliability_unique"),
+        ]
+
+
+class ItemResult(_RunResult):
+    wave = models.ForeignKey("surveys.Wave", on_delete=models.CASCADE, related_name="+")
+    dimension = models.CharField(max_length=20)
+    item = models.CharField(max_length=40)
+    item_rest_r = models.FloatField(null=True)
+    alpha_if_deleted = models.FloatField(null=True)
+    mean = models.FloatField(null=True)
+    sd = models.FloatField(null=True)
+
+    class Meta:
+        ordering = ["wave__year", "dimension", "item"]
+        constraints = [
+            models.UniqueConstraint(fields=["wave", "item"], name="item_result_unique"),
+        ]
+
+
+class CfaResult(_RunResult):
+    wave = models.OneToOneField("surveys.Wave", on_delete=models.CASCADE, related_name="+")
+    n = models.PositiveIntegerField()
+    chisq = models.FloatField(null=True)
+    df = models.IntegerField(null=True)
+    cfi = models.FloatField(null=True)
+    tli = models.FloatField(null=True)
+    rmsea = models.FloatField(null=True)
+    srmr = models.FloatField(null=True)
+    converged = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["wave__year"]
+
+
+class TrendResult(_RunResult):
+    instrument = models.ForeignKey("surveys.Instrument", on_delete=models.CASCADE, related_name="+")
+    region_code = models.CharField(max_length=20)
+    dimension = models.CharField(max_length=20)
+    n_points = models.PositiveSmallIntegerField()
+    first_wave = models.PositiveSmallIntegerField(null=True)
+    last_wave = models.PositiveSmallIntegerField(null=True)
+    ols_slope = models.FloatField(null=True)
+    ols_slope_se = models.FloatField(null=True)
+    ols_ci_low = models.FloatField(null=True)
+    ols_ci_high = models.FloatField(null=True)
+    ols_p = models.FloatField(null=True)
+    sen_slope = models.FloatField(null=True)
+    sen_ci_low = models.FloatField(null=True)
+    sen_ci_high = models.FloatField(null=True)
+    kendall_tau = models.FloatField(null=True)
+    kendall_p = models.FloatField(null=True)
+    direction = models.CharField(max_length=8, blank=True, default="")
+
+    class Meta:
+        ordering = ["region_code", "dimension"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["instrument", "region_code", "dimension"], name="trend_result_unique"
+            ),
+        ]
+
+
+class ChangeResult(_RunResult):
+    instrument = models.ForeignKey("surveys.Instrument", on_delete=models.CASCADE, related_name="+")
+    region_code = models.CharField(max_length=20)
+    dimension = models.CharField(max_length=20)
+    from_wave = models.PositiveSmallIntegerField()
+    to_wave = models.PositiveSmallIntegerField()
+    delta = models.FloatField()
+    se = models.FloatField()
+    z = models.FloatField()
+    p = models.FloatField()
+    significant = models.BooleanField()
+    mdc = models.FloatField()
+
+    class Meta:
+        ordering = ["region_code", "dimension", "from_wave"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["instrument", "region_code", "dimension", "from_wave", "to_wave"],
+                name="change_result_unique",
+            ),
+        ]
+
+
+class ProxyValidationResult(_RunResult):
+    indicator = models.ForeignKey("surveys.Indicator", on_delete=models.CASCADE, related_name="+")
+    n_pairs = models.PositiveIntegerField()
+    spearman_rho = models.FloatField(null=True)
+    spearman_p = models.FloatField(null=True)
+    pearson_r = models.FloatField(null=True)
+    pearson_p = models.FloatField(null=True)
+    pearson_ci_low = models.FloatField(null=True)
+    pearson_ci_high = models.FloatField(null=True)
+    sign_ok = models.BooleanField(null=True)
+    accepted = models.BooleanField()
+
+    class Meta:
+        ordering = ["indicator__code"]
+        constraints = [
+            models.UniqueConstraint(fields=["indicator"], name="proxy_validation_unique"),
+        ]
+
+
+class AchievementResult(_RunResult):
+    indicator = models.ForeignKey("surveys.Indicator", on_delete=models.CASCADE, related_name="+")
+    region_code = models.CharField(max_length=20)
+    year = models.PositiveSmallIntegerField()
+    target = models.FloatField()
+    realisation = models.FloatField()
+    achievement_pct = models.FloatField()
+    met = models.BooleanField()
+    met_with_confidence = models.BooleanField(null=True)
+
+    class Meta:
+        ordering = ["year", "region_code", "indicator__code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["indicator", "region_code", "year"], name="achievement_result_unique"
+            ),
+        ]

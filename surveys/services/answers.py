@@ -1,0 +1,122 @@
+"""The compact answer layout shared by imports, the API and the analysis selector.
+
+`Response.answers` is one unsigned byte per item of the wave's instrument version, in
+`Item.position` order; ANSWER_MISSING (255) marks no answer. These helpers pack, unpack,
+validate and fingerprint answers; both write paths (file import and HTTP API) use them so that
+the same rules apply to every response.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from surveys.models import ANSWER_MISSING, InstrumentVersion
+
+
+@dataclass(frozen=True)
+class ItemLayout:
+    """Item codes in byte order plus the scale of one instrument version."""
+
+    codes: tuple[str, ...]
+    scale_min: int
+    scale_max: int
+
+    @property
+    def index(self) -> dict[str, int]:
+        return {code: i for i, code in enumerate(self.codes)}
+
+    @classmethod
+    def for_version(cls, version: InstrumentVersion) -> ItemLayout:
+        codes = tuple(version.items.order_by("position").values_list("code", flat=True))
+        return cls(codes=codes, scale_min=version.scale_min, scale_max=version.scale_max)
+
+
+class AnswerError(ValueError):
+    """Answers failed validation; `errors` maps item code -> list of messages (English keys
+    used by callers to translate)."""
+
+    def __init__(self, errors: dict[str, list[str]]):
+        super().__init__("; ".join(f"{k}: {', '.join(v)}" for k, v in errors.items()))
+        self.errors = errors
+
+
+def validate_answers(
+    layout: ItemLayout, answers: Mapping[str, Any], *, require_all: bool = False
+) -> dict[str, int | None]:
+    """Check answers against the layout: known codes, integers inside the scale.
+
+    Returns a dict item code -> int or None (missing) for every item of the layout. Raises
+    AnswerError listing every bad item (code "unknown_item", "not_integer", "out_of_range",
+    "required").
+    """
+    errors: dict[str, list[str]] = {}
+    index = layout.index
+    clean: dict[str, int | None] = dict.fromkeys(layout.codes)
+    for code, value in answers.items():
+        if code not in index:
+            errors.setdefault(code, []).append("unknown_item")
+            continue
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)
+            else:
+                errors.setdefault(code, []).append("not_integer")
+                continue
+        if not layout.scale_min <= value <= layout.scale_max:
+            errors.setdefault(code, []).append("out_of_range")
+            continue
+        clean[code] = value
+    if require_all:
+        for code in layout.codes:
+            if clean[code] is None and code not in errors:
+                errors.setdefault(code, []).append("required")
+    if errors:
+        raise AnswerError(errors)
+    return clean
+
+
+def pack_answers(layout: ItemLayout, answers: Mapping[str, int | None]) -> bytes:
+    """Pack validated answers (item code -> int or None) into the byte layout."""
+    buf = bytearray([ANSWER_MISSING]) * len(layout.codes)
+    for i, code in enumerate(layout.codes):
+        value = answers.get(code)
+        if value is not None:
+            buf[i] = value
+    return bytes(buf)
+
+
+def unpack_answers(layout: ItemLayout, packed: bytes) -> dict[str, int | None]:
+    return {
+        code: (None if b == ANSWER_MISSING else b)
+        for code, b in zip(layout.codes, packed, strict=True)
+    }
+
+
+def answers_matrix(blobs: Sequence[bytes], n_items: int) -> np.ndarray:
+    """Decode many packed answer blobs into an (n x n_items) float64 array, NaN = missing."""
+    if not blobs:
+        return np.empty((0, n_items))
+    raw = np.frombuffer(b"".join(blobs), dtype=np.uint8)
+    if raw.size != len(blobs) * n_items:
+        raise ValueError("packed answers do not match the instrument's item count")
+    out = raw.reshape(len(blobs), n_items).astype(np.float64)
+    out[raw.reshape(len(blobs), n_items) == ANSWER_MISSING] = np.nan
+    return out
+
+
+def content_hash(fields: Mapping[str, Any], answers: Mapping[str, int | None]) -> str:
+    """Fingerprint of a response's content: key order and null-vs-absent do not matter."""
+    canonical = {
+        "fields": {k: fields[k] for k in sorted(fields) if fields[k] is not None},
+        "answers": {k: answers[k] for k in sorted(answers) if answers[k] is not None},
+    }
+    blob = json.dumps(canonical, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
