@@ -477,7 +477,7 @@ def cfa_from_cov(cov: np.ndarray, n: int, factor_of_item: Sequence[int]) -> CfaR
     )
 
 
-def complete_case_cov(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+def _complete_case_cov(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     """Mean and covariance (divisor N) of the rows of ``values`` without NaN.
 
     Returns ``(mean, cov_n, n)``. Centred before the cross-product so that sums of squares
@@ -486,6 +486,8 @@ def complete_case_cov(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     x = np.asarray(values, dtype=float)
     if x.ndim != 2:
         raise ValueError(f"values must be a 2-D array (n x p), got shape {x.shape}")
+    if np.isinf(x).any():
+        raise ValueError("values contain infinite entries (use NaN for missing)")
     x = x[~np.isnan(x).any(axis=1)]
     n = x.shape[0]
     if n == 0:
@@ -516,7 +518,7 @@ def cfa(values: np.ndarray, factor_of_item: Sequence[int]) -> CfaResult:
     :func:`cfa_from_cov` for the model, the discrepancy ``F``, ``chisq = N F``, the
     baseline model and the fit indices. Source: METHODS.md section 5; lavaan 0.6.14.
     """
-    _, s, n = complete_case_cov(values)
+    _, s, n = _complete_case_cov(values)
     p = np.asarray(values).shape[1]
     if n <= p:
         raise ValueError(f"need more complete cases than items: {n} complete cases, {p} items")

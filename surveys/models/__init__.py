@@ -37,3 +37,7 @@ __all__ = [
     "Response", "ResponseSource", "ResponseStatus", "RunStatus", "Sex", "Target",
     "TrendResult", "Wave", "WaveStatus", "WeightResult",
 ]
+
+from .access import RegionAssignment, Role  # noqa: E402
+
+__all__ += ["RegionAssignment", "Role"]

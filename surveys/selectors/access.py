@@ -1,0 +1,64 @@
+"""The one place that decides which regions a user may read or write.
+
+Every read of region-scoped rows goes through `visible_region_codes`; tests prove that an office
+of one regency cannot read another's rows by id or by filter.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+from surveys.models import ALL_REGIONS, Region, RegionAssignment, Role
+
+
+def user_roles(user: AbstractBaseUser | AnonymousUser) -> set[str]:
+    if not user.is_authenticated:
+        return set()
+    roles = set(user.groups.values_list("name", flat=True)) & set(Role.values)
+    if user.is_superuser:
+        roles.add(Role.ADMIN)
+    return roles
+
+
+def has_role(user: AbstractBaseUser | AnonymousUser, *roles: str) -> bool:
+    return bool(user_roles(user) & set(roles))
+
+
+def assigned_region_codes(user: AbstractBaseUser) -> set[str]:
+    return set(
+        RegionAssignment.objects.filter(user=user).values_list("region__code", flat=True)
+    )
+
+
+def visible_region_codes(user: AbstractBaseUser | AnonymousUser) -> set[str] | None:
+    """Region codes whose aggregate results the user may read; None means every region.
+
+    Researchers and admins see everything. An office sees its assigned region(s), everything
+    below them, and the province-wide ``ALL`` row. Anyone else sees nothing.
+    """
+    roles = user_roles(user)
+    if roles & {Role.ADMIN, Role.RESEARCHER}:
+        return None
+    if Role.OFFICE in roles:
+        codes: set[str] = {ALL_REGIONS}
+        for root in assigned_region_codes(user):
+            codes.update(Region.objects.subtree_codes(root))
+        return codes
+    return set()
+
+
+def writable_region_codes(user: AbstractBaseUser | AnonymousUser) -> set[str] | None:
+    """Regions a user may submit responses for; None means any region of the wave.
+
+    Respondents answer for themselves (any region); enumerators only inside their assignment
+    (an assigned region includes everything below it); admins anywhere.
+    """
+    roles = user_roles(user)
+    if roles & {Role.ADMIN, Role.RESPONDENT}:
+        return None
+    if Role.ENUMERATOR in roles:
+        codes: set[str] = set()
+        for root in assigned_region_codes(user):
+            codes.update(Region.objects.subtree_codes(root))
+        return codes
+    return set()
