@@ -174,8 +174,10 @@ def series_trend(
           ``CI = slope +- t(0.975, n - 2) stderr`` and the two-sided p of slope = 0;
         - Theil-Sen (n >= 3): ``scipy.stats.theilslopes(y, year, alpha=0.95,
           method="separate")``: median pairwise slope with its 95 % CI;
-        - Mann-Kendall (n >= 3): Kendall tau of (year, y) with the exact two-sided p,
-          ``scipy.stats.kendalltau(year, y, method="exact")``;
+        - Mann-Kendall (n >= 3): Kendall tau-b of (year, y) with the exact two-sided p,
+          ``scipy.stats.kendalltau(year, y, method="exact")``; if y has tied values the
+          exact distribution does not apply and the tie-corrected normal approximation
+          (``method="asymptotic"``) is used; a constant series gives NaN tau and p;
         - direction: ``"up"``/``"down"`` by the sign of the Theil-Sen slope if the Kendall
           p < 0.05, else ``"none"`` (also when p is undefined, e.g. a constant series);
           ``None`` below 3 points.
@@ -216,7 +218,10 @@ def series_trend(
             # kendalltau is undefined (all ties) and would warn; no trend is evidenced.
             tau = tau_p = _NAN
         else:
-            kt = stats.kendalltau(x, y, method="exact")
+            # The exact null distribution assumes no ties; with tied estimates (rare: they
+            # are continuous) scipy's tie-corrected normal approximation is used instead.
+            method = "exact" if np.unique(y).size == n else "asymptotic"
+            kt = stats.kendalltau(x, y, method=method)
             tau, tau_p = float(kt.statistic), float(kt.pvalue)
         direction = "none"
         if tau_p < ALPHA:  # False for NaN

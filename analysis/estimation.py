@@ -1,0 +1,430 @@
+"""Weighted domain means with Taylor-linearised standard errors (METHODS.md section 4).
+
+Design: stratified cluster sample, strata = ``stratum``, first-stage clusters = ``psu``, sampled
+with replacement, final (raked) weights treated as fixed. For a domain ``d`` and a score ``y``::
+
+    y_d  = sum_{i in d} w_i y_i / sum_{i in d} w_i
+    z_i  = w_i 1[i in d] (y_i - y_d) / sum_{j in d} w_j       (zero outside the domain)
+    z_hk = sum of z_i over PSU k of stratum h                 (every PSU of the design counts)
+    V    = sum_h n_h / (n_h - 1) sum_k (z_hk - mean_k z_hk)^2,   SE = sqrt(V)
+    CI   = y_d +- t(0.975, df) SE,   df = #PSUs - #strata of the wave's design
+
+A respondent belongs to the domain of a dimension only when that score is valid (not NaN);
+respondents outside the domain keep their PSU in the design (``z = 0``). This is what R
+``survey::svyby(~y, ~region, design, svymean, na.rm = TRUE)`` computes on
+``svydesign(ids = ~psu, strata = ~stratum, weights = ~w)`` with ``nest = TRUE`` (PSU labels are
+taken within stratum).
+
+Singleton-PSU strata (``n_h = 1``) have no within-stratum variance estimate. R's default,
+``options(survey.lonely.psu = "fail")``, stops with an error; here the default is
+``"certainty"`` (R's option of the same name: the stratum contributes zero variance, as if its PSU
+were taken with certainty), so that a region with a single PSU cannot halt a whole recompute.
+``"fail"`` (R's default), ``"remove"`` (zero contribution, as R) and ``"average"`` (R: the
+variance is multiplied by #strata / #strata-with-2+-PSUs) are available. The singleton strata are
+listed in the result so callers can report them.
+
+Publication rule: estimates with ``n < MIN_PUBLISH_N`` (30) are flagged ``suppressed``; their
+numbers are still returned (blanking is the job of the publishing layer).
+
+Sources: METHODS.md section 4; Lumley (2010) *Complex Surveys*, ch. 2-3 and R ``survey``
+(``svyrecvar``, ``onestage``, ``survey.lonely.psu``); Wolter (2007) on Taylor linearisation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from analysis._validation import (
+    as_float_1d,
+    as_float_2d,
+    check_length,
+    check_positive_finite,
+    factorize,
+)
+from analysis.scoring import ScoreResult, categorize
+
+__all__ = [
+    "ALL_REGION",
+    "ESTIMATE_COLUMNS",
+    "MIN_PUBLISH_N",
+    "DesignError",
+    "DomainEstimate",
+    "DomainEstimates",
+    "LonelyPSU",
+    "estimate_domains",
+    "survey_mean",
+]
+
+MIN_PUBLISH_N = 30
+"""Publication rule: a domain estimate with fewer valid respondents is suppressed."""
+
+ALL_REGION = "ALL"
+"""Region label of the whole-design (province) domain."""
+
+ESTIMATE_COLUMNS = ("region", "dimension", "n", "n_eff", "estimate", "se", "ci_low", "ci_high",
+                    "df", "suppressed", "category")
+"""Column contract of :attr:`DomainEstimates.table`."""
+
+LonelyPSU = Literal["certainty", "remove", "average", "fail"]
+_LONELY_CHOICES = ("certainty", "remove", "average", "fail")
+
+
+class DesignError(ValueError):
+    """The design cannot give a variance, e.g. a singleton-PSU stratum with ``lonely_psu='fail'``."""
+
+
+@dataclass(frozen=True)
+class DomainEstimate:
+    """One domain mean: ``n`` valid respondents, Kish ``n_eff``, the estimate, its SE and CI."""
+
+    n: int
+    n_eff: float
+    estimate: float
+    se: float
+    ci_low: float
+    ci_high: float
+    df: int
+    suppressed: bool
+
+
+@dataclass(frozen=True)
+class DomainEstimates:
+    """All domain estimates of one wave.
+
+    Attributes
+    ----------
+    table : DataFrame
+        One row per dimension x region, dimensions in input order, regions sorted as strings
+        (or in the order of ``regions=``) followed by ``"ALL"``. Columns
+        (:data:`ESTIMATE_COLUMNS`):
+
+        - ``region`` (str): region label, ``"ALL"`` for the whole design;
+        - ``dimension`` (str): dimension code, e.g. ``"S1"`` or ``"INDEX"``;
+        - ``n`` (int64): respondents with a valid score in the domain;
+        - ``n_eff`` (float): Kish ``(sum w)^2 / sum w^2`` over those respondents (0 if n = 0);
+        - ``estimate``, ``se``, ``ci_low``, ``ci_high`` (float): NaN when n = 0; the CI is NaN
+          when ``df <= 0``;
+        - ``df`` (int64): #PSUs - #strata of the wave's design, the same on every row;
+        - ``suppressed`` (bool): ``n < 30``; numbers are kept;
+        - ``category`` (object): band label of ``estimate`` (:func:`analysis.scoring.categorize`),
+          None when the estimate is NaN; kept for suppressed rows too.
+    df : int
+        Design degrees of freedom.
+    n_psu, n_strata : int
+        PSUs and strata of the wave's design.
+    singleton_strata : tuple of str
+        Strata with a single PSU (handled as ``lonely_psu`` says).
+    lonely_psu : str
+    """
+
+    table: pd.DataFrame
+    df: int
+    n_psu: int
+    n_strata: int
+    singleton_strata: tuple[str, ...]
+    lonely_psu: str
+
+
+@dataclass(frozen=True)
+class _Design:
+    weights: np.ndarray
+    psu: np.ndarray            # PSU code 0..n_psu-1 per respondent (PSUs taken within stratum)
+    n_psu: int
+    psu_stratum: np.ndarray    # stratum code of each PSU
+    n_strata: int
+    n_h: np.ndarray            # PSUs per stratum
+    stratum_labels: np.ndarray
+    lonely_psu: str
+
+    @property
+    def df(self) -> int:
+        return self.n_psu - self.n_strata
+
+    @property
+    def singletons(self) -> tuple[str, ...]:
+        return tuple(str(s) for s in self.stratum_labels[self.n_h == 1])
+
+
+def _design(weights: object, stratum: object, psu: object, lonely_psu: str) -> _Design:
+    if lonely_psu not in _LONELY_CHOICES:
+        raise ValueError(f"lonely_psu must be one of {_LONELY_CHOICES}, got {lonely_psu!r}")
+    w = as_float_1d(weights, "weights")
+    check_positive_finite(w, "weights")
+    if w.size == 0:
+        raise ValueError("the design has no respondents")
+    check_length(np.asarray(stratum), w.size, "stratum", "weights")
+    check_length(np.asarray(psu), w.size, "psu", "weights")
+    s_codes, s_labels = factorize(np.asarray(stratum), "stratum")
+    p_codes, p_labels = factorize(np.asarray(psu), "psu")
+    # PSUs are identified within their stratum (R's nest = TRUE).
+    pair = s_codes.astype(np.int64) * len(p_labels) + p_codes
+    psu_codes, uniq = pd.factorize(pair, sort=True)
+    psu_stratum = (np.asarray(uniq) // len(p_labels)).astype(np.intp)
+    n_h = np.bincount(psu_stratum, minlength=len(s_labels))
+    design = _Design(weights=w, psu=psu_codes.astype(np.intp), n_psu=len(uniq),
+                     psu_stratum=psu_stratum, n_strata=len(s_labels), n_h=n_h,
+                     stratum_labels=s_labels, lonely_psu=lonely_psu)
+    if lonely_psu == "fail" and design.singletons:
+        raise DesignError(f"stratum {design.singletons[0]} has only one PSU "
+                          f"({len(design.singletons)} such strata); choose lonely_psu="
+                          f"'certainty', 'remove' or 'average' (R: survey.lonely.psu)")
+    return design
+
+
+def _partition(y: np.ndarray, valid: np.ndarray, dom: np.ndarray, n_dom: int,
+               design: _Design) -> dict[str, np.ndarray]:
+    """Estimates for every domain of one partition x every column of ``y`` in one pass.
+
+    ``dom`` assigns each respondent to one domain 0..n_dom-1; column ``j`` of ``y`` counts only
+    where ``valid[:, j]``. Returns arrays of shape (n_dom, n_columns).
+    """
+    n_col = y.shape[1]
+    w = design.weights
+    shape = (n_dom, n_col)
+    n = np.empty(shape)
+    sw = np.empty(shape)
+    sw2 = np.empty(shape)
+    swy = np.empty(shape)
+    wv = np.where(valid, w[:, None], 0.0)
+    y0 = np.where(valid, y, 0.0)
+    for j in range(n_col):
+        n[:, j] = np.bincount(dom, weights=valid[:, j], minlength=n_dom)
+        sw[:, j] = np.bincount(dom, weights=wv[:, j], minlength=n_dom)
+        sw2[:, j] = np.bincount(dom, weights=wv[:, j] ** 2, minlength=n_dom)
+        swy[:, j] = np.bincount(dom, weights=wv[:, j] * y0[:, j], minlength=n_dom)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = swy / sw
+        n_eff = np.where(sw > 0, sw ** 2 / sw2, 0.0)
+        safe_sw = np.where(sw > 0, sw, 1.0)
+    # z_i = w_i 1[i in d] (y_i - y_d) / sum_d w; invalid rows have wv = 0, so z = 0 there.
+    z = wv * (y0 - np.nan_to_num(mean)[dom]) / safe_sw[dom]
+
+    # PSU totals per domain: group rows by (domain, PSU) pairs that occur.
+    if n_dom == 1:
+        grp, n_grp = design.psu, design.n_psu
+        grp_dom = np.zeros(n_grp, dtype=np.intp)
+        grp_psu = np.arange(n_grp)
+    else:
+        key = dom.astype(np.int64) * design.n_psu + design.psu
+        grp, uniq = pd.factorize(key)
+        uniq = np.asarray(uniq)
+        n_grp = len(uniq)
+        grp_dom = (uniq // design.n_psu).astype(np.intp)
+        grp_psu = (uniq % design.n_psu).astype(np.intp)
+    cell = grp_dom * design.n_strata + design.psu_stratum[grp_psu]
+    n_cell = n_dom * design.n_strata
+    n_h_cell = np.tile(design.n_h, n_dom).astype(np.float64)
+    n_grp_cell = np.bincount(cell, minlength=n_cell)
+    variance = np.zeros(shape)
+    lonely = design.n_h == 1
+    scale_h = np.where(lonely, 0.0, design.n_h / np.maximum(design.n_h - 1, 1))
+    for j in range(n_col):
+        totals = np.bincount(grp, weights=z[:, j], minlength=n_grp)
+        cell_mean = np.bincount(cell, weights=totals, minlength=n_cell) / n_h_cell
+        # Two-pass sum of squares: PSUs with a group, plus the (n_h - #groups) PSUs whose
+        # domain total is exactly zero.
+        dev = totals - cell_mean[cell]
+        ss = np.bincount(cell, weights=dev * dev, minlength=n_cell)
+        ss += (n_h_cell - n_grp_cell) * cell_mean ** 2
+        variance[:, j] = (ss.reshape(n_dom, design.n_strata) * scale_h).sum(axis=1)
+    if design.lonely_psu == "average" and lonely.any():
+        n_ok = int((~lonely).sum())
+        variance *= design.n_strata / n_ok if n_ok else np.nan
+    empty = n == 0
+    mean[empty] = np.nan
+    se = np.sqrt(variance)
+    se[empty] = np.nan
+    return {"n": n, "n_eff": n_eff, "estimate": mean, "se": se}
+
+
+def _ci(estimate: np.ndarray, se: np.ndarray, df: int,
+        confidence: float) -> tuple[np.ndarray, np.ndarray]:
+    t = stats.t.ppf(0.5 + confidence / 2, df) if df > 0 else np.nan
+    return estimate - t * se, estimate + t * se
+
+
+def estimate_domains(scores: np.ndarray | ScoreResult,
+                     weights: Sequence[float] | np.ndarray,
+                     stratum: Sequence[Hashable] | np.ndarray,
+                     psu: Sequence[Hashable] | np.ndarray,
+                     region: Sequence[Hashable] | np.ndarray,
+                     *,
+                     dimension_codes: Sequence[str] | None = None,
+                     regions: Sequence[str] | None = None,
+                     lonely_psu: LonelyPSU = "certainty",
+                     confidence: float = 0.95,
+                     all_label: str = ALL_REGION) -> DomainEstimates:
+    """Weighted means, Taylor SEs and t CIs for every region and the whole design, per score.
+
+    For every score column ``y`` and every domain ``d`` (each region, and ``"ALL"``)::
+
+        y_d = sum_{i in d} w_i y_i / sum_{i in d} w_i
+        V   = sum_h n_h/(n_h - 1) sum_k (z_hk - mean_k z_hk)^2,
+              z_i = w_i 1[i in d] (y_i - y_d) / sum_{j in d} w_j
+        CI  = y_d +- t(1/2 + confidence/2, df) sqrt(V),  df = #PSUs - #strata
+        n_eff = (sum_{i in d} w_i)^2 / sum_{i in d} w_i^2,  suppressed = n < 30
+
+    Computed for all domains and columns in one vectorised pass (group sums with
+    ``np.bincount`` over domain, PSU and stratum codes), linear in the number of respondents.
+
+    Parameters
+    ----------
+    scores : ndarray (n, D) or ScoreResult
+        Score columns (NaN = missing). A :class:`~analysis.scoring.ScoreResult` contributes its
+        dimensions and the index (``INDEX``).
+    weights : array_like, shape (n,)
+        Final weights (finite, > 0), treated as fixed.
+    stratum, psu : array_like, shape (n,)
+        Design strata and first-stage clusters; PSU labels are taken within stratum.
+    region : array_like, shape (n,)
+        Domain label of each respondent (compared as strings).
+    dimension_codes : sequence of str, optional
+        Names of the ``D`` columns; required for an ndarray.
+    regions : sequence of str, optional
+        Regions to report, in this order; regions without respondents get ``n = 0`` rows.
+        Must include every region in ``region``. Default: the sorted regions present.
+    lonely_psu : {"certainty", "remove", "average", "fail"}, default "certainty"
+        Singleton-PSU strata: zero variance contribution ("certainty", "remove"), the R
+        "average" rescaling, or :class:`DesignError` ("fail", R's default).
+    confidence : float, default 0.95
+    all_label : str, default "ALL"
+
+    Returns
+    -------
+    DomainEstimates
+        ``.table`` follows :data:`ESTIMATE_COLUMNS` (see :class:`DomainEstimates`).
+
+    Raises
+    ------
+    ValueError
+        On length mismatches, non-positive weights, missing design labels, a region not in
+        ``regions``, or an unknown ``lonely_psu``.
+    DesignError
+        A singleton-PSU stratum with ``lonely_psu="fail"``.
+
+    Notes
+    -----
+    Missing data: a respondent with a NaN score is outside that score's domains (it counts in
+    neither ``n`` nor the mean) but its PSU remains in the design, as in R ``svyby`` with
+    ``na.rm = TRUE``. An empty domain gives ``n = 0``, ``n_eff = 0``, NaN estimate and SE.
+    """
+    if isinstance(scores, ScoreResult):
+        y = scores.all_scores
+        codes = list(scores.all_codes if dimension_codes is None else dimension_codes)
+    else:
+        y = as_float_2d(scores, "scores")
+        if dimension_codes is None:
+            raise ValueError("dimension_codes is required when scores is an array")
+        codes = [str(c) for c in dimension_codes]
+    if len(codes) != y.shape[1]:
+        raise ValueError(f"{len(codes)} dimension codes for {y.shape[1]} score columns")
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
+    design = _design(weights, stratum, psu, lonely_psu)
+    check_length(y, design.weights.size, "scores", "weights")
+    check_length(np.asarray(region), design.weights.size, "region", "weights")
+    r_codes, r_labels = factorize(np.asarray(region).astype(str), "region")
+    r_labels = [str(x) for x in r_labels]
+    if regions is not None:
+        order = [str(x) for x in regions]
+        unknown = sorted(set(r_labels) - set(order))
+        if unknown:
+            raise ValueError(f"region(s) {unknown} are not in regions=")
+        if all_label in order:
+            raise ValueError(f"regions= must not contain {all_label!r}")
+        position = {label: k for k, label in enumerate(order)}
+        r_codes = np.array([position[x] for x in r_labels], dtype=np.intp)[r_codes]
+        r_labels = order
+    valid = ~np.isnan(y)
+    if np.isinf(y).any():
+        raise ValueError("scores must be finite or NaN")
+    by_region = _partition(y, valid, r_codes, len(r_labels), design)
+    overall = _partition(y, valid, np.zeros(design.weights.size, dtype=np.intp), 1, design)
+
+    n_reg = len(r_labels) + 1
+    parts = {k: np.vstack([by_region[k], overall[k]]) for k in by_region}  # (n_reg, D)
+
+    def flat(a: np.ndarray) -> np.ndarray:
+        return a.T.reshape(-1)  # dimension-major, region within dimension
+
+    estimate = flat(parts["estimate"])
+    se = flat(parts["se"])
+    ci_low, ci_high = _ci(estimate, se, design.df, confidence)
+    n = flat(parts["n"]).astype(np.int64)
+    table = pd.DataFrame({
+        "region": np.tile(np.array([*r_labels, all_label], dtype=object), len(codes)),
+        "dimension": np.repeat(np.array(codes, dtype=object), n_reg),
+        "n": n,
+        "n_eff": flat(parts["n_eff"]),
+        "estimate": estimate,
+        "se": se,
+        "ci_low": ci_low,
+        "ci_high": ci_high,
+        "df": np.full(n.size, design.df, dtype=np.int64),
+        "suppressed": n < MIN_PUBLISH_N,
+        "category": categorize(estimate),
+    })
+    return DomainEstimates(table=table, df=design.df, n_psu=design.n_psu,
+                           n_strata=design.n_strata, singleton_strata=design.singletons,
+                           lonely_psu=lonely_psu)
+
+
+def survey_mean(y: Sequence[float] | np.ndarray,
+                weights: Sequence[float] | np.ndarray,
+                stratum: Sequence[Hashable] | np.ndarray,
+                psu: Sequence[Hashable] | np.ndarray,
+                *,
+                domain: Sequence[bool] | np.ndarray | None = None,
+                lonely_psu: LonelyPSU = "certainty",
+                confidence: float = 0.95) -> DomainEstimate:
+    """Weighted mean of one variable over one domain, with its Taylor SE and t CI.
+
+    Same formulas as :func:`estimate_domains` (METHODS.md section 4), for a single domain given
+    as a boolean mask (default: every respondent).
+
+    Parameters
+    ----------
+    y : array_like, shape (n,)
+        NaN = missing (outside the domain, PSU kept).
+    weights, stratum, psu : array_like, shape (n,)
+    domain : array_like of bool, shape (n,), optional
+    lonely_psu, confidence : see :func:`estimate_domains`.
+
+    Returns
+    -------
+    DomainEstimate
+
+    Examples
+    --------
+    test_vectors.md item 4 (R ``svymean``: mean 75.96667, SE 2.537628):
+
+    >>> r = survey_mean([70, 80, 60, 65, 75, 85, 90, 72], [10, 10, 12, 12, 20, 20, 18, 18],
+    ...                 [1, 1, 1, 1, 2, 2, 2, 2], [1, 1, 2, 2, 3, 3, 4, 4])
+    >>> round(r.estimate, 5), round(r.se, 6)
+    (75.96667, 2.537628)
+    """
+    values = as_float_1d(y, "y")
+    design = _design(weights, stratum, psu, lonely_psu)
+    check_length(values, design.weights.size, "y", "weights")
+    valid = ~np.isnan(values)
+    if domain is not None:
+        mask = np.asarray(domain)
+        if mask.dtype != bool:
+            raise ValueError("domain must be a boolean mask")
+        check_length(mask, values.size, "domain", "y")
+        valid &= mask
+    part = _partition(values[:, None], valid[:, None],
+                      np.zeros(values.size, dtype=np.intp), 1, design)
+    est = part["estimate"][0, 0]
+    se = part["se"][0, 0]
+    lo, hi = _ci(np.array([est]), np.array([se]), design.df, confidence)
+    n = int(part["n"][0, 0])
+    return DomainEstimate(n=n, n_eff=float(part["n_eff"][0, 0]), estimate=float(est),
+                          se=float(se), ci_low=float(lo[0]), ci_high=float(hi[0]),
+                          df=design.df, suppressed=n < MIN_PUBLISH_N)
