@@ -46,7 +46,7 @@ def check_positive_finite(arr: np.ndarray, name: str) -> None:
     bad = ~(np.isfinite(arr) & (arr > 0))
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise ValueError(f"{name} must be finite and > 0; position {i} is {arr[i]!r} "
+        raise ValueError(f"{name} must be finite and > 0; position {i} is {float(arr[i])!r} "
                          f"({int(bad.sum())} bad value(s))")
 
 
@@ -67,7 +67,9 @@ def factorize(values: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]:
     """Integer codes 0..k-1 and the sorted unique labels of ``values`` (no missing allowed)."""
     arr = check_no_missing_labels(values, name)
     codes, uniques = pd.factorize(arr, sort=True)
-    return codes.astype(np.intp, copy=False), np.asarray(uniques)
+    labels = np.empty(len(uniques), dtype=object)
+    labels[:] = list(uniques)  # native Python labels, so messages read 'A', not np.str_('A')
+    return codes.astype(np.intp, copy=False), labels
 
 
 def check_unique(labels: Sequence[str], name: str) -> None:

@@ -291,7 +291,8 @@ def correlate_proxy(
     ci_low = ci_high = _NAN
     if n > 3:
         half = float(stats.norm.ppf(0.975)) / np.sqrt(n - 3)
-        zr = np.arctanh(r)
+        with np.errstate(divide="ignore"):  # |r| = 1 -> atanh = +-inf -> CI [r, r]
+            zr = np.arctanh(r)
         ci_low, ci_high = float(np.tanh(zr - half)), float(np.tanh(zr + half))
     sign_ok = bool(np.sign(rho) == indicator.sign)
     accepted = sign_ok and abs(rho) >= MIN_ABS_RHO and rho_p < ALPHA

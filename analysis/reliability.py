@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.stats
 
-from analysis.validity import cfa_from_cov
+from analysis.validity import CfaConvergenceError, cfa_from_cov
 
 __all__ = [
     "ItemStats",
@@ -74,8 +74,11 @@ class ReliabilityResult:
     alpha_ci_low, alpha_ci_high : float
         Feldt 95 % confidence interval of alpha.
     omega_total : float
-        McDonald's omega from a one-factor ML CFA; NaN when ``k < 3`` (not identified) or
-        the covariance matrix is singular.
+        McDonald's omega from a one-factor ML CFA; NaN unless ``omega_status == "ok"``.
+    omega_status : str
+        ``"ok"``; ``"not_identified"`` (k < 3); ``"singular"`` (the covariance matrix is
+        singular, e.g. duplicated items); ``"not_converged"`` (no proper ML solution, e.g. a
+        Heywood case in a small sample); ``"skipped"`` (``omega=False``).
     items : tuple of ItemStats
         One entry per item, in column order.
     """
@@ -87,6 +90,7 @@ class ReliabilityResult:
     alpha_ci_low: float
     alpha_ci_high: float
     omega_total: float
+    omega_status: str
     items: tuple[ItemStats, ...]
 
 
@@ -237,17 +241,22 @@ def omega_total(loadings: Sequence[float], residual_variances: Sequence[float]) 
     return common / (common + float(theta.sum()))
 
 
-def _omega_from_cov(cov: np.ndarray, n: int) -> float:
+def _omega_from_cov(cov: np.ndarray, n: int) -> tuple[float, str]:
     k = cov.shape[0]
     if k < 3:
-        return float("nan")
-    # A singular S (e.g. duplicated items) has no ML solution; omega is then reported as NaN.
+        return float("nan"), "not_identified"
+    # A singular S (e.g. duplicated items) has no ML solution.
     if np.linalg.eigvalsh(cov)[0] <= 1e-12 * float(np.trace(cov)):
-        return float("nan")
-    # ML uses divisor N; the loadings scale with sqrt, theta with the ratio, omega is unchanged,
-    # but use lavaan's S so the fitted parameters are lavaan's too.
-    fit = cfa_from_cov(cov * ((n - 1) / n), n, [0] * k)
-    return omega_total(fit.loadings, fit.residual_variances)
+        return float("nan"), "singular"
+    # ML uses divisor N; the loadings scale with sqrt, theta with the ratio and omega is
+    # unchanged, but using lavaan's S keeps the fitted parameters equal to lavaan's.
+    try:
+        fit = cfa_from_cov(cov * ((n - 1) / n), n, [0] * k)
+    except CfaConvergenceError:
+        # Typically an improper (Heywood) solution whose ML estimate does not exist: one
+        # residual variance runs to minus infinity. lavaan warns and reports nonsense here.
+        return float("nan"), "not_converged"
+    return omega_total(fit.loadings, fit.residual_variances), "ok"
 
 
 def reliability(
@@ -263,7 +272,7 @@ def reliability(
     item_codes : sequence of str, length k
         Item code of each column.
     omega : bool, default True
-        Fit the one-factor ML CFA for omega; ``False`` reports NaN (faster for k large).
+        Fit the one-factor ML CFA for omega; ``False`` reports NaN with status ``"skipped"``.
 
     Returns
     -------
@@ -274,8 +283,6 @@ def reliability(
     ValueError
         If ``values`` is not n x k with k >= 2, the codes do not match, or fewer than 2
         complete cases remain.
-    analysis.validity.CfaConvergenceError
-        If the one-factor fit for omega does not converge.
 
     Notes
     -----
@@ -320,7 +327,7 @@ def reliability(
         else:
             alpha_del = np.full(k, np.nan)
     ci_low, ci_high = feldt_ci(alpha, n, k)
-    omega_value = _omega_from_cov(cov, n) if omega else float("nan")
+    omega_value, omega_status = _omega_from_cov(cov, n) if omega else (float("nan"), "skipped")
     items = tuple(
         ItemStats(
             item=codes[j],
@@ -339,5 +346,6 @@ def reliability(
         alpha_ci_low=ci_low,
         alpha_ci_high=ci_high,
         omega_total=float(omega_value),
+        omega_status=omega_status,
         items=items,
     )

@@ -328,7 +328,7 @@ def _fit_ml(s: np.ndarray, factor_of_item: np.ndarray, n_factors: int) -> _Fit:
         jac=obj.grad,
         hess=obj.hess,
         method="trust-exact",
-        options={"gtol": _GRAD_TOL, "maxiter": 500},
+        options={"gtol": _GRAD_TOL, "maxiter": 200},
     )
     x = res.x
     if not np.isfinite(res.fun):
@@ -341,7 +341,7 @@ def _fit_ml(s: np.ndarray, factor_of_item: np.ndarray, n_factors: int) -> _Fit:
             x,
             jac=obj.grad,
             method="L-BFGS-B",
-            options={"gtol": _GRAD_TOL, "ftol": 1e-15, "maxiter": 5000, "maxcor": 30},
+            options={"gtol": _GRAD_TOL, "ftol": 1e-15, "maxiter": 1000, "maxcor": 30},
         )
         if np.isfinite(res2.fun) and res2.fun <= res.fun:
             x = res2.x

@@ -30,13 +30,17 @@ def assigned_region_codes(user: AbstractBaseUser) -> set[str]:
     )
 
 
-def visible_region_codes(user: AbstractBaseUser | AnonymousUser) -> set[str] | None:
+def visible_region_codes(
+    user: AbstractBaseUser | AnonymousUser, *, roles: set[str] | None = None
+) -> set[str] | None:
     """Region codes whose aggregate results the user may read; None means every region.
 
     Researchers and admins see everything. An office sees its assigned region(s), everything
-    below them, and the province-wide ``ALL`` row. Anyone else sees nothing.
+    below them, and the province-wide ``ALL`` row. Anyone else sees nothing. `roles`, when the
+    caller already has `user_roles(user)`, saves the query that would recompute them.
     """
-    roles = user_roles(user)
+    if roles is None:
+        roles = user_roles(user)
     if roles & {Role.ADMIN, Role.RESEARCHER}:
         return None
     if Role.OFFICE in roles:

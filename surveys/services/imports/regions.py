@@ -1,0 +1,119 @@
+"""Load the regions CSV (`code,name,level,parent[,code_kemendagri]`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.db import transaction
+
+from surveys.models import Region, RegionLevel
+
+from ._common import (
+    ErrorLog,
+    LoadReport,
+    csv_records,
+    decode_utf8,
+    file_label,
+    parse_choice,
+    read_bytes,
+)
+
+REQUIRED = ("code", "name", "level", "parent")
+OPTIONAL = ("code_kemendagri",)
+LEVELS = frozenset(RegionLevel.values)
+_CODE_MAX = Region._meta.get_field("code").max_length
+_NAME_MAX = Region._meta.get_field("name").max_length
+
+
+def regions_load(*, path: Path) -> LoadReport:
+    """Create or update the regions of a CSV, all or nothing.
+
+    Parents may be defined later in the same file or already exist in the database. A region
+    whose name, level, parent or Kemendagri code differs is updated in place.
+    """
+    log = ErrorLog(file_label(path))
+    data = read_bytes(path, log)
+    text = decode_utf8(data, log) if data is not None else None
+    rows: dict[str, tuple[int, dict[str, str]]] = {}
+    if text is not None:
+        for row, rec in csv_records(text, required=REQUIRED, optional=OPTIONAL, log=log):
+            code = rec["code"]
+            if not code:
+                log.add("kode kosong", "empty code", row=row, column="code")
+            elif len(code) > _CODE_MAX:
+                log.add(f"kode lebih dari {_CODE_MAX} karakter",
+                        f"code longer than {_CODE_MAX} characters", row=row, column="code")
+            elif code in rows:
+                log.add(f"kode {code} ganda (juga baris {rows[code][0]})",
+                        f"duplicate code {code} (also row {rows[code][0]})",
+                        row=row, column="code")
+            if not rec["name"] or len(rec["name"]) > _NAME_MAX:
+                log.add(f"nama kosong atau lebih dari {_NAME_MAX} karakter",
+                        f"name empty or longer than {_NAME_MAX} characters",
+                        row=row, column="name")
+            parse_choice(rec["level"], LEVELS, log, row=row, column="level")
+            if code and code not in rows:
+                rows[code] = (row, rec)
+    existing = {r.code: r for r in Region.objects.select_related("parent")} if rows else {}
+    for code, (row, rec) in rows.items():
+        parent = rec["parent"]
+        if not parent:
+            continue
+        if parent == code:
+            log.add("wilayah menjadi induk dirinya sendiri", "region is its own parent",
+                    row=row, column="parent")
+        elif parent not in rows and parent not in existing:
+            log.add(f"wilayah induk {parent} tidak dikenal", f"unknown parent region {parent}",
+                    row=row, column="parent")
+    order = _parents_first(rows, log)
+    log.raise_if_any()
+
+    created = changed = unchanged = 0
+    with transaction.atomic():
+        by_code = {r.code: r for r in Region.objects.select_for_update()}
+        for code in order:
+            rec = rows[code][1]
+            parent = by_code[rec["parent"]] if rec["parent"] else None
+            values = {
+                "name": rec["name"], "level": rec["level"], "parent": parent,
+                "code_kemendagri": rec.get("code_kemendagri", ""),
+            }
+            region = by_code.get(code)
+            if region is None:
+                by_code[code] = Region.objects.create(code=code, **values)
+                created += 1
+                continue
+            if "code_kemendagri" not in rec:
+                values["code_kemendagri"] = region.code_kemendagri
+            if any(getattr(region, k) != v for k, v in values.items()):
+                for k, v in values.items():
+                    setattr(region, k, v)
+                region.save(update_fields=list(values))
+                changed += 1
+            else:
+                unchanged += 1
+    return LoadReport(log.label, "wilayah", "regions", created, changed, unchanged)
+
+
+def _parents_first(rows: dict[str, tuple[int, dict[str, str]]], log: ErrorLog) -> list[str]:
+    """Order codes so that a parent defined in the file comes before its children; report
+    cycles."""
+    order: list[str] = []
+    state: dict[str, int] = {}  # 1 = visiting, 2 = done
+    for start in rows:
+        path: list[str] = []
+        code: str | None = start
+        while code is not None and code in rows and state.get(code) != 2:
+            if state.get(code) == 1:
+                row = rows[code][0]
+                log.add(f"siklus induk: {' -> '.join([*path, code])}",
+                        f"parent cycle: {' -> '.join([*path, code])}", row=row, column="parent")
+                break
+            state[code] = 1
+            path.append(code)
+            parent = rows[code][1]["parent"]
+            code = parent if parent and parent != code else None
+        for visited in reversed(path):
+            state[visited] = 2
+            order.append(visited)
+    return order

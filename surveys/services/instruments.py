@@ -1,0 +1,300 @@
+"""Instruments: load a versioned instrument JSON; look up published versions.
+
+A published version never changes. Loading the same content again (same checksum over the
+canonical JSON: key order and whitespace do not matter) is a no-op; different content under an
+existing version number is refused, the user must publish a new version number.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from django.db import transaction
+
+from surveys.models import Dimension, Facet, Instrument, InstrumentVersion, Item
+from surveys.services.imports._common import (
+    ErrorLog,
+    ImportFailed,
+    decode_utf8,
+    file_label,
+    read_bytes,
+)
+
+FACETS = tuple(Facet.values)
+RESERVED_DIMENSION_CODES = frozenset({"INDEX", "ALL"})
+DEFAULT_MIN_VALID_SHARE = 2 / 3
+SCALE_MAX_LIMIT = 20  # answers are packed one byte per item; DB constraint allows up to 20
+
+_TOP_KEYS = {"code", "version", "title", "scale", "min_valid_share", "dimensions"}
+_DIMENSION_KEYS = {"code", "name", "weight", "items"}
+_ITEM_KEYS = {"code", "text", "reverse", "facet"}
+
+
+class InstrumentNotFound(LookupError):
+    pass
+
+
+@dataclass(frozen=True)
+class InstrumentLoadResult:
+    version: InstrumentVersion
+    created: bool
+
+    def summary(self) -> str:
+        v = self.version
+        n_items = v.items.count()
+        if self.created:
+            return (
+                f"Diterbitkan / published: {v.instrument.code} versi/version {v.version} "
+                f"({v.dimensions.count()} dimensi/dimensions, {n_items} butir/items)"
+            )
+        return (
+            f"Tidak ada perubahan / nothing changed: {v.instrument.code} versi/version "
+            f"{v.version} sudah dimuat dengan isi yang sama / already loaded with the same "
+            f"content"
+        )
+
+
+def instrument_checksum(document: dict[str, Any]) -> str:
+    """SHA-256 over the canonical JSON of an instrument document."""
+    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _text(value: Any) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
+def _number(value: Any) -> bool:
+    return (isinstance(value, int | float) and not isinstance(value, bool)
+            and math.isfinite(value))
+
+
+def _int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_keys(obj: dict, allowed: set[str], where: str, log: ErrorLog) -> None:
+    for key in sorted(set(obj) - allowed):
+        log.add(f"isian tidak dikenal '{key}'", f"unknown field '{key}'",
+                field=f"{where}.{key}" if where else key)
+
+
+def _check_bilingual(obj: Any, where: str, log: ErrorLog) -> None:
+    """{id: non-empty text, en: text (optional)}."""
+    if not isinstance(obj, dict) or not _text(obj.get("id")):
+        log.add("harus berupa {id, en} dengan teks id", "must be {id, en} with an id text",
+                field=where)
+        return
+    if "en" in obj and not isinstance(obj["en"], str):
+        log.add("teks en harus berupa string", "en text must be a string", field=f"{where}.en")
+    _check_keys(obj, {"id", "en"}, where, log)
+
+
+def instrument_validate(document: Any, log: ErrorLog) -> None:
+    """Report every problem of an instrument document in `log`."""
+    if not isinstance(document, dict):
+        log.add("dokumen harus berupa objek JSON", "document must be a JSON object")
+        return
+    _check_keys(document, _TOP_KEYS, "", log)
+    code = document.get("code")
+    if not _text(code) or len(code) > 40 or code != code.strip():
+        log.add("kode wajib diisi (maks. 40 karakter, tanpa spasi di tepi)",
+                "code is required (max 40 characters, no surrounding spaces)", field="code")
+    version = document.get("version")
+    if not _int(version) or version < 1:
+        log.add("versi harus bilangan bulat >= 1", "version must be an integer >= 1",
+                field="version")
+    _check_bilingual(document.get("title"), "title", log)
+
+    scale = document.get("scale")
+    if not isinstance(scale, dict):
+        log.add("skala wajib diisi", "scale is required", field="scale")
+    else:
+        _check_keys(scale, {"min", "max", "labels"}, "scale", log)
+        lo, hi = scale.get("min"), scale.get("max")
+        if not (_int(lo) and _int(hi)):
+            log.add("min dan max skala harus bilangan bulat",
+                    "scale min and max must be integers", field="scale")
+        elif not 0 <= lo < hi <= SCALE_MAX_LIMIT:
+            log.add(f"skala harus 0 <= min < max <= {SCALE_MAX_LIMIT} (min {lo}, max {hi})",
+                    f"scale must have 0 <= min < max <= {SCALE_MAX_LIMIT} (min {lo}, max {hi})",
+                    field="scale")
+        else:
+            points = hi - lo + 1
+            labels = scale.get("labels")
+            if not isinstance(labels, dict) or "id" not in labels:
+                log.add("label skala {id, en} wajib diisi", "scale labels {id, en} are required",
+                        field="scale.labels")
+            else:
+                _check_keys(labels, {"id", "en"}, "scale.labels", log)
+                for lang in ("id", "en"):
+                    if lang not in labels:
+                        continue
+                    items = labels[lang]
+                    if not isinstance(items, list) or not all(_text(x) for x in items):
+                        log.add("label harus daftar teks", "labels must be a list of texts",
+                                field=f"scale.labels.{lang}")
+                    elif len(items) != points:
+                        log.add(f"{len(items)} label untuk {points} titik skala",
+                                f"{len(items)} labels for {points} scale points",
+                                field=f"scale.labels.{lang}")
+
+    share = document.get("min_valid_share", DEFAULT_MIN_VALID_SHARE)
+    if not _number(share) or not 0 < share <= 1:
+        log.add("min_valid_share harus dalam (0, 1]", "min_valid_share must be in (0, 1]",
+                field="min_valid_share")
+
+    dimensions = document.get("dimensions")
+    if not isinstance(dimensions, list) or not dimensions:
+        log.add("daftar dimensi wajib diisi", "a non-empty list of dimensions is required",
+                field="dimensions")
+        return
+    dim_codes: set[str] = set()
+    item_codes: dict[str, str] = {}
+    for d, dim in enumerate(dimensions):
+        where = f"dimensions[{d}]"
+        if not isinstance(dim, dict):
+            log.add("dimensi harus berupa objek", "a dimension must be an object", field=where)
+            continue
+        _check_keys(dim, _DIMENSION_KEYS, where, log)
+        dcode = dim.get("code")
+        if not _text(dcode) or len(dcode) > 20:
+            log.add("kode dimensi wajib diisi (maks. 20 karakter)",
+                    "dimension code is required (max 20 characters)", field=f"{where}.code")
+        elif dcode in RESERVED_DIMENSION_CODES:
+            log.add(f"kode dimensi {dcode} dicadangkan", f"dimension code {dcode} is reserved",
+                    field=f"{where}.code")
+        elif dcode in dim_codes:
+            log.add(f"kode dimensi {dcode} ganda", f"duplicate dimension code {dcode}",
+                    field=f"{where}.code")
+        else:
+            dim_codes.add(dcode)
+        _check_bilingual(dim.get("name"), f"{where}.name", log)
+        weight = dim.get("weight")
+        if not _number(weight) or weight <= 0:
+            log.add("bobot harus angka > 0", "weight must be a number > 0",
+                    field=f"{where}.weight")
+        items = dim.get("items")
+        if not isinstance(items, list) or not items:
+            log.add("daftar butir wajib diisi", "a non-empty list of items is required",
+                    field=f"{where}.items")
+            continue
+        for i, item in enumerate(items):
+            iwhere = f"{where}.items[{i}]"
+            if not isinstance(item, dict):
+                log.add("butir harus berupa objek", "an item must be an object", field=iwhere)
+                continue
+            _check_keys(item, _ITEM_KEYS, iwhere, log)
+            icode = item.get("code")
+            if not _text(icode) or len(icode) > 40 or icode != icode.strip() or "," in icode:
+                log.add("kode butir wajib diisi (maks. 40 karakter, tanpa koma)",
+                        "item code is required (max 40 characters, no comma)",
+                        field=f"{iwhere}.code")
+            elif icode in item_codes:
+                log.add(f"kode butir {icode} ganda (juga {item_codes[icode]})",
+                        f"duplicate item code {icode} (also {item_codes[icode]})",
+                        field=f"{iwhere}.code")
+            else:
+                item_codes[icode] = iwhere
+            _check_bilingual(item.get("text"), f"{iwhere}.text", log)
+            if not isinstance(item.get("reverse", False), bool):
+                log.add("reverse harus true atau false", "reverse must be true or false",
+                        field=f"{iwhere}.reverse")
+            if item.get("facet") not in FACETS:
+                log.add(f"facet harus salah satu dari {', '.join(FACETS)}",
+                        f"facet must be one of {', '.join(FACETS)}", field=f"{iwhere}.facet")
+
+
+def instrument_load(*, path: Path) -> InstrumentLoadResult:
+    """Validate an instrument JSON file and publish it as a new instrument version.
+
+    Raises ImportFailed listing every problem, or when the version number is already
+    published with different content.
+    """
+    log = ErrorLog(file_label(path))
+    data = read_bytes(path, log)
+    text = decode_utf8(data, log) if data is not None else None
+    document: Any = None
+    if text is not None:
+        if not text.strip():
+            log.add("berkas kosong", "empty file")
+        else:
+            try:
+                document = json.loads(text)
+            except json.JSONDecodeError as exc:
+                log.add(f"JSON tidak sah: {exc.msg} (kolom {exc.colno})",
+                        f"invalid JSON: {exc.msg} (column {exc.colno})", row=exc.lineno)
+    if document is not None:
+        instrument_validate(document, log)
+    log.raise_if_any()
+    return instrument_version_publish(document=document, label=log.label)
+
+
+def instrument_version_publish(*, document: dict[str, Any], label: str = "instrument"
+                               ) -> InstrumentLoadResult:
+    """Publish an already validated instrument document (idempotent on identical content)."""
+    checksum = instrument_checksum(document)
+    code, number = document["code"], document["version"]
+    title = document["title"]
+    scale = document["scale"]
+    with transaction.atomic():
+        instrument, _ = Instrument.objects.select_for_update().get_or_create(
+            code=code, defaults={"title_id": title["id"], "title_en": title.get("en", "")}
+        )
+        existing = InstrumentVersion.objects.filter(instrument=instrument, version=number).first()
+        if existing is not None:
+            if existing.checksum == checksum:
+                return InstrumentLoadResult(existing, created=False)
+            raise ImportFailed([
+                f"{label}: {code} versi {number} sudah diterbitkan dengan isi berbeda; versi "
+                f"yang terbit tidak pernah diubah, terbitkan dengan nomor versi baru / "
+                f"{code} version {number} is already published with different content; a "
+                f"published version never changes, publish it under a new version number"
+            ])
+        latest = instrument.versions.order_by("-version").values_list("version", flat=True)
+        if not latest.exists() or number > latest[0]:
+            instrument.title_id = title["id"]
+            instrument.title_en = title.get("en", "")
+            instrument.save(update_fields=["title_id", "title_en"])
+        version = InstrumentVersion.objects.create(
+            instrument=instrument, version=number, title_id=title["id"],
+            title_en=title.get("en", ""), scale_min=scale["min"], scale_max=scale["max"],
+            labels_id=list(scale["labels"]["id"]), labels_en=list(scale["labels"].get("en", [])),
+            min_valid_share=document.get("min_valid_share", DEFAULT_MIN_VALID_SHARE),
+            checksum=checksum,
+        )
+        position = 0
+        items: list[Item] = []
+        for d, dim in enumerate(document["dimensions"]):
+            dimension = Dimension.objects.create(
+                version=version, code=dim["code"], name_id=dim["name"]["id"],
+                name_en=dim["name"].get("en", ""), weight=dim["weight"], position=d,
+            )
+            for item in dim["items"]:
+                items.append(Item(
+                    version=version, dimension=dimension, code=item["code"],
+                    text_id=item["text"]["id"], text_en=item["text"].get("en", ""),
+                    reverse=item.get("reverse", False), facet=item["facet"], position=position,
+                ))
+                position += 1
+        Item.objects.bulk_create(items)
+    return InstrumentLoadResult(version, created=True)
+
+
+def instrument_version_get(*, code: str, version: int | None = None) -> InstrumentVersion:
+    """The given version of instrument `code`, or its latest published version."""
+    qs = InstrumentVersion.objects.select_related("instrument").filter(instrument__code=code)
+    found = qs.filter(version=version).first() if version is not None else (
+        qs.order_by("-version").first()
+    )
+    if found is None:
+        what = f"{code} versi/version {version}" if version is not None else code
+        raise InstrumentNotFound(
+            f"instrumen {what} belum dimuat / instrument {what} has not been loaded"
+        )
+    return found

@@ -1,0 +1,314 @@
+"""Tests for analysis.validity (ML CFA) against lavaan reference values.
+
+Reference file: /work/shared/reference/kaltim/expected/cfa.csv, computed with R 4.2 and lavaan
+0.6.14 ``cfa(model, data, std.lv = TRUE)`` (ML, listwise complete cases, five correlated
+factors; reference README). Tolerance from METHODS.md section 9: CFA indices 1e-3.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.optimize
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from analysis.reliability import omega_total, reliability
+from analysis.validity import (
+    CfaResult,
+    _Model,
+    _Objective,
+    _start_values,
+    cfa,
+    cfa_from_cov,
+    fit_indices,
+)
+
+# --------------------------------------------------------------------------------------------
+# Reference data loader (own copy, so these tests do not depend on a shared conftest)
+# --------------------------------------------------------------------------------------------
+
+
+def _reference_dir() -> Path:
+    env = os.environ.get("NILAI_REFERENCE_DIR")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "kaltim"
+
+
+@functools.cache
+def _reference_waves() -> dict[int, tuple[np.ndarray, list[int]]]:
+    ref = _reference_dir()
+    if not (ref / "responses.csv").exists():
+        pytest.skip(f"reference data not found in {ref} (set NILAI_REFERENCE_DIR)")
+    instrument = json.loads((ref / "instrument.json").read_text(encoding="utf-8"))
+    responses = pd.read_csv(ref / "responses.csv")
+    lo, hi = instrument["scale"]["min"], instrument["scale"]["max"]
+    codes, factor, reverse = [], [], []
+    for k, dim in enumerate(instrument["dimensions"]):
+        for item in dim["items"]:
+            codes.append(item["code"])
+            factor.append(k)
+            reverse.append(item["reverse"])
+    rev = np.array(reverse)
+    out = {}
+    for wave, group in responses.groupby("wave"):
+        x = group[codes].to_numpy(dtype=float)
+        x[:, rev] = lo + hi - x[:, rev]
+        out[int(wave)] = (x, factor)
+    return out
+
+
+@functools.cache
+def _reference_fits() -> dict[int, CfaResult]:
+    return {wave: cfa(x, f) for wave, (x, f) in _reference_waves().items()}
+
+
+# --------------------------------------------------------------------------------------------
+# Reference data set: every wave
+# --------------------------------------------------------------------------------------------
+
+
+def test_cfa_reproduces_lavaan_for_every_wave() -> None:
+    # Expected: expected/cfa.csv (lavaan 0.6.14, ML, std.lv = TRUE, five correlated factors).
+    path = _reference_dir() / "expected" / "cfa.csv"
+    if not path.exists():
+        pytest.skip(f"reference file {path} not found")
+    expected = pd.read_csv(path)
+    fits = _reference_fits()
+    assert sorted(fits) == sorted(int(w) for w in expected.wave)
+    for row in expected.itertuples(index=False):
+        got = fits[int(row.wave)]
+        assert got.n == row.n
+        assert got.df == row.df == 395
+        assert got.chisq == pytest.approx(row.chisq, abs=1e-3)
+        assert got.cfi == pytest.approx(row.cfi, abs=1e-3)
+        assert got.tli == pytest.approx(row.tli, abs=1e-3)
+        assert got.rmsea == pytest.approx(row.rmsea, abs=1e-3)
+        assert got.srmr == pytest.approx(row.srmr, abs=1e-3)
+        assert got.converged
+        assert got.max_abs_gradient < 1e-6
+
+
+def test_cfa_2021_reference_details() -> None:
+    # expected/cfa.csv, wave 2021: chisq 391.19 < df 395, so lavaan reports CFI 1 (truncated),
+    # TLI 1.00106 (not truncated) and RMSEA 0.
+    got = _reference_fits()[2021]
+    assert got.n == 707
+    assert got.cfi == 1.0
+    assert got.tli == pytest.approx(1.00106092001833, abs=1e-6)
+    assert got.rmsea == 0.0
+    # chisq = N F by construction; baseline df = p(p-1)/2 for 30 items.
+    assert got.chisq == pytest.approx(got.n * got.fmin, rel=1e-15)
+    assert got.baseline_df == 435
+    # Factors are oriented so that their loadings are positive on this data.
+    assert min(got.loadings) > 0
+    corr = np.array(got.factor_correlations)
+    assert np.allclose(np.diag(corr), 1.0)
+    assert np.allclose(corr, corr.T)
+    assert np.all(np.linalg.eigvalsh(corr) > 0)
+
+
+def test_cfa_baseline_is_the_closed_form_independence_model() -> None:
+    x, f = _reference_waves()[2022]
+    got = _reference_fits()[2022]
+    complete = x[~np.isnan(x).any(axis=1)]
+    s = np.cov(complete, rowvar=False, ddof=0)
+    expected = complete.shape[0] * (np.sum(np.log(np.diag(s))) - np.linalg.slogdet(s)[1])
+    assert got.baseline_chisq == pytest.approx(expected, rel=1e-10)
+
+
+# --------------------------------------------------------------------------------------------
+# Fit-index formulas (test_vectors.md item 6)
+# --------------------------------------------------------------------------------------------
+
+
+def test_vector_6_fit_indices_from_chisq_statistics() -> None:
+    # test_vectors.md item 6 (R statpsych fitindices): T_M 14.21, df_M 10, T_B 258.43,
+    # df_B 20, N 300 -> CFI 0.9823428, TLI 0.9646857, RMSEA 0.03746109.
+    got = fit_indices(14.21, 10, 258.43, 20, 300)
+    assert got.cfi == pytest.approx(0.9823428, abs=5e-8)
+    assert got.tli == pytest.approx(0.9646857, abs=5e-8)
+    assert got.rmsea == pytest.approx(0.03746109, abs=5e-9)
+
+
+def test_fit_indices_edges_follow_lavaan() -> None:
+    # chisq < df: CFI truncated to 1, RMSEA 0, TLI above 1 (lavaan lav_fit_cfi.R).
+    got = fit_indices(8.0, 10, 258.43, 20, 300)
+    assert got.cfi == 1.0
+    assert got.rmsea == 0.0
+    assert got.tli == pytest.approx(1.0 - (8.0 - 10.0) * 20 / ((258.43 - 20) * 10), abs=1e-15)
+    # Saturated model (df 0): TLI 1 and RMSEA 0 as lavaan reports them.
+    sat = fit_indices(0.0, 0, 258.43, 20, 300)
+    assert (sat.cfi, sat.tli, sat.rmsea) == (1.0, 1.0, 0.0)
+    # Model worse than baseline: CFI floors at 0.
+    assert fit_indices(300.0, 10, 100.0, 20, 300).cfi == 0.0
+    with pytest.raises(ValueError, match="n must be positive"):
+        fit_indices(1.0, 1, 2.0, 3, 0)
+
+
+# --------------------------------------------------------------------------------------------
+# Engine: analytic gradient and simulated recovery
+# --------------------------------------------------------------------------------------------
+
+
+def _simulate(
+    rng: np.random.Generator,
+    n: int,
+    loadings: np.ndarray,
+    factor: np.ndarray,
+    phi: np.ndarray,
+    theta: np.ndarray,
+) -> np.ndarray:
+    m = phi.shape[0]
+    eta = rng.standard_normal((n, m)) @ np.linalg.cholesky(phi).T
+    lam = np.zeros((loadings.size, m))
+    lam[np.arange(loadings.size), factor] = loadings
+    return eta @ lam.T + rng.standard_normal((n, loadings.size)) * np.sqrt(theta)
+
+
+def _likert(y: np.ndarray, n_categories: int) -> np.ndarray:
+    z = (y - y.mean(axis=0)) / y.std(axis=0)
+    cuts = np.linspace(-1.8, 1.8, n_categories - 1)
+    return (np.searchsorted(cuts, z) + 1).astype(float)
+
+
+FACTOR_345 = np.repeat([0, 1, 2], [3, 5, 4])
+LAMBDA_345 = np.array([0.8, 0.7, 0.6, 0.9, 0.5, 0.7, 0.6, 0.8, 0.75, 0.65, 0.7, 0.55])
+PHI_3 = np.array([[1.0, 0.4, 0.3], [0.4, 1.0, 0.5], [0.3, 0.5, 1.0]])
+
+
+def test_analytic_gradient_matches_finite_differences() -> None:
+    rng = np.random.default_rng(7)
+    y = _simulate(rng, 500, LAMBDA_345, FACTOR_345, PHI_3, np.full(12, 0.5))
+    s = np.cov(y, rowvar=False, ddof=0)
+    model = _Model(FACTOR_345, 3)
+    obj = _Objective(model, s)
+    x0 = _start_values(s, model) * rng.uniform(0.8, 1.2, size=model.q)
+    numeric = scipy.optimize.approx_fprime(x0, obj.fun, 1e-7)
+    assert obj.grad(x0) == pytest.approx(numeric, abs=2e-5)
+
+
+def test_cfa_recovers_a_known_model_with_unequal_factor_sizes() -> None:
+    # 3 correlated factors with 3, 5 and 4 items; population values known.
+    rng = np.random.default_rng(20261128)
+    theta = 1.0 - LAMBDA_345**2
+    y = _simulate(rng, 20_000, LAMBDA_345, FACTOR_345, PHI_3, theta)
+    got = cfa(y, FACTOR_345)
+    assert got.df == 12 * 13 // 2 - (12 + 12 + 3) == 51
+    assert np.asarray(got.loadings) == pytest.approx(LAMBDA_345, abs=0.03)
+    assert np.asarray(got.residual_variances) == pytest.approx(theta, abs=0.03)
+    assert np.asarray(got.factor_correlations) == pytest.approx(PHI_3, abs=0.03)
+    # Correct model: chisq ~ chi2(51) (mean 51, sd 10); fit indices near perfect.
+    assert got.chisq < 51 + 5 * np.sqrt(2 * 51)
+    assert got.cfi > 0.995
+    assert got.rmsea < 0.02
+    assert got.srmr < 0.02
+
+
+def test_cfa_on_a_seven_point_scale_with_unequal_dimensions() -> None:
+    rng = np.random.default_rng(11)
+    y = _simulate(rng, 3_000, LAMBDA_345, FACTOR_345, PHI_3, 1.0 - LAMBDA_345**2)
+    x = _likert(y, 7)
+    x[rng.random(x.shape) < 0.02] = np.nan
+    assert set(np.unique(x[~np.isnan(x)])) == set(range(1, 8))
+    got = cfa(x, FACTOR_345)
+    assert got.n == int((~np.isnan(x).any(axis=1)).sum())
+    assert got.df == 51
+    # Discretisation attenuates loadings a little; standardised loadings stay close.
+    assert np.asarray(got.std_loadings) == pytest.approx(LAMBDA_345, abs=0.08)
+    assert got.cfi > 0.97
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), sizes=st.lists(st.integers(3, 6), min_size=2, max_size=4))
+def test_cfa_is_invariant_to_permuting_respondents(seed: int, sizes: list[int]) -> None:
+    rng = np.random.default_rng(seed)
+    factor = np.repeat(np.arange(len(sizes)), sizes)
+    m = len(sizes)
+    phi = np.full((m, m), 0.3) + 0.7 * np.eye(m)
+    lam = rng.uniform(0.55, 0.85, size=factor.size)
+    x = _likert(_simulate(rng, 800, lam, factor, phi, 1.0 - lam**2), 5)
+    a = cfa(x, factor)
+    b = cfa(x[rng.permutation(x.shape[0])], factor)
+    assert b.n == a.n
+    assert b.df == a.df
+    assert b.chisq == pytest.approx(a.chisq, abs=1e-6)
+    assert b.srmr == pytest.approx(a.srmr, abs=1e-8)
+    assert np.asarray(b.loadings) == pytest.approx(np.asarray(a.loadings), abs=1e-6)
+
+
+def test_cfa_is_invariant_to_column_order_and_factor_labels() -> None:
+    rng = np.random.default_rng(3)
+    y = _simulate(rng, 1_000, LAMBDA_345, FACTOR_345, PHI_3, 1.0 - LAMBDA_345**2)
+    a = cfa(y, FACTOR_345)
+    order = rng.permutation(12)
+    labels = np.array([10, 20, 30])[FACTOR_345][order]
+    b = cfa(y[:, order], labels)
+    assert b.chisq == pytest.approx(a.chisq, abs=1e-7)
+    assert np.asarray(b.loadings) == pytest.approx(np.asarray(a.loadings)[order], abs=1e-6)
+
+
+def test_one_factor_fit_gives_reliability_omega() -> None:
+    rng = np.random.default_rng(5)
+    lam = np.array([0.8, 0.6, 0.7, 0.5, 0.65])
+    x = _likert(_simulate(rng, 2_000, lam, np.zeros(5, int), np.eye(1), 1.0 - lam**2), 5)
+    fit = cfa(x, [0] * 5)
+    assert fit.df == 5
+    rel = reliability(x, list("abcde"))
+    assert rel.omega_status == "ok"
+    assert rel.omega_total == pytest.approx(
+        omega_total(fit.loadings, fit.residual_variances), abs=1e-9
+    )
+
+
+def test_just_identified_one_factor_model_has_closed_form_loadings() -> None:
+    # Three indicators: lambda_1^2 = s12 s13 / s23 exactly, chisq 0.
+    s = np.array([[1.0, 0.42, 0.35], [0.42, 1.0, 0.30], [0.35, 0.30, 1.0]])
+    got = cfa_from_cov(s, 100, [0, 0, 0])
+    assert got.df == 0
+    assert got.chisq == pytest.approx(0.0, abs=1e-9)
+    assert got.loadings[0] == pytest.approx(np.sqrt(0.42 * 0.35 / 0.30), abs=1e-7)
+
+
+# --------------------------------------------------------------------------------------------
+# Input validation and purity
+# --------------------------------------------------------------------------------------------
+
+
+def test_cfa_rejects_bad_input() -> None:
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((50, 6))
+    with pytest.raises(ValueError, match="one entry per column"):
+        cfa(x, [0, 0, 0, 1, 1])
+    with pytest.raises(ValueError, match="at least 2 items"):
+        cfa(x, [0, 0, 0, 0, 0, 1])
+    with pytest.raises(ValueError, match="at least 3 items"):
+        cfa(x[:, :2], [0, 0])
+    with pytest.raises(ValueError, match="integer"):
+        cfa(x, [0.0, 0.0, 0.0, 1.0, 1.0, 1.0])
+    with pytest.raises(ValueError, match="more complete cases than items"):
+        cfa(x[:5], [0, 0, 0, 1, 1, 1])
+    with pytest.raises(ValueError, match="infinite"):
+        cfa(np.where(x > 2.5, np.inf, x), [0, 0, 0, 1, 1, 1])
+    duplicated = np.column_stack([x[:, :5], x[:, 0]])
+    with pytest.raises(ValueError, match="not positive definite"):
+        cfa(duplicated, [0, 0, 0, 1, 1, 1])
+
+
+def test_modules_import_no_framework_code() -> None:
+    code = (
+        "import sys, analysis.validity, analysis.reliability; "
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('django', 'surveys', 'rest_framework')]; "
+        "assert not bad, bad"
+    )
+    root = Path(__file__).resolve().parents[2]
+    subprocess.run([sys.executable, "-c", code], cwd=root, check=True)
