@@ -208,8 +208,9 @@ def achievement_table(
     metas = dict(indicators) if isinstance(indicators, Mapping) else indicator_meta(indicators)
     _require(targets, "targets", ("indicator", "region", "year", "target"))
     _require(values, "indicator values", ("indicator", "region", "year", "value"))
-    _require(estimates, "estimates", ("wave", "region", "dimension", "estimate", "ci_low",
-                                      "suppressed"))
+    _require(
+        estimates, "estimates", ("wave", "region", "dimension", "estimate", "ci_low", "suppressed")
+    )
 
     tgt = pd.DataFrame(
         {
@@ -273,8 +274,13 @@ def achievement_table(
         rows.append(
             asdict(
                 assess_achievement(
-                    rec.indicator, rec.region, rec.year, rec.target, rec.realisation,
-                    polarity, ci_low,
+                    rec.indicator,
+                    rec.region,
+                    rec.year,
+                    rec.target,
+                    rec.realisation,
+                    polarity,
+                    ci_low,
                 )
             )
         )

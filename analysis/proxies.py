@@ -25,6 +25,7 @@ from scipy import stats
 
 __all__ = [
     "ALL_REGION",
+    "ALPHA",
     "INDEX_CODE",
     "MIN_ABS_RHO",
     "MIN_PAIRS",
@@ -248,7 +249,7 @@ def correlate_proxy(
     ProxyValidation
         ::
 
-            rho, p(rho)  = scipy.stats.spearmanr(proxy, index)
+            rho, p(rho)  = scipy.stats.spearmanr(proxy, index)   (p: t approximation, n-2 df)
             r,  p(r)     = scipy.stats.pearsonr(proxy, index)
             95 % CI of r = tanh(atanh(r) -+ z(0.975) / sqrt(n - 3))      (Fisher z; n >= 4)
             sign_ok      = sign(rho) == polarity (+1 positive, -1 negative)

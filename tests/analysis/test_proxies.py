@@ -95,9 +95,11 @@ def test_validate_proxies_reproduces_reference_proxy_validation_csv() -> None:
     expected = load_expected()
     assert tuple(got.columns) == PROXY_COLUMNS == tuple(expected.columns)
     # same row set: the two outcome proxies; the two output indicators get no row
-    assert sorted(got["indicator"]) == sorted(expected["indicator"]) == [
-        "KONFLIK_SARA", "PARTISIPASI_MUSRENBANG"
-    ]
+    assert (
+        sorted(got["indicator"])
+        == sorted(expected["indicator"])
+        == ["KONFLIK_SARA", "PARTISIPASI_MUSRENBANG"]
+    )
     merged = got.merge(expected, on="indicator", suffixes=("", "_ref"), validate="one_to_one")
     for col in PROXY_COLUMNS[1:]:
         a, b = merged[col], merged[f"{col}_ref"]
@@ -191,8 +193,14 @@ def test_fewer_than_three_pairs_leave_statistics_blank(n: int) -> None:
     assert res.n_pairs == n
     assert all(
         math.isnan(getattr(res, f))
-        for f in ("spearman_rho", "spearman_p", "pearson_r", "pearson_p",
-                  "pearson_ci_low", "pearson_ci_high")
+        for f in (
+            "spearman_rho",
+            "spearman_p",
+            "pearson_r",
+            "pearson_p",
+            "pearson_ci_low",
+            "pearson_ci_high",
+        )
     )
     assert res.sign_ok is None and res.accepted is False
 
@@ -210,14 +218,29 @@ def test_constant_variable_leaves_statistics_blank() -> None:
 
 def test_table_pairs_only_published_regional_estimates() -> None:
     est = _estimates(
-        [("6401", 2021, 60.0, False), ("6402", 2021, 55.0, False), ("6403", 2021, 50.0, False),
-         ("6404", 2021, 45.0, False), ("6405", 2021, 99.0, True), ("ALL", 2021, 52.0, False)]
+        [
+            ("6401", 2021, 60.0, False),
+            ("6402", 2021, 55.0, False),
+            ("6403", 2021, 50.0, False),
+            ("6404", 2021, 45.0, False),
+            ("6405", 2021, 99.0, True),
+            ("ALL", 2021, 52.0, False),
+        ]
     )
     vals = pd.concat(
         [
-            _values("KONFLIK", [("6401", 2021, 1.0), ("6402", 2021, 2.0), ("6403", 2021, 3.0),
-                                ("6404", 2021, 4.0), ("6405", 2021, 0.1), ("ALL", 2021, 2.5),
-                                ("6406", 2021, 9.0)]),
+            _values(
+                "KONFLIK",
+                [
+                    ("6401", 2021, 1.0),
+                    ("6402", 2021, 2.0),
+                    ("6403", 2021, 3.0),
+                    ("6404", 2021, 4.0),
+                    ("6405", 2021, 0.1),
+                    ("ALL", 2021, 2.5),
+                    ("6406", 2021, 9.0),
+                ],
+            ),
             _values("KONFLIK", [("6401", 2022, float("nan"))]),
             _values("SOSIALISASI", [("6401", 2021, 3.0)]),
         ]

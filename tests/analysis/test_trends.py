@@ -91,13 +91,17 @@ def assert_frames_match(
             continue
         a, b = merged[col], merged[f"{col}_ref"]
         if col in exact:
-            assert (a.astype(object).where(a.notna(), None).tolist()
-                    == b.astype(object).where(b.notna(), None).tolist()), col
+            assert (
+                a.astype(object).where(a.notna(), None).tolist()
+                == b.astype(object).where(b.notna(), None).tolist()
+            ), col
         else:
             a_f, b_f = a.to_numpy(dtype=float), b.to_numpy(dtype=float)
             assert np.array_equal(np.isnan(a_f), np.isnan(b_f)), col
             assert np.allclose(a_f, b_f, rtol=TOL, atol=1e-12, equal_nan=True), (
-                col, np.nanmax(np.abs(a_f - b_f)))
+                col,
+                np.nanmax(np.abs(a_f - b_f)),
+            )
 
 
 # ---------------------------------------------------------------- reference: kaltim
@@ -110,7 +114,9 @@ def test_trend_table_reproduces_reference_trends_csv() -> None:
     assert tuple(got.columns) == TREND_COLUMNS == tuple(expected.columns)
     assert len(got) == len(expected) == 66  # 11 regions (10 + ALL) x 6 dimensions
     assert_frames_match(
-        got, expected, ["region", "dimension"],
+        got,
+        expected,
+        ["region", "dimension"],
         exact=["n_points", "first_wave", "last_wave", "direction"],
     )
 
@@ -138,7 +144,9 @@ def test_suppressed_wave_is_bridged_not_skipped() -> None:
     mu = changes[(changes.region == "6411") & (changes.dimension == "INDEX")]
     # then its changes go 2021->2022, 2022->2024, 2024->2025 (expected/changes.csv)
     assert list(zip(mu.from_wave, mu.to_wave, strict=True)) == [
-        (2021, 2022), (2022, 2024), (2024, 2025)
+        (2021, 2022),
+        (2022, 2024),
+        (2024, 2025),
     ]
     row = mu[mu.from_wave == 2022].iloc[0]
     # expected/changes.csv row "6411,INDEX,2022,2024"
@@ -146,7 +154,7 @@ def test_suppressed_wave_is_bridged_not_skipped() -> None:
     assert row.se == pytest.approx(3.503709195914572, rel=TOL)
     assert row.z == pytest.approx(-1.5196767963201774, rel=TOL)
     assert row.p == pytest.approx(0.12859222613884103, rel=TOL)
-    assert row.significant is False or row.significant == np.False_
+    assert bool(row.significant) is False
     # and its trend has 4 points 2021..2025 (expected/trends.csv row "6411,INDEX")
     tr = trend_table(est).set_index(["region", "dimension"]).loc[("6411", "INDEX")]
     assert (tr.n_points, tr.first_wave, tr.last_wave) == (4, 2021, 2025)
@@ -287,8 +295,14 @@ def test_series_functions_reject_bad_input() -> None:
 
 def test_tables_reject_malformed_estimates() -> None:
     est = pd.DataFrame(
-        {"wave": [2021, 2021], "region": ["6401"] * 2, "dimension": ["S1"] * 2,
-         "estimate": [1.0, 2.0], "se": [1.0, 1.0], "suppressed": [False, False]}
+        {
+            "wave": [2021, 2021],
+            "region": ["6401"] * 2,
+            "dimension": ["S1"] * 2,
+            "estimate": [1.0, 2.0],
+            "se": [1.0, 1.0],
+            "suppressed": [False, False],
+        }
     )
     with pytest.raises(ValueError, match="duplicate"):
         trend_table(est)
