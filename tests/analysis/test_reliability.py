@@ -98,6 +98,7 @@ def test_reliability_reproduces_reference_for_every_wave_and_dimension() -> None
         assert got.alpha_ci_low == pytest.approx(row.alpha_ci_low, abs=1e-9)
         assert got.alpha_ci_high == pytest.approx(row.alpha_ci_high, abs=1e-9)
         assert got.omega_total == pytest.approx(row.omega_total, abs=1e-3)
+        assert got.omega_status == "ok"
 
 
 def test_item_statistics_reproduce_reference_for_every_item() -> None:
@@ -218,10 +219,31 @@ def test_reliability_rejects_bad_input() -> None:
 def test_two_items_have_no_omega_and_no_alpha_if_deleted() -> None:
     got = reliability(TV1[:, :2], ["a", "b"])
     assert np.isnan(got.omega_total)
+    assert got.omega_status == "not_identified"
     assert all(np.isnan(it.alpha_if_deleted) for it in got.items)
     # Two items: item-rest r is the inter-item correlation.
     r = np.corrcoef(TV1[:, 0], TV1[:, 1])[0, 1]
     assert got.items[0].item_rest_r == pytest.approx(r, abs=1e-14)
+
+
+def test_improper_one_factor_solution_gives_nan_omega_not_an_error() -> None:
+    # Small sample whose one-factor ML estimate does not exist (a residual variance runs to
+    # minus infinity: item 4 correlates .42 and .28 with items 2 and 3, which correlate -.10).
+    corr = np.array([
+        [1.0, 0.017, 0.245, 0.215],
+        [0.017, 1.0, -0.097, 0.418],
+        [0.245, -0.097, 1.0, 0.282],
+        [0.215, 0.418, 0.282, 1.0],
+    ])
+    rng = np.random.default_rng(0)
+    z = rng.standard_normal((33, 4))
+    z = (z - z.mean(axis=0)) @ np.linalg.inv(np.linalg.cholesky(np.cov(z, rowvar=False)).T)
+    x = z @ np.linalg.cholesky(corr).T
+    got = reliability(x, list("abcd"))
+    assert got.omega_status == "not_converged"
+    assert np.isnan(got.omega_total)
+    assert np.isfinite(got.alpha)
+    assert reliability(x, list("abcd"), omega=False).omega_status == "skipped"
 
 
 def test_result_is_frozen() -> None:
@@ -263,6 +285,7 @@ def test_alpha_of_identical_items_is_one(column: list[int], k: int) -> None:
     assert cronbach_alpha(x) == pytest.approx(1.0, abs=1e-12)
     # A singular covariance matrix has no ML one-factor solution: omega is reported as NaN.
     assert np.isnan(got.omega_total)
+    assert got.omega_status == ("singular" if k >= 3 else "not_identified")
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])

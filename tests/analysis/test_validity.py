@@ -23,13 +23,18 @@ from hypothesis import strategies as st
 
 from analysis.reliability import omega_total, reliability
 from analysis.validity import (
+    CfaConvergenceError,
     CfaResult,
+    InvarianceError,
     _Model,
+    _MultiGroupModel,
+    _MultiGroupObjective,
     _Objective,
     _start_values,
     cfa,
     cfa_from_cov,
     fit_indices,
+    measurement_invariance,
 )
 
 # --------------------------------------------------------------------------------------------
@@ -155,6 +160,14 @@ def test_fit_indices_edges_follow_lavaan() -> None:
         fit_indices(1.0, 1, 2.0, 3, 0)
 
 
+def test_multi_group_rmsea_is_scaled_by_sqrt_groups() -> None:
+    # lavaan lav_fit_rmsea: sqrt(max(0, (X2/N)/df - 1/N)) * sqrt(G) (Steiger 1998).
+    one = fit_indices(14.21, 10, 258.43, 20, 300)
+    three = fit_indices(14.21, 10, 258.43, 20, 300, n_groups=3)
+    assert three.rmsea == pytest.approx(one.rmsea * np.sqrt(3), rel=1e-15)
+    assert (three.cfi, three.tli) == (one.cfi, one.tli)
+
+
 # --------------------------------------------------------------------------------------------
 # Engine: analytic gradient and simulated recovery
 # --------------------------------------------------------------------------------------------
@@ -195,6 +208,19 @@ def test_analytic_gradient_matches_finite_differences() -> None:
     x0 = _start_values(s, model) * rng.uniform(0.8, 1.2, size=model.q)
     numeric = scipy.optimize.approx_fprime(x0, obj.fun, 1e-7)
     assert obj.grad(x0) == pytest.approx(numeric, abs=2e-5)
+
+
+def test_expected_information_equals_the_hessian_at_a_perfect_fit() -> None:
+    # With S = Sigma(x) the observed Hessian of F equals the expected information used by
+    # the optimiser; compare it with central differences of the analytic gradient.
+    model = _Model(FACTOR_345, 3)
+    x = np.concatenate([LAMBDA_345, 1.0 - LAMBDA_345**2, PHI_3[model.phi_a, model.phi_b]])
+    obj = _Objective(model, model.sigma(x))
+    h = 1e-6
+    numeric = np.array([
+        (obj.grad(x + h * e) - obj.grad(x - h * e)) / (2 * h) for e in np.eye(model.q)
+    ])
+    assert obj.hess(x) == pytest.approx(numeric, abs=1e-6)
 
 
 def test_cfa_recovers_a_known_model_with_unequal_factor_sizes() -> None:
@@ -280,6 +306,135 @@ def test_just_identified_one_factor_model_has_closed_form_loadings() -> None:
 
 
 # --------------------------------------------------------------------------------------------
+# Measurement invariance (METHODS.md section 5, last paragraph). No lavaan reference values
+# exist for these models in shared/reference, so they are checked through identities that
+# any correct implementation satisfies, and through simulated (non-)invariance.
+# --------------------------------------------------------------------------------------------
+
+
+def _mg_point(level: str, n_groups: int, rng: np.random.Generator) -> tuple[
+    _MultiGroupModel, np.ndarray
+]:
+    model = _MultiGroupModel(level, FACTOR_345, 3, n_groups)
+    x = np.zeros(model.q)
+    for g in range(n_groups):
+        x[model.lam[g]] = LAMBDA_345 * rng.uniform(0.9, 1.1, 12)
+        x[model.theta[g]] = rng.uniform(0.3, 0.6, 12)
+        x[model.nu[g]] = rng.uniform(2.5, 3.5, 12)
+        ph = model.phi[g]
+        scale = rng.uniform(0.8, 1.2, 3) if g > 0 and level != "configural" else np.ones(3)
+        phi = PHI_3 * np.outer(scale, scale)
+        x[ph[ph >= 0]] = phi[model.ph_a, model.ph_b][ph >= 0]
+        al = model.alpha[g]
+        x[al[al >= 0]] = rng.uniform(-0.3, 0.3, int((al >= 0).sum()))
+    return model, x
+
+
+@pytest.mark.parametrize("level", ["configural", "metric", "scalar"])
+def test_multi_group_gradient_and_information(level: str) -> None:
+    rng = np.random.default_rng(17)
+    model, x = _mg_point(level, 3, rng)
+    sizes = np.array([300.0, 500.0, 400.0])
+    moments = [model.moments(x, g) for g in range(3)]
+    # At a perfect fit the expected information is the Hessian.
+    perfect = _MultiGroupObjective(model, [c for c, _ in moments], [m for _, m in moments], sizes)
+    assert perfect.fun(x) == pytest.approx(0.0, abs=1e-12)
+    h = 1e-6
+    numeric_h = np.array([
+        (perfect.grad(x + h * e) - perfect.grad(x - h * e)) / (2 * h) for e in np.eye(model.q)
+    ])
+    assert perfect.hess(x) == pytest.approx(numeric_h, abs=1e-6)
+    # Away from it, the analytic gradient matches finite differences of F.
+    covs = [c + 0.05 * np.diag(rng.uniform(0.5, 1.5, 12)) for c, _ in moments]
+    means = [m + rng.normal(0.0, 0.05, 12) for _, m in moments]
+    obj = _MultiGroupObjective(model, covs, means, sizes)
+    numeric_g = scipy.optimize.approx_fprime(x, obj.fun, 1e-7)
+    assert obj.grad(x) == pytest.approx(numeric_g, abs=2e-5)
+
+
+def test_invariance_on_reference_waves() -> None:
+    waves = _reference_waves()
+    x = np.vstack([waves[w][0] for w in sorted(waves)])
+    labels = np.concatenate([np.full(waves[w][0].shape[0], w) for w in sorted(waves)])
+    factor = waves[2021][1]
+    got = measurement_invariance(x, factor, labels)
+    fits = _reference_fits()
+    # 707, 743, 666, 705, 669: expected/cfa.csv n per wave (lavaan listwise).
+    assert got.group_sizes == (707, 743, 666, 705, 669)
+    assert got.groups == ("2021", "2022", "2023", "2024", "2025")
+    configural, metric, scalar = got.steps
+    # Configural: means saturated and groups independent, so chisq is the sum of the
+    # single-wave lavaan statistics of expected/cfa.csv (sum = 2057.199 there).
+    assert configural.chisq == pytest.approx(sum(f.chisq for f in fits.values()), abs=1e-6)
+    assert configural.chisq == pytest.approx(2057.199, abs=1e-3)
+    assert configural.df == 5 * 395
+    # Metric frees 5 factor variances and equates 30 loadings in 4 groups; scalar likewise
+    # with 5 latent means and 30 intercepts.
+    assert metric.df == configural.df + 4 * (30 - 5) == 2075
+    assert scalar.df == metric.df + 4 * (30 - 5) == 2175
+    assert got.baseline_df == 5 * 30 * 29 // 2
+    assert configural.chisq < metric.chisq < scalar.chisq
+    # The synthetic instrument is invariant by construction (one generating model).
+    assert got.level == "scalar"
+    assert metric.delta_cfi == pytest.approx(metric.cfi - configural.cfi, abs=1e-15)
+    assert not metric.rejected and not scalar.rejected
+
+
+def test_exactly_invariant_groups_give_equal_chisq_at_every_level() -> None:
+    rng = np.random.default_rng(23)
+    y = _simulate(rng, 600, LAMBDA_345, FACTOR_345, PHI_3, 1.0 - LAMBDA_345**2)
+    x = np.vstack([y, y])
+    labels = np.repeat(["a", "b"], 600)
+    got = measurement_invariance(x, FACTOR_345, labels)
+    single = cfa(y, FACTOR_345)
+    chisqs = [step.chisq for step in got.steps]
+    assert chisqs == pytest.approx([2 * single.chisq] * 3, abs=1e-6)
+    assert got.level == "scalar"
+
+
+def _mg_data(loadings_b: np.ndarray, intercepts_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(29)
+    theta = np.full(12, 0.5)
+    groups = [
+        _simulate(rng, 1500, LAMBDA_345, FACTOR_345, PHI_3, theta),
+        _simulate(rng, 1500, LAMBDA_345, FACTOR_345, PHI_3, theta),
+        _simulate(rng, 1500, loadings_b, FACTOR_345, PHI_3, theta) + intercepts_b,
+    ]
+    return np.vstack(groups), np.repeat(["a", "b", "c"], 1500)
+
+
+def test_non_invariant_loadings_reject_metric() -> None:
+    loadings = LAMBDA_345.copy()
+    loadings[[0, 3, 4, 8]] = [0.2, 0.3, 1.2, 0.2]
+    x, labels = _mg_data(loadings, np.zeros(12))
+    got = measurement_invariance(x, FACTOR_345, labels)
+    assert got.steps[1].rejected
+    assert got.steps[1].delta_cfi <= -0.010 and got.steps[1].delta_rmsea >= 0.015
+    assert got.level == "configural"
+
+
+def test_shifted_intercepts_reject_scalar_only() -> None:
+    shift = np.zeros(12)
+    shift[[0, 3, 8, 9]] = [0.8, -0.8, 0.8, -0.6]
+    x, labels = _mg_data(LAMBDA_345, shift)
+    got = measurement_invariance(x, FACTOR_345, labels)
+    assert not got.steps[1].rejected
+    assert got.steps[2].rejected
+    assert got.level == "metric"
+
+
+def test_invariance_rejects_unusable_groups() -> None:
+    rng = np.random.default_rng(31)
+    y = _simulate(rng, 200, LAMBDA_345, FACTOR_345, PHI_3, 1.0 - LAMBDA_345**2)
+    with pytest.raises(InvarianceError, match="at least 2 groups"):
+        measurement_invariance(y, FACTOR_345, ["a"] * 200)
+    with pytest.raises(InvarianceError, match="group 'b' has 10 complete cases"):
+        measurement_invariance(y, FACTOR_345, ["a"] * 190 + ["b"] * 10)
+    with pytest.raises(ValueError, match="one label per row"):
+        measurement_invariance(y, FACTOR_345, ["a"] * 10)
+
+
+# --------------------------------------------------------------------------------------------
 # Input validation and purity
 # --------------------------------------------------------------------------------------------
 
@@ -304,10 +459,24 @@ def test_cfa_rejects_bad_input() -> None:
         cfa(duplicated, [0, 0, 0, 1, 1, 1])
 
 
+def test_improper_solution_raises_a_clear_error() -> None:
+    # One-factor model on n = 33 where item 4 correlates with items 2 and 3 that correlate
+    # negatively with each other: the ML estimate does not exist (theta_4 -> -infinity).
+    corr = np.array([
+        [1.0, 0.017, 0.245, 0.215],
+        [0.017, 1.0, -0.097, 0.418],
+        [0.245, -0.097, 1.0, 0.282],
+        [0.215, 0.418, 0.282, 1.0],
+    ])
+    with pytest.raises(CfaConvergenceError, match="residual variance of item 3 diverges"):
+        cfa_from_cov(corr, 33, [0, 0, 0, 0])
+
+
 def test_modules_import_no_framework_code() -> None:
     code = (
         "import sys, analysis.validity, analysis.reliability; "
-        "bad = [m for m in sys.modules if m.split('.')[0] in ('django', 'surveys', 'rest_framework')]; "
+        "top = {m.split('.')[0] for m in sys.modules}; "
+        "bad = top & {'django', 'surveys', 'rest_framework'}; "
         "assert not bad, bad"
     )
     root = Path(__file__).resolve().parents[2]
