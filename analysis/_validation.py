@@ -50,26 +50,47 @@ def check_positive_finite(arr: np.ndarray, name: str) -> None:
                          f"({int(bad.sum())} bad value(s))")
 
 
-def check_no_missing_labels(values: object, name: str) -> np.ndarray:
-    """Return ``values`` as a 1-D array of labels; raise ``ValueError`` on a missing label."""
-    arr = np.asarray(values)
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must be one-dimensional, got shape {arr.shape}")
-    missing = pd.isna(arr)
-    if np.any(missing):
-        i = int(np.flatnonzero(missing)[0])
-        raise ValueError(f"{name} has a missing label at position {i} "
-                         f"({int(np.sum(missing))} missing)")
-    return arr
+def factorize(values: object, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes 0..k-1 and the sorted unique labels of ``values`` (no missing allowed).
 
-
-def factorize(values: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]:
-    """Integer codes 0..k-1 and the sorted unique labels of ``values`` (no missing allowed)."""
-    arr = check_no_missing_labels(values, name)
-    codes, uniques = pd.factorize(arr, sort=True)
+    Accepts lists, numpy arrays and pandas Series/Index/Categorical without converting them to
+    Python objects first (that conversion dominated the run time on a million rows).
+    """
+    if isinstance(values, (pd.Series, pd.Index, pd.Categorical)) or (
+        isinstance(values, np.ndarray) and values.dtype.kind not in "US"
+    ):
+        arr = values
+    else:
+        arr = np.asarray(values)
+    if getattr(arr, "ndim", 1) != 1:
+        raise ValueError(f"{name} must be one-dimensional, got shape {np.shape(arr)}")
+    if isinstance(arr, np.ndarray) and arr.dtype.kind in "US":
+        # Fixed-width strings cannot be missing; a sort-based unique beats a hash on them.
+        uniques, codes = np.unique(arr, return_inverse=True)
+    else:
+        codes, uniques = pd.factorize(arr, sort=True)
+        missing = codes < 0
+        if missing.any():
+            i = int(np.flatnonzero(missing)[0])
+            raise ValueError(f"{name} has a missing label at position {i} "
+                             f"({int(missing.sum())} missing)")
     labels = np.empty(len(uniques), dtype=object)
-    labels[:] = list(uniques)  # native Python labels, so messages read 'A', not np.str_('A')
-    return codes.astype(np.intp, copy=False), labels
+    labels[:] = uniques.tolist()  # native Python labels, so messages read 'A', not np.str_('A')
+    return np.asarray(codes, dtype=np.intp), labels
+
+
+def factorize_str(values: object, name: str) -> tuple[np.ndarray, list[str]]:
+    """Like :func:`factorize`, with labels compared as strings (``6401`` equals ``"6401"``).
+
+    Labels are returned as ``str``, sorted as strings; raw labels with the same text share a
+    code.
+    """
+    codes, raw = factorize(values, name)
+    text = [str(x) for x in raw]
+    labels = sorted(set(text))
+    position = {label: k for k, label in enumerate(labels)}
+    remap = np.array([position[t] for t in text], dtype=np.intp)
+    return remap[codes], labels
 
 
 def check_unique(labels: Sequence[str], name: str) -> None:

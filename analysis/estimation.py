@@ -45,7 +45,9 @@ from analysis._validation import (
     as_float_2d,
     check_length,
     check_positive_finite,
+    check_unique,
     factorize,
+    factorize_str,
 )
 from analysis.scoring import ScoreResult, categorize
 
@@ -76,7 +78,7 @@ _LONELY_CHOICES = ("certainty", "remove", "average", "fail")
 
 
 class DesignError(ValueError):
-    """The design cannot give a variance, e.g. a singleton-PSU stratum with ``lonely_psu='fail'``."""
+    """The design gives no variance: a singleton-PSU stratum with ``lonely_psu='fail'``."""
 
 
 @dataclass(frozen=True)
@@ -112,8 +114,9 @@ class DomainEstimates:
           when ``df <= 0``;
         - ``df`` (int64): #PSUs - #strata of the wave's design, the same on every row;
         - ``suppressed`` (bool): ``n < 30``; numbers are kept;
-        - ``category`` (object): band label of ``estimate`` (:func:`analysis.scoring.categorize`),
-          None when the estimate is NaN; kept for suppressed rows too.
+        - ``category`` (object dtype): band label of ``estimate``
+          (:func:`analysis.scoring.categorize`), ``None`` when the estimate is NaN; kept for
+          suppressed rows too.
     df : int
         Design degrees of freedom.
     n_psu, n_strata : int
@@ -158,10 +161,10 @@ def _design(weights: object, stratum: object, psu: object, lonely_psu: str) -> _
     check_positive_finite(w, "weights")
     if w.size == 0:
         raise ValueError("the design has no respondents")
-    check_length(np.asarray(stratum), w.size, "stratum", "weights")
-    check_length(np.asarray(psu), w.size, "psu", "weights")
-    s_codes, s_labels = factorize(np.asarray(stratum), "stratum")
-    p_codes, p_labels = factorize(np.asarray(psu), "psu")
+    check_length(stratum, w.size, "stratum", "weights")
+    check_length(psu, w.size, "psu", "weights")
+    s_codes, s_labels = factorize(stratum, "stratum")
+    p_codes, p_labels = factorize(psu, "psu")
     # PSUs are identified within their stratum (R's nest = TRUE).
     pair = s_codes.astype(np.int64) * len(p_labels) + p_codes
     psu_codes, uniq = pd.factorize(pair, sort=True)
@@ -177,35 +180,37 @@ def _design(weights: object, stratum: object, psu: object, lonely_psu: str) -> _
     return design
 
 
-def _partition(y: np.ndarray, valid: np.ndarray, dom: np.ndarray, n_dom: int,
+def _partition(y_t: np.ndarray, valid_t: np.ndarray, dom: np.ndarray, n_dom: int,
                design: _Design) -> dict[str, np.ndarray]:
-    """Estimates for every domain of one partition x every column of ``y`` in one pass.
+    """Estimates for every domain of one partition x every score column in one pass.
 
-    ``dom`` assigns each respondent to one domain 0..n_dom-1; column ``j`` of ``y`` counts only
-    where ``valid[:, j]``. Returns arrays of shape (n_dom, n_columns).
+    ``y_t`` and ``valid_t`` are (D, n) with contiguous rows; ``dom`` assigns each respondent to
+    one domain 0..n_dom-1 and column ``j`` counts only where ``valid_t[j]``. Every group sum is
+    one ``np.bincount`` over all columns at once (column ``j`` offsets the codes by ``j`` times
+    the number of groups). Returns arrays of shape (n_dom, D).
     """
-    n_col = y.shape[1]
-    w = design.weights
-    shape = (n_dom, n_col)
-    n = np.empty(shape)
-    sw = np.empty(shape)
-    sw2 = np.empty(shape)
-    swy = np.empty(shape)
-    wv = np.where(valid, w[:, None], 0.0)
-    y0 = np.where(valid, y, 0.0)
-    for j in range(n_col):
-        n[:, j] = np.bincount(dom, weights=valid[:, j], minlength=n_dom)
-        sw[:, j] = np.bincount(dom, weights=wv[:, j], minlength=n_dom)
-        sw2[:, j] = np.bincount(dom, weights=wv[:, j] ** 2, minlength=n_dom)
-        swy[:, j] = np.bincount(dom, weights=wv[:, j] * y0[:, j], minlength=n_dom)
+    n_col, n = y_t.shape
+    col = np.arange(n_col)[:, None]
+    wv = valid_t * design.weights                       # w_i 1[y_ij valid]
+    y0 = np.where(valid_t, y_t, 0.0)
+    idx = (dom + col * n_dom).ravel()                   # (column, domain) code of each cell
+    m = n_col * n_dom
+
+    def by_domain(values: np.ndarray) -> np.ndarray:
+        return np.bincount(idx, weights=values.ravel(), minlength=m)
+
+    n_valid = by_domain(valid_t.astype(np.float64))
+    sw = by_domain(wv)
+    sw2 = by_domain(wv * wv)
+    swy = by_domain(wv * y0)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = swy / sw
-        n_eff = np.where(sw > 0, sw ** 2 / sw2, 0.0)
-        safe_sw = np.where(sw > 0, sw, 1.0)
-    # z_i = w_i 1[i in d] (y_i - y_d) / sum_d w; invalid rows have wv = 0, so z = 0 there.
-    z = wv * (y0 - np.nan_to_num(mean)[dom]) / safe_sw[dom]
+        n_eff = np.where(sw > 0, sw * sw / sw2, 0.0)
+    safe_sw = np.where(sw > 0, sw, 1.0)
+    # z_i = w_i 1[i in d] (y_i - y_d) / sum_d w; zero outside the domain since wv = 0 there.
+    z = wv.ravel() * (y0.ravel() - np.nan_to_num(mean)[idx]) / safe_sw[idx]
 
-    # PSU totals per domain: group rows by (domain, PSU) pairs that occur.
+    # PSU totals z_hk per domain: group rows by the (domain, PSU) pairs that occur.
     if n_dom == 1:
         grp, n_grp = design.psu, design.n_psu
         grp_dom = np.zeros(n_grp, dtype=np.intp)
@@ -217,30 +222,35 @@ def _partition(y: np.ndarray, valid: np.ndarray, dom: np.ndarray, n_dom: int,
         n_grp = len(uniq)
         grp_dom = (uniq // design.n_psu).astype(np.intp)
         grp_psu = (uniq % design.n_psu).astype(np.intp)
-    cell = grp_dom * design.n_strata + design.psu_stratum[grp_psu]
+    totals = np.bincount((grp + col * n_grp).ravel(), weights=z, minlength=n_col * n_grp)
+
+    # Per (column, domain, stratum) cell: mean of z_hk over ALL n_h PSUs of the stratum, then a
+    # two-pass sum of squares: the PSUs with a group, plus the n_h - #groups PSUs whose domain
+    # total is exactly zero.
     n_cell = n_dom * design.n_strata
-    n_h_cell = np.tile(design.n_h, n_dom).astype(np.float64)
-    n_grp_cell = np.bincount(cell, minlength=n_cell)
-    variance = np.zeros(shape)
+    cell = grp_dom * design.n_strata + design.psu_stratum[grp_psu]       # (n_grp,)
+    cidx = (cell + col * n_cell).ravel()                                  # (D * n_grp,)
+    n_h_cell = np.tile(design.n_h.astype(np.float64), n_col * n_dom)      # (D * n_cell,)
+    n_grp_cell = np.tile(np.bincount(cell, minlength=n_cell), n_col)
+    cell_mean = np.bincount(cidx, weights=totals, minlength=n_col * n_cell) / n_h_cell
+    dev = totals - cell_mean[cidx]
+    ss = np.bincount(cidx, weights=dev * dev, minlength=n_col * n_cell)
+    ss += (n_h_cell - n_grp_cell) * cell_mean * cell_mean
     lonely = design.n_h == 1
     scale_h = np.where(lonely, 0.0, design.n_h / np.maximum(design.n_h - 1, 1))
-    for j in range(n_col):
-        totals = np.bincount(grp, weights=z[:, j], minlength=n_grp)
-        cell_mean = np.bincount(cell, weights=totals, minlength=n_cell) / n_h_cell
-        # Two-pass sum of squares: PSUs with a group, plus the (n_h - #groups) PSUs whose
-        # domain total is exactly zero.
-        dev = totals - cell_mean[cell]
-        ss = np.bincount(cell, weights=dev * dev, minlength=n_cell)
-        ss += (n_h_cell - n_grp_cell) * cell_mean ** 2
-        variance[:, j] = (ss.reshape(n_dom, design.n_strata) * scale_h).sum(axis=1)
+    variance = (ss.reshape(n_col, n_dom, design.n_strata) * scale_h).sum(axis=2)  # (D, n_dom)
     if design.lonely_psu == "average" and lonely.any():
         n_ok = int((~lonely).sum())
         variance *= design.n_strata / n_ok if n_ok else np.nan
-    empty = n == 0
+
+    n_valid = n_valid.reshape(n_col, n_dom)
+    mean = mean.reshape(n_col, n_dom)
+    empty = n_valid == 0
     mean[empty] = np.nan
     se = np.sqrt(variance)
     se[empty] = np.nan
-    return {"n": n, "n_eff": n_eff, "estimate": mean, "se": se}
+    return {"n": n_valid.T, "n_eff": n_eff.reshape(n_col, n_dom).T, "estimate": mean.T,
+            "se": se.T}
 
 
 def _ci(estimate: np.ndarray, se: np.ndarray, df: int,
@@ -313,6 +323,12 @@ def estimate_domains(scores: np.ndarray | ScoreResult,
     Missing data: a respondent with a NaN score is outside that score's domains (it counts in
     neither ``n`` nor the mean) but its PSU remains in the design, as in R ``svyby`` with
     ``na.rm = TRUE``. An empty domain gives ``n = 0``, ``n_eff = 0``, NaN estimate and SE.
+
+    References
+    ----------
+    METHODS.md section 4; Lumley, T. (2010). Complex Surveys: A Guide to Analysis Using R.
+    Wiley, sections 2.2-2.4 (domains keep the full design); R survey ``svyby``/``svymean`` and
+    ``options(survey.lonely.psu)``; Wolter, K. (2007). Introduction to Variance Estimation, ch. 6.
     """
     if isinstance(scores, ScoreResult):
         y = scores.all_scores
@@ -328,11 +344,11 @@ def estimate_domains(scores: np.ndarray | ScoreResult,
         raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
     design = _design(weights, stratum, psu, lonely_psu)
     check_length(y, design.weights.size, "scores", "weights")
-    check_length(np.asarray(region), design.weights.size, "region", "weights")
-    r_codes, r_labels = factorize(np.asarray(region).astype(str), "region")
-    r_labels = [str(x) for x in r_labels]
+    check_length(region, design.weights.size, "region", "weights")
+    r_codes, r_labels = factorize_str(region, "region")
     if regions is not None:
         order = [str(x) for x in regions]
+        check_unique(order, "regions")
         unknown = sorted(set(r_labels) - set(order))
         if unknown:
             raise ValueError(f"region(s) {unknown} are not in regions=")
@@ -341,11 +357,12 @@ def estimate_domains(scores: np.ndarray | ScoreResult,
         position = {label: k for k, label in enumerate(order)}
         r_codes = np.array([position[x] for x in r_labels], dtype=np.intp)[r_codes]
         r_labels = order
-    valid = ~np.isnan(y)
-    if np.isinf(y).any():
+    y_t = np.ascontiguousarray(y.T)  # no copy for column-major scores (ScoreResult)
+    if np.isinf(y_t).any():
         raise ValueError("scores must be finite or NaN")
-    by_region = _partition(y, valid, r_codes, len(r_labels), design)
-    overall = _partition(y, valid, np.zeros(design.weights.size, dtype=np.intp), 1, design)
+    valid_t = ~np.isnan(y_t)
+    by_region = _partition(y_t, valid_t, r_codes, len(r_labels), design)
+    overall = _partition(y_t, valid_t, np.zeros(design.weights.size, dtype=np.intp), 1, design)
 
     n_reg = len(r_labels) + 1
     parts = {k: np.vstack([by_region[k], overall[k]]) for k in by_region}  # (n_reg, D)
@@ -368,7 +385,7 @@ def estimate_domains(scores: np.ndarray | ScoreResult,
         "ci_high": ci_high,
         "df": np.full(n.size, design.df, dtype=np.int64),
         "suppressed": n < MIN_PUBLISH_N,
-        "category": categorize(estimate),
+        "category": pd.Series(categorize(estimate), dtype=object),
     })
     return DomainEstimates(table=table, df=design.df, n_psu=design.n_psu,
                            n_strata=design.n_strata, singleton_strata=design.singletons,
@@ -400,6 +417,10 @@ def survey_mean(y: Sequence[float] | np.ndarray,
     -------
     DomainEstimate
 
+    References
+    ----------
+    METHODS.md section 4; test_vectors.md item 4 (R ``svymean``).
+
     Examples
     --------
     test_vectors.md item 4 (R ``svymean``: mean 75.96667, SE 2.537628):
@@ -419,7 +440,7 @@ def survey_mean(y: Sequence[float] | np.ndarray,
             raise ValueError("domain must be a boolean mask")
         check_length(mask, values.size, "domain", "y")
         valid &= mask
-    part = _partition(values[:, None], valid[:, None],
+    part = _partition(values[None, :], valid[None, :],
                       np.zeros(values.size, dtype=np.intp), 1, design)
     est = part["estimate"][0, 0]
     se = part["se"][0, 0]

@@ -205,8 +205,11 @@ class ScoreResult:
 
     @property
     def all_scores(self) -> np.ndarray:
-        """``(n, d + 1)`` matrix of the dimension scores and the index (last column)."""
-        return np.column_stack([self.dimensions, self.index])
+        """``(n, d + 1)`` matrix of the dimension scores and the index (last column).
+
+        Column-major, so that each score column is contiguous.
+        """
+        return np.vstack([self.dimensions.T, self.index]).T
 
 
 def _check_answers(answers: object, spec: InstrumentSpec) -> np.ndarray:
@@ -215,9 +218,9 @@ def _check_answers(answers: object, spec: InstrumentSpec) -> np.ndarray:
     if arr.shape[1] != p:
         raise ValueError(f"answers has {arr.shape[1]} columns but the instrument has {p} items "
                          f"(columns must follow spec.item_codes)")
-    observed = arr[~np.isnan(arr)]
-    if observed.size and (observed.min() < spec.scale_min or observed.max() > spec.scale_max):
-        bad = np.argwhere(~np.isnan(arr) & ((arr < spec.scale_min) | (arr > spec.scale_max)))[0]
+    # NaN compares False, so missing answers pass; two cheap passes instead of a masked copy.
+    if (arr < spec.scale_min).any() or (arr > spec.scale_max).any():
+        bad = np.argwhere((arr < spec.scale_min) | (arr > spec.scale_max))[0]
         raise ValueError(
             f"answer {float(arr[bad[0], bad[1]])!r} of respondent row {bad[0]}, item "
             f"{spec.item_codes[bad[1]]} is outside the scale {spec.scale_min}..{spec.scale_max}")
@@ -243,6 +246,10 @@ def answers_from_frame(frame: pd.DataFrame, spec: InstrumentSpec) -> np.ndarray:
     ------
     ValueError
         If a present item column holds a non-numeric value.
+
+    References
+    ----------
+    INTERFACE.md section 1 (responses CSV: an empty cell is a missing answer).
     """
     out = np.full((len(frame), len(spec.item_codes)), np.nan)
     for j, code in enumerate(spec.item_codes):
@@ -274,18 +281,25 @@ def reverse_key(answers: np.ndarray, spec: InstrumentSpec) -> np.ndarray:
     Returns
     -------
     ndarray, shape (n, p), float64
-        A new array; items that are not reverse-keyed are copied unchanged.
+        A new array in column-major (Fortran) order; items that are not reverse-keyed are
+        copied unchanged.
 
     Raises
     ------
     ValueError
         On a wrong number of columns or an answer outside ``scale_min..scale_max``.
+
+    References
+    ----------
+    METHODS.md section 2 (scoring), ../shared/docs/METHODS.md.
     """
     arr = _check_answers(answers, spec)
-    rev = np.asarray(spec.reverse, dtype=bool)
-    out = arr.copy()
-    if rev.any():
-        out[:, rev] = (spec.scale_min + spec.scale_max) - arr[:, rev]
+    # Column-major copy: each item, and each dimension's block of items, is contiguous, which
+    # makes the per-column and per-dimension passes below (and in reliability) cheap.
+    out = np.array(arr, dtype=np.float64, order="F", copy=True)
+    total = spec.scale_min + spec.scale_max
+    for j in np.flatnonzero(spec.reverse):
+        np.subtract(total, out[:, j], out=out[:, j])
     return out
 
 
@@ -301,6 +315,11 @@ def item_scores(answers: np.ndarray, spec: InstrumentSpec) -> np.ndarray:
     Returns
     -------
     ndarray, shape (n, p), float64
+
+    References
+    ----------
+    METHODS.md section 2 (scoring), ../shared/docs/METHODS.md.
+    Missing data: NaN answers stay NaN.
     """
     keyed = reverse_key(answers, spec)
     keyed -= spec.scale_min
@@ -333,34 +352,42 @@ def score(answers: np.ndarray, spec: InstrumentSpec) -> ScoreResult:
     Missing data: a dimension score averages the valid items only and is missing (NaN) when the
     share of valid items is below ``min_valid_share`` (with a 1e-9 tolerance so that 4/6 meets
     2/3); the index is missing when any dimension is missing. Dimensions may have different
-    numbers of items. Vectorised: dimension sums are one matrix product with a 0/1 item-to-
-    dimension matrix.
+    numbers of items. Vectorised: one pass per dimension over its contiguous block of items.
 
     Raises
     ------
     ValueError
         On a wrong number of columns or an answer outside the scale.
+
+    References
+    ----------
+    METHODS.md section 2 (scoring), ../shared/docs/METHODS.md.
+    OECD/JRC (2008), Handbook on Constructing Composite Indicators (weighted mean of
+    dimensions as a formative composite).
     """
     items = item_scores(answers, spec)
-    p = items.shape[1]
-    d = len(spec.dimensions)
-    membership = np.zeros((p, d))
+    n = items.shape[0]
+    dims_t = np.empty((len(spec.dimensions), n))
     start = 0
     for k, dim in enumerate(spec.dimensions):
-        membership[start:start + len(dim.item_codes), k] = 1.0
-        start += len(dim.item_codes)
-    valid = ~np.isnan(items)
-    sums = np.where(valid, items, 0.0) @ membership
-    counts = valid.astype(np.float64) @ membership
-    n_items = membership.sum(axis=0)
-    ok = counts / n_items >= spec.min_valid_share - VALID_SHARE_TOLERANCE
-    with np.errstate(invalid="ignore", divide="ignore"):
-        dims = np.where(ok, sums / counts, np.nan)
+        size = len(dim.item_codes)
+        block = items[:, start:start + size]  # contiguous: items is column-major
+        start += size
+        valid = ~np.isnan(block)
+        counts = valid.sum(axis=1)
+        sums = np.where(valid, block, 0.0).sum(axis=1)
+        ok = counts / size >= spec.min_valid_share - VALID_SHARE_TOLERANCE
+        with np.errstate(invalid="ignore", divide="ignore"):
+            dims_t[k] = np.where(ok, sums / counts, np.nan)
+    dims = dims_t.T
     weights = np.array([dim.weight for dim in spec.dimensions])
-    # Explicit product and mask rather than a BLAS call: BLAS may skip zero weights and so
-    # drop a NaN, while METHODS says the index is missing when any dimension is missing.
-    index = (dims * weights).sum(axis=1) / weights.sum()
-    index[np.isnan(dims).any(axis=1)] = np.nan
+    index = np.zeros(n)
+    for k, w in enumerate(weights):
+        index += w * dims_t[k]
+    index /= weights.sum()
+    # Masked explicitly: with a zero weight, 0 * NaN is NaN anyway, but METHODS' rule is
+    # "missing if any dimension is missing" and it should not hinge on float arithmetic.
+    index[np.isnan(dims_t).any(axis=0)] = np.nan
     return ScoreResult(
         items=items,
         dimensions=dims,
@@ -390,6 +417,10 @@ def categorize(values: Sequence[float] | np.ndarray | float) -> np.ndarray:
     ------
     ValueError
         If a value lies outside [0, 100] by more than 1e-9 (rounding slack).
+
+    References
+    ----------
+    METHODS.md section 2; Kemenag Indeks Kerukunan Umat Beragama category bands.
     """
     arr = np.asarray(values, dtype=np.float64)
     flat = as_float_1d(arr.reshape(-1), "values")

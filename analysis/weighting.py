@@ -18,7 +18,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis._validation import as_float_1d, check_length, check_positive_finite, factorize
+from analysis._validation import (
+    as_float_1d,
+    check_length,
+    check_positive_finite,
+    factorize,
+    factorize_str,
+)
 
 __all__ = [
     "DEFAULT_MAX_ITER",
@@ -121,6 +127,10 @@ def kish(weights: Sequence[float] | np.ndarray) -> KishResult:
     ------
     ValueError
         If a weight is not finite and > 0.
+
+    References
+    ----------
+    Kish, L. (1965). Survey Sampling. Wiley, section 11.7; METHODS.md section 3.
     """
     w = as_float_1d(weights, "weights")
     check_positive_finite(w, "weights")
@@ -152,8 +162,8 @@ def _aligned_totals(labels: Sequence[Hashable], totals: Mapping[Hashable, float]
     return out
 
 
-def _ipf(w0: np.ndarray, coded: Sequence[tuple[np.ndarray, np.ndarray]], tol: float,
-         max_iter: int) -> tuple[np.ndarray, int, float]:
+def _ipf(w0: np.ndarray, coded: Sequence[tuple[np.ndarray, np.ndarray]], names: Sequence[str],
+         tol: float, max_iter: int) -> tuple[np.ndarray, int, float]:
     """IPF on integer-coded margins; returns (weights, cycles, last max relative change)."""
     w = w0.copy()
     change = float("inf")
@@ -164,10 +174,28 @@ def _ipf(w0: np.ndarray, coded: Sequence[tuple[np.ndarray, np.ndarray]], tol: fl
             w *= (target / sums)[codes]
         change = float(np.max(np.abs(w / old - 1.0))) if w.size else 0.0
         if change < tol:
+            _check_margins_met(w, coded, names, tol)
             return w, cycle, change
     raise RakingError(f"raking did not converge in {max_iter} cycles (largest relative change "
-                      f"in the last cycle {change:.3g}, tolerance {tol:g}); check that every "
-                      f"margin sums to the same population total")
+                      f"in the last cycle {change:.3g}, tolerance {tol:g})")
+
+
+def _check_margins_met(w: np.ndarray, coded: Sequence[tuple[np.ndarray, np.ndarray]],
+                       names: Sequence[str], tol: float) -> None:
+    """Raise if a margin is missed after the weights stopped changing.
+
+    Margins with different grand totals make IPF settle into a fixed cycle whose weights no
+    longer change from one full cycle to the next although only the last margin is met; the
+    stopping rule alone would accept that.
+    """
+    rtol = max(1e-6, 10 * tol)
+    for (codes, target), name in zip(coded, names, strict=True):
+        sums = np.bincount(codes, weights=w, minlength=target.size)
+        worst = float(np.max(np.abs(sums / target - 1.0)))
+        if worst > rtol:
+            raise RakingError(
+                f"margin {name} cannot be met together with the others (largest relative gap "
+                f"{worst:.3g}); margins sum to {sorted({float(t.sum()) for _, t in coded})}")
 
 
 def _check_controls(tol: float, max_iter: int) -> None:
@@ -206,16 +234,26 @@ def rake(base_weights: Sequence[float] | np.ndarray,
     Raises
     ------
     RakingError
-        On non-convergence within ``max_iter`` cycles, on a sample category without population
-        (absent or total 0), or on a population category with a positive total and no sample.
+        On non-convergence within ``max_iter`` cycles; when the weights have stopped changing
+        but a margin is missed by more than ``max(1e-6, 10 tol)`` relative (inconsistent
+        margins, which R ``rake`` would accept silently); on a sample category without
+        population (absent or total 0); or on a population category with a positive total and
+        no sample.
     ValueError
         On invalid weights, a missing label, a length mismatch or invalid controls.
 
     Notes
     -----
     Missing data: a respondent without a label for a margin cannot be raked; it is an error.
-    Margins whose totals differ (e.g. sex sums to 1000, age to 1010) cannot all be met and
-    end in non-convergence.
+    Margins whose totals differ (e.g. sex sums to 1000, age to 1010) cannot all be met: IPF then
+    settles into a cycle that passes the stopping rule, so every margin is checked afterwards.
+
+    References
+    ----------
+    Deming, W. E. & Stephan, F. F. (1940). On a least squares adjustment of a sampled
+    frequency table when the expected marginal totals are known. Ann. Math. Stat. 11, 427-444.
+    Lumley, T. R package survey, ``rake()`` (stopping rule ``max|1 - new/old| < epsilon``).
+    METHODS.md section 3.
     """
     _check_controls(tol, max_iter)
     w0 = as_float_1d(base_weights, "base_weights")
@@ -224,10 +262,10 @@ def rake(base_weights: Sequence[float] | np.ndarray,
         raise ValueError("rake needs at least one margin")
     coded = []
     for m in margins:
-        check_length(np.asarray(m.codes), w0.size, f"margin {m.name} codes", "base_weights")
-        codes, labels = factorize(np.asarray(m.codes), f"margin {m.name} codes")
+        check_length(m.codes, w0.size, f"margin {m.name} codes", "base_weights")
+        codes, labels = factorize(m.codes, f"margin {m.name} codes")
         coded.append((codes, _aligned_totals(list(labels), m.totals, m.name)))
-    w, cycles, change = _ipf(w0, coded, tol, int(max_iter))
+    w, cycles, change = _ipf(w0, coded, [m.name for m in margins], tol, int(max_iter))
     return RakeResult(weights=w, iterations=cycles, max_change=change)
 
 
@@ -252,11 +290,17 @@ def trim_weights(weights: Sequence[float] | np.ndarray,
     ndarray, shape (n,)
         ``min(w_i, cap_g(i))``. Trimming breaks the margins: re-rake afterwards
         (:func:`rake_wave` does so with ``trim=True``).
+
+    References
+    ----------
+    METHODS.md section 3 (trimming, optional); Potter, F. (1990). A study of procedures
+    to identify and trim extreme sampling weights. Proc. ASA Survey Research Methods Section.
+    Missing data: weights and groups must be complete (ValueError otherwise).
     """
     w = as_float_1d(weights, "weights")
     check_positive_finite(w, "weights")
-    check_length(np.asarray(groups), w.size, "groups", "weights")
-    codes, _ = factorize(np.asarray(groups), "groups")
+    check_length(groups, w.size, "groups", "weights")
+    codes, _ = factorize(groups, "groups")
     grouped = pd.Series(w).groupby(codes)
     q1 = grouped.quantile(0.25).to_numpy()
     q2 = grouped.quantile(0.5).to_numpy()
@@ -266,13 +310,16 @@ def trim_weights(weights: Sequence[float] | np.ndarray,
     return np.minimum(w, cap[codes])
 
 
-def _cell_codes(first: np.ndarray, n_second: int, second: np.ndarray,
-                first_labels: np.ndarray, second_labels: np.ndarray
-                ) -> tuple[np.ndarray, list[tuple[str, str]]]:
+def _cell_codes(first: np.ndarray, first_labels: Sequence[str], second: np.ndarray,
+                second_labels: Sequence[str]) -> tuple[np.ndarray, list[tuple[str, str]]]:
+    """Codes 0..m-1 of the (first, second) cells that occur, and their label pairs."""
+    n_second = len(second_labels)
     pair = first * n_second + second
-    uniq, codes = np.unique(pair, return_inverse=True)
-    labels = [(str(first_labels[u // n_second]), str(second_labels[u % n_second])) for u in uniq]
-    return codes.astype(np.intp, copy=False), labels
+    present = np.bincount(pair, minlength=len(first_labels) * n_second) > 0
+    cells = np.flatnonzero(present)
+    position = np.cumsum(present) - 1
+    labels = [(first_labels[u // n_second], second_labels[u % n_second]) for u in cells]
+    return position[pair].astype(np.intp, copy=False), labels
 
 
 def rake_wave(*,
@@ -322,6 +369,10 @@ def rake_wave(*,
     ValueError
         Missing labels, bad weights, missing population columns, several years without ``year``.
 
+    References
+    ----------
+    METHODS.md section 3; reference/README.md (R survey 4.1 ``rake`` to the same margins).
+
     Examples
     --------
     >>> import pandas as pd
@@ -329,17 +380,18 @@ def rake_wave(*,
     ...                     "age_group": ["y", "o", "y", "o"], "population": [30, 20, 25, 25]})
     >>> r = rake_wave(region=["A"] * 4, sex=["L", "L", "P", "P"], age_group=["y", "o", "y", "o"],
     ...               base_weight=[1, 1, 1, 1], population=pop)
-    >>> [round(x, 6) for x in r.weights]
-    [30.0, 20.0, 25.0, 25.0]
+    >>> [round(float(x), 6) for x in r.weights]  # margins L 50, P 50; young 55, old 45
+    [27.5, 22.5, 27.5, 22.5]
     """
     _check_controls(tol, max_iter)
     w0 = as_float_1d(base_weight, "base_weight")
     check_positive_finite(w0, "base_weight")
     for arr, name in ((region, "region"), (sex, "sex"), (age_group, "age_group")):
-        check_length(np.asarray(arr), w0.size, name, "base_weight")
+        check_length(arr, w0.size, name, "base_weight")
     required = {"region", "sex", "age_group", "population"}
-    if not required <= set(population.columns):
-        raise ValueError(f"population lacks the column(s) {sorted(required - set(population.columns))}")
+    absent = sorted(required - set(population.columns))
+    if absent:
+        raise ValueError(f"population lacks the column(s) {absent}")
     pop = population
     if year is not None:
         if "year" not in pop.columns:
@@ -349,10 +401,9 @@ def rake_wave(*,
             raise RakingError(f"population has no row for year {year}")
     elif "year" in pop.columns and pop["year"].nunique() > 1:
         raise ValueError("population holds several years: pass year=")
-    region_s = np.asarray(region).astype(str)
-    r_codes, r_labels = factorize(region_s, "region")
-    s_codes, s_labels = factorize(np.asarray(sex).astype(str), "sex")
-    a_codes, a_labels = factorize(np.asarray(age_group).astype(str), "age_group")
+    r_codes, r_labels = factorize_str(region, "region")
+    s_codes, s_labels = factorize_str(sex, "sex")
+    a_codes, a_labels = factorize_str(age_group, "age_group")
 
     pop = pop.assign(region=pop["region"].astype(str), sex=pop["sex"].astype(str),
                      age_group=pop["age_group"].astype(str),
@@ -364,18 +415,19 @@ def rake_wave(*,
     by_sex = pop.groupby(["region", "sex"])["population"].sum().to_dict()
     by_age = pop.groupby(["region", "age_group"])["population"].sum().to_dict()
 
-    rs_codes, rs_labels = _cell_codes(r_codes, len(s_labels), s_codes, r_labels, s_labels)
-    ra_codes, ra_labels = _cell_codes(r_codes, len(a_labels), a_codes, r_labels, a_labels)
+    rs_codes, rs_labels = _cell_codes(r_codes, r_labels, s_codes, s_labels)
+    ra_codes, ra_labels = _cell_codes(r_codes, r_labels, a_codes, a_labels)
     coded = [
         (rs_codes, _aligned_totals(rs_labels, by_sex, "region x sex")),
         (ra_codes, _aligned_totals(ra_labels, by_age, "region x age_group")),
     ]
-    w, cycles, change = _ipf(w0, coded, tol, int(max_iter))
+    names = ["region x sex", "region x age_group"]
+    w, cycles, change = _ipf(w0, coded, names, tol, int(max_iter))
     n_trimmed = 0
     if trim:
         for _ in range(int(trim_rounds)):
             capped = trim_weights(w, r_codes)
             n_trimmed += int(np.count_nonzero(capped < w))
-            w, more, change = _ipf(capped, coded, tol, int(max_iter))
+            w, more, change = _ipf(capped, coded, names, tol, int(max_iter))
             cycles += more
     return RakeResult(weights=w, iterations=cycles, max_change=change, n_trimmed=n_trimmed)
