@@ -80,7 +80,7 @@ class WaveFactory(factory.django.DjangoModelFactory):
 
     version = factory.SubFactory(InstrumentVersionFactory)
     instrument = factory.SelfAttribute("version.instrument")
-    year = factory.Sequence(lambda i: 2021 + i)
+    year = factory.Sequence(lambda i: 1950 + i % 250)
     status = m.WaveStatus.OPEN
 
 

@@ -66,3 +66,32 @@ def writable_region_codes(user: AbstractBaseUser | AnonymousUser) -> set[str] | 
             codes.update(Region.objects.subtree_codes(root))
         return codes
     return set()
+
+
+def can_write_region(
+    user: AbstractBaseUser | AnonymousUser, region: Region, *, roles: set[str] | None = None
+) -> bool:
+    """Whether `user` may submit a response for `region` (same rule as writable_region_codes).
+
+    Walks up from the region to its ancestors instead of expanding every assigned subtree, so a
+    submission costs one query for the assignments plus one per level above the region.
+    """
+    if roles is None:
+        roles = user_roles(user)
+    if roles & {Role.ADMIN, Role.RESPONDENT}:
+        return True
+    if Role.ENUMERATOR not in roles:
+        return False
+    assigned = set(RegionAssignment.objects.filter(user=user).values_list("region_id", flat=True))
+    if not assigned:
+        return False
+    if region.pk in assigned:
+        return True
+    parent_id = region.parent_id
+    seen: set[int] = {region.pk}
+    while parent_id is not None and parent_id not in seen:
+        if parent_id in assigned:
+            return True
+        seen.add(parent_id)
+        parent_id = Region.objects.filter(pk=parent_id).values_list("parent_id", flat=True).first()
+    return False

@@ -176,7 +176,9 @@ def indicators(
         Indicator.objects.all(), code=indicator, level=level, dimension_code=dimension
     )
     return queryset.prefetch_related(
-        Prefetch("values", queryset=values.order_by("region__code", "year"), to_attr="scoped_values"),
+        Prefetch(
+            "values", queryset=values.order_by("region__code", "year"), to_attr="scoped_values"
+        ),
         Prefetch(
             "targets", queryset=targets.order_by("region__code", "year"), to_attr="scoped_targets"
         ),

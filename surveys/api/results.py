@@ -1,0 +1,529 @@
+"""Read-only API over stored results: estimates, trends, changes, reliability, items, CFA, proxy
+validation, indicators, achievements; table downloads and trend charts.
+
+Access: office (its region subtree + ``ALL``), researcher, admin; everyone else gets 403. Region
+scope comes from `visible_region_codes` only. A `?region=` outside the caller's scope is not an
+error: the list is simply empty (the rows do not exist for that caller). Charts answer 404 for
+a region outside the scope, for the same reason.
+"""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from django.http import HttpResponse, StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.generics import ListAPIView
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.views import APIView
+
+from surveys.models import (
+    ALL_REGIONS,
+    OVERALL,
+    AchievementResult,
+    CfaResult,
+    ChangeResult,
+    EstimateResult,
+    Indicator,
+    IndicatorLevel,
+    IndicatorValue,
+    ItemResult,
+    ProxyValidationResult,
+    ReliabilityResult,
+    Role,
+    Target,
+    TrendResult,
+)
+from surveys.selectors import published
+from surveys.selectors.access import user_roles, visible_region_codes
+
+READER_ROLES = frozenset({Role.OFFICE, Role.RESEARCHER, Role.ADMIN})
+
+CONTENT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "parquet": "application/vnd.apache.parquet",
+    "sav": "application/x-spss-sav",
+    "dta": "application/x-stata-dta",
+}
+
+
+def request_language(request: Request) -> str:
+    """``en`` when the request asked for English (Accept-Language), else ``id``."""
+    code = getattr(request, "LANGUAGE_CODE", "") or ""
+    return "en" if code.lower().startswith("en") else "id"
+
+
+class ResultsAccessMixin:
+    """Admit office, researcher and admin; remember the caller's visible regions.
+
+    `self.regions` is None for full access, else the set of region codes (always with ALL).
+    """
+
+    regions: set[str] | None
+    roles: set[str]
+
+    def check_permissions(self, request: Request) -> None:
+        super().check_permissions(request)  # type: ignore[misc]  # IsAuthenticated first
+        roles = user_roles(request.user)
+        if not roles & READER_ROLES:
+            raise PermissionDenied()
+        self.roles = roles
+        self.regions = visible_region_codes(request.user, roles=roles)
+
+
+class ResultsPagination(PageNumberPagination):
+    page_size_query_param = "page_size"
+    max_page_size = 1000
+
+
+# --- query parameters ---------------------------------------------------------------------
+
+
+class _Params(serializers.Serializer):
+    def parse(self, request: Request) -> dict:
+        self.initial_data = request.query_params
+        self.is_valid(raise_exception=True)
+        return dict(self.validated_data)
+
+
+def _year_field(help_text: str) -> serializers.IntegerField:
+    return serializers.IntegerField(
+        required=False, min_value=1945, max_value=2200, help_text=help_text
+    )
+
+
+class WaveParams(_Params):
+    """`wave` and `year` are synonyms (the wave's year)."""
+
+    wave = _year_field("Tahun gelombang / wave year")
+    year = _year_field("Sama dengan wave / same as wave")
+    instrument = serializers.CharField(required=False, help_text="Kode instrumen")
+
+    def validate(self, attrs: dict) -> dict:
+        year = attrs.pop("year", None)
+        if attrs.get("wave") is None and year is not None:
+            attrs["wave"] = year
+        return attrs
+
+
+class RegionParams(WaveParams):
+    region = serializers.CharField(required=False, help_text="Kode BPS wilayah, atau ALL")
+    dimension = serializers.CharField(required=False, help_text="Kode dimensi, atau INDEX")
+
+
+class TrendParams(_Params):
+    region = serializers.CharField(required=False, help_text="Kode BPS wilayah, atau ALL")
+    dimension = serializers.CharField(required=False, help_text="Kode dimensi, atau INDEX")
+    instrument = serializers.CharField(required=False, help_text="Kode instrumen")
+
+
+class DimensionParams(WaveParams):
+    dimension = serializers.CharField(required=False, help_text="Kode dimensi, atau INDEX")
+
+
+class IndicatorParam(_Params):
+    indicator = serializers.CharField(required=False, help_text="Kode indikator")
+
+
+class AchievementParams(_Params):
+    """`year` and `wave` are synonyms here (the year of the value or target)."""
+
+    indicator = serializers.CharField(required=False, help_text="Kode indikator, atau INDEX")
+    region = serializers.CharField(required=False, help_text="Kode BPS wilayah")
+    year = _year_field("Tahun")
+    wave = _year_field("Sama dengan year / same as year")
+    level = serializers.ChoiceField(choices=IndicatorLevel.choices, required=False)
+
+    def validate(self, attrs: dict) -> dict:
+        wave = attrs.pop("wave", None)
+        if attrs.get("year") is None and wave is not None:
+            attrs["year"] = wave
+        return attrs
+
+
+class IndicatorParams(AchievementParams):
+    dimension = serializers.CharField(required=False, help_text="Sila terkait (S1..S5)")
+
+
+# --- serializers ------------------------------------------------------------------------------
+
+
+class EstimateSerializer(serializers.ModelSerializer):
+    wave = serializers.IntegerField(source="wave.year")
+    region = serializers.CharField(source="region_code")
+    instrument = serializers.CharField(source="wave.instrument.code")
+    estimate = serializers.FloatField(allow_null=True)
+    se = serializers.FloatField(allow_null=True)
+    ci_low = serializers.FloatField(allow_null=True)
+    ci_high = serializers.FloatField(allow_null=True)
+    category = serializers.CharField(allow_null=True)
+
+    class Meta:
+        model = EstimateResult
+        fields = [
+            "wave", "region", "dimension", "n", "n_eff", "estimate", "se", "ci_low", "ci_high",
+            "df", "suppressed", "category", "instrument",
+        ]
+
+    def to_representation(self, instance: EstimateResult) -> dict:
+        data = super().to_representation(instance)
+        if instance.suppressed:
+            for field in published.SUPPRESSED_FIELDS:
+                data[field] = None
+        elif not data["category"]:
+            data["category"] = None
+        return data
+
+
+class TrendSerializer(serializers.ModelSerializer):
+    region = serializers.CharField(source="region_code")
+    instrument = serializers.CharField(source="instrument.code")
+    direction = serializers.CharField(allow_null=True)
+
+    class Meta:
+        model = TrendResult
+        fields = [
+            "region", "dimension", "n_points", "first_wave", "last_wave", "ols_slope",
+            "ols_slope_se", "ols_ci_low", "ols_ci_high", "ols_p", "sen_slope", "sen_ci_low",
+            "sen_ci_high", "kendall_tau", "kendall_p", "direction", "instrument",
+        ]
+
+    def to_representation(self, instance: TrendResult) -> dict:
+        data = super().to_representation(instance)
+        data["direction"] = data["direction"] or None
+        return data
+
+
+class ChangeSerializer(serializers.ModelSerializer):
+    region = serializers.CharField(source="region_code")
+    instrument = serializers.CharField(source="instrument.code")
+
+    class Meta:
+        model = ChangeResult
+        fields = [
+            "region", "dimension", "from_wave", "to_wave", "delta", "se", "z", "p",
+            "significant", "mdc", "instrument",
+        ]
+
+
+class ReliabilitySerializer(serializers.ModelSerializer):
+    wave = serializers.IntegerField(source="wave.year")
+    instrument = serializers.CharField(source="wave.instrument.code")
+
+    class Meta:
+        model = ReliabilityResult
+        fields = [
+            "wave", "dimension", "n", "k", "alpha", "alpha_std", "alpha_ci_low",
+            "alpha_ci_high", "omega_total", "instrument",
+        ]
+
+
+class ItemSerializer(serializers.ModelSerializer):
+    wave = serializers.IntegerField(source="wave.year")
+    instrument = serializers.CharField(source="wave.instrument.code")
+
+    class Meta:
+        model = ItemResult
+        fields = [
+            "wave", "dimension", "item", "item_rest_r", "alpha_if_deleted", "mean", "sd",
+            "instrument",
+        ]
+
+
+class CfaSerializer(serializers.ModelSerializer):
+    wave = serializers.IntegerField(source="wave.year")
+    instrument = serializers.CharField(source="wave.instrument.code")
+
+    class Meta:
+        model = CfaResult
+        fields = [
+            "wave", "n", "chisq", "df", "cfi", "tli", "rmsea", "srmr", "converged", "instrument",
+        ]
+
+
+class ProxyValidationSerializer(serializers.ModelSerializer):
+    indicator = serializers.CharField(source="indicator.code")
+
+    class Meta:
+        model = ProxyValidationResult
+        fields = [
+            "indicator", "n_pairs", "spearman_rho", "spearman_p", "pearson_r", "pearson_p",
+            "pearson_ci_low", "pearson_ci_high", "sign_ok", "accepted",
+        ]
+
+
+class AchievementSerializer(serializers.ModelSerializer):
+    indicator = serializers.CharField(source="indicator.code")
+    region = serializers.CharField(source="region_code")
+    level = serializers.CharField(source="indicator.level")
+
+    class Meta:
+        model = AchievementResult
+        fields = [
+            "indicator", "region", "year", "target", "realisation", "achievement_pct", "met",
+            "met_with_confidence", "level",
+        ]
+
+
+class IndicatorValueSerializer(serializers.ModelSerializer):
+    region = serializers.CharField(source="region.code")
+
+    class Meta:
+        model = IndicatorValue
+        fields = ["region", "year", "value"]
+
+
+class TargetSerializer(serializers.ModelSerializer):
+    region = serializers.CharField(source="region.code")
+
+    class Meta:
+        model = Target
+        fields = ["region", "year", "target"]
+
+
+class LocalisedNameSerializer(serializers.Serializer):
+    id = serializers.CharField(source="name_id")
+    en = serializers.CharField(source="name_en")
+
+
+class IndicatorSerializer(serializers.ModelSerializer):
+    """An indicator with its level tag (outcome, output, index) and its values and targets in
+    the caller's regions. Outputs are reported apart; nothing here sums them into an outcome."""
+
+    name = LocalisedNameSerializer(source="*")
+    dimension = serializers.CharField(source="dimension_code", allow_null=True)
+    values = IndicatorValueSerializer(source="scoped_values", many=True)
+    targets = TargetSerializer(source="scoped_targets", many=True)
+
+    class Meta:
+        model = Indicator
+        fields = [
+            "code", "name", "level", "polarity", "unit", "source", "dimension", "values",
+            "targets",
+        ]
+
+    def to_representation(self, instance: Indicator) -> dict:
+        data = super().to_representation(instance)
+        data["dimension"] = data["dimension"] or None
+        return data
+
+
+# --- list views -------------------------------------------------------------------------------
+
+
+class _ResultList(ResultsAccessMixin, ListAPIView):
+    pagination_class = ResultsPagination
+    params_class: type[_Params]
+
+    def params(self) -> dict:
+        return self.params_class().parse(self.request)
+
+
+@extend_schema(parameters=[RegionParams], tags=["results"])
+class EstimateList(_ResultList):
+    """Domain estimates; suppressed rows (n < 30) carry n but blank numbers and category."""
+
+    serializer_class = EstimateSerializer
+    params_class = RegionParams
+
+    def get_queryset(self) -> QuerySet:
+        return published.estimates(regions=self.regions, **self.params())
+
+
+@extend_schema(parameters=[TrendParams], tags=["results"])
+class TrendList(_ResultList):
+    serializer_class = TrendSerializer
+    params_class = TrendParams
+
+    def get_queryset(self) -> QuerySet:
+        return published.trends(regions=self.regions, **self.params())
+
+
+@extend_schema(
+    parameters=[RegionParams],
+    tags=["results"],
+    description="Year-over-year changes; `wave` (or `year`) selects the changes into that wave.",
+)
+class ChangeList(_ResultList):
+    serializer_class = ChangeSerializer
+    params_class = RegionParams
+
+    def get_queryset(self) -> QuerySet:
+        return published.changes(regions=self.regions, **self.params())
+
+
+@extend_schema(parameters=[DimensionParams], tags=["results"])
+class ReliabilityList(_ResultList):
+    serializer_class = ReliabilitySerializer
+    params_class = DimensionParams
+
+    def get_queryset(self) -> QuerySet:
+        return published.reliability(**self.params())
+
+
+@extend_schema(parameters=[DimensionParams], tags=["results"])
+class ItemList(_ResultList):
+    serializer_class = ItemSerializer
+    params_class = DimensionParams
+
+    def get_queryset(self) -> QuerySet:
+        return published.items(**self.params())
+
+
+@extend_schema(parameters=[WaveParams], tags=["results"])
+class CfaList(_ResultList):
+    serializer_class = CfaSerializer
+    params_class = WaveParams
+
+    def get_queryset(self) -> QuerySet:
+        return published.cfa(**self.params())
+
+
+@extend_schema(parameters=[IndicatorParam], tags=["results"])
+class ProxyValidationList(_ResultList):
+    serializer_class = ProxyValidationSerializer
+    params_class = IndicatorParam
+
+    def get_queryset(self) -> QuerySet:
+        return published.proxy_validation(**self.params())
+
+
+@extend_schema(parameters=[AchievementParams], tags=["results"])
+class AchievementList(_ResultList):
+    serializer_class = AchievementSerializer
+    params_class = AchievementParams
+
+    def get_queryset(self) -> QuerySet:
+        return published.achievements(regions=self.regions, **self.params())
+
+
+@extend_schema(parameters=[IndicatorParams], tags=["results"])
+class IndicatorList(_ResultList):
+    """Indicator definitions (tagged outcome / output / index) with values and targets in the
+    caller's regions, filtered by `region` and `year`."""
+
+    serializer_class = IndicatorSerializer
+    params_class = IndicatorParams
+
+    def get_queryset(self) -> QuerySet:
+        return published.indicators(regions=self.regions, **self.params())
+
+
+# --- binary downloads ---------------------------------------------------------------------------
+
+
+class JSONErrorsNegotiation(BaseContentNegotiation):
+    """Binary views return Django responses themselves; DRF renders only their errors, always
+    as JSON, whatever the Accept header asked for (an <img> asks for image/*)."""
+
+    def select_parser(self, request: Request, parsers: list) -> object | None:
+        return parsers[0] if parsers else None
+
+    def select_renderer(
+        self, request: Request, renderers: list, format_suffix: str | None = None
+    ) -> tuple[JSONRenderer, str]:
+        renderer = JSONRenderer()
+        return renderer, renderer.media_type
+
+
+class _BinaryView(ResultsAccessMixin, APIView):
+    content_negotiation_class = JSONErrorsNegotiation
+    renderer_classes = [JSONRenderer]
+
+
+class ExportDownload(_BinaryView):
+    """Stream one export table (INTERFACE section 3). Researchers and admins: any table.
+    Offices: aggregate tables, region-keyed ones cut to their regions; respondent-level tables
+    (microdata, weights) are 403. Unknown table or format: 404."""
+
+    @extend_schema(
+        operation_id="exports_download",
+        tags=["exports"],
+        parameters=[
+            OpenApiParameter(
+                "table", str, OpenApiParameter.PATH, description="Tabel / table (INTERFACE 3)"
+            ),
+            OpenApiParameter(
+                "fmt", str, OpenApiParameter.PATH, enum=list(CONTENT_TYPES),
+                description="csv, xlsx, parquet, sav, dta",
+            ),
+        ],
+        responses={
+            (200, media): OpenApiResponse(OpenApiTypes.BINARY) for media in CONTENT_TYPES.values()
+        },
+    )
+    def get(self, request: Request, table: str, fmt: str) -> StreamingHttpResponse:
+        from surveys.services import exports
+
+        spec = exports.EXPORT_TABLES.get(table)
+        if spec is None or fmt not in exports.FORMATS:
+            raise NotFound()
+        if self.regions is not None and spec.kind != "aggregate":
+            raise PermissionDenied()
+        lang = request_language(request)
+        chunks = exports.iter_export(table=table, fmt=fmt, region_codes=self.regions, lang=lang)
+        response = StreamingHttpResponse(chunks, content_type=CONTENT_TYPES[fmt])
+        response["Content-Disposition"] = f'attachment; filename="nilai-{table}.{fmt}"'
+        response["Content-Language"] = lang
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+
+CHART_TYPES = {"png": "image/png", "svg": "image/svg+xml"}
+
+
+class ChartParams(serializers.Serializer):
+    region = serializers.CharField(required=False, default=ALL_REGIONS)
+    dimension = serializers.CharField(required=False, default=OVERALL)
+    instrument = serializers.CharField(
+        required=False, help_text="Kode instrumen; bawaan: instrumen gelombang terakhir"
+    )
+
+
+class TrendChart(_BinaryView):
+    """Yearly series of one region x dimension with its 95 % CI band; suppressed years are
+    gaps; the INDEX target line where targets exist; significant changes marked. Labels in
+    Indonesian, or English with `Accept-Language: en`. A region outside the caller's scope,
+    or one without estimates, is 404."""
+
+    @extend_schema(
+        operation_id="charts_trend",
+        tags=["charts"],
+        parameters=[
+            ChartParams,
+            OpenApiParameter("fmt", str, OpenApiParameter.PATH, enum=list(CHART_TYPES)),
+        ],
+        responses={
+            (200, "image/png"): OpenApiResponse(OpenApiTypes.BINARY),
+            (200, "image/svg+xml"): OpenApiResponse(OpenApiTypes.BINARY),
+        },
+    )
+    def get(self, request: Request, fmt: str) -> HttpResponse:
+        from surveys.services.charts import trend_chart_for
+
+        if fmt not in CHART_TYPES:
+            raise NotFound()
+        params = ChartParams(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        try:
+            image = trend_chart_for(
+                regions=self.regions,
+                region=params.validated_data["region"],
+                dimension=params.validated_data["dimension"],
+                instrument=params.validated_data.get("instrument"),
+                fmt=fmt,
+                lang=request_language(request),
+            )
+        except LookupError as exc:
+            raise NotFound() from exc
+        response = HttpResponse(image, content_type=CHART_TYPES[fmt])
+        response["Cache-Control"] = "private, max-age=300"
+        response["Content-Language"] = request_language(request)
+        return response
+

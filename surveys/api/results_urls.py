@@ -1,0 +1,19 @@
+"""Read-only result endpoints under /api/v1/ (included from surveys/api/urls.py)."""
+
+from django.urls import path
+
+from surveys.api import results as r
+
+urlpatterns = [
+    path("estimates/", r.EstimateList.as_view(), name="results-estimate-list"),
+    path("trends/", r.TrendList.as_view(), name="results-trend-list"),
+    path("changes/", r.ChangeList.as_view(), name="results-change-list"),
+    path("reliability/", r.ReliabilityList.as_view(), name="results-reliability-list"),
+    path("items/", r.ItemList.as_view(), name="results-item-list"),
+    path("cfa/", r.CfaList.as_view(), name="results-cfa-list"),
+    path("proxy-validation/", r.ProxyValidationList.as_view(), name="results-proxy-list"),
+    path("indicators/", r.IndicatorList.as_view(), name="results-indicator-list"),
+    path("achievements/", r.AchievementList.as_view(), name="results-achievement-list"),
+    path("exports/<slug:table>.<slug:fmt>", r.ExportDownload.as_view(), name="results-export"),
+    path("charts/trend.<slug:fmt>", r.TrendChart.as_view(), name="results-trend-chart"),
+]

@@ -1,0 +1,253 @@
+"""Trend charts of published estimates (PNG or SVG), drawn with matplotlib's object API.
+
+`trend_chart_for` reads what one chart needs (through `surveys.selectors.published`, so the
+region scope and the publication rule apply) and `draw_trend` draws it from plain values. No
+pyplot: a Figure per call keeps the drawing free of global state and safe in threaded servers.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from surveys.models import (
+    ALL_REGIONS,
+    INDEX_CODE,
+    OVERALL,
+    ChangeResult,
+    Dimension,
+    Target,
+)
+from surveys.selectors import published
+
+LABELS = {
+    "id": {
+        "estimate": "Estimasi",
+        "ci": "Interval kepercayaan 95%",
+        "target": "Target",
+        "significant": "Perubahan signifikan (p < 0,05)",
+        "suppressed": "Tidak dipublikasikan (n < 30)",
+        "year": "Tahun",
+        "score": "Skor (0–100)",
+        "overall": "Indeks keseluruhan",
+        "all": "Seluruh wilayah survei",
+    },
+    "en": {
+        "estimate": "Estimate",
+        "ci": "95% confidence interval",
+        "target": "Target",
+        "significant": "Significant change (p < 0.05)",
+        "suppressed": "Not published (n < 30)",
+        "year": "Year",
+        "score": "Score (0–100)",
+        "overall": "Overall index",
+        "all": "Whole survey area",
+    },
+}
+
+ESTIMATE_COLOUR = "#1f4e79"
+TARGET_COLOUR = "#b22222"
+SIGNIFICANT_COLOUR = "#d4a017"
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    year: int
+    estimate: float | None  # None: suppressed (a gap)
+    ci_low: float | None
+    ci_high: float | None
+    segment: int = 0  # instrument version; a new version breaks the line
+
+
+@dataclass(frozen=True)
+class TrendChart:
+    title: str
+    points: Sequence[TrendPoint]
+    targets: dict[int, float] = field(default_factory=dict)
+    significant: dict[int, float] = field(default_factory=dict)  # to_wave -> delta
+
+
+def _nan(value: float | None) -> float:
+    return math.nan if value is None else value
+
+
+def draw_trend(chart: TrendChart, *, fmt: str, lang: str = "id") -> bytes:
+    """Draw `chart` as ``png`` or ``svg`` bytes. SVG text stays text (searchable, labelled)."""
+    import matplotlib
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter
+
+    labels = LABELS.get(lang, LABELS["id"])
+    years = [p.year for p in chart.points]
+    style = {"svg.fonttype": "none", "svg.hashsalt": "nilai", "font.size": 11}
+    with matplotlib.rc_context(style):
+        fig = Figure(figsize=(7.0, 3.8), dpi=100, layout="constrained")
+        ax = fig.add_subplot()
+        first = True
+        for segment in sorted({p.segment for p in chart.points}):
+            points = [p for p in chart.points if p.segment == segment]
+            xs = [p.year for p in points]
+            band = ax.fill_between(
+                xs,
+                [_nan(p.ci_low) for p in points],
+                [_nan(p.ci_high) for p in points],
+                color=ESTIMATE_COLOUR,
+                alpha=0.18,
+                linewidth=0,
+                label=labels["ci"] if first else None,
+            )
+            band.set_gid(f"ci95-{segment}")
+            shown = [p for p in points if p.ci_low is not None and p.ci_high is not None]
+            if shown:
+                # whiskers keep the CI visible for a year whose neighbours are gaps
+                bars = ax.vlines(
+                    [p.year for p in shown],
+                    [p.ci_low for p in shown],
+                    [p.ci_high for p in shown],
+                    color=ESTIMATE_COLOUR,
+                    alpha=0.5,
+                    linewidth=1,
+                )
+                bars.set_gid(f"ci95-bars-{segment}")
+            (line,) = ax.plot(
+                xs,
+                [_nan(p.estimate) for p in points],
+                color=ESTIMATE_COLOUR,
+                marker="o",
+                linewidth=2,
+                label=labels["estimate"] if first else None,
+            )
+            line.set_gid(f"estimate-{segment}")
+            first = False
+        hidden = [p.year for p in chart.points if p.estimate is None]
+        if hidden:
+            (marks,) = ax.plot(
+                hidden,
+                [0.04] * len(hidden),
+                transform=ax.get_xaxis_transform(),
+                linestyle="none",
+                marker="x",
+                color="#777777",
+                label=labels["suppressed"],
+            )
+            marks.set_gid("suppressed")
+        if chart.targets:
+            target_years = sorted(chart.targets)
+            (target,) = ax.plot(
+                target_years,
+                [chart.targets[y] for y in target_years],
+                color=TARGET_COLOUR,
+                linestyle="--",
+                marker="_",
+                markersize=14,
+                label=labels["target"],
+            )
+            target.set_gid("target")
+        by_year = {p.year: p.estimate for p in chart.points}
+        flagged = [y for y in sorted(chart.significant) if by_year.get(y) is not None]
+        if flagged:
+            marks = ax.scatter(
+                flagged,
+                [by_year[y] for y in flagged],
+                s=150,
+                facecolors="none",
+                edgecolors=SIGNIFICANT_COLOUR,
+                linewidths=2.2,
+                zorder=5,
+                label=labels["significant"],
+            )
+            marks.set_gid("significant")
+        ax.set_title(chart.title, fontsize=11)
+        ax.set_xlabel(labels["year"])
+        ax.set_ylabel(labels["score"])
+        ax.set_xticks(years, [str(y) for y in years])
+        if years:
+            ax.set_xlim(min(years) - 0.4, max(years) + 0.4)
+        if lang != "en":
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}".replace(".", ",")))
+        ax.margins(y=0.12)
+        ax.grid(axis="y", alpha=0.3)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, fontsize=9,
+                  frameon=False)
+        out = io.BytesIO()
+        metadata = {"Date": None} if fmt == "svg" else {"Software": None}
+        fig.savefig(out, format=fmt, metadata=metadata)
+    return out.getvalue()
+
+
+def trend_chart_for(
+    *,
+    regions: set[str] | None,
+    region: str,
+    dimension: str,
+    instrument: str | None,
+    fmt: str,
+    lang: str = "id",
+) -> bytes:
+    """The trend chart of one region x dimension the caller may see.
+
+    Raises LookupError when the region is outside `regions` or has no estimates, so that
+    the caller cannot tell the two apart.
+    """
+    if regions is not None and region not in regions:
+        raise LookupError(region)
+    if instrument is None:
+        latest = (
+            published.estimates(regions=regions, region=region, dimension=dimension)
+            .order_by("-wave__year")
+            .first()
+        )
+        if latest is None:
+            raise LookupError(region)
+        instrument = latest.wave.instrument.code
+    series = published.published_series(
+        regions=regions, region=region, dimension=dimension, instrument=instrument
+    )
+    if not series:
+        raise LookupError(region)
+    chart = TrendChart(
+        title=_title(region=region, dimension=dimension, instrument=instrument, lang=lang),
+        points=[
+            TrendPoint(p.year, p.estimate, p.ci_low, p.ci_high, segment=p.version_id)
+            for p in series
+        ],
+        targets=_index_targets(region) if dimension == OVERALL else {},
+        significant=dict(
+            ChangeResult.objects.filter(
+                instrument__code=instrument,
+                region_code=region,
+                dimension=dimension,
+                significant=True,
+            ).values_list("to_wave", "delta")
+        ),
+    )
+    return draw_trend(chart, fmt=fmt, lang=lang)
+
+
+def _index_targets(region: str) -> dict[int, float]:
+    return dict(
+        Target.objects.filter(indicator__code=INDEX_CODE, region__code=region).values_list(
+            "year", "target"
+        )
+    )
+
+
+def _title(*, region: str, dimension: str, instrument: str, lang: str) -> str:
+    labels = LABELS.get(lang, LABELS["id"])
+    if dimension == OVERALL:
+        dimension_name = labels["overall"]
+    else:
+        row = (
+            Dimension.objects.filter(version__instrument__code=instrument, code=dimension)
+            .order_by("-version__version")
+            .values_list("name_en" if lang == "en" else "name_id", "name_id")
+            .first()
+        )
+        dimension_name = f"{dimension} {(row[0] or row[1]) if row else ''}".strip()
+    if region == ALL_REGIONS:
+        region_name = labels["all"]
+    else:
+        region_name = published.region_names({region}).get(region, region)
+    return f"{dimension_name} — {region_name}"

@@ -1,0 +1,13 @@
+"""Dashboard pages, included at /dashboard/ from backend/urls.py."""
+
+from django.urls import path
+
+from surveys.web import views
+
+app_name = "dashboard"
+
+urlpatterns = [
+    path("", views.dashboard, name="home"),
+    path("login/", views.LoginView.as_view(), name="login"),
+    path("logout/", views.LogoutView.as_view(), name="logout"),
+]

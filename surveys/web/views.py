@@ -1,0 +1,89 @@
+"""Dashboard pages for Kesbangpol offices, researchers and admins (session login).
+
+The region picker offers only regions the user may see (`visible_region_codes`) that have
+estimates; any other `?region=` is 404, exactly like a region that does not exist.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse_lazy
+from django.views.decorators.http import require_GET
+
+from surveys.models import ALL_REGIONS, RegionAssignment, Role
+from surveys.selectors import published
+from surveys.selectors.access import user_roles, visible_region_codes
+from surveys.web.labels import labels_for
+from surveys.web.panels import build_dashboard, latest_instrument
+
+READER_ROLES = frozenset({Role.OFFICE, Role.RESEARCHER, Role.ADMIN})
+LOGIN_URL = reverse_lazy("dashboard:login")
+
+
+def _lang(request: HttpRequest) -> str:
+    return "en" if (getattr(request, "LANGUAGE_CODE", "") or "").startswith("en") else "id"
+
+
+@require_GET
+@login_required(login_url=LOGIN_URL)
+def dashboard(request: HttpRequest) -> HttpResponse:
+    t = labels_for(_lang(request))
+    roles = user_roles(request.user)
+    if not roles & READER_ROLES:
+        raise PermissionDenied(t["forbidden"])
+    regions = visible_region_codes(request.user, roles=roles)
+    instrument = request.GET.get("instrument") or latest_instrument(regions=regions)
+    choices = published.regions_with_estimates(regions=regions, instrument=instrument)
+    region = request.GET.get("region") or _default_region(request, choices)
+    # with no results at all yet, the page says so instead of answering 404
+    if region not in choices and (choices or "region" in request.GET):
+        raise Http404()
+    names = published.region_names(set(choices))
+    names[ALL_REGIONS] = t["all_regions"]
+    board = build_dashboard(
+        regions=regions,
+        region=region,
+        instrument=instrument or "",
+        lang=_lang(request),
+        region_name=names.get(region, region),
+    )
+    return render(
+        request,
+        "surveys/dashboard/index.html",
+        {
+            "t": t,
+            "board": board,
+            "region_choices": [(code, names.get(code, code)) for code in choices],
+            "lang": _lang(request),
+        },
+    )
+
+
+def _default_region(request: HttpRequest, choices: list[str]) -> str:
+    """An office starts on its own region; everyone else on the whole design."""
+    own = RegionAssignment.objects.filter(user=request.user).values_list(
+        "region__code", flat=True
+    )
+    for code in own:
+        if code in choices:
+            return code
+    return choices[0] if choices else ALL_REGIONS
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "surveys/dashboard/login.html"
+    redirect_authenticated_user = True
+    next_page = reverse_lazy("dashboard:home")
+
+    def get_context_data(self, **kwargs: object) -> dict:
+        context = super().get_context_data(**kwargs)
+        context["t"] = labels_for(getattr(self.request, "LANGUAGE_CODE", "id"))
+        return context
+
+
+class LogoutView(auth_views.LogoutView):
+    next_page = reverse_lazy("dashboard:login")

@@ -1,0 +1,143 @@
+"""Trend charts: valid PNG/SVG, expected series, gaps for suppressed years, scope, language."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+import pytest
+from rest_framework.test import APIClient
+
+from surveys.models import Role
+from surveys.services.charts import TrendChart, TrendPoint, draw_trend
+from tests.results_world import build_world, make_user, token_for
+
+pytestmark = pytest.mark.django_db
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+@pytest.fixture
+def world():
+    return build_world()
+
+
+def client_for(role: str, *regions: str) -> APIClient:
+    client = APIClient()
+    user = make_user(f"{role}-{'-'.join(regions) or 'x'}", role, *regions)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token_for(user)}")
+    return client
+
+
+def svg_texts(content: bytes) -> list[str]:
+    root = ET.fromstring(content)
+    return ["".join(node.itertext()).strip() for node in root.iter(f"{SVG}text")]
+
+
+def svg_ids(content: bytes) -> set[str]:
+    return {node.get("id") for node in ET.fromstring(content).iter() if node.get("id")}
+
+
+def test_png_chart_is_a_png(world):
+    response = client_for(Role.RESEARCHER).get(
+        "/api/v1/charts/trend.png", {"region": "6401", "dimension": "INDEX"}
+    )
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/png"
+    content = b"".join(response.streaming_content) if response.streaming else response.content
+    assert content[:8] == PNG_MAGIC
+
+
+def test_svg_chart_has_series_target_and_significance_in_indonesian(world):
+    response = client_for(Role.RESEARCHER).get(
+        "/api/v1/charts/trend.svg", {"region": "6401", "dimension": "INDEX"}
+    )
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/svg+xml"
+    texts = svg_texts(response.content)
+    for label in ("Estimasi", "Interval kepercayaan 95%", "Target",
+                  "Perubahan signifikan (p < 0,05)", "Tahun", "Skor (0–100)",
+                  "Indeks keseluruhan — Paser", "2021", "2022", "2023"):
+        assert label in texts
+    assert {"estimate-" + str(world.waves[2021].version_id), "target", "significant"} <= svg_ids(
+        response.content
+    )
+    assert "suppressed" not in svg_ids(response.content)
+
+
+def test_svg_chart_in_english(world):
+    response = client_for(Role.RESEARCHER).get(
+        "/api/v1/charts/trend.svg", {"region": "ALL", "dimension": "S1"},
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+
+    texts = svg_texts(response.content)
+    assert "Estimate" in texts
+    assert "95% confidence interval" in texts
+    assert "S1 Belief in God — Whole survey area" in texts
+    assert "Target" not in texts  # targets are drawn for INDEX only
+    assert response["Content-Language"] == "en"
+
+
+def test_suppressed_year_is_a_gap_and_marked(world):
+    response = client_for(Role.RESEARCHER).get(
+        "/api/v1/charts/trend.svg", {"region": "6402", "dimension": "INDEX"}
+    )
+
+    texts = svg_texts(response.content)
+    assert "Tidak dipublikasikan (n < 30)" in texts
+    assert "suppressed" in svg_ids(response.content)
+    assert "55,123" not in response.content.decode()
+    assert "55.123" not in response.content.decode()
+
+
+def test_office_gets_404_for_another_regency_and_its_own_chart(world):
+    office = client_for(Role.OFFICE, "6401")
+
+    other = office.get("/api/v1/charts/trend.png", {"region": "6402"})
+    own = office.get("/api/v1/charts/trend.svg", {"region": "6401"})
+    province = office.get("/api/v1/charts/trend.svg")
+
+    assert other.status_code == 404
+    assert other["Content-Type"] == "application/json"
+    assert own.status_code == 200
+    assert "Indeks keseluruhan — Paser" in svg_texts(own.content)
+    assert province.status_code == 200
+    assert "Indeks keseluruhan — Seluruh wilayah survei" in svg_texts(province.content)
+
+
+def test_unknown_format_or_series_is_404(world):
+    researcher = client_for(Role.RESEARCHER)
+
+    assert researcher.get("/api/v1/charts/trend.gif").status_code == 404
+    assert researcher.get("/api/v1/charts/trend.png", {"dimension": "S9"}).status_code == 404
+
+
+def test_chart_answers_json_errors_even_to_an_image_accept_header(world):
+    response = APIClient().get("/api/v1/charts/trend.png", HTTP_ACCEPT="image/png")
+
+    assert response.status_code == 401
+    assert response["Content-Type"] == "application/json"
+
+
+def test_draw_trend_breaks_the_line_at_a_suppressed_year():
+    chart = TrendChart(
+        title="Uji",
+        points=[
+            TrendPoint(2021, 60.0, 58.0, 62.0), TrendPoint(2022, None, None, None),
+            TrendPoint(2023, 63.0, 61.0, 65.0),
+        ],
+    )
+
+    content = draw_trend(chart, fmt="svg")
+
+    root = ET.fromstring(content)
+    (line,) = [g for g in root.iter(f"{SVG}g") if g.get("id") == "estimate-0"]
+    path = line.find(f"{SVG}path")
+    # two separate moves (M) and no line segment (L) between them: the NaN year is a gap
+    assert path.get("d").count("M") == 2
+    assert "L" not in path.get("d")
+    # the isolated years still show their CI as a whisker
+    assert "ci95-bars-0" in svg_ids(content)

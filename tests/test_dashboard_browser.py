@@ -1,0 +1,90 @@
+"""One headless Chromium walk through the dashboard: log in, pick a region, read the trend table.
+
+Runs only where /usr/bin/chromium and chromedriver exist (apt-get install chromium
+chromium-driver) and selenium is installed (requirements-dev.txt); skipped elsewhere.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from surveys.models import Role
+from tests.results_world import build_world, make_user
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not CHROMIUM.exists() or not Path(CHROMEDRIVER).exists(),
+        reason="needs /usr/bin/chromium and chromedriver",
+    ),
+    pytest.mark.django_db(transaction=True),
+]
+
+PASSWORD = "kata-sandi-uji-123"
+
+
+@pytest.fixture
+def browser():
+    webdriver = pytest.importorskip("selenium.webdriver")
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
+                 "--disable-gpu", "--lang=id", "--window-size=390,844"):
+        options.add_argument(flag)
+    options.add_experimental_option("prefs", {"intl.accept_languages": "id,id-ID"})
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.implicitly_wait(5)
+    yield driver
+    driver.quit()
+
+
+def test_office_logs_in_picks_a_region_and_reads_the_trend_table(live_server, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    build_world()
+    make_user("kesbang-kaltim", Role.OFFICE, "64", password=PASSWORD)
+
+    browser.get(f"{live_server.url}/dashboard/")
+    assert browser.current_url == f"{live_server.url}/dashboard/login/?next=/dashboard/"
+    browser.find_element(By.NAME, "username").send_keys("kesbang-kaltim")
+    browser.find_element(By.NAME, "password").send_keys(PASSWORD)
+    browser.find_element(By.CSS_SELECTOR, "#login-form button[type=submit]").click()
+    WebDriverWait(browser, 10).until(ec.presence_of_element_located((By.ID, "region-select")))
+
+    picker = Select(browser.find_element(By.ID, "region-select"))
+    assert [o.get_attribute("value") for o in picker.options] == ["ALL", "6401", "6402"]
+    picker.select_by_value("6402")
+    browser.find_element(By.ID, "show").click()
+    WebDriverWait(browser, 10).until(ec.url_contains("region=6402"))
+
+    rows = browser.find_elements(By.CSS_SELECTOR, "#dimension-INDEX .trend-table tbody tr")
+    assert [r.get_attribute("data-year") for r in rows] == ["2021", "2022", "2023"]
+    assert rows[0].find_elements(By.TAG_NAME, "td")[1].text == "56,0"
+    assert rows[1].get_attribute("class") == "suppressed"
+    assert "tidak dipublikasikan (n < 30)" in rows[1].text
+    assert browser.find_element(By.CSS_SELECTOR, "#summary h2").text == "Kutai Barat"
+
+    # the chart image loads through the session (same-origin API call) and fits a phone screen
+    image = browser.find_element(By.CSS_SELECTOR, "#dimension-INDEX img.chart")
+    browser.execute_script("arguments[0].scrollIntoView()", image)
+    WebDriverWait(browser, 10).until(
+        lambda d: d.execute_script(
+            "return arguments[0].complete && arguments[0].naturalWidth > 0", image
+        )
+    )
+    overflow = browser.execute_script(
+        "return document.documentElement.scrollWidth - window.innerWidth"
+    )
+    if overflow > 0:
+        browser.save_screenshot("/tmp/nilai-dashboard-phone.png")
+    assert overflow <= 0
