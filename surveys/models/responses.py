@@ -43,7 +43,11 @@ class Response(models.Model):
     Values are validated against the scale by the write services before they are packed.
     """
 
-    wave = models.ForeignKey("surveys.Wave", on_delete=models.PROTECT, related_name="responses")
+    # No single-column index on wave: the (wave, respondent) and (wave, status) indexes lead
+    # with it. Every index costs bulk imports time (bench/README.md, imports).
+    wave = models.ForeignKey(
+        "surveys.Wave", on_delete=models.PROTECT, related_name="responses", db_index=False
+    )
     respondent = models.ForeignKey(
         "surveys.Respondent", on_delete=models.PROTECT, related_name="responses"
     )
@@ -53,7 +57,9 @@ class Response(models.Model):
     )
     source = models.CharField(max_length=8, choices=ResponseSource.choices)
     consent = models.BooleanField("persetujuan", default=True)
-    region = models.ForeignKey("surveys.Region", on_delete=models.PROTECT, related_name="+")
+    region = models.ForeignKey(
+        "surveys.Region", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     sex = models.CharField("jenis kelamin", max_length=1, choices=Sex.choices)
     age_group = models.CharField("kelompok umur", max_length=5, choices=AgeGroup.choices)
     stratum = models.CharField(max_length=60)
@@ -64,7 +70,7 @@ class Response(models.Model):
     content_hash = models.CharField(max_length=64)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-        related_name="+",
+        related_name="+", db_index=False,
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

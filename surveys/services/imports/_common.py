@@ -185,12 +185,11 @@ def csv_records(text: str, *, required: tuple[str, ...], optional: tuple[str, ..
 
 
 def parse_year(value: str, log: ErrorLog, *, row: int, column: str) -> int | None:
-    try:
-        year = int(value)
-    except ValueError:
+    if not (value.isascii() and value.isdigit()):  # int() would also take "2_021", "+2021"
         log.add(f"tahun '{value}' bukan bilangan bulat", f"year '{value}' is not an integer",
                 row=row, column=column)
         return None
+    year = int(value)
     if not YEAR_MIN <= year <= YEAR_MAX:
         log.add(f"tahun {year} di luar {YEAR_MIN}..{YEAR_MAX}",
                 f"year {year} outside {YEAR_MIN}..{YEAR_MAX}", row=row, column=column)

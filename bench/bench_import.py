@@ -1,0 +1,154 @@
+"""Benchmark: import_responses of a 1,000,000-row responses CSV on SQLite and PostgreSQL.
+
+    .venv/bin/python bench/bench_import.py [--rows 1000000] [--skip-postgres]
+
+Generates (once, cached in /tmp) a seeded CSV with the 30 items of the reference instrument and
+the 10 surveyed regions of ../shared/reference/kaltim, 5 waves of rows/5 respondents each (a panel:
+respondent ids drawn from a pool twice the wave size), about 3 % missing answers. Then, for a
+fresh SQLite file and a fresh PostgreSQL database (postgres@127.0.0.1:5432, database
+nilai_bench, created and dropped with psql): migrate, load regions + instrument, run
+`manage.py import_responses` (first import, then a re-import that must be a no-op), each as its
+own process under /usr/bin/time (wall time includes Django start-up; peak RSS of that process).
+For comparison, psql's `\\copy` of the same CSV into a bare table with typed columns and no
+constraints. Prints a Markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+REPO = Path(__file__).resolve().parents[1]
+REFERENCE = REPO.parent / "shared" / "reference" / "kaltim"
+PYTHON = str(REPO / ".venv" / "bin" / "python")
+PG_ADMIN = ["psql", "-h", "127.0.0.1", "-U", "postgres", "-v", "ON_ERROR_STOP=1", "-q"]
+PG_DB = "nilai_bench"
+
+
+def generate(path: Path, rows: int, seed: int = 20261128) -> None:
+    instrument = json.loads((REFERENCE / "instrument.json").read_text())
+    items = [it["code"] for d in instrument["dimensions"] for it in d["items"]]
+    regions = sorted({
+        line.split(",")[0] for line in (REFERENCE / "regions.csv").read_text().splitlines()[1:]
+        if line.split(",")[2] != "province"
+    })
+    rng = np.random.default_rng(seed)
+    waves = np.arange(2021, 2026)
+    per_wave = rows // len(waves)
+    chunks = []
+    for w in waves:
+        n = per_wave if w != waves[-1] else rows - per_wave * (len(waves) - 1)
+        ids = rng.choice(2 * per_wave, size=n, replace=False)
+        region = rng.choice(regions, size=n)
+        psu_no = rng.integers(0, 40, size=n)
+        frame = pd.DataFrame({
+            "respondent": np.char.add("B", np.char.zfill(ids.astype(str), 8)),
+            "wave": w,
+            "region": region,
+            "sex": rng.choice(["L", "P"], size=n),
+            "age_group": rng.choice(["17-24", "25-34", "35-44", "45-54", "55+"], size=n),
+            "stratum": region,
+            "psu": [f"{r}-{w}-{p:03d}" for r, p in zip(region, psu_no, strict=True)],
+            "base_weight": np.round(rng.uniform(200, 2000, size=n), 4),
+        })
+        answers = rng.integers(1, 6, size=(n, len(items))).astype(float)
+        answers[rng.random(size=answers.shape) < 0.03] = np.nan
+        for j, code in enumerate(items):
+            frame[code] = pd.array(answers[:, j], dtype="Int64")
+        chunks.append(frame)
+    pd.concat(chunks, ignore_index=True).to_csv(path, index=False)
+
+
+def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float, str]:
+    """Run a command under /usr/bin/time; returns (wall s, peak RSS MiB, stdout)."""
+    with tempfile.NamedTemporaryFile("r", suffix=".time") as tf:
+        proc = subprocess.run(
+            ["/usr/bin/time", "-o", tf.name, "-f", "%e %M", *cmd], env=env, cwd=REPO,
+            capture_output=True, text=True, check=False,
+        )
+        if proc.returncode != 0:
+            sys.exit(f"failed: {' '.join(cmd)}\n{proc.stdout}\n{proc.stderr}")
+        wall, rss_kb = tf.read().split()[-2:]
+    return float(wall), int(rss_kb) / 1024, proc.stdout.strip()
+
+
+def prepare(env: dict[str, str]) -> None:
+    for args in (["migrate", "-v0"], ["load_regions", str(REFERENCE / "regions.csv")],
+                 ["load_instrument", str(REFERENCE / "instrument.json")]):
+        subprocess.run([PYTHON, "manage.py", *args], env=env, cwd=REPO, check=True,
+                       capture_output=True)
+
+
+def run_backend(name: str, url: str, csv_path: Path, rows: int) -> list[dict]:
+    env = {**os.environ, "DATABASE_URL": url, "DEBUG": "false",
+           "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+    prepare(env)
+    out = []
+    cmd = [PYTHON, "manage.py", "import_responses", str(csv_path), "--instrument", "IINP"]
+    for label in ("import", "re-import (no-op)"):
+        wall, rss, stdout = timed(cmd, env)
+        print(f"[{name} {label}] {stdout.splitlines()[0]}", file=sys.stderr)
+        out.append({"backend": name, "run": label, "wall": wall, "rss": rss,
+                    "rate": rows / wall})
+    return out
+
+
+def psql_copy(csv_path: Path, rows: int) -> dict:
+    items = json.loads((REFERENCE / "instrument.json").read_text())["dimensions"]
+    codes = [it["code"] for d in items for it in d["items"]]
+    columns = ", ".join(
+        ["respondent text", "wave int", "region text", "sex text", "age_group text",
+         "stratum text", "psu text", "base_weight float8"] + [f'"{c}" smallint' for c in codes])
+    subprocess.run([*PG_ADMIN, "-d", PG_DB, "-c", f"DROP TABLE IF EXISTS bare; "
+                    f"CREATE TABLE bare ({columns})"], check=True)
+    start = time.perf_counter()
+    subprocess.run([*PG_ADMIN, "-d", PG_DB, "-c",
+                    f"\\copy bare FROM '{csv_path}' WITH (FORMAT csv, HEADER true)"], check=True)
+    wall = time.perf_counter() - start
+    return {"backend": "postgresql", "run": "psql \\copy into a bare table", "wall": wall,
+            "rss": float("nan"), "rate": rows / wall}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--skip-postgres", action="store_true")
+    args = parser.parse_args()
+    csv_path = Path(tempfile.gettempdir()) / f"nilai_bench_responses_{args.rows}.csv"
+    if not csv_path.exists():
+        start = time.perf_counter()
+        generate(csv_path, args.rows)
+        print(f"generated {csv_path} in {time.perf_counter() - start:.1f} s", file=sys.stderr)
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        results += run_backend("sqlite", f"sqlite:///{tmp}/bench.sqlite3", csv_path, args.rows)
+    if not args.skip_postgres:
+        subprocess.run([*PG_ADMIN, "-d", "postgres", "-c", f"DROP DATABASE IF EXISTS {PG_DB}"],
+                       check=True)
+        subprocess.run([*PG_ADMIN, "-d", "postgres", "-c", f"CREATE DATABASE {PG_DB}"],
+                       check=True)
+        try:
+            results += run_backend(
+                "postgresql", f"postgres://postgres@127.0.0.1:5432/{PG_DB}", csv_path, args.rows)
+            results.append(psql_copy(csv_path, args.rows))
+        finally:
+            subprocess.run([*PG_ADMIN, "-d", "postgres", "-c", f"DROP DATABASE {PG_DB}"],
+                           check=True)
+    print(f"| backend | run ({args.rows:,} rows) | wall s | rows/s | peak RSS MiB |")
+    print("|---|---|---:|---:|---:|")
+    for r in results:
+        rss = "-" if r["rss"] != r["rss"] else f"{r['rss']:.0f}"
+        print(f"| {r['backend']} | {r['run']} | {r['wall']:.1f} | {r['rate']:,.0f} | {rss} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,229 @@
+"""Load indicator definitions (JSON), their values (CSV) and targets (CSV)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from django.db import transaction
+
+from surveys.models import (
+    INDEX_CODE,
+    Indicator,
+    IndicatorLevel,
+    IndicatorValue,
+    Polarity,
+    Region,
+    Target,
+)
+
+from ._common import (
+    ErrorLog,
+    LoadReport,
+    csv_records,
+    decode_utf8,
+    file_label,
+    parse_number,
+    parse_year,
+    read_bytes,
+)
+
+VALUE_COLUMNS = ("indicator", "region", "year", "value")
+TARGET_COLUMNS = ("indicator", "region", "year", "target")
+_DEF_KEYS = {"code", "name", "polarity", "level", "unit", "source", "dimension"}
+_FILE_LEVELS = (IndicatorLevel.OUTCOME.value, IndicatorLevel.OUTPUT.value)
+_POLARITIES = tuple(Polarity.values)
+#: The overall survey index as an Indicator row, created on demand for its targets.
+INDEX_DEFAULTS = {
+    "name_id": "Indeks survei (keseluruhan)", "name_en": "Survey index (overall)",
+    "polarity": Polarity.POSITIVE, "level": IndicatorLevel.INDEX,
+}
+
+
+def _limit(model: type, name: str) -> int:
+    return model._meta.get_field(name).max_length
+
+
+def _parse_definitions(path: Path, log: ErrorLog) -> dict[str, dict[str, Any]]:
+    data = read_bytes(path, log)
+    text = decode_utf8(data, log) if data is not None else None
+    if text is None:
+        return {}
+    if not text.strip():
+        log.add("berkas kosong", "empty file")
+        return {}
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        log.add(f"JSON tidak sah: {exc.msg} (kolom {exc.colno})",
+                f"invalid JSON: {exc.msg} (column {exc.colno})", row=exc.lineno)
+        return {}
+    if not isinstance(document, list) or not document:
+        log.add("dokumen harus berupa daftar indikator", "document must be a list of indicators")
+        return {}
+    out: dict[str, dict[str, Any]] = {}
+    for k, spec in enumerate(document):
+        where = f"[{k}]"
+        if not isinstance(spec, dict):
+            log.add("indikator harus berupa objek", "an indicator must be an object", field=where)
+            continue
+        for key in sorted(set(spec) - _DEF_KEYS):
+            log.add(f"isian tidak dikenal '{key}'", f"unknown field '{key}'",
+                    field=f"{where}.{key}")
+        code = spec.get("code")
+        ok = True
+        if not isinstance(code, str) or not code.strip() or len(code) > _limit(Indicator, "code"):
+            log.add("kode wajib diisi", "code is required", field=f"{where}.code")
+            ok = False
+        elif code == INDEX_CODE:
+            log.add(f"kode {INDEX_CODE} dicadangkan untuk indeks survei",
+                    f"code {INDEX_CODE} is reserved for the survey index", field=f"{where}.code")
+            ok = False
+        elif code in out:
+            log.add(f"kode {code} ganda", f"duplicate code {code}", field=f"{where}.code")
+            ok = False
+        name = spec.get("name")
+        if not isinstance(name, dict) or not isinstance(name.get("id"), str) or not (
+                name["id"].strip()) or not isinstance(name.get("en", ""), str):
+            log.add("nama {id, en} wajib diisi", "name {id, en} is required",
+                    field=f"{where}.name")
+            ok = False
+        if spec.get("polarity") not in _POLARITIES:
+            log.add(f"polarity harus salah satu dari {', '.join(_POLARITIES)}",
+                    f"polarity must be one of {', '.join(_POLARITIES)}",
+                    field=f"{where}.polarity")
+            ok = False
+        if spec.get("level") not in _FILE_LEVELS:
+            log.add(f"level harus salah satu dari {', '.join(_FILE_LEVELS)}",
+                    f"level must be one of {', '.join(_FILE_LEVELS)}", field=f"{where}.level")
+            ok = False
+        for key in ("unit", "source", "dimension"):
+            value = spec.get(key, "")
+            if not isinstance(value, str) or len(value) > _limit(
+                    Indicator, "dimension_code" if key == "dimension" else key):
+                log.add(f"{key} harus berupa teks pendek", f"{key} must be a short text",
+                        field=f"{where}.{key}")
+                ok = False
+        if ok:
+            out[code] = {
+                "name_id": name["id"], "name_en": name.get("en", ""),
+                "polarity": spec["polarity"], "level": spec["level"],
+                "unit": spec.get("unit", ""), "source": spec.get("source", ""),
+                "dimension_code": spec.get("dimension", ""),
+            }
+    return out
+
+
+def _parse_series(path: Path, *, columns: tuple[str, str, str, str], indicators: set[str],
+                  regions: dict[str, int], log: ErrorLog, nonzero: bool
+                  ) -> dict[tuple[str, int, int], float]:
+    """Rows `indicator,region,year,<number>`, keyed by (indicator, region id, year)."""
+    data = read_bytes(path, log)
+    text = decode_utf8(data, log) if data is not None else None
+    if text is None:
+        return {}
+    number_column = columns[3]
+    out: dict[tuple[str, int, int], float] = {}
+    first: dict[tuple[str, int, int], int] = {}
+    for row, rec in csv_records(text, required=columns, optional=(), log=log):
+        code = rec["indicator"]
+        if code not in indicators:
+            log.add(f"indikator {code} tidak dikenal", f"unknown indicator {code}", row=row,
+                    column="indicator")
+            code = ""
+        region = regions.get(rec["region"])
+        if region is None:
+            log.add(f"wilayah {rec['region']} tidak dikenal", f"unknown region {rec['region']}",
+                    row=row, column="region")
+        year = parse_year(rec["year"], log, row=row, column="year")
+        number = parse_number(rec[number_column], log, row=row, column=number_column)
+        if nonzero and number == 0:
+            log.add("target 0 tidak sah (capaian = realisasi / target)",
+                    "target 0 is invalid (achievement = realisation / target)", row=row,
+                    column=number_column)
+            number = None
+        if not code or region is None or year is None or number is None:
+            continue
+        key = (code, region, year)
+        if key in out:
+            log.add(f"{code}/{rec['region']}/{year} ganda (juga baris {first[key]})",
+                    f"duplicate {code}/{rec['region']}/{year} (also row {first[key]})", row=row)
+            continue
+        out[key] = number
+        first[key] = row
+    return out
+
+
+def _upsert_series(model: type, field: str, rows: dict[tuple[str, int, int], float],
+                   indicator_ids: dict[str, int]) -> tuple[int, int, int]:
+    stored = {
+        (obj.indicator.code, obj.region_id, obj.year): obj
+        for obj in model.objects.select_related("indicator").filter(
+            indicator__code__in={key[0] for key in rows})
+    }
+    new, updates, unchanged = [], [], 0
+    for (code, region, year), number in rows.items():
+        obj = stored.get((code, region, year))
+        if obj is None:
+            new.append(model(indicator_id=indicator_ids[code], region_id=region, year=year,
+                             **{field: number}))
+        elif getattr(obj, field) != number:
+            setattr(obj, field, number)
+            updates.append(obj)
+        else:
+            unchanged += 1
+    model.objects.bulk_create(new, batch_size=5000)
+    model.objects.bulk_update(updates, [field], batch_size=5000)
+    return len(new), len(updates), unchanged
+
+
+def indicators_load(*, definitions: Path, values: Path) -> tuple[LoadReport, LoadReport]:
+    """Upsert indicator definitions and their values (both files in one transaction)."""
+    def_log = ErrorLog(file_label(definitions))
+    specs = _parse_definitions(definitions, def_log)
+    def_log.raise_if_any()
+    val_log = ErrorLog(file_label(values))
+    known = set(specs) | set(
+        Indicator.objects.exclude(code=INDEX_CODE).values_list("code", flat=True))
+    regions = dict(Region.objects.values_list("code", "id"))
+    rows = _parse_series(values, columns=VALUE_COLUMNS, indicators=known, regions=regions,
+                         log=val_log, nonzero=False)
+    val_log.raise_if_any()
+    with transaction.atomic():
+        stored = {i.code: i for i in Indicator.objects.select_for_update()}
+        created = changed = unchanged = 0
+        for code, values_ in specs.items():
+            indicator = stored.get(code)
+            if indicator is None:
+                stored[code] = Indicator.objects.create(code=code, **values_)
+                created += 1
+            elif any(getattr(indicator, k) != v for k, v in values_.items()):
+                for k, v in values_.items():
+                    setattr(indicator, k, v)
+                indicator.save(update_fields=list(values_))
+                changed += 1
+            else:
+                unchanged += 1
+        ids = {code: ind.pk for code, ind in stored.items()}
+        counts = _upsert_series(IndicatorValue, "value", rows, ids)
+    return (
+        LoadReport(def_log.label, "indikator", "indicators", created, changed, unchanged),
+        LoadReport(val_log.label, "nilai indikator", "indicator values", *counts),
+    )
+
+
+def targets_load(*, path: Path) -> LoadReport:
+    """Upsert targets; indicator INDEX (the overall index) is created on demand."""
+    log = ErrorLog(file_label(path))
+    known = set(Indicator.objects.values_list("code", flat=True)) | {INDEX_CODE}
+    regions = dict(Region.objects.values_list("code", "id"))
+    rows = _parse_series(path, columns=TARGET_COLUMNS, indicators=known, regions=regions,
+                         log=log, nonzero=True)
+    log.raise_if_any()
+    with transaction.atomic():
+        if any(key[0] == INDEX_CODE for key in rows):
+            Indicator.objects.get_or_create(code=INDEX_CODE, defaults=INDEX_DEFAULTS)
+        ids = dict(Indicator.objects.values_list("code", "id"))
+        counts = _upsert_series(Target, "target", rows, ids)
+    return LoadReport(log.label, "target", "targets", *counts)

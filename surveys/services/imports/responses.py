@@ -1,0 +1,936 @@
+"""Import a wide responses CSV (`respondent,wave,region,sex,age_group,stratum,psu,base_weight,
+<item code>...`) into Response rows, all or nothing.
+
+Built for files of millions of rows: the CSV is parsed by pyarrow, every check runs on whole
+columns (numpy / arrow compute) and problems are located with np.nonzero; answers are packed
+from one uint8 matrix; the content hash and the deterministic submission id are computed
+column-wise and verified against their scalar definitions (services.answers.content_hash,
+import_submission_id) by the tests; rows are written with COPY on PostgreSQL and executemany on
+SQLite. Existing responses of the file's waves are fetched with one query.
+
+Idempotence: the submission id of an imported response is uuid5(instrument code, year, panel
+key), and its content hash covers region, sex, age group, stratum, psu, base weight and the
+answers, so importing the same file again writes nothing. A row whose content differs from the
+stored response of the same respondent and wave is an error unless `replace` is set.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
+import pyarrow.json as pa_json
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from surveys.models import (
+    ANSWER_MISSING,
+    InstrumentVersion,
+    Region,
+    Respondent,
+    Response,
+    ResponseSource,
+    ResponseStatus,
+    Wave,
+    WaveStatus,
+)
+from surveys.services.answers import ItemLayout
+from surveys.services.respondents import panel_key_for
+
+from ._common import (
+    AGE_GROUP_VALUES,
+    SEX_VALUES,
+    YEAR_MAX,
+    YEAR_MIN,
+    ErrorLog,
+    ImportFailed,
+    file_label,
+    parse_header,
+    read_bytes,
+)
+
+META_COLUMNS = ("respondent", "wave", "region", "sex", "age_group", "stratum", "psu",
+                "base_weight")
+#: Namespace of the deterministic submission ids of imported responses.
+IMPORT_NAMESPACE = uuid.UUID("8b6f1c52-3f4e-5a7b-9c1d-2e3f4a5b6c7d")
+_STRATUM_MAX = Response._meta.get_field("stratum").max_length
+_PSU_MAX = Response._meta.get_field("psu").max_length
+_INSERT_BATCH = 20_000
+_LOOKUP_BATCH = 5_000
+_SQLITE_CACHE_KIB = -262_144  # negative = KiB
+
+
+def import_submission_id(instrument_code: str, year: int, panel_key: str) -> uuid.UUID:
+    """The submission id of an imported response: stable across re-imports of the same row."""
+    return uuid.uuid5(IMPORT_NAMESPACE, f"{instrument_code}:{year}:{panel_key}")
+
+
+@dataclass(frozen=True)
+class ResponsesImportReport:
+    label: str
+    instrument: str
+    version: int
+    rows: int
+    created: int
+    unchanged: int
+    replaced: int
+    respondents_created: int
+    waves_created: tuple[int, ...]
+    waves: tuple[int, ...] = field(default=())
+
+    @property
+    def is_noop(self) -> bool:
+        return self.created == 0 and self.replaced == 0
+
+    def summary(self) -> str:
+        head = "Tidak ada perubahan / nothing changed" if self.is_noop else "Diimpor / imported"
+        lines = [
+            f"{head} {self.label} ({self.instrument} v{self.version}, {self.rows} baris/rows): "
+            f"{self.created} baru, {self.unchanged} tidak berubah, {self.replaced} diganti / "
+            f"{self.created} new, {self.unchanged} unchanged, {self.replaced} replaced"
+        ]
+        if self.waves_created or self.respondents_created:
+            waves = ", ".join(map(str, self.waves_created)) or "-"
+            lines.append(
+                f"Gelombang baru (ditutup) / new waves (closed): {waves}; responden baru / new "
+                f"respondents: {self.respondents_created}"
+            )
+        return "\n".join(lines)
+
+
+class _Problems:
+    """Vectorised error collection: keep the first `limit` rows of every check, then merge."""
+
+    def __init__(self, limit: int, columns: Sequence[str]):
+        self.limit = limit
+        self.order = {name: i for i, name in enumerate(columns)}
+        self.entries: list[tuple[int, int, str, str, str]] = []
+        self.total = 0
+
+    def add(self, mask_or_idx: np.ndarray, column: str, message: Any) -> None:
+        """`message(i) -> (id, en)` for a row index i; called for the kept rows only."""
+        idx = np.flatnonzero(mask_or_idx) if mask_or_idx.dtype == bool else mask_or_idx
+        if idx.size == 0:
+            return
+        self.total += int(idx.size)
+        for i in idx[: self.limit].tolist():
+            text_id, text_en = message(i)
+            self.entries.append((i, self.order.get(column, -1), column, text_id, text_en))
+
+    def __bool__(self) -> bool:
+        return self.total > 0
+
+    def into(self, log: ErrorLog, row_numbers: np.ndarray) -> None:
+        self.entries.sort(key=lambda e: (e[0], e[1]))
+        kept = self.entries[: self.limit]
+        for i, _, column, text_id, text_en in kept:
+            log.add(text_id, text_en, row=int(row_numbers[i]), column=column or None)
+        log.total += self.total - len(kept)
+
+
+def responses_import(*, path: Path, instrument_code: str, version: int | None = None,
+                     replace: bool = False) -> ResponsesImportReport:
+    """Validate a responses CSV and write it whole, or raise ImportFailed and write nothing."""
+    # imported here: services.instruments uses this package's helpers
+    from surveys.services.instruments import InstrumentNotFound, instrument_version_get
+
+    log = ErrorLog(file_label(path))
+    try:
+        instrument_version = instrument_version_get(code=instrument_code, version=version)
+    except InstrumentNotFound as exc:
+        raise ImportFailed([f"{log.label}: {exc}"]) from None
+    layout = ItemLayout.for_version(instrument_version)
+    data = read_bytes(path, log)
+    log.raise_if_any()
+    assert data is not None
+    parsed = _parse(data, layout, log)
+    log.raise_if_any()
+    assert parsed is not None
+    try:
+        return _write(parsed, instrument_version, layout, log, replace=replace)
+    except IntegrityError as exc:
+        # only a concurrent writer can get here: everything else was checked beforehand
+        raise ImportFailed([
+            f"{log.label}: ditolak basis data (impor lain berjalan bersamaan?), tidak ada yang "
+            f"disimpan; ulangi / rejected by the database (a concurrent import?), nothing was "
+            f"saved; run it again: {exc}"]) from exc
+
+
+# --- parsing -----------------------------------------------------------------------------------
+
+@dataclass
+class _Parsed:
+    n: int
+    row_numbers: np.ndarray
+    respondent: pa.Array
+    years: np.ndarray
+    region: pa.Array
+    region_ids: np.ndarray
+    sex: pa.Array
+    age_group: pa.Array
+    stratum: pa.Array
+    psu: pa.Array
+    base_weight: np.ndarray
+    answers: np.ndarray  # (n, n_items) uint8, ANSWER_MISSING = missing
+    panel_keys: list[str]
+    key_index: np.ndarray  # row -> index into panel_keys
+
+
+def _read_header(data: bytes, layout: ItemLayout, log: ErrorLog) -> list[str] | None:
+    body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+    if not body[:4096].strip() and not body.strip():
+        log.add("berkas kosong", "empty file")
+        return None
+    first = body.split(b"\n", 1)[0]
+    try:
+        line = first.decode("utf-8")
+    except UnicodeDecodeError:
+        log.add("bukan teks UTF-8 yang sah", "not valid UTF-8 text", row=1)
+        return None
+    header = next(csv.reader([line.rstrip("\r")]), [])
+    names = parse_header(header, required=META_COLUMNS, optional=layout.codes, log=log)
+    if log:
+        return None
+    return names
+
+
+def _scan_python(data: bytes, n_columns: int, log: ErrorLog) -> list[int] | None:
+    """Slow exact pass (only when the fast reader needs help): physical row number of every
+    non-blank record; reports ragged rows and line breaks inside cells."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        log.add("bukan teks UTF-8 yang sah", "not valid UTF-8 text",
+                row=data.count(b"\n", 0, exc.start) + 1)
+        return None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    rows: list[int] = []
+    try:
+        next(reader)
+        start = reader.line_num
+        for cells in reader:
+            if not cells:
+                start = reader.line_num
+                continue
+            if len(cells) != n_columns:
+                log.add(f"{len(cells)} sel, seharusnya {n_columns}",
+                        f"{len(cells)} cells, expected {n_columns}", row=reader.line_num)
+            elif reader.line_num != start + 1:
+                log.add("baris baru di dalam sel tidak didukung",
+                        "line breaks inside a cell are not supported", row=start + 1)
+            rows.append(reader.line_num)
+            start = reader.line_num
+    except csv.Error as exc:
+        log.add(f"CSV rusak ({exc})", f"malformed CSV ({exc})", row=reader.line_num)
+        return None
+    return rows
+
+
+def _to_float(col: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """Strings -> float64 (NaN where empty) and a mask of cells that are not numbers (text
+    such as "nan" included: an empty cell is the only way to say "missing")."""
+    null = col.is_null().to_numpy(zero_copy_only=False)
+    try:
+        values = pc.cast(col, pa.float64()).to_numpy(zero_copy_only=False)
+    except pa.ArrowInvalid:
+        raw = pd.Series(col.to_numpy(zero_copy_only=False), dtype=object)
+        values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64)
+    return values, np.isnan(values) & ~null
+
+
+def _parse(data: bytes, layout: ItemLayout, log: ErrorLog) -> _Parsed | None:
+    names = _read_header(data, layout, log)
+    if names is None:
+        return None
+    invalid_rows: list[Any] = []
+
+    def on_invalid(row: Any) -> str:
+        invalid_rows.append(row)
+        return "skip"
+
+    try:
+        table = pa_csv.read_csv(
+            io.BytesIO(data),
+            read_options=pa_csv.ReadOptions(use_threads=True, block_size=16 << 20),
+            parse_options=pa_csv.ParseOptions(invalid_row_handler=on_invalid),
+            convert_options=pa_csv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=True,
+                null_values=[""], quoted_strings_can_be_null=True,
+            ),
+        )
+    except pa.ArrowInvalid as exc:
+        _scan_python(data, len(names), log)
+        if not log:
+            log.add(f"CSV tidak dapat dibaca ({exc})", f"CSV cannot be read ({exc})")
+        return None
+    # blank lines shift physical row numbers: then the exact (slow) scan numbers the rows
+    body = (data[3:] if data.startswith(b"\xef\xbb\xbf") else data).rstrip(b"\r\n")
+    blank_inside = b"\n\n" in body or b"\n\r\n" in body or body.startswith((b"\n", b"\r\n"))
+    if invalid_rows or blank_inside:
+        physical = _scan_python(data, len(names), log)
+        if invalid_rows and not log:
+            log.add("CSV rusak", "malformed CSV")
+        if log or physical is None:
+            return None
+        row_numbers = np.asarray(physical, dtype=np.int64)
+    else:
+        row_numbers = np.arange(2, table.num_rows + 2, dtype=np.int64)
+    n = table.num_rows
+    if n == 0:
+        log.add("berkas tidak berisi baris data", "file has no data rows")
+        return None
+    if len(row_numbers) != n:  # cannot happen unless the two readers disagree
+        log.add("CSV rusak", "malformed CSV")
+        return None
+
+    cols: dict[str, pa.Array] = {
+        name: pc.utf8_trim_whitespace(table.column(name).combine_chunks()) for name in names
+    }
+    problems = _Problems(log.limit, names)
+
+    def value(col: str, i: int) -> str:
+        return str(cols[col][i].as_py())
+
+    for name in META_COLUMNS:
+        empty = cols[name].is_null().to_numpy(zero_copy_only=False)
+        if name != "respondent":
+            problems.add(empty, name, lambda i: ("sel kosong", "empty cell"))
+
+    # respondent: a pseudonymous id, turned into a panel key per distinct value
+    respondent = cols["respondent"]
+    encoded = respondent.dictionary_encode()
+    distinct = encoded.dictionary.to_pylist()
+    key_index = encoded.indices.to_numpy(zero_copy_only=False)
+    key_nulls = encoded.indices.is_null().to_numpy(zero_copy_only=False)
+    panel_keys: list[str] = []
+    bad_ids: dict[int, str] = {}
+    secret = settings.PANEL_KEY_SECRET  # read once: settings lookups cost per call
+    for j, external in enumerate(distinct):
+        try:
+            panel_keys.append(panel_key_for(external, secret=secret))
+        except ValueError as exc:
+            panel_keys.append("")
+            bad_ids[j] = str(exc)
+    key_index = np.where(key_nulls, -1, key_index).astype(np.int64)
+    problems.add(key_nulls, "respondent", lambda i: ("sel kosong", "empty cell"))
+    if bad_ids:
+        bad_mask = np.isin(key_index, np.fromiter(bad_ids, dtype=np.int64))
+        problems.add(bad_mask, "respondent", lambda i: (
+            "id responden tidak dapat dipakai", bad_ids[int(key_index[i])]))
+
+    # wave: a year
+    years_f, bad = _to_float(cols["wave"])
+    with np.errstate(invalid="ignore"):
+        bad |= ~np.isnan(years_f) & (
+            (years_f != np.floor(years_f)) | (years_f < YEAR_MIN) | (years_f > YEAR_MAX))
+    problems.add(bad, "wave", lambda i: (
+        f"gelombang '{value('wave', i)}' bukan tahun {YEAR_MIN}..{YEAR_MAX}",
+        f"wave '{value('wave', i)}' is not a year {YEAR_MIN}..{YEAR_MAX}"))
+    years = np.where(np.isnan(years_f) | bad, 0, years_f).astype(np.int64)
+
+    # region: must exist
+    regions = dict(Region.objects.values_list("code", "id"))
+    region_codes = pa.array(list(regions), type=pa.string())
+    region_pos = pc.index_in(cols["region"], value_set=region_codes)
+    unknown = (region_pos.is_null().to_numpy(zero_copy_only=False)
+               & ~cols["region"].is_null().to_numpy(zero_copy_only=False))
+    problems.add(unknown, "region", lambda i: (
+        f"wilayah {value('region', i)} tidak dikenal", f"unknown region {value('region', i)}"))
+    region_id_table = np.fromiter(regions.values(), dtype=np.int64, count=len(regions))
+    region_ids = region_id_table[
+        region_pos.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
+    ] if regions else np.zeros(n, dtype=np.int64)
+
+    for name, allowed in (("sex", SEX_VALUES), ("age_group", AGE_GROUP_VALUES)):
+        ok = pc.is_in(cols[name], value_set=pa.array(sorted(allowed))).to_numpy(
+            zero_copy_only=False)
+        notnull = ~cols[name].is_null().to_numpy(zero_copy_only=False)
+        choices = ", ".join(sorted(allowed))
+        problems.add(~ok & notnull, name, lambda i, name=name, choices=choices: (
+            f"'{value(name, i)}' bukan salah satu dari {choices}",
+            f"'{value(name, i)}' is not one of {choices}"))
+    for name, limit in (("stratum", _STRATUM_MAX), ("psu", _PSU_MAX)):
+        lengths = pc.utf8_length(cols[name]).fill_null(0).to_numpy(zero_copy_only=False)
+        problems.add(lengths > limit, name, lambda i, limit=limit: (
+            f"lebih dari {limit} karakter", f"longer than {limit} characters"))
+
+    weight, bad = _to_float(cols["base_weight"])
+    with np.errstate(invalid="ignore"):
+        bad |= ~np.isnan(weight) & ~(np.isfinite(weight) & (weight > 0))
+    problems.add(bad, "base_weight", lambda i: (
+        f"bobot dasar '{value('base_weight', i)}' harus angka > 0",
+        f"base weight '{value('base_weight', i)}' must be a number > 0"))
+
+    # answers: one uint8 matrix, every item column checked at once
+    answers = np.full((n, len(layout.codes)), ANSWER_MISSING, dtype=np.uint8)
+    lo, hi = layout.scale_min, layout.scale_max
+    for j, code in enumerate(layout.codes):
+        if code not in cols:
+            continue
+        values, bad = _to_float(cols[code])
+        present = ~np.isnan(values)
+        problems.add(bad, code, lambda i, code=code: (
+            f"nilai '{value(code, i)}' bukan angka", f"value '{value(code, i)}' is not a number"))
+        with np.errstate(invalid="ignore"):
+            frac = present & (values != np.floor(values))
+            out = present & ~frac & ((values < lo) | (values > hi))
+        problems.add(frac, code, lambda i, code=code: (
+            f"nilai '{value(code, i)}' bukan bilangan bulat",
+            f"value '{value(code, i)}' is not an integer"))
+        problems.add(out, code, lambda i, code=code: (
+            f"nilai {value(code, i)} di luar skala {lo}..{hi}",
+            f"value {value(code, i)} outside the scale {lo}..{hi}"))
+        good = present & ~frac & ~out
+        answers[good, j] = values[good].astype(np.uint8)
+
+    # one row per respondent and wave
+    valid_key = (key_index >= 0) & (years > 0)
+    frame = pd.DataFrame({"w": years, "k": key_index})
+    dup = frame.duplicated(keep="first").to_numpy() & valid_key
+    if dup.any():
+        first_row: dict[tuple[int, int], int] = {}
+        for i in np.flatnonzero(frame.duplicated(keep=False).to_numpy() & valid_key).tolist():
+            first_row.setdefault((int(years[i]), int(key_index[i])), int(row_numbers[i]))
+        problems.add(dup, "respondent", lambda i: (
+            f"responden {value('respondent', i)} ganda dalam gelombang {years[i]} (juga baris "
+            f"{first_row[(int(years[i]), int(key_index[i]))]})",
+            f"duplicate respondent {value('respondent', i)} in wave {years[i]} (also row "
+            f"{first_row[(int(years[i]), int(key_index[i]))]})"))
+
+    if problems:
+        problems.into(log, row_numbers)
+        return None
+    return _Parsed(
+        n=n, row_numbers=row_numbers, respondent=respondent, years=years, region=cols["region"],
+        region_ids=region_ids, sex=cols["sex"], age_group=cols["age_group"],
+        stratum=cols["stratum"], psu=cols["psu"], base_weight=weight, answers=answers,
+        panel_keys=panel_keys, key_index=key_index,
+    )
+
+
+# --- fingerprints ------------------------------------------------------------------------------
+
+_NEEDS_ESCAPE = r'[^\x20\x21\x23-\x5b\x5d-\x7e]'
+
+
+_HASH_CHUNK = 16_384  # rows per block: keeps the byte tables in cache
+
+
+def _string_array(lengths: np.ndarray, data: np.ndarray) -> pa.Array:
+    offsets = np.zeros(len(lengths) + 1, dtype=np.int32)
+    np.cumsum(lengths, out=offsets[1:])
+    return pa.StringArray.from_buffers(len(lengths), pa.py_buffer(offsets), pa.py_buffer(data))
+
+
+def _float_repr(values: np.ndarray) -> pa.Array:
+    """Python's repr() of many floats (what json.dumps writes). Arrow's shortest round-trip
+    text has the same digits; it differs only in style (no ".0" on integers, exponent
+    thresholds), so it is used where the styles agree and repr() elsewhere."""
+    text = pc.cast(pa.array(values, type=pa.float64()), pa.string())
+    with np.errstate(invalid="ignore"):
+        plain = ((values >= 1e-4) & (values < 1e16)
+                 & ~pc.match_substring(text, "e").to_numpy(zero_copy_only=False))
+        integral = plain & (values == np.floor(values))
+    if integral.any():
+        text = pc.if_else(pa.array(integral), pc.binary_join_element_wise(text, ".0", ""), text)
+    odd = np.flatnonzero(~plain)
+    if odd.size:
+        mask = np.zeros(len(values), dtype=bool)
+        mask[odd] = True
+        text = pc.replace_with_mask(
+            text, pa.array(mask), pa.array([repr(float(values[i])) for i in odd.tolist()]))
+    return text
+
+
+def _answers_json(layout: ItemLayout, answers: np.ndarray) -> pa.Array:
+    """The inside of the canonical `answers` object for every row: `"code":value` pairs in code
+    order, missing answers left out. Every item owns a fixed-width byte slot (its key, then
+    its digits) in a row template; a missing answer zeroes its slot; dropping the zero bytes
+    leaves each row's text."""
+    n, k = answers.shape
+    order = sorted(range(k), key=lambda j: layout.codes[j])
+    digits = len(str(layout.scale_max))
+    keys = [f",{json.dumps(layout.codes[j])}:".encode() for j in order]
+    width = sum(len(key) + digits for key in keys)
+    template = np.zeros(width, dtype=np.uint8)
+    owner = np.empty(width, dtype=np.int64)
+    slot_start = np.empty(k, dtype=np.int64)
+    digit_at = np.empty(k, dtype=np.int64)
+    at = 0
+    for t, key in enumerate(keys):
+        slot_start[t] = at
+        template[at: at + len(key)] = np.frombuffer(key, dtype=np.uint8)
+        owner[at: at + len(key) + digits] = t
+        digit_at[t] = at + len(key)
+        at += len(key) + digits
+    digit_table = np.zeros((256, digits), dtype=np.uint8)
+    for value in range(layout.scale_min, layout.scale_max + 1):
+        text = str(value).encode()
+        digit_table[value, : len(text)] = np.frombuffer(text, dtype=np.uint8)
+    chunks = []
+    for lo in range(0, n, _HASH_CHUNK):
+        block = answers[lo: lo + _HASH_CHUNK][:, order]
+        present = block != ANSWER_MISSING
+        text = template * np.take(present, owner, axis=1)  # C order: fast compaction
+        for d in range(digits):
+            text[:, digit_at + d] = digit_table[block, d]
+        has = np.flatnonzero(present.any(axis=1))
+        text[has, slot_start[present[has].argmax(axis=1)]] = 0  # no comma before the first
+        keep = text != 0
+        chunks.append(_string_array(np.count_nonzero(keep, axis=1), text[keep]))
+    if not chunks:
+        return pa.array([], type=pa.string())
+    return pa.concat_arrays(chunks)
+
+
+def content_hashes(*, layout: ItemLayout, answers: np.ndarray, region: pa.Array, sex: pa.Array,
+                   age_group: pa.Array, stratum: pa.Array, psu: pa.Array,
+                   base_weight: np.ndarray) -> list[str]:
+    """Column-wise equivalent of services.answers.content_hash for many rows.
+
+    Builds the same canonical JSON text (sorted keys, no spaces, missing answers omitted) with
+    numpy byte tables and arrow string kernels, then hashes it row by row; rows whose strings
+    would need JSON escaping go through content_hash itself. Tests check equality with
+    content_hash row by row.
+    """
+    from surveys.services.answers import content_hash, unpack_answers
+
+    n = answers.shape[0]
+    answer_text = _answers_json(layout, answers)
+    weight_text = _float_repr(base_weight)
+    blob = pc.binary_join_element_wise(
+        '{"answers":{', answer_text, '},"fields":{"age_group":"', age_group,
+        '","base_weight":', weight_text, ',"psu":"', psu, '","region":"', region,
+        '","sex":"', sex, '","stratum":"', stratum, '"}}', "",
+    ).cast(pa.binary())
+    offsets = np.frombuffer(blob.buffers()[1], dtype=np.int32)[blob.offset: blob.offset + n + 1]
+    buf = memoryview(blob.buffers()[2])
+    sha = hashlib.sha256
+    bounds = offsets.tolist()
+    hashes = [sha(buf[bounds[i]: bounds[i + 1]]).hexdigest() for i in range(n)]
+    escape = np.zeros(n, dtype=bool)
+    for col in (age_group, psu, region, sex, stratum):
+        escape |= pc.match_substring_regex(col, _NEEDS_ESCAPE).to_numpy(zero_copy_only=False)
+    for i in np.flatnonzero(escape).tolist():
+        fields = {
+            "region": region[i].as_py(), "sex": sex[i].as_py(),
+            "age_group": age_group[i].as_py(), "stratum": stratum[i].as_py(),
+            "psu": psu[i].as_py(), "base_weight": float(base_weight[i]),
+        }
+        hashes[i] = content_hash(fields, unpack_answers(layout, answers[i].tobytes()))
+    return hashes
+
+
+def submission_ids_hex(instrument_code: str, years: np.ndarray, panel_keys: pa.Array
+                       ) -> pa.Array:
+    """import_submission_id for many rows, as 32 hex digits each (uuid5 = SHA-1 of namespace +
+    name, truncated to 16 bytes, version and variant bits set)."""
+    n = len(panel_keys)
+    if n == 0:
+        return pa.array([], type=pa.string())
+    names = pc.binary_join_element_wise(
+        instrument_code, pc.cast(pa.array(years, type=pa.int64()), pa.string()), panel_keys, ":")
+    blob = pc.binary_join_element_wise(
+        pa.scalar(IMPORT_NAMESPACE.bytes, pa.binary()), names.cast(pa.binary()),
+        pa.scalar(b"", pa.binary()))
+    offsets = np.frombuffer(blob.buffers()[1], dtype=np.int32)[blob.offset: blob.offset + n + 1]
+    buf = memoryview(blob.buffers()[2])
+    bounds = offsets.tolist()
+    sha1 = hashlib.sha1
+    digests = b"".join([sha1(buf[bounds[i]: bounds[i + 1]]).digest() for i in range(n)])
+    raw = np.frombuffer(digests, dtype=np.uint8).reshape(-1, 20)[:, :16].copy()
+    raw[:, 6] = (raw[:, 6] & 0x0F) | 0x50
+    raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80
+    hexed = np.frombuffer(raw.tobytes().hex().encode("ascii"), dtype="S32")
+    return pa.array(hexed).cast(pa.string())
+
+
+# --- writing -----------------------------------------------------------------------------------
+
+def _write(parsed: _Parsed, version: InstrumentVersion, layout: ItemLayout, log: ErrorLog, *,
+           replace: bool) -> ResponsesImportReport:
+    code = version.instrument.code
+    hashes = content_hashes(
+        layout=layout, answers=parsed.answers, region=parsed.region, sex=parsed.sex,
+        age_group=parsed.age_group, stratum=parsed.stratum, psu=parsed.psu,
+        base_weight=parsed.base_weight,
+    )
+    file_years = sorted(set(np.unique(parsed.years).tolist()))
+    distinct_keys = pa.array(parsed.panel_keys, type=pa.string())
+    row_keys = pc.take(distinct_keys, pa.array(parsed.key_index))
+    now = timezone.now()
+    with transaction.atomic():
+        waves = {
+            w.year: w for w in Wave.objects.select_for_update().select_related("version").filter(
+                instrument=version.instrument, year__in=file_years)
+        }
+        for year, wave in sorted(waves.items()):
+            if wave.version_id != version.id:
+                hint = f"--instrument-version {wave.version.version}"
+                log.add(
+                    f"gelombang {year} memakai versi {wave.version.version}, bukan "
+                    f"{version.version}; impor gelombang itu terpisah dengan {hint}",
+                    f"wave {year} uses version {wave.version.version}, not {version.version}; "
+                    f"import that wave separately with {hint}", column="wave")
+        log.raise_if_any()
+        created_waves = []
+        for year in file_years:
+            if year not in waves:
+                waves[year] = Wave.objects.create(
+                    instrument=version.instrument, version=version, year=year,
+                    status=WaveStatus.CLOSED,
+                )
+                created_waves.append(year)
+        wave_ids = np.zeros(YEAR_MAX + 1, dtype=np.int64)
+        for year, wave in waves.items():
+            wave_ids[year] = wave.pk
+        row_wave = wave_ids[parsed.years]
+
+        existing = _existing_responses([w.pk for w in waves.values()])
+        if len(existing):
+            incoming = pd.DataFrame({"wave_id": row_wave, "panel_key": row_keys.to_pandas(),
+                                     "hash": hashes})
+            merged = incoming.merge(existing, on=["wave_id", "panel_key"], how="left",
+                                    sort=False)
+            stored = merged["id"].notna().to_numpy()
+            same = stored & (merged["stored_hash"].to_numpy() == merged["hash"].to_numpy())
+            stored_ids = merged["id"].to_numpy()
+        else:
+            stored = same = np.zeros(parsed.n, dtype=bool)
+            stored_ids = np.zeros(parsed.n, dtype=np.int64)
+        differs = stored & ~same
+        if differs.any() and not replace:
+            problems = _Problems(log.limit, ["respondent"])
+            problems.add(differs, "respondent", lambda i: (
+                f"responden {parsed.respondent[i].as_py()} gelombang {parsed.years[i]} berbeda "
+                "dari jawaban tersimpan; pakai --replace untuk menggantinya",
+                f"respondent {parsed.respondent[i].as_py()} wave {parsed.years[i]} differs from "
+                "the stored response; use --replace to replace it"))
+            problems.into(log, parsed.row_numbers)
+            log.raise_if_any()
+
+        new = np.flatnonzero(~stored)
+        respondents_created = 0
+        if new.size:
+            # panel keys of the new rows, each once, and every new row's index into them
+            key_pos, key_rows = np.unique(parsed.key_index[new], return_inverse=True)
+            ids, respondents_created = _respondent_ids(
+                pc.take(distinct_keys, pa.array(key_pos)), now)
+            take = pa.array(new)
+            _insert_responses(_NewRows(
+                wave=row_wave[new], respondent=ids[key_rows.ravel()],
+                submission=submission_ids_hex(code, parsed.years[new], pc.take(row_keys, take)),
+                region=parsed.region_ids[new], sex=parsed.sex.take(take),
+                age_group=parsed.age_group.take(take), stratum=parsed.stratum.take(take),
+                psu=parsed.psu.take(take), base_weight=parsed.base_weight[new],
+                answers=parsed.answers[new], content_hash=pa.array(hashes).take(take),
+            ), now)
+        replaced = np.flatnonzero(differs)
+        if replaced.size:
+            _update_responses(parsed, replaced, stored_ids, hashes, now)
+    return ResponsesImportReport(
+        label=log.label, instrument=code, version=version.version, rows=parsed.n,
+        created=int(new.size), unchanged=int(same.sum()), replaced=int(replaced.size),
+        respondents_created=respondents_created, waves_created=tuple(created_waves),
+        waves=tuple(file_years),
+    )
+
+
+def _table(model: Any) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def _col(model: Any, name: str) -> str:
+    return connection.ops.quote_name(model._meta.get_field(name).column)
+
+
+def _postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def _copy_out(sql: str, params: Sequence[Any], names: list[str], types: list[pa.DataType]
+              ) -> pa.Table:
+    """PostgreSQL: run a query through COPY ... TO STDOUT (CSV) and parse it with arrow."""
+    buf = io.BytesIO()
+    with connection.cursor() as cursor:
+        with cursor.cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)", params) as copy:
+            for block in copy:
+                buf.write(block)
+    buf.seek(0)
+    if not buf.getbuffer().nbytes:
+        return pa.table({n: pa.array([], type=t) for n, t in zip(names, types, strict=True)})
+    return pa_csv.read_csv(
+        buf, read_options=pa_csv.ReadOptions(column_names=names),
+        convert_options=pa_csv.ConvertOptions(column_types=dict(zip(names, types, strict=True))),
+    )
+
+
+def _existing_responses(wave_ids: list[int]) -> pd.DataFrame:
+    """(wave_id, panel_key, stored_hash, id) of every stored response of these waves."""
+    names = ["wave_id", "panel_key", "stored_hash", "id"]
+    r, p = _table(Response), _table(Respondent)
+    sql = (
+        f"SELECT r.{_col(Response, 'wave')}, p.{_col(Respondent, 'panel_key')}, "
+        f"r.{_col(Response, 'content_hash')}, r.{_col(Response, 'id')} FROM {r} r "
+        f"JOIN {p} p ON p.{_col(Respondent, 'id')} = r.{_col(Response, 'respondent')} "
+        f"WHERE r.{_col(Response, 'wave')} IN ({', '.join(['%s'] * len(wave_ids))})"
+    )
+    if _postgres():
+        # One aggregated NDJSON value per wave instead of a million COPY rows: libpq hands
+        # COPY output over row by row, which costs more than building the rows.
+        json_sql = (
+            f"SELECT string_agg(json_build_object('wave_id', r.{_col(Response, 'wave')}, "
+            f"'panel_key', p.{_col(Respondent, 'panel_key')}, 'stored_hash', "
+            f"r.{_col(Response, 'content_hash')}, 'id', r.{_col(Response, 'id')})::text, "
+            f"E'\\n') FROM {r} r JOIN {p} p ON p.{_col(Respondent, 'id')} = "
+            f"r.{_col(Response, 'respondent')} WHERE r.{_col(Response, 'wave')} = %s"
+        )
+        schema = pa.schema([("wave_id", pa.int64()), ("panel_key", pa.string()),
+                            ("stored_hash", pa.string()), ("id", pa.int64())])
+        tables = []
+        with connection.cursor() as cursor:
+            for wave_id in wave_ids:
+                cursor.execute(json_sql, [wave_id])
+                (text,) = cursor.fetchone()
+                if text:
+                    tables.append(pa_json.read_json(
+                        io.BytesIO(text.encode("utf-8")),
+                        parse_options=pa_json.ParseOptions(explicit_schema=schema)))
+        if not tables:
+            return pd.DataFrame({n: pd.Series(dtype=t) for n, t in zip(
+                names, [np.int64, object, object, np.int64], strict=True)})
+        return pa.concat_tables(tables).select(names).to_pandas()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, wave_ids)
+        found = cursor.fetchall()
+    frame = pd.DataFrame(found, columns=names)
+    return frame.astype({"wave_id": np.int64, "id": np.int64})
+
+
+_KEYS_TABLE = "nilai_import_keys"
+
+
+def _respondent_ids(keys: pa.Array, now: Any) -> tuple[np.ndarray, int]:
+    """Respondent ids for distinct panel keys (same order), creating the missing respondents.
+
+    Keys go to a temporary table in bulk; one INSERT ... SELECT creates the missing
+    respondents and one joined SELECT returns every id, so the cost does not grow with
+    round trips."""
+    table, key_col, id_col = (
+        _table(Respondent), _col(Respondent, "panel_key"), _col(Respondent, "id"))
+    created_col = _col(Respondent, "created_at")
+    postgres = _postgres()
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {_KEYS_TABLE}")
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE {_KEYS_TABLE} (ord bigint PRIMARY KEY, panel_key "
+            f"varchar(64) NOT NULL){' ON COMMIT DROP' if postgres else ''}")
+        order = pa.array(np.arange(len(keys), dtype=np.int64))
+        if postgres:
+            with cursor.cursor.copy(f"COPY {_KEYS_TABLE} (ord, panel_key) FROM STDIN") as copy:
+                _copy_write(copy, [pc.cast(order, pa.string()), _copy_escape(keys)])
+        else:
+            cursor.executemany(f"INSERT INTO {_KEYS_TABLE} (ord, panel_key) VALUES (%s, %s)",
+                               list(zip(order.to_pylist(), keys.to_pylist(), strict=True)))
+        cursor.execute(
+            f"INSERT INTO {table} ({key_col}, {created_col}) SELECT k.panel_key, %s "
+            f"FROM {_KEYS_TABLE} k WHERE NOT EXISTS (SELECT 1 FROM {table} r "
+            f"WHERE r.{key_col} = k.panel_key)", [now])
+        created = cursor.rowcount
+        select = (f"SELECT r.{id_col} FROM {_KEYS_TABLE} k JOIN {table} r "
+                  f"ON r.{key_col} = k.panel_key ORDER BY k.ord")
+        if postgres:
+            ids = _copy_out(select, [], ["id"], [pa.int64()]).column("id").to_numpy()
+        else:
+            cursor.execute(select)
+            ids = np.fromiter((row[0] for row in cursor.fetchall()), dtype=np.int64)
+        cursor.execute(f"DROP TABLE {_KEYS_TABLE}")
+    if len(ids) != len(keys):  # pragma: no cover - the join covers every key just inserted
+        raise RuntimeError("respondent ids do not match the panel keys")
+    return ids, created
+
+
+_RESPONSE_FIELDS = (
+    "wave", "respondent", "submission_id", "status", "source", "consent", "region", "sex",
+    "age_group", "stratum", "psu", "base_weight", "probability_sample", "answers",
+    "content_hash", "created_at", "updated_at", "submitted_at",
+)
+
+
+@dataclass
+class _NewRows:
+    wave: np.ndarray
+    respondent: np.ndarray
+    submission: pa.Array
+    region: np.ndarray
+    sex: pa.Array
+    age_group: pa.Array
+    stratum: pa.Array
+    psu: pa.Array
+    base_weight: np.ndarray
+    answers: np.ndarray
+    content_hash: pa.Array
+
+
+_HEX = np.array([f"{b:02x}".encode() for b in range(256)], dtype="S2")
+_COPY_SPECIAL = r"[\\\t\n\r]"
+_COPY_CHUNK = 200_000
+
+
+def _copy_escape(arr: pa.Array) -> pa.Array:
+    """Escape text for COPY's text format (backslash, tab, newline, carriage return)."""
+    if not pc.any(pc.match_substring_regex(arr, _COPY_SPECIAL)).as_py():
+        return arr
+    for raw, escaped in (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r")):
+        arr = pc.replace_substring(arr, raw, escaped)
+    return arr
+
+
+def _copy_write(copy: Any, columns: list[Any]) -> None:
+    """Write rows given as string columns (arrays or scalars) to a COPY ... FROM STDIN."""
+    lines = pc.binary_join_element_wise(*columns, "\t")
+    lines = pc.binary_join_element_wise(lines, "", "\n")
+    if isinstance(lines, pa.ChunkedArray):
+        lines = lines.combine_chunks()
+    n = len(lines)
+    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32)[lines.offset: lines.offset + n + 1]
+    copy.write(memoryview(lines.buffers()[2])[offsets[0]: offsets[-1]])
+
+
+#: PostgreSQL bulk mode: from this many new rows, and when the file brings at least as many rows
+#: as the table holds, foreign keys and plain indexes are dropped for the COPY and restored
+#: after it (one validating join per key, one sorted build per index), as pg_restore does.
+#: Unique constraints stay: rebuilding them after the load was measured no faster.
+BULK_MIN_ROWS = 100_000
+
+
+@contextmanager
+def _bulk_load(cursor: Any, model: Any, n_rows: int) -> Iterator[None]:
+    """Drop foreign keys and non-constraint indexes of `model`'s table around a large COPY and
+    restore them after it (each restored foreign key is checked again, in one join).
+
+    Runs inside the import's transaction, so a failure restores everything; the table is
+    locked (ACCESS EXCLUSIVE) until commit, which is why it applies to large loads only.
+    """
+    name = model._meta.db_table
+    cursor.execute("SELECT GREATEST(reltuples, 0) FROM pg_class WHERE oid = %s::regclass",
+                   [name])
+    (stored,) = cursor.fetchone()
+    if n_rows < BULK_MIN_ROWS or n_rows < stored:
+        yield
+        return
+    cursor.execute(
+        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+        "WHERE conrelid = %s::regclass AND contype = 'f' ORDER BY conname", [name])
+    foreign_keys = cursor.fetchall()
+    cursor.execute(
+        "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i "
+        "WHERE i.indrelid = %s::regclass AND NOT EXISTS (SELECT 1 FROM pg_constraint c "
+        "WHERE c.conindid = i.indexrelid AND c.conrelid = i.indrelid) ORDER BY 1", [name])
+    indexes = cursor.fetchall()
+    table = connection.ops.quote_name(name)
+    # ALTER TABLE refuses to run while deferred checks of rows written earlier in this
+    # transaction (the new waves) are pending: run them now.
+    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    for constraint, _ in foreign_keys:
+        cursor.execute(
+            f"ALTER TABLE {table} DROP CONSTRAINT {connection.ops.quote_name(constraint)}")
+    for index, _ in indexes:
+        cursor.execute(f"DROP INDEX {index}")
+    yield
+    cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
+    for _, definition in indexes:
+        cursor.execute(definition)
+    if foreign_keys:
+        cursor.execute(f"ALTER TABLE {table} " + ", ".join(
+            f"ADD CONSTRAINT {connection.ops.quote_name(constraint)} {definition}"
+            for constraint, definition in foreign_keys))
+    cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+
+
+def _insert_responses(rows: _NewRows, now: Any) -> None:
+    table = _table(Response)
+    cols = ", ".join(_col(Response, name) for name in _RESPONSE_FIELDS)
+    n, k = rows.answers.shape
+    if _postgres():
+        stamp = now.isoformat()
+        with connection.cursor() as cursor, _bulk_load(cursor, Response, n):
+            with cursor.cursor.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
+                for lo in range(0, n, _COPY_CHUNK):
+                    hi = min(n, lo + _COPY_CHUNK)
+                    part = slice(lo, hi)
+                    hexed = np.ascontiguousarray(_HEX[rows.answers[part]]).view(f"S{2 * k}")
+                    answers = pc.binary_join_element_wise(
+                        "\\\\x", pa.array(hexed.ravel()).cast(pa.string()), "")
+                    _copy_write(copy, [
+                        pc.cast(pa.array(rows.wave[part]), pa.string()),
+                        pc.cast(pa.array(rows.respondent[part]), pa.string()),
+                        rows.submission[lo:hi], ResponseStatus.SUBMITTED.value,
+                        ResponseSource.IMPORT.value, "t",
+                        pc.cast(pa.array(rows.region[part]), pa.string()),
+                        _copy_escape(rows.sex[lo:hi]), _copy_escape(rows.age_group[lo:hi]),
+                        _copy_escape(rows.stratum[lo:hi]), _copy_escape(rows.psu[lo:hi]),
+                        pc.cast(pa.array(rows.base_weight[part]), pa.string()), "t", answers,
+                        rows.content_hash[lo:hi], stamp, stamp, stamp,
+                    ])
+        return
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    packed = rows.answers.tobytes()
+    answers = [packed[i: i + k] for i in range(0, len(packed), k)] if k else [b""] * n
+    const = [stamp] * n
+    data = zip(
+        rows.wave.tolist(), rows.respondent.tolist(), rows.submission.to_pylist(),
+        [ResponseStatus.SUBMITTED.value] * n, [ResponseSource.IMPORT.value] * n, [1] * n,
+        rows.region.tolist(), rows.sex.to_pylist(), rows.age_group.to_pylist(),
+        rows.stratum.to_pylist(), rows.psu.to_pylist(), rows.base_weight.tolist(), [1] * n,
+        answers, rows.content_hash.to_pylist(), const, const, const, strict=True,
+    )
+    sql = f"INSERT INTO {table} ({cols}) VALUES ({', '.join(['?'] * len(_RESPONSE_FIELDS))})"
+    raw = connection.connection
+    # The default 2 MB page cache makes every insert into the random-keyed unique indexes
+    # (submission id, wave x respondent) a page miss; 256 MB keeps them in memory.
+    (previous,) = raw.execute("PRAGMA cache_size").fetchone()
+    raw.execute(f"PRAGMA cache_size = {_SQLITE_CACHE_KIB}")
+    try:
+        while True:
+            batch = [row for _, row in zip(range(_INSERT_BATCH), data, strict=False)]
+            if not batch:
+                break
+            raw.executemany(sql, batch)
+    finally:
+        raw.execute(f"PRAGMA cache_size = {int(previous)}")
+
+
+def _update_responses(parsed: _Parsed, idx: np.ndarray, ids: np.ndarray, hashes: list[str],
+                      now: Any) -> None:
+    names = ("region", "sex", "age_group", "stratum", "psu", "base_weight", "answers",
+             "content_hash", "status", "source", "probability_sample", "updated_at")
+    sets = ", ".join(f"{_col(Response, name)} = %s" for name in names)
+    sql = (
+        f"UPDATE {_table(Response)} SET {sets}, {_col(Response, 'submitted_at')} = "
+        f"COALESCE({_col(Response, 'submitted_at')}, %s) WHERE {_col(Response, 'id')} = %s"
+    )
+    params = []
+    for i in idx.tolist():
+        params.append((
+            int(parsed.region_ids[i]), parsed.sex[i].as_py(), parsed.age_group[i].as_py(),
+            parsed.stratum[i].as_py(), parsed.psu[i].as_py(), float(parsed.base_weight[i]),
+            parsed.answers[i].tobytes(), hashes[i], ResponseStatus.SUBMITTED.value,
+            ResponseSource.IMPORT.value, True, now, now, int(ids[i]),
+        ))
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)

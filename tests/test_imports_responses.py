@@ -1,0 +1,432 @@
+"""import_responses: the reference file, idempotence, --replace, and every kind of bad input."""
+
+from __future__ import annotations
+
+import uuid
+from io import StringIO
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from surveys import models as m
+from surveys.services.answers import ItemLayout, content_hash, unpack_answers
+from surveys.services.imports import content_hashes, import_submission_id
+from surveys.services.imports.responses import submission_ids_hex
+from tests import factories as f
+
+pytestmark = pytest.mark.django_db
+
+META = ["respondent", "wave", "region", "sex", "age_group", "stratum", "psu", "base_weight"]
+ITEMS = [f"S{d}_{i:02d}" for d in range(1, 6) for i in range(1, 7)]
+
+
+@pytest.fixture
+def base(kaltim_dir: Path) -> Path:
+    call_command("load_regions", kaltim_dir / "regions.csv", stdout=StringIO())
+    call_command("load_instrument", kaltim_dir / "instrument.json", stdout=StringIO())
+    return kaltim_dir
+
+
+def run(path: Path, *args: str) -> str:
+    out = StringIO()
+    call_command("import_responses", path, "--instrument", "IINP", *args, stdout=out)
+    return out.getvalue()
+
+
+def fail(path: Path, *args: str) -> str:
+    with pytest.raises(CommandError) as err:
+        run(path, *args)
+    return str(err.value)
+
+
+def row(respondent: str = "R1", wave: str = "2021", region: str = "6401", sex: str = "L",
+        age: str = "17-24", stratum: str = "6401", psu: str = "P1", weight: str = "1.5",
+        answers: list[str] | None = None) -> list[str]:
+    return [respondent, wave, region, sex, age, stratum, psu, weight,
+            *(answers if answers is not None else ["3"] * len(ITEMS))]
+
+
+def write(tmp_path: Path, rows: list[list[str]], header: list[str] | None = None, *,
+          name: str = "responses.csv", bom: bool = False, newline: str = "\n") -> Path:
+    lines = [",".join(header if header is not None else META + ITEMS)]
+    lines += [",".join(r) for r in rows]
+    text = newline.join(lines) + newline
+    path = tmp_path / name
+    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + text.encode("utf-8"))
+    return path
+
+
+def assert_nothing_written() -> None:
+    assert m.Response.objects.count() == 0
+    assert m.Respondent.objects.count() == 0
+    assert m.Wave.objects.count() == 0
+
+
+def test_reference_file_imports_whole(base: Path):
+    out = run(base / "responses.csv")
+
+    assert "9140 new, 0 unchanged, 0 replaced" in out
+    assert out.startswith("Diimpor / imported responses.csv (IINP v1, 9140 baris/rows)")
+    assert m.Response.objects.count() == 9140
+    assert m.Respondent.objects.count() == 5510
+    waves = list(m.Wave.objects.order_by("year").values_list("year", "status"))
+    assert waves == [(y, "closed") for y in (2021, 2022, 2023, 2024, 2025)]
+    assert set(m.Response.objects.values_list("source", "status", "probability_sample")) == {
+        ("import", "submitted", True)}
+    assert not m.Response.objects.filter(submitted_at__isnull=True).exists()
+
+    # second data row of the file: R251000097,2021,6401,L,35-44,6401,6401-2021-000,1121.1902
+    response = m.Response.objects.select_related("wave__version", "region").get(
+        respondent__panel_key="R251000097", wave__year=2021)
+    layout = ItemLayout.for_version(response.wave.version)
+    expected = [3, None, 4, 3, 3, 3, 3, 2, 3, 1, None, 4, 5, 5, 2, 5, 4, 3, None, 5, 4, 3, 4,
+                5, 5, 4, 4, 5, 4, 2]
+    answers = unpack_answers(layout, bytes(response.answers))
+    assert list(answers.values()) == expected
+    assert list(answers) == ITEMS
+    assert (response.region.code, response.sex, response.age_group, response.stratum,
+            response.psu, response.base_weight) == (
+        "6401", "L", "35-44", "6401", "6401-2021-000", 1121.1902)
+    assert response.submission_id == import_submission_id("IINP", 2021, "R251000097")
+    assert response.content_hash == content_hash(
+        {"region": "6401", "sex": "L", "age_group": "35-44", "stratum": "6401",
+         "psu": "6401-2021-000", "base_weight": 1121.1902}, answers)
+
+
+def test_reimporting_the_same_file_changes_nothing_and_says_so(base: Path):
+    run(base / "responses.csv")
+    before = list(m.Response.objects.order_by("id").values_list("id", "updated_at"))
+
+    out = run(base / "responses.csv")
+
+    assert out.startswith("Tidak ada perubahan / nothing changed responses.csv")
+    assert "0 new, 9140 unchanged, 0 replaced" in out
+    assert list(m.Response.objects.order_by("id").values_list("id", "updated_at")) == before
+    assert m.Wave.objects.count() == 5
+
+
+def test_bom_and_crlf_are_accepted_and_equal_to_plain_utf8(base: Path, tmp_path: Path):
+    rows = [row("R1"), row("R2", answers=["5"] * 29 + [""]), row("R3", psu="Désa 1")]
+    crlf = write(tmp_path, rows, name="bom_crlf.csv", bom=True, newline="\r\n")
+
+    out = run(crlf)
+
+    assert "3 new, 0 unchanged" in out
+    assert m.Response.objects.get(respondent__panel_key="R3").psu == "Désa 1"
+    plain = write(tmp_path, rows, name="plain.csv")
+    assert "0 new, 3 unchanged" in run(plain)
+
+
+def test_crlf_without_bom_and_bom_with_lf(base: Path, tmp_path: Path):
+    assert "1 new" in run(write(tmp_path, [row("R1")], name="a.csv", newline="\r\n"))
+    assert "1 new" in run(write(tmp_path, [row("R2")], name="b.csv", bom=True))
+    assert m.Response.objects.count() == 2
+
+
+def test_changed_row_is_an_error_without_replace_and_replaced_with_it(base: Path,
+                                                                      tmp_path: Path):
+    run(write(tmp_path, [row("R1"), row("R2")], name="first.csv"))
+    changed = write(tmp_path, [row("R1"), row("R2", answers=["1"] * 30), row("R3")],
+                    name="second.csv")
+
+    message = fail(changed)
+
+    assert ("second.csv, baris/row 3, kolom/column respondent: responden R2 gelombang 2021 "
+            "berbeda dari jawaban tersimpan; pakai --replace untuk menggantinya / respondent "
+            "R2 wave 2021 differs from the stored response; use --replace to replace it"
+            ) in message
+    assert m.Response.objects.count() == 2
+
+    out = run(changed, "--replace")
+
+    assert "1 new, 1 unchanged, 1 replaced" in out
+    r2 = m.Response.objects.get(respondent__panel_key="R2")
+    assert bytes(r2.answers) == bytes([1] * 30)
+    assert m.Response.objects.count() == 3
+    assert "0 new, 3 unchanged, 0 replaced" in run(changed)
+
+
+def test_an_absent_item_column_means_all_missing(base: Path, tmp_path: Path):
+    header = META + [c for c in ITEMS if c != "S2_03"]
+    run(write(tmp_path, [row("R1", answers=["4"] * 29)], header=header))
+
+    answers = bytes(m.Response.objects.get().answers)
+
+    assert answers[ITEMS.index("S2_03")] == m.ANSWER_MISSING
+    assert answers.count(4) == 29
+
+
+def test_instrument_version_option_and_unknown_instrument(base: Path, tmp_path: Path):
+    path = write(tmp_path, [row("R1")])
+    assert "(IINP v1, 1 baris/rows)" in run(path, "--instrument-version", "1")
+    assert "IINP versi/version 7 belum dimuat" in fail(path, "--instrument-version", "7")
+    with pytest.raises(CommandError, match="instrumen NOPE belum dimuat"):
+        call_command("import_responses", path, "--instrument", "NOPE", stdout=StringIO())
+
+
+def test_wave_of_another_version_is_refused(base: Path, tmp_path: Path):
+    version = m.InstrumentVersion.objects.get()
+    other = f.InstrumentVersionFactory(instrument=version.instrument, version=2)
+    f.WaveFactory(version=other, instrument=version.instrument, year=2021)
+
+    message = fail(write(tmp_path, [row("R1")]), "--instrument-version", "1")
+
+    assert ("wave 2021 uses version 2, not 1; import that wave separately with "
+            "--instrument-version 2") in message
+
+
+BAD_CASES = {
+    "value outside the scale": (
+        [row("R1"), row("R2", answers=["6"] + ["3"] * 29)], 3, "S1_01",
+        "nilai 6 di luar skala 1..5 / value 6 outside the scale 1..5"),
+    "value below the scale": (
+        [row("R1", answers=["3"] * 29 + ["0"])], 2, "S5_06",
+        "nilai 0 di luar skala 1..5 / value 0 outside the scale 1..5"),
+    "non-integer value": (
+        [row("R1", answers=["2.5"] + ["3"] * 29)], 2, "S1_01",
+        "nilai '2.5' bukan bilangan bulat / value '2.5' is not an integer"),
+    "non-numeric value": (
+        [row("R1", answers=["3", "x"] + ["3"] * 28)], 2, "S1_02",
+        "nilai 'x' bukan angka / value 'x' is not a number"),
+    "zero weight": (
+        [row("R1", weight="0")], 2, "base_weight",
+        "bobot dasar '0' harus angka > 0 / base weight '0' must be a number > 0"),
+    "negative weight": (
+        [row("R1", weight="-2")], 2, "base_weight",
+        "bobot dasar '-2' harus angka > 0 / base weight '-2' must be a number > 0"),
+    "nan as a value": (
+        [row("R1", answers=["3", "nan"] + ["3"] * 28)], 2, "S1_02",
+        "nilai 'nan' bukan angka / value 'nan' is not a number"),
+    "nan as a weight": (
+        [row("R1", weight="NaN")], 2, "base_weight",
+        "bobot dasar 'NaN' harus angka > 0 / base weight 'NaN' must be a number > 0"),
+    "non-numeric weight": (
+        [row("R1", weight="satu")], 2, "base_weight",
+        "bobot dasar 'satu' harus angka > 0 / base weight 'satu' must be a number > 0"),
+    "infinite weight": (
+        [row("R1", weight="inf")], 2, "base_weight",
+        "bobot dasar 'inf' harus angka > 0 / base weight 'inf' must be a number > 0"),
+    "empty weight": ([row("R1", weight="")], 2, "base_weight", "sel kosong / empty cell"),
+    "bad sex": (
+        [row("R1", sex="X")], 2, "sex",
+        "'X' bukan salah satu dari L, P / 'X' is not one of L, P"),
+    "bad age group": (
+        [row("R1", age="16-20")], 2, "age_group",
+        "'16-20' bukan salah satu dari 17-24, 25-34, 35-44, 45-54, 55+ / '16-20' is not one "
+        "of 17-24, 25-34, 35-44, 45-54, 55+"),
+    "unknown region": (
+        [row("R1", region="9999")], 2, "region",
+        "wilayah 9999 tidak dikenal / unknown region 9999"),
+    "bad wave": (
+        [row("R1", wave="20x1")], 2, "wave",
+        "gelombang '20x1' bukan tahun 1945..2200 / wave '20x1' is not a year 1945..2200"),
+    "empty psu": ([row("R1", psu="")], 2, "psu", "sel kosong / empty cell"),
+    "duplicate respondent in a wave": (
+        [row("R1"), row("R2"), row("R1", answers=["4"] * 30)], 4, "respondent",
+        "responden R1 ganda dalam gelombang 2021 (juga baris 2) / duplicate respondent R1 in "
+        "wave 2021 (also row 2)"),
+    "respondent id that looks like a NIK": (
+        [row("3174012345678901")], 2, "respondent", "id responden tidak dapat dipakai / "
+        "respondent id looks like a NIK or phone number; use a pseudonymous code or set "
+        "PANEL_KEY_SECRET so that it is stored only as an HMAC"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_CASES))
+def test_bad_cell_is_reported_with_file_row_column_and_nothing_is_written(
+        base: Path, tmp_path: Path, case: str):
+    rows, line, column, problem = BAD_CASES[case]
+
+    message = fail(write(tmp_path, rows))
+
+    assert message.splitlines() == [
+        "responses.csv: 1 kesalahan, tidak ada yang disimpan / 1 errors, nothing was saved",
+        f"responses.csv, baris/row {line}, kolom/column {column}: {problem}",
+    ]
+    assert_nothing_written()
+
+
+def test_same_respondent_in_two_waves_is_fine(base: Path, tmp_path: Path):
+    out = run(write(tmp_path, [row("R1"), row("R1", wave="2022")]))
+    assert "2 new" in out
+    assert m.Respondent.objects.count() == 1
+
+
+@pytest.mark.parametrize(("header", "problem"), [
+    (META + ITEMS + ["S9_99"],
+     "baris/row 1, kolom/column S9_99: kolom tidak dikenal 'S9_99' / unknown column 'S9_99'"),
+    ([c for c in META if c != "psu"] + ITEMS,
+     "baris/row 1, kolom/column psu: kolom wajib 'psu' tidak ada / required column 'psu' is "
+     "missing"),
+    (META + ITEMS + ["S1_01"],
+     "baris/row 1, kolom/column S1_01: kolom 'S1_01' ganda / duplicate column 'S1_01'"),
+])
+def test_bad_header(base: Path, tmp_path: Path, header: list[str], problem: str):
+    message = fail(write(tmp_path, [], header=header))
+    assert f"responses.csv, {problem}" in message
+    assert_nothing_written()
+
+
+@pytest.mark.parametrize(("content", "problem"), [
+    (b"", "responses.csv: berkas kosong / empty file"),
+    (b"\xef\xbb\xbf\r\n", "responses.csv: berkas kosong / empty file"),
+    (",".join(META + ITEMS).encode() + b"\n",
+     "responses.csv: berkas tidak berisi baris data / file has no data rows"),
+])
+def test_empty_files(base: Path, tmp_path: Path, content: bytes, problem: str):
+    path = tmp_path / "responses.csv"
+    path.write_bytes(content)
+    assert problem in fail(path).splitlines()
+    assert_nothing_written()
+
+
+def test_ragged_row_and_blank_lines_keep_physical_row_numbers(base: Path, tmp_path: Path):
+    path = tmp_path / "responses.csv"
+    lines = [",".join(META + ITEMS), ",".join(row("R1")), "", ",".join(row("R2")[:-1]),
+             ",".join(row("R3"))]
+    path.write_text("\n".join(lines) + "\n")
+
+    message = fail(path)
+
+    assert "responses.csv, baris/row 4: 37 sel, seharusnya 38 / 37 cells, expected 38" in message
+    assert_nothing_written()
+
+
+def test_blank_line_inside_shifts_row_numbers_of_later_errors(base: Path, tmp_path: Path):
+    path = tmp_path / "responses.csv"
+    lines = [",".join(META + ITEMS), ",".join(row("R1")), "", "",
+             ",".join(row("R2", sex="W"))]
+    path.write_text("\r\n".join(lines) + "\r\n")
+
+    assert "responses.csv, baris/row 5, kolom/column sex: 'W'" in fail(path)
+
+
+def test_bad_utf8_is_reported(base: Path, tmp_path: Path):
+    path = tmp_path / "responses.csv"
+    path.write_bytes(",".join(META + ITEMS).encode() + b"\n"
+                     + ",".join(row("R\xe9")).encode("latin-1") + b"\n")
+    assert "responses.csv, baris/row 2: bukan teks UTF-8 yang sah / not valid UTF-8 text" in (
+        fail(path))
+    assert_nothing_written()
+
+
+def test_many_bad_rows_are_all_counted_and_the_first_fifty_listed(base: Path, tmp_path: Path):
+    rows = [row(f"R{i}", answers=["9"] + ["3"] * 29) for i in range(120)]
+    rows[5][3] = "X"  # one more problem on row 7, listed in row order
+
+    lines = fail(write(tmp_path, rows)).splitlines()
+
+    assert lines[0] == ("responses.csv: 121 kesalahan, tidak ada yang disimpan / 121 errors, "
+                        "nothing was saved")
+    assert len(lines) == 52
+    assert lines[1].startswith("responses.csv, baris/row 2, kolom/column S1_01: nilai 9")
+    assert lines[6].startswith("responses.csv, baris/row 7, kolom/column sex: 'X'")
+    assert lines[7].startswith("responses.csv, baris/row 7, kolom/column S1_01: nilai 9")
+    assert lines[50].startswith("responses.csv, baris/row 50, kolom/column S1_01")
+    assert lines[51] == "... dan 71 kesalahan lain / and 71 more errors"
+    assert_nothing_written()
+
+
+def test_a_bad_last_row_rolls_back_the_whole_file(base: Path, tmp_path: Path):
+    rows = [row(f"R{i}") for i in range(200)] + [row("R999", region="0000")]
+    assert "baris/row 202, kolom/column region" in fail(write(tmp_path, rows))
+    assert_nothing_written()
+
+
+def test_a_conflict_found_in_the_database_rolls_back_new_waves(base: Path, tmp_path: Path):
+    run(write(tmp_path, [row("R1")], name="first.csv"))
+    second = write(tmp_path, [row("R2", wave="2030"), row("R1", answers=["1"] * 30)],
+                   name="second.csv")
+
+    assert "differs from the stored response" in fail(second)
+    assert list(m.Wave.objects.values_list("year", flat=True)) == [2021]
+    assert m.Respondent.objects.count() == 1
+
+
+def test_vectorised_content_hashes_equal_content_hash(base: Path):
+    layout = ItemLayout.for_version(m.InstrumentVersion.objects.get())
+    rng = np.random.default_rng(7)
+    answers = rng.integers(1, 6, size=(6, 30)).astype(np.uint8)
+    answers[rng.random(size=answers.shape) < 0.2] = m.ANSWER_MISSING
+    answers[5] = m.ANSWER_MISSING
+    psu = ['P"1', "P\\2", "Désa", "tab\there", "ok", "日本"]
+    weights = np.array([1.5, 1121.1902, 1e-7, 3.0, 12345678.125, 0.1])
+    columns = {"region": ["6401"] * 6, "sex": ["L", "P"] * 3, "age_group": ["55+"] * 6,
+               "stratum": ["S1"] * 5 + ["S\u00e9"], "psu": psu}
+
+    got = content_hashes(layout=layout, answers=answers, base_weight=weights,
+                         **{k: pa.array(v) for k, v in columns.items()})
+
+    expected = [
+        content_hash({**{k: v[i] for k, v in columns.items()}, "base_weight": float(weights[i])},
+                     unpack_answers(layout, answers[i].tobytes()))
+        for i in range(6)
+    ]
+    assert got == expected
+
+
+def test_vectorised_submission_ids_equal_uuid5():
+    keys = ["R1", "a-b", "0123456789abcdef" * 4]
+    years = np.array([2021, 2022, 2199])
+
+    got = submission_ids_hex("IINP", years, pa.array(keys)).to_pylist()
+
+    assert got == [import_submission_id("IINP", int(y), k).hex for y, k in zip(
+        years, keys, strict=True)]
+    assert uuid.UUID(got[0]).version == 5
+
+
+def test_vectorised_hashes_with_a_two_digit_scale_and_odd_weights():
+    layout = ItemLayout(codes=("B10", "A", "C_1"), scale_min=0, scale_max=10)
+    answers = np.array([[0, 10, 9], [255, 255, 255], [255, 7, 10], [1, 255, 0]], dtype=np.uint8)
+    weights = np.array([3.0, 1e-05, 1e16, 10013546840.09331])
+    text = {"region": ["R"] * 4, "sex": ["L"] * 4, "age_group": ["55+"] * 4,
+            "stratum": ["S"] * 4, "psu": ["P"] * 4}
+
+    got = content_hashes(layout=layout, answers=answers, base_weight=weights,
+                         **{k: pa.array(v) for k, v in text.items()})
+
+    assert got == [
+        content_hash({**{k: v[i] for k, v in text.items()}, "base_weight": float(weights[i])},
+                     unpack_answers(layout, answers[i].tobytes()))
+        for i in range(4)
+    ]
+
+
+def test_postgres_bulk_mode_restores_foreign_keys_and_indexes(base: Path, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch):
+    from django.db import connection
+
+    from surveys.services.imports import responses as module
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only")
+    monkeypatch.setattr(module, "BULK_MIN_ROWS", 1)
+
+    def schema() -> tuple[list, list]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                           "WHERE conrelid = 'surveys_response'::regclass ORDER BY 1")
+            constraints = cursor.fetchall()
+            cursor.execute("SELECT indexname, indexdef FROM pg_indexes "
+                           "WHERE tablename = 'surveys_response' ORDER BY 1")
+            return constraints, cursor.fetchall()
+
+    before = schema()
+
+    assert "2 new, 0 unchanged" in run(write(tmp_path, [row("R1"), row("R2")]))
+
+    assert schema() == before
+    assert len([c for c in before[0] if "FOREIGN KEY" in c[1]]) == 4
+    assert m.Response.objects.filter(region__code="6401").count() == 2
+
+
+def test_trailing_blank_lines_are_ignored(base: Path, tmp_path: Path):
+    path = tmp_path / "responses.csv"
+    path.write_text(",".join(META + ITEMS) + "\n" + ",".join(row("R1")) + "\n\n\r\n")
+
+    assert "1 new, 0 unchanged" in run(path)
