@@ -60,6 +60,16 @@ class ItemAdmin(ReadOnlyAdmin):
 class WaveAdmin(admin.ModelAdmin):
     list_display = ["instrument", "year", "version", "status", "fieldwork_start", "fieldwork_end"]
     list_filter = ["status", "instrument"]
+    actions = ["create_invitations"]
+
+    @admin.action(description="Buat 10 kode undangan / create 10 invitation codes")
+    def create_invitations(self, request, queryset) -> None:
+        from .services.accounts import invitation_create
+
+        for wave in queryset:
+            codes = invitation_create(wave=wave, count=10)
+            # Codes are shown once: only their hashes are stored.
+            self.message_user(request, f"{wave}: {' '.join(codes)}")
 
 
 @admin.register(m.Respondent)
@@ -112,3 +122,12 @@ for _model in (
     m.TrendResult, m.ChangeResult, m.ProxyValidationResult, m.AchievementResult,
 ):
     admin.site.register(_model, ReadOnlyAdmin)
+
+
+@admin.register(m.Invitation)
+class InvitationAdmin(ReadOnlyAdmin):
+    """Codes are created by `manage.py invite` or the wave action (shown once, stored hashed)."""
+
+    list_display = ["id", "wave", "created_at", "redeemed_at", "redeemed_by"]
+    list_filter = ["wave"]
+    raw_id_fields = ["redeemed_by"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 #: code -> (Indonesian, English). Parameters are str.format fields.
 MESSAGES: dict[str, tuple[str, str]] = {
@@ -51,7 +51,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "ID responden tampak seperti NIK atau nomor telepon; gunakan kode pseudonim.",
         "The respondent id looks like a NIK or phone number; use a pseudonymous code.",
     ),
-    "respondent_invalid": ("ID responden tidak valid: {reason}.", "Invalid respondent id: {reason}."),
+    "respondent_invalid": (
+        "ID responden tidak valid: {reason}.", "Invalid respondent id: {reason}."
+    ),
     "invitation_invalid": ("Kode undangan tidak dikenal.", "Unknown invitation code."),
     "invitation_used": (
         "Kode undangan ini sudah dipakai.",
@@ -70,7 +72,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Role {role} needs at least one --region.",
     ),
     "unknown_user": ("Pengguna {username} tidak dikenal.", "Unknown user {username}."),
-    "unknown_instrument": ("Instrumen {instrument} tidak dikenal.", "Unknown instrument {instrument}."),
+    "unknown_instrument": (
+        "Instrumen {instrument} tidak dikenal.", "Unknown instrument {instrument}."
+    ),
     "unknown_version": (
         "Instrumen {instrument} tidak memiliki versi {version}.",
         "Instrument {instrument} has no version {version}.",
@@ -83,6 +87,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Gelombang {instrument} {year} sudah memakai versi {current}, bukan {version}.",
         "Wave {instrument} {year} already uses version {current}, not {version}.",
     ),
+    "response_not_found": (
+        "Jawaban {submission_id} tidak ditemukan di gelombang ini.",
+        "Response {submission_id} not found in this wave.",
+    ),
+    "wave_not_found": ("Gelombang {wave} tidak ditemukan.", "Wave {wave} not found."),
     "count_positive": ("Jumlah harus positif.", "The count must be positive."),
 }
 
@@ -98,7 +107,7 @@ class Msg:
         return template.format(**self.params)
 
 
-FieldErrors = dict[str, Union[list[Msg], dict[str, list[Msg]]]]
+FieldErrors = dict[str, list[Msg] | dict[str, list[Msg]]]
 
 
 def render_errors(errors: Mapping[str, Any], lang: str) -> dict[str, Any]:
@@ -146,6 +155,12 @@ class Forbidden(DomainError):
     """The caller may not do this to this object (403)."""
 
     http_status = 403
+
+
+class NotFound(DomainError):
+    """No such object, or not one the caller may see (404)."""
+
+    http_status = 404
 
 
 class Conflict(DomainError):

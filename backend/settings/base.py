@@ -136,6 +136,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 100,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "surveys.api.exceptions.exception_handler",
     "DEFAULT_THROTTLE_RATES": {
         "submissions": os.environ.get("THROTTLE_SUBMISSIONS", "120/min"),
         "anon": "30/min",
@@ -147,6 +148,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Survei internalisasi nilai Pancasila / Pancasila value internalisation survey",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "ENUM_NAME_OVERRIDES": {
+        "WaveStatusEnum": "surveys.models.WaveStatus",
+        "ResponseStatusEnum": "surveys.models.ResponseStatus",
+    },
 }
 
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")

@@ -41,3 +41,7 @@ __all__ = [
 from .access import RegionAssignment, Role  # noqa: E402
 
 __all__ += ["RegionAssignment", "Role"]
+
+from .invitations import Invitation  # noqa: E402
+
+__all__ += ["Invitation"]

@@ -95,3 +95,13 @@ def can_write_region(
         seen.add(parent_id)
         parent_id = Region.objects.filter(pk=parent_id).values_list("parent_id", flat=True).first()
     return False
+
+
+def region_for_write(
+    user: AbstractBaseUser | AnonymousUser, code: str, *, roles: set[str] | None = None
+) -> tuple[Region | None, bool]:
+    """The region with BPS `code` (None if unknown) and whether `user` may submit for it."""
+    region = Region.objects.only("id", "code", "parent_id").filter(code=code).first()
+    if region is None:
+        return None, False
+    return region, can_write_region(user, region, roles=roles)

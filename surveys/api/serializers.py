@@ -1,0 +1,233 @@
+"""Input and output serializers. Inputs are plain Serializers that only check shapes and types;
+the rules (item codes, scale, regions, idempotency) live in the services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from surveys.api.exceptions import request_language
+from surveys.models import (
+    AgeGroup,
+    Dimension,
+    Instrument,
+    InstrumentVersion,
+    Item,
+    Region,
+    RegionLevel,
+    ResponseStatus,
+    Sex,
+    Wave,
+    WaveStatus,
+)
+from surveys.services.submissions import Submission
+
+# --------------------------------------------------------------------------- errors (docs only)
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    errors = serializers.DictField(
+        help_text="field -> [messages]; under `answers`, item code -> [messages]"
+    )
+
+
+# --------------------------------------------------------------------------- catalogue
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class LocalizedField(serializers.Field):
+    """`<base>_en` when the request asks for English and it is set, else `<base>_id`."""
+
+    def __init__(self, base: str, **kwargs: Any) -> None:
+        self.base = base
+        kwargs.update(source="*", read_only=True)
+        super().__init__(**kwargs)
+
+    def to_representation(self, value: Any) -> Any:
+        english = getattr(value, f"{self.base}_en", None)
+        if request_language() == "en" and english:
+            return english
+        return getattr(value, f"{self.base}_id")
+
+
+@extend_schema_field({"type": "array", "items": {"type": "string"}})
+class LocalizedListField(LocalizedField):
+    pass
+
+
+class RegionSerializer(serializers.ModelSerializer):
+    parent = serializers.CharField(source="parent.code", read_only=True, allow_null=True)
+
+    class Meta:
+        model = Region
+        fields = ["code", "code_kemendagri", "name", "level", "parent"]
+
+
+class RegionFilterSerializer(serializers.Serializer):
+    level = serializers.ChoiceField(choices=RegionLevel.choices, required=False)
+    parent = serializers.CharField(required=False, help_text="code of the parent region")
+
+
+class InstrumentSerializer(serializers.ModelSerializer):
+    title = LocalizedField("title")
+    latest_version = serializers.IntegerField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Instrument
+        fields = ["code", "title", "latest_version"]
+
+
+class InstrumentItemSerializer(serializers.ModelSerializer):
+    text = LocalizedField("text")
+
+    class Meta:
+        model = Item
+        fields = ["code", "text", "reverse", "facet", "position"]
+
+
+class DimensionSerializer(serializers.ModelSerializer):
+    name = LocalizedField("name")
+    items = InstrumentItemSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Dimension
+        fields = ["code", "name", "weight", "items"]
+
+
+class ScaleSerializer(serializers.Serializer):
+    min = serializers.IntegerField(source="scale_min")
+    max = serializers.IntegerField(source="scale_max")
+    labels = LocalizedListField("labels")
+
+
+class InstrumentDetailSerializer(serializers.ModelSerializer):
+    code = serializers.CharField(source="instrument.code", read_only=True)
+    title = LocalizedField("title")
+    scale = ScaleSerializer(source="*", read_only=True)
+    dimensions = DimensionSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = InstrumentVersion
+        fields = ["code", "version", "title", "scale", "min_valid_share", "dimensions"]
+
+
+class InstrumentDetailQuerySerializer(serializers.Serializer):
+    version = serializers.IntegerField(
+        required=False, min_value=1, help_text="instrument version (default: latest)"
+    )
+
+
+class WaveSerializer(serializers.ModelSerializer):
+    instrument = serializers.CharField(source="instrument.code", read_only=True)
+    version = serializers.IntegerField(source="version.version", read_only=True)
+
+    class Meta:
+        model = Wave
+        fields = ["id", "instrument", "version", "year", "status"]
+
+
+class WaveFilterSerializer(serializers.Serializer):
+    instrument = serializers.CharField(required=False, help_text="instrument code")
+    year = serializers.IntegerField(required=False, min_value=1945, max_value=2200)
+    status = serializers.ChoiceField(choices=WaveStatus.choices, required=False)
+
+
+# --------------------------------------------------------------------------- responses
+
+ANSWERS_SCHEMA = {
+    "type": "object",
+    "additionalProperties": {"type": "integer", "nullable": True},
+    "description": "item code -> answer on the instrument's scale, or null for no answer",
+}
+
+
+@extend_schema_field(ANSWERS_SCHEMA)
+class AnswersField(serializers.Field):
+    """A JSON object of item code -> value. Only the shape is checked here; the values are
+    checked against the instrument by the service, so that a string or an out-of-range value
+    is reported under its item code (and no per-item field objects are built per request)."""
+
+    default_error_messages = {"not_a_dict": serializers.DictField.default_error_messages[
+        "not_a_dict"]}
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        if not isinstance(data, dict):
+            self.fail("not_a_dict", input_type=type(data).__name__)
+        return {str(code): value for code, value in data.items()}
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
+class ResponseCreateInputSerializer(serializers.Serializer):
+    submission_id = serializers.UUIDField(help_text="client-generated UUID; replays are safe")
+    respondent = serializers.CharField(
+        max_length=200, help_text="pseudonymous respondent code (never a NIK or phone number)"
+    )
+    region = serializers.CharField(max_length=20, help_text="BPS region code")
+    sex = serializers.ChoiceField(choices=Sex.choices)
+    age_group = serializers.ChoiceField(choices=AgeGroup.choices)
+    answers = AnswersField()
+    stratum = serializers.CharField(
+        max_length=60, required=False, allow_null=True, help_text="default: the region code"
+    )
+    psu = serializers.CharField(
+        max_length=80, required=False, allow_null=True, help_text="default: the submission id"
+    )
+    base_weight = serializers.FloatField(
+        required=False, allow_null=True, help_text="> 0; default 1"
+    )
+    status = serializers.ChoiceField(
+        choices=ResponseStatus.choices,
+        default=ResponseStatus.SUBMITTED,
+        help_text="`draft` stores partial answers to complete later",
+    )
+
+
+class ResponsePatchInputSerializer(serializers.Serializer):
+    answers = AnswersField(required=False, help_text="merged into the draft; null clears")
+    sex = serializers.ChoiceField(choices=Sex.choices, required=False)
+    age_group = serializers.ChoiceField(choices=AgeGroup.choices, required=False)
+
+
+class ResponseOutputSerializer(serializers.Serializer):
+    submission_id = serializers.UUIDField(source="response.submission_id")
+    wave = serializers.IntegerField(source="response.wave_id")
+    respondent = serializers.CharField(
+        source="response.respondent.panel_key", help_text="stored pseudonymous panel key"
+    )
+    region = serializers.CharField(source="response.region.code")
+    sex = serializers.ChoiceField(choices=Sex.choices, source="response.sex")
+    age_group = serializers.ChoiceField(choices=AgeGroup.choices, source="response.age_group")
+    stratum = serializers.CharField(source="response.stratum")
+    psu = serializers.CharField(source="response.psu")
+    base_weight = serializers.FloatField(source="response.base_weight")
+    probability_sample = serializers.BooleanField(source="response.probability_sample")
+    status = serializers.ChoiceField(choices=ResponseStatus.choices, source="response.status")
+    answers = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField(source="response.created_at")
+    updated_at = serializers.DateTimeField(source="response.updated_at")
+    submitted_at = serializers.DateTimeField(source="response.submitted_at", allow_null=True)
+
+    @extend_schema_field(ANSWERS_SCHEMA)
+    def get_answers(self, obj: Submission) -> dict[str, int | None]:
+        return obj.answers
+
+
+# --------------------------------------------------------------------------- invitations
+
+
+class InvitationRedeemInputSerializer(serializers.Serializer):
+    code = serializers.CharField(max_length=40)
+
+
+class InvitationRedeemOutputSerializer(serializers.Serializer):
+    username = serializers.CharField(source="user.username")
+    token = serializers.CharField(help_text="send as `Authorization: Token <token>`")
+    wave = serializers.IntegerField(source="wave.id")
+    instrument = serializers.CharField(source="wave.instrument.code")
+    year = serializers.IntegerField(source="wave.year")

@@ -1,0 +1,35 @@
+"""invite INSTRUMENT YEAR --count N: print N one-time invitation codes for a wave."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from surveys.exceptions import DomainError
+from surveys.models import Wave
+from surveys.services.accounts import invitation_create
+
+
+class Command(BaseCommand):
+    help = (
+        "Create one-time invitation codes for the wave INSTRUMENT YEAR and print them, one a "
+        "line. Only their hashes are stored: this is the only time they are shown."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("instrument")
+        parser.add_argument("year", type=int)
+        parser.add_argument("--count", type=int, default=1)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        wave = Wave.objects.filter(
+            instrument__code=options["instrument"], year=options["year"]
+        ).first()
+        if wave is None:
+            raise CommandError(f"There is no wave {options['instrument']} {options['year']}.")
+        try:
+            codes = invitation_create(wave=wave, count=options["count"])
+        except DomainError as exc:
+            raise CommandError(exc.message("en")) from exc
+        self.stdout.write("\n".join(codes))
