@@ -154,6 +154,17 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# Throttle counters and other shared state: per-process memory by default; set CACHE_URL
+# (e.g. redis://127.0.0.1:6379/1) in production so that limits hold across workers.
+CACHE_URL = os.environ.get("CACHE_URL", "")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+        if CACHE_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "nilai"}
+    )
+}
+
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
 # Without a broker tasks run eagerly in-process (zero set-up); with one they go to workers.
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
