@@ -93,6 +93,21 @@ def factorize_str(values: object, name: str) -> tuple[np.ndarray, list[str]]:
     return remap[codes], labels
 
 
+def require_columns(df: pd.DataFrame, name: str, cols: Sequence[str]) -> None:
+    """Raise ``ValueError`` naming the columns of ``cols`` that ``df`` lacks."""
+    missing = [c for c in cols if c not in df.columns]
+    if missing:
+        raise ValueError(f"{name} lack column(s) {missing}; need {list(cols)}")
+
+
+def published_index(est: pd.DataFrame) -> pd.DataFrame:
+    """Rows of ``est`` not suppressed and with an estimate; ``suppressed`` must be all booleans."""
+    supp = est["suppressed"]
+    if supp.isna().any() or not supp.isin([True, False]).all():
+        raise ValueError("estimates.suppressed must hold booleans only (no missing values)")
+    return est.loc[~supp.astype(bool) & est["estimate"].notna()]
+
+
 def check_unique(labels: Sequence[str], name: str) -> None:
     """Raise ``ValueError`` if ``labels`` holds a duplicate."""
     seen: set[str] = set()

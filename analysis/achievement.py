@@ -20,14 +20,13 @@ Sources: PermenPANRB 8/2021 and regional LKjIP reports (capaian formulas).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from analysis.proxies import INDEX_CODE, IndicatorMeta, indicator_meta
+from analysis._validation import published_index, require_columns
+from analysis.proxies import INDEX_CODE, IndicatorDefinitions, resolve_indicators
 
 __all__ = [
     "ACHIEVEMENT_COLUMNS",
@@ -164,15 +163,9 @@ def assess_achievement(
     )
 
 
-def _require(df: pd.DataFrame, name: str, cols: tuple[str, ...]) -> None:
-    missing = [c for c in cols if c not in df.columns]
-    if missing:
-        raise ValueError(f"{name} lack column(s) {missing}; need {list(cols)}")
-
-
 def achievement_table(
     targets: pd.DataFrame,
-    indicators: Iterable[Mapping[str, Any]] | pd.DataFrame | Mapping[str, IndicatorMeta],
+    indicators: IndicatorDefinitions,
     values: pd.DataFrame,
     estimates: pd.DataFrame,
 ) -> pd.DataFrame:
@@ -205,10 +198,10 @@ def achievement_table(
         finite (also where no realisation exists: a bad target is an input error), or
         malformed inputs.
     """
-    metas = dict(indicators) if isinstance(indicators, Mapping) else indicator_meta(indicators)
-    _require(targets, "targets", ("indicator", "region", "year", "target"))
-    _require(values, "indicator values", ("indicator", "region", "year", "value"))
-    _require(
+    metas = resolve_indicators(indicators)
+    require_columns(targets, "targets", ("indicator", "region", "year", "target"))
+    require_columns(values, "indicator values", ("indicator", "region", "year", "value"))
+    require_columns(
         estimates, "estimates", ("wave", "region", "dimension", "estimate", "ci_low", "suppressed")
     )
 
@@ -235,11 +228,7 @@ def achievement_table(
             f"for {row['indicator']} region {row['region']} year {row['year']}"
         )
 
-    est = estimates.loc[estimates["dimension"] == INDEX_CODE]
-    supp = est["suppressed"]
-    if supp.isna().any() or not supp.isin([True, False]).all():
-        raise ValueError("estimates.suppressed must hold booleans only (no missing values)")
-    est = est.loc[~supp.astype(bool) & est["estimate"].notna()]
+    est = published_index(estimates.loc[estimates["dimension"] == INDEX_CODE])
     index_r = pd.DataFrame(
         {
             "indicator": INDEX_CODE,

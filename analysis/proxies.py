@@ -23,6 +23,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from analysis._validation import published_index, require_columns
+
 __all__ = [
     "ALL_REGION",
     "ALPHA",
@@ -161,16 +163,23 @@ def indicator_meta(
     return out
 
 
+#: Indicator definitions as :func:`indicator_meta` parses them, or already parsed (by code).
+IndicatorDefinitions = Iterable[Mapping[str, Any]] | pd.DataFrame | Mapping[str, IndicatorMeta]
+
+
+def resolve_indicators(indicators: IndicatorDefinitions) -> dict[str, IndicatorMeta]:
+    """A parsed mapping (code -> :class:`IndicatorMeta`) as a dict, else :func:`indicator_meta`."""
+    if isinstance(indicators, Mapping):
+        return dict(indicators)
+    return indicator_meta(indicators)
+
+
 def _index_estimates(estimates: pd.DataFrame) -> pd.DataFrame:
     """Published regional INDEX estimates as (region:str, year:int, index:float)."""
-    need = ("wave", "region", "dimension", "estimate", "suppressed")
-    missing = [c for c in need if c not in estimates.columns]
-    if missing:
-        raise ValueError(f"estimates lack column(s) {missing}; need {list(need)}")
-    est = estimates.loc[estimates["dimension"] == INDEX_CODE]
-    if est["suppressed"].isna().any() or not est["suppressed"].isin([True, False]).all():
-        raise ValueError("estimates.suppressed must hold booleans only (no missing values)")
-    est = est.loc[~est["suppressed"].astype(bool) & est["estimate"].notna()]
+    require_columns(
+        estimates, "estimates", ("wave", "region", "dimension", "estimate", "suppressed")
+    )
+    est = published_index(estimates.loc[estimates["dimension"] == INDEX_CODE])
     out = pd.DataFrame(
         {
             "region": est["region"].astype(str),
@@ -186,10 +195,7 @@ def _index_estimates(estimates: pd.DataFrame) -> pd.DataFrame:
 
 def _indicator_values(values: pd.DataFrame, code: str) -> pd.DataFrame:
     """Non-missing values of one indicator as (region:str, year:int, value:float)."""
-    need = ("indicator", "region", "year", "value")
-    missing = [c for c in need if c not in values.columns]
-    if missing:
-        raise ValueError(f"indicator values lack column(s) {missing}; need {list(need)}")
+    require_columns(values, "indicator values", ("indicator", "region", "year", "value"))
     sel = values.loc[(values["indicator"] == code) & values["value"].notna()]
     out = pd.DataFrame(
         {
@@ -345,7 +351,7 @@ def validate_proxy(
 
 
 def validate_proxies(
-    indicators: Iterable[Mapping[str, Any]] | pd.DataFrame | Mapping[str, IndicatorMeta],
+    indicators: IndicatorDefinitions,
     values: pd.DataFrame,
     estimates: pd.DataFrame,
 ) -> pd.DataFrame:
@@ -373,10 +379,7 @@ def validate_proxies(
     ValueError
         If values name an undefined indicator, or on malformed inputs.
     """
-    if isinstance(indicators, Mapping):
-        metas = dict(indicators)
-    else:
-        metas = indicator_meta(indicators)
+    metas = resolve_indicators(indicators)
     if "indicator" not in values.columns:
         raise ValueError("indicator values lack column 'indicator'")
     unknown = sorted(set(values["indicator"].astype(str)) - set(metas))

@@ -28,6 +28,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from analysis._validation import require_columns
+
 __all__ = [
     "ALPHA",
     "CHANGE_COLUMNS",
@@ -353,9 +355,7 @@ def series_changes(
 
 def _published(estimates: pd.DataFrame) -> pd.DataFrame:
     """Published rows (not suppressed, estimate present), sorted by region, dimension, wave."""
-    missing = [c for c in _ESTIMATE_COLUMNS if c not in estimates.columns]
-    if missing:
-        raise ValueError(f"estimates lack column(s) {missing}; need {list(_ESTIMATE_COLUMNS)}")
+    require_columns(estimates, "estimates", _ESTIMATE_COLUMNS)
     supp = estimates["suppressed"]
     if supp.isna().any():
         raise ValueError("estimates.suppressed has missing values; it must be true/false")

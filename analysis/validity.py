@@ -506,17 +506,23 @@ def cfa_from_cov(cov: np.ndarray, n: int, factor_of_item: Sequence[int]) -> CfaR
     )
 
 
+def _item_matrix(values: np.ndarray) -> np.ndarray:
+    """``values`` as a 2-D float array (n x p), NaN for missing; no infinite entries."""
+    x = np.asarray(values, dtype=float)
+    if x.ndim != 2:
+        raise ValueError(f"values must be a 2-D array (n x p), got shape {x.shape}")
+    if np.isinf(x).any():
+        raise ValueError("values contain infinite entries (use NaN for missing)")
+    return x
+
+
 def _complete_case_cov(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     """Mean and covariance (divisor N) of the rows of ``values`` without NaN.
 
     Returns ``(mean, cov_n, n)``. Centred before the cross-product so that sums of squares
     keep full precision on Likert data with large N.
     """
-    x = np.asarray(values, dtype=float)
-    if x.ndim != 2:
-        raise ValueError(f"values must be a 2-D array (n x p), got shape {x.shape}")
-    if np.isinf(x).any():
-        raise ValueError("values contain infinite entries (use NaN for missing)")
+    x = _item_matrix(values)
     x = x[~np.isnan(x).any(axis=1)]
     n = x.shape[0]
     if n == 0:
@@ -879,11 +885,7 @@ def measurement_invariance(
     Sources: METHODS.md section 5; lavaan 0.6 ``cfa(group=, group.equal=, std.lv=TRUE)``;
     Chen (2007); Steiger (1998) for the multi-group RMSEA.
     """
-    x = np.asarray(values, dtype=float)
-    if x.ndim != 2:
-        raise ValueError(f"values must be a 2-D array (n x p), got shape {x.shape}")
-    if np.isinf(x).any():
-        raise ValueError("values contain infinite entries (use NaN for missing)")
+    x = _item_matrix(values)
     n_rows, p = x.shape
     labels = np.asarray(groups, dtype=object)
     if labels.shape != (n_rows,):

@@ -7,10 +7,7 @@ expected/estimates.csv) and test_vectors.md item 10.
 
 from __future__ import annotations
 
-import json
 import math
-import os
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -26,47 +23,15 @@ from analysis.achievement import (
     assess_achievement,
 )
 from analysis.proxies import IndicatorMeta
+from tests.analysis.reference import (
+    read_estimates,
+    read_expected,
+    read_indicator_values,
+    read_indicators,
+    read_targets,
+)
 
-REFERENCE_DIR = Path(
-    os.environ.get(
-        "NILAI_REFERENCE_DIR",
-        Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "kaltim",
-    )
-)
-needs_reference = pytest.mark.skipif(
-    not (REFERENCE_DIR / "expected").is_dir(), reason=f"reference data not at {REFERENCE_DIR}"
-)
 TOL = 1e-6
-
-
-# ---------------------------------------------------------------- small loader
-def load_estimates() -> pd.DataFrame:
-    """expected/estimates.csv with the publication rule applied: suppressed = n < 30."""
-    est = pd.read_csv(REFERENCE_DIR / "expected" / "estimates.csv", dtype={"region": str})
-    est["suppressed"] = est["n"] < 30
-    return est
-
-
-def load_inputs() -> tuple[pd.DataFrame, list[dict], pd.DataFrame]:
-    targets = pd.read_csv(REFERENCE_DIR / "targets.csv", dtype={"region": str})
-    indicators = json.loads((REFERENCE_DIR / "indicators.json").read_text(encoding="utf-8"))
-    values = pd.read_csv(REFERENCE_DIR / "indicator_values.csv", dtype={"region": str})
-    return targets, indicators, values
-
-
-def load_expected() -> pd.DataFrame:
-    df = pd.read_csv(
-        REFERENCE_DIR / "expected" / "achievements.csv",
-        dtype={"region": str, "met": str, "met_with_confidence": str},
-        keep_default_na=False,
-        na_values=[""],
-    )
-    mapping = {"true": True, "false": False}
-    assert set(df["met"]) <= set(mapping)
-    df["met"] = df["met"].map(mapping)
-    assert set(df["met_with_confidence"].dropna()) <= set(mapping)
-    df["met_with_confidence"] = df["met_with_confidence"].map(mapping)  # NaN stays NaN
-    return df
 
 
 def _nullable(values: pd.Series) -> list[bool | None]:
@@ -74,11 +39,11 @@ def _nullable(values: pd.Series) -> list[bool | None]:
 
 
 # ---------------------------------------------------------------- reference: kaltim
-@needs_reference
 def test_achievement_table_reproduces_reference_achievements_csv() -> None:
-    targets, indicators, values = load_inputs()
-    got = achievement_table(targets, indicators, values, load_estimates())
-    expected = load_expected()
+    targets, indicators, values = read_targets(), read_indicators(), read_indicator_values()
+    got = achievement_table(targets, indicators, values, read_estimates())
+    expected = read_expected("achievements.csv", bools=("met",),
+                             nullable_bools=("met_with_confidence",))
     assert tuple(got.columns) == ACHIEVEMENT_COLUMNS == tuple(expected.columns)
     keys = ["indicator", "region", "year"]
     # 100 targets; INDEX 6411 2023 has no row (n = 20 < 30, suppressed) -> 99 rows
@@ -98,10 +63,9 @@ def test_achievement_table_reproduces_reference_achievements_csv() -> None:
     assert merged.loc[~is_index, "met_with_confidence"].isna().all()
 
 
-@needs_reference
 def test_reference_rows_written_out() -> None:
-    targets, indicators, values = load_inputs()
-    got = achievement_table(targets, indicators, values, load_estimates()).set_index(
+    targets, indicators, values = read_targets(), read_indicators(), read_indicator_values()
+    got = achievement_table(targets, indicators, values, read_estimates()).set_index(
         ["indicator", "region", "year"]
     )
     # expected/achievements.csv: INDEX,6402,2023,65.0,68.7964073456065,105.84062668554846,

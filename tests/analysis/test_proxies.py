@@ -6,10 +6,7 @@ computed independently from indicators.json, indicator_values.csv and expected/e
 
 from __future__ import annotations
 
-import json
 import math
-import os
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -28,44 +25,14 @@ from analysis.proxies import (
     validate_proxies,
     validate_proxy,
 )
+from tests.analysis.reference import (
+    read_estimates,
+    read_expected,
+    read_indicator_values,
+    read_indicators,
+)
 
-REFERENCE_DIR = Path(
-    os.environ.get(
-        "NILAI_REFERENCE_DIR",
-        Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "kaltim",
-    )
-)
-needs_reference = pytest.mark.skipif(
-    not (REFERENCE_DIR / "expected").is_dir(), reason=f"reference data not at {REFERENCE_DIR}"
-)
 TOL = 1e-6  # METHODS.md section 9 (trend/validation figures)
-
-
-# ---------------------------------------------------------------- small loader
-def load_estimates() -> pd.DataFrame:
-    """expected/estimates.csv with the publication rule applied: suppressed = n < 30."""
-    est = pd.read_csv(REFERENCE_DIR / "expected" / "estimates.csv", dtype={"region": str})
-    est["suppressed"] = est["n"] < 30
-    return est
-
-
-def load_indicators() -> list[dict]:
-    return json.loads((REFERENCE_DIR / "indicators.json").read_text(encoding="utf-8"))
-
-
-def load_values() -> pd.DataFrame:
-    return pd.read_csv(REFERENCE_DIR / "indicator_values.csv", dtype={"region": str})
-
-
-def load_expected() -> pd.DataFrame:
-    df = pd.read_csv(
-        REFERENCE_DIR / "expected" / "proxy_validation.csv",
-        dtype={"sign_ok": str, "accepted": str},
-    )
-    for col in ("sign_ok", "accepted"):
-        assert set(df[col]) <= {"true", "false"}
-        df[col] = df[col] == "true"
-    return df
 
 
 def _estimates(rows: list[tuple[str, int, float, bool]]) -> pd.DataFrame:
@@ -89,10 +56,9 @@ OUT = IndicatorMeta("SOSIALISASI", "positive", "output")
 
 
 # ---------------------------------------------------------------- reference: kaltim
-@needs_reference
 def test_validate_proxies_reproduces_reference_proxy_validation_csv() -> None:
-    got = validate_proxies(load_indicators(), load_values(), load_estimates())
-    expected = load_expected()
+    got = validate_proxies(read_indicators(), read_indicator_values(), read_estimates())
+    expected = read_expected("proxy_validation.csv", bools=("sign_ok", "accepted"))
     assert tuple(got.columns) == PROXY_COLUMNS == tuple(expected.columns)
     # same row set: the two outcome proxies; the two output indicators get no row
     assert (
@@ -109,11 +75,10 @@ def test_validate_proxies_reproduces_reference_proxy_validation_csv() -> None:
             assert np.allclose(a.to_numpy(float), b.to_numpy(float), rtol=TOL, atol=0), col
 
 
-@needs_reference
 def test_reference_values_written_out() -> None:
     # expected/proxy_validation.csv, row KONFLIK_SARA (negative polarity)
     res = validate_proxy(
-        indicator_meta(load_indicators())["KONFLIK_SARA"], load_values(), load_estimates()
+        indicator_meta(read_indicators())["KONFLIK_SARA"], read_indicator_values(), read_estimates()
     )
     assert res.n_pairs == 49  # 10 regions x 5 years minus Mahakam Ulu 2023 (n = 20 < 30)
     assert res.spearman_rho == pytest.approx(-0.6144897959183673, rel=TOL)
@@ -125,20 +90,18 @@ def test_reference_values_written_out() -> None:
     assert res.sign_ok is True and res.accepted is True
 
 
-@needs_reference
 def test_pairs_exclude_all_region_and_suppressed_estimates() -> None:
-    pairs = proxy_pairs("PARTISIPASI_MUSRENBANG", load_values(), load_estimates())
+    pairs = proxy_pairs("PARTISIPASI_MUSRENBANG", read_indicator_values(), read_estimates())
     assert len(pairs) == 49
     assert "ALL" not in set(pairs["region"])
     assert not ((pairs["region"] == "6411") & (pairs["year"] == 2023)).any()
 
 
-@needs_reference
 def test_output_indicators_are_never_validated() -> None:
-    metas = indicator_meta(load_indicators())
+    metas = indicator_meta(read_indicators())
     assert metas["PASKIBRAKA_TAHAPAN"].level == "output"
     with pytest.raises(ValueError, match="output indicator"):
-        validate_proxy(metas["PASKIBRAKA_TAHAPAN"], load_values(), load_estimates())
+        validate_proxy(metas["PASKIBRAKA_TAHAPAN"], read_indicator_values(), read_estimates())
 
 
 # ---------------------------------------------------------------- hand-computed values

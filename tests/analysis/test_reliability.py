@@ -8,12 +8,8 @@ Tolerances from METHODS.md section 9: alpha and item statistics 1e-9, omega 1e-3
 from __future__ import annotations
 
 import functools
-import json
-import os
-from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -27,54 +23,23 @@ from analysis.reliability import (
     omega_total,
     reliability,
 )
-
-# --------------------------------------------------------------------------------------------
-# Reference data loader (own copy, so these tests do not depend on a shared conftest)
-# --------------------------------------------------------------------------------------------
-
-
-def _reference_dir() -> Path:
-    env = os.environ.get("NILAI_REFERENCE_DIR")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "kaltim"
-
-
-@functools.cache
-def _reference() -> tuple[dict, pd.DataFrame]:
-    ref = _reference_dir()
-    if not (ref / "responses.csv").exists():
-        pytest.skip(f"reference data not found in {ref} (set NILAI_REFERENCE_DIR)")
-    instrument = json.loads((ref / "instrument.json").read_text(encoding="utf-8"))
-    responses = pd.read_csv(ref / "responses.csv")
-    return instrument, responses
-
-
-def _dimension_matrix(responses: pd.DataFrame, instrument: dict, dim: dict) -> np.ndarray:
-    lo, hi = instrument["scale"]["min"], instrument["scale"]["max"]
-    codes = [item["code"] for item in dim["items"]]
-    reverse = np.array([item["reverse"] for item in dim["items"]])
-    x = responses[codes].to_numpy(dtype=float)
-    x[:, reverse] = lo + hi - x[:, reverse]
-    return x
+from tests.analysis.reference import (
+    keyed_items,
+    read_expected,
+    read_instrument,
+    read_responses,
+)
 
 
 @functools.cache
 def _reference_results() -> dict[tuple[int, str], ReliabilityResult]:
-    instrument, responses = _reference()
+    instrument, responses = read_instrument(), read_responses()
     out = {}
     for wave, group in responses.groupby("wave"):
         for dim in instrument["dimensions"]:
-            x = _dimension_matrix(group, instrument, dim)
+            x = keyed_items(group, instrument, [dim])
             out[(int(wave), dim["code"])] = reliability(x, [i["code"] for i in dim["items"]])
     return out
-
-
-def _expected(name: str) -> pd.DataFrame:
-    ref = _reference_dir() / "expected" / name
-    if not ref.exists():
-        pytest.skip(f"reference file {ref} not found")
-    return pd.read_csv(ref)
 
 
 # --------------------------------------------------------------------------------------------
@@ -84,7 +49,7 @@ def _expected(name: str) -> pd.DataFrame:
 
 def test_reliability_reproduces_reference_for_every_wave_and_dimension() -> None:
     # Expected: expected/reliability.csv (R psych 2.2.9 alpha; lavaan 0.6.14 for omega).
-    expected = _expected("reliability.csv")
+    expected = read_expected("reliability.csv")
     results = _reference_results()
     assert len(expected) == 25
     assert set(results) == {(int(w), d) for w, d in zip(expected.wave, expected.dimension,
@@ -103,7 +68,7 @@ def test_reliability_reproduces_reference_for_every_wave_and_dimension() -> None
 
 def test_item_statistics_reproduce_reference_for_every_item() -> None:
     # Expected: expected/items.csv (R psych 2.2.9 alpha: r.drop, alpha.drop, mean, sd).
-    expected = _expected("items.csv")
+    expected = read_expected("items.csv")
     results = _reference_results()
     assert len(expected) == 150
     for row in expected.itertuples(index=False):
@@ -115,11 +80,11 @@ def test_item_statistics_reproduce_reference_for_every_item() -> None:
         assert got.sd == pytest.approx(row.sd, abs=1e-9)
 
 
-def test_reliability_uses_complete_cases_within_the_dimension() -> None:
-    instrument, responses = _reference()
-    dim = instrument["dimensions"][0]
-    group = responses[responses.wave == 2021]
-    x = _dimension_matrix(group, instrument, dim)
+def test_reliability_uses_complete_cases_within_the_dimension(ref_instrument,
+                                                               ref_responses) -> None:
+    dim = ref_instrument["dimensions"][0]
+    group = ref_responses[ref_responses.wave == 2021]
+    x = keyed_items(group, ref_instrument, [dim])
     complete = x[~np.isnan(x).any(axis=1)]
     got = reliability(x, [i["code"] for i in dim["items"]])
     # 1513: expected/reliability.csv, wave 2021, S1

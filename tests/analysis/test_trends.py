@@ -7,9 +7,7 @@ computed independently following METHODS.md section 6) and test_vectors.md items
 from __future__ import annotations
 
 import math
-import os
 from decimal import Decimal
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -29,43 +27,9 @@ from analysis.trends import (
     trend_table,
     year_change,
 )
+from tests.analysis.reference import read_estimates, read_expected
 
-REFERENCE_DIR = Path(
-    os.environ.get(
-        "NILAI_REFERENCE_DIR",
-        Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "kaltim",
-    )
-)
-needs_reference = pytest.mark.skipif(
-    not (REFERENCE_DIR / "expected").is_dir(), reason=f"reference data not at {REFERENCE_DIR}"
-)
 TOL = 1e-6  # METHODS.md section 9: trend figures 1e-6
-
-
-# ---------------------------------------------------------------- small loader
-def _read_bool(series: pd.Series) -> pd.Series:
-    mapping = {"true": True, "false": False}
-    assert set(series.dropna().unique()) <= set(mapping), series.unique()
-    return series.map(mapping)
-
-
-def load_estimates() -> pd.DataFrame:
-    """expected/estimates.csv with the publication rule applied: suppressed = n < 30."""
-    est = pd.read_csv(REFERENCE_DIR / "expected" / "estimates.csv", dtype={"region": str})
-    est["suppressed"] = est["n"] < 30
-    return est
-
-
-def load_expected(name: str, bool_cols: tuple[str, ...] = ()) -> pd.DataFrame:
-    df = pd.read_csv(
-        REFERENCE_DIR / "expected" / name,
-        dtype={"region": str, **{c: str for c in bool_cols}},
-        keep_default_na=False,
-        na_values=[""],
-    )
-    for col in bool_cols:
-        df[col] = _read_bool(df[col])
-    return df
 
 
 def assert_printed(value: float, printed: str) -> None:
@@ -105,12 +69,11 @@ def assert_frames_match(
 
 
 # ---------------------------------------------------------------- reference: kaltim
-@needs_reference
 def test_trend_table_reproduces_reference_trends_csv() -> None:
     # given the reference estimates with suppressed = n < 30
-    got = trend_table(load_estimates())
+    got = trend_table(read_estimates())
     # then every row of expected/trends.csv is reproduced (scipy 1.17 reference, 1e-6)
-    expected = load_expected("trends.csv")
+    expected = read_expected("trends.csv")
     assert tuple(got.columns) == TREND_COLUMNS == tuple(expected.columns)
     assert len(got) == len(expected) == 66  # 11 regions (10 + ALL) x 6 dimensions
     assert_frames_match(
@@ -121,10 +84,9 @@ def test_trend_table_reproduces_reference_trends_csv() -> None:
     )
 
 
-@needs_reference
 def test_change_table_reproduces_reference_changes_csv() -> None:
-    got = change_table(load_estimates())
-    expected = load_expected("changes.csv", bool_cols=("significant",))
+    got = change_table(read_estimates())
+    expected = read_expected("changes.csv", nullable_bools=("significant",))
     assert tuple(got.columns) == CHANGE_COLUMNS
     assert tuple(got.columns[: len(expected.columns)]) == tuple(expected.columns)
     # 60 series x 4 changes + 6 Mahakam Ulu series x 3 changes (2023 suppressed) = 258
@@ -135,10 +97,9 @@ def test_change_table_reproduces_reference_changes_csv() -> None:
     assert np.allclose(got["mdc"], MDC_FACTOR * got["se"], rtol=0, atol=0)
 
 
-@needs_reference
 def test_suppressed_wave_is_bridged_not_skipped() -> None:
     # given Mahakam Ulu (6411) 2023 with n = 20 < 30 (expected/estimates.csv)
-    est = load_estimates()
+    est = read_estimates()
     assert est.loc[(est.region == "6411") & (est.wave == 2023), "n"].eq(20).all()
     changes = change_table(est)
     mu = changes[(changes.region == "6411") & (changes.dimension == "INDEX")]
@@ -163,14 +124,13 @@ def test_suppressed_wave_is_bridged_not_skipped() -> None:
     assert tr.direction == "none"
 
 
-@needs_reference
 def test_suppressed_rows_with_blank_numbers_are_ignored() -> None:
     # given the exported shape: suppressed rows have blank estimate/se (INTERFACE.md section 3)
-    est = load_estimates()
+    est = read_estimates()
     est.loc[est.suppressed, ["estimate", "se"]] = np.nan
     # then the tables are the same as with the numbers present
-    pd.testing.assert_frame_equal(change_table(est), change_table(load_estimates()))
-    pd.testing.assert_frame_equal(trend_table(est), trend_table(load_estimates()))
+    pd.testing.assert_frame_equal(change_table(est), change_table(read_estimates()))
+    pd.testing.assert_frame_equal(trend_table(est), trend_table(read_estimates()))
 
 
 # ---------------------------------------------------------------- test_vectors.md item 8

@@ -8,14 +8,11 @@ factors; reference README). Tolerance from METHODS.md section 9: CFA indices 1e-
 from __future__ import annotations
 
 import functools
-import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 import scipy.optimize
 from hypothesis import given, settings
@@ -36,40 +33,20 @@ from analysis.validity import (
     fit_indices,
     measurement_invariance,
 )
-
-# --------------------------------------------------------------------------------------------
-# Reference data loader (own copy, so these tests do not depend on a shared conftest)
-# --------------------------------------------------------------------------------------------
-
-
-def _reference_dir() -> Path:
-    env = os.environ.get("NILAI_REFERENCE_DIR")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "kaltim"
+from tests.analysis.reference import (
+    keyed_items,
+    read_expected,
+    read_instrument,
+    read_responses,
+)
 
 
 @functools.cache
 def _reference_waves() -> dict[int, tuple[np.ndarray, list[int]]]:
-    ref = _reference_dir()
-    if not (ref / "responses.csv").exists():
-        pytest.skip(f"reference data not found in {ref} (set NILAI_REFERENCE_DIR)")
-    instrument = json.loads((ref / "instrument.json").read_text(encoding="utf-8"))
-    responses = pd.read_csv(ref / "responses.csv")
-    lo, hi = instrument["scale"]["min"], instrument["scale"]["max"]
-    codes, factor, reverse = [], [], []
-    for k, dim in enumerate(instrument["dimensions"]):
-        for item in dim["items"]:
-            codes.append(item["code"])
-            factor.append(k)
-            reverse.append(item["reverse"])
-    rev = np.array(reverse)
-    out = {}
-    for wave, group in responses.groupby("wave"):
-        x = group[codes].to_numpy(dtype=float)
-        x[:, rev] = lo + hi - x[:, rev]
-        out[int(wave)] = (x, factor)
-    return out
+    instrument, responses = read_instrument(), read_responses()
+    factor = [k for k, dim in enumerate(instrument["dimensions"]) for _ in dim["items"]]
+    return {int(wave): (keyed_items(group, instrument), factor)
+            for wave, group in responses.groupby("wave")}
 
 
 @functools.cache
@@ -84,10 +61,7 @@ def _reference_fits() -> dict[int, CfaResult]:
 
 def test_cfa_reproduces_lavaan_for_every_wave() -> None:
     # Expected: expected/cfa.csv (lavaan 0.6.14, ML, std.lv = TRUE, five correlated factors).
-    path = _reference_dir() / "expected" / "cfa.csv"
-    if not path.exists():
-        pytest.skip(f"reference file {path} not found")
-    expected = pd.read_csv(path)
+    expected = read_expected("cfa.csv")
     fits = _reference_fits()
     assert sorted(fits) == sorted(int(w) for w in expected.wave)
     for row in expected.itertuples(index=False):
