@@ -165,6 +165,9 @@ CACHES = {
     )
 }
 
+# Recompute the indices after imports and when a wave closes (a Celery task queued on commit).
+NILAI_AUTO_RECOMPUTE = env_bool("NILAI_AUTO_RECOMPUTE", True)
+
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
 # Without a broker tasks run eagerly in-process (zero set-up); with one they go to workers.
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL

@@ -5,6 +5,8 @@ from .base import REST_FRAMEWORK
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CELERY_TASK_ALWAYS_EAGER = True
+# Tests that check the automatic recompute switch it on themselves.
+NILAI_AUTO_RECOMPUTE = False
 CELERY_BROKER_URL = ""
 REST_FRAMEWORK = {
     **REST_FRAMEWORK,

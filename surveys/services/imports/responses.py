@@ -161,13 +161,19 @@ def responses_import(*, path: Path, instrument_code: str, version: int | None = 
     log.raise_if_any()
     assert parsed is not None
     try:
-        return _write(parsed, instrument_version, layout, log, replace=replace)
+        report = _write(parsed, instrument_version, layout, log, replace=replace)
     except IntegrityError as exc:
         # only a concurrent writer can get here: everything else was checked beforehand
         raise ImportFailed([
             f"{log.label}: ditolak basis data (impor lain berjalan bersamaan?), tidak ada yang "
             f"disimpan; ulangi / rejected by the database (a concurrent import?), nothing was "
             f"saved; run it again: {exc}"]) from exc
+    if not report.is_noop:
+        # the indices of the touched waves are stale now: recompute after the commit
+        from surveys.services.compute import queue_recompute
+
+        queue_recompute()
+    return report
 
 
 # --- parsing -----------------------------------------------------------------------------------

@@ -1,0 +1,420 @@
+"""The seam between the database and `analysis/`: a wave's responses as numpy arrays.
+
+`wave_data(wave_id=...)` reads every *submitted* response of one wave with ONE query (a
+values_list compiled to SQL and fetched in chunks through Django's chunked cursor, which is a
+server-side cursor on PostgreSQL), decodes the packed answers with `answers_matrix` and returns a
+`WaveData` whose columns follow the contract below. The other selectors return the population
+margins, indicator definitions, indicator values and targets as DataFrames in the column layout
+of INTERFACE.md section 1, which is what the `analysis` functions take.
+
+Column contract of `WaveData` (n = submitted responses of the wave, ordered by response id):
+
+===============  ==============  ==========================================================
+attribute        dtype           meaning
+===============  ==============  ==========================================================
+response_id      int64 (n,)      Response.pk
+respondent       object (n,)     the stored pseudonymous panel key (never exported as is)
+region           object (n,)     BPS region code (str)
+sex              object (n,)     ``L`` / ``P``
+age_group        object (n,)     ``17-24`` ... ``55+``
+stratum, psu     object (n,)     design labels (str)
+base_weight      float64 (n,)    design weight (> 0)
+answers          float64 (n, p)  raw answers 1..K, NaN = missing; columns in
+                                 ``spec.item_codes`` order (dimension by dimension, items by
+                                 position), which is the order `analysis.scoring` expects
+spec             InstrumentSpec  scale, min_valid_share, dimensions (codes, weights, items,
+                                 reverse flags) of the wave's instrument version
+checksum         str             SHA-256 of everything read (design columns, weights, answer
+                                 bytes, the version's checksum): the input fingerprint of a run
+===============  ==============  ==========================================================
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from django.db import connections, router
+from django.db.models import QuerySet
+
+from analysis.scoring import DimensionSpec, InstrumentSpec
+from surveys.models import (
+    ANSWER_MISSING,
+    INDEX_CODE,
+    Indicator,
+    IndicatorLevel,
+    IndicatorValue,
+    InstrumentVersion,
+    Item,
+    PopulationMargin,
+    Region,
+    Respondent,
+    Response,
+    ResponseStatus,
+    Target,
+    Wave,
+)
+
+#: Rows fetched per round trip; large enough to amortise, small enough to stay flat.
+FETCH_CHUNK = 20_000
+
+
+@dataclass(frozen=True)
+class ItemInfo:
+    """One item of an instrument version with what the codebook and analysis need."""
+
+    code: str
+    dimension: str
+    position: int
+    reverse: bool
+    facet: str
+    text_id: str
+    text_en: str
+
+
+@dataclass(frozen=True)
+class VersionLayout:
+    """How an instrument version maps onto `analysis`: the spec plus the byte order.
+
+    ``byte_of_column[j]`` is the byte offset (Item.position) of ``spec.item_codes[j]`` in the
+    packed answers, so ``answers_matrix(blobs)[:, byte_of_column]`` is in spec order.
+    """
+
+    version_id: int
+    spec: InstrumentSpec
+    byte_of_column: np.ndarray
+    n_bytes: int
+    items: tuple[ItemInfo, ...]
+    dimension_names: dict[str, tuple[str, str]]
+    labels_id: tuple[str, ...]
+    labels_en: tuple[str, ...]
+    checksum: str
+
+
+def version_layout(version: InstrumentVersion | int) -> VersionLayout:
+    """Spec and byte layout of one instrument version (2 queries)."""
+    if not isinstance(version, InstrumentVersion):
+        version = InstrumentVersion.objects.get(pk=version)
+    items = list(
+        Item.objects.filter(version=version)
+        .select_related("dimension")
+        .order_by("dimension__position", "position")
+    )
+    n_bytes = Item.objects.filter(version=version).count()
+    dims: dict[str, list[Item]] = {}
+    weights: dict[str, float] = {}
+    names: dict[str, tuple[str, str]] = {}
+    for item in items:
+        dims.setdefault(item.dimension.code, []).append(item)
+        weights[item.dimension.code] = item.dimension.weight
+        names[item.dimension.code] = (item.dimension.name_id, item.dimension.name_en)
+    spec = InstrumentSpec(
+        scale_min=version.scale_min,
+        scale_max=version.scale_max,
+        min_valid_share=version.min_valid_share,
+        dimensions=tuple(
+            DimensionSpec(
+                code=code,
+                weight=weights[code],
+                item_codes=tuple(i.code for i in its),
+                reverse=tuple(bool(i.reverse) for i in its),
+            )
+            for code, its in dims.items()
+        ),
+    )
+    return VersionLayout(
+        version_id=version.pk,
+        spec=spec,
+        byte_of_column=np.array([i.position for i in items], dtype=np.intp),
+        n_bytes=n_bytes,
+        items=tuple(
+            ItemInfo(code=i.code, dimension=i.dimension.code, position=i.position,
+                     reverse=i.reverse, facet=i.facet, text_id=i.text_id, text_en=i.text_en)
+            for i in items
+        ),
+        dimension_names=names,
+        labels_id=tuple(version.labels_id or ()),
+        labels_en=tuple(version.labels_en or ()),
+        checksum=version.checksum,
+    )
+
+
+def decode_answers(blobs: Sequence[bytes], layout: VersionLayout) -> np.ndarray:
+    """Packed answer blobs -> (n, p) float64 in spec column order, NaN = missing."""
+    n = len(blobs)
+    if n == 0:
+        return np.empty((0, len(layout.byte_of_column)))
+    raw = np.frombuffer(b"".join(blobs), dtype=np.uint8)  # bytes or memoryview
+    if raw.size != n * layout.n_bytes:
+        raise ValueError("packed answers do not match the instrument's item count")
+    raw = raw.reshape(n, layout.n_bytes)[:, layout.byte_of_column]
+    out = raw.astype(np.float64)
+    out[raw == ANSWER_MISSING] = np.nan
+    return out
+
+
+def fetch_chunks(queryset: QuerySet, fields: Sequence[str], *,
+                 chunk: int = FETCH_CHUNK) -> Iterator[list[tuple]]:
+    """Run ``queryset.values_list(*fields)`` as ONE query and yield lists of row tuples.
+
+    Uses the connection's chunked cursor (server-side on PostgreSQL), so memory stays bounded by
+    ``chunk`` rows however large the result.
+    """
+    qs = queryset.values_list(*fields)
+    db = qs.db or router.db_for_read(queryset.model)
+    sql, params = qs.query.sql_with_params()
+    connection = connections[db]
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(sql, params)
+        while rows := cursor.fetchmany(chunk):
+            yield rows
+
+
+@dataclass(frozen=True)
+class WaveData:
+    """A wave's submitted responses as arrays; see the module docstring for the contract."""
+
+    wave_id: int
+    year: int
+    instrument: str
+    layout: VersionLayout
+    response_id: np.ndarray
+    respondent: np.ndarray
+    region: np.ndarray
+    sex: np.ndarray
+    age_group: np.ndarray
+    stratum: np.ndarray
+    psu: np.ndarray
+    base_weight: np.ndarray
+    answers: np.ndarray
+    checksum: str
+
+    @property
+    def spec(self) -> InstrumentSpec:
+        return self.layout.spec
+
+    @property
+    def n(self) -> int:
+        return int(self.response_id.size)
+
+    def frame(self) -> pd.DataFrame:
+        """One row per response: the design columns then one column per item (spec order)."""
+        design = pd.DataFrame({
+            "response_id": self.response_id, "respondent": self.respondent,
+            "region": self.region, "sex": self.sex, "age_group": self.age_group,
+            "stratum": self.stratum, "psu": self.psu, "base_weight": self.base_weight,
+        })
+        items = pd.DataFrame(self.answers, columns=list(self.spec.item_codes))
+        return pd.concat([design, items], axis=1)
+
+
+def submitted_responses(wave_id: int) -> QuerySet[Response]:
+    return Response.objects.filter(wave_id=wave_id, status=ResponseStatus.SUBMITTED)
+
+
+@dataclass
+class _Columns:
+    ids: np.ndarray
+    keys: np.ndarray | None
+    region_id: np.ndarray
+    sex: np.ndarray
+    age: np.ndarray
+    stratum: np.ndarray
+    psu: np.ndarray
+    weight: np.ndarray
+    raw: np.ndarray  # (n, n_bytes) uint8 in byte (Item.position) order
+
+
+def _read_cursor(wave_id: int, layout: VersionLayout, with_respondent: bool) -> _Columns:
+    """Portable path: one values_list query fetched in chunks."""
+    fields = ["id", "respondent__panel_key" if with_respondent else "respondent_id",
+              "region_id", "sex", "age_group", "stratum", "psu", "base_weight", "answers"]
+    ids: list[np.ndarray] = []
+    keys: list = []
+    region_ids: list[np.ndarray] = []
+    texts: list[list] = [[], [], [], []]
+    weights: list[np.ndarray] = []
+    blocks: list[np.ndarray] = []
+    for rows in fetch_chunks(submitted_responses(wave_id).order_by("id"), fields):
+        rid, key, region, sex, age, stratum, psu, weight, blobs = zip(*rows, strict=True)
+        ids.append(np.fromiter(rid, dtype=np.int64, count=len(rid)))
+        region_ids.append(np.fromiter(region, dtype=np.int64, count=len(rid)))
+        weights.append(np.fromiter(weight, dtype=np.float64, count=len(rid)))
+        if with_respondent:
+            keys.extend(key)
+        for acc, values in zip(texts, (sex, age, stratum, psu), strict=True):
+            acc.extend(values)
+        raw = np.frombuffer(b"".join(blobs), dtype=np.uint8)  # bytes or memoryview
+        if raw.size != len(rid) * layout.n_bytes:
+            raise ValueError("packed answers do not match the instrument's item count")
+        blocks.append(raw.reshape(len(rid), layout.n_bytes))
+    sex, age, stratum, psu = (np.asarray(t, dtype=object) for t in texts)
+    return _Columns(
+        ids=np.concatenate(ids) if ids else np.empty(0, dtype=np.int64),
+        keys=np.asarray(keys, dtype=object) if with_respondent else None,
+        region_id=np.concatenate(region_ids) if region_ids else np.empty(0, dtype=np.int64),
+        sex=sex, age=age, stratum=stratum, psu=psu,
+        weight=np.concatenate(weights) if weights else np.empty(0),
+        raw=np.vstack(blocks) if blocks else np.empty((0, layout.n_bytes), dtype=np.uint8),
+    )
+
+
+#: Responses per aggregated row of the PostgreSQL read path.
+PG_GROUP = 20_000
+
+
+def _read_pg(wave_id: int, layout: VersionLayout, with_respondent: bool,
+             connection: Any) -> _Columns:
+    """PostgreSQL path: the same SELECT aggregated server-side into one row per `PG_GROUP`
+    responses (unit-separated text per column, the answers concatenated into one bytea) and
+    split in C on the client: no Python object per response. Fetching a million rows one by
+    one (cursor or COPY TO) cost ~5 s of Python overhead on this machine kind."""
+    table = Response._meta.db_table
+    key_sql = "p.panel_key" if with_respondent else "r.respondent_id::text"
+    join = (f"JOIN {Respondent._meta.db_table} p ON p.id = r.respondent_id"
+            if with_respondent else "")
+
+    def agg(expr: str) -> str:
+        # no ORDER BY per aggregate (PostgreSQL < 16 sorts once per aggregate): the
+        # aggregates of one group read the same rows in the same order, so columns stay
+        # aligned, and rows are put in id order on the client
+        return f"string_agg({expr}, chr(31))"
+
+    sql = (f"SELECT {agg('r.id::text')}, {agg(key_sql)}, {agg('r.region_id::text')}, "
+           f"{agg('r.sex')}, {agg('r.age_group')}, {agg('r.stratum')}, {agg('r.psu')}, "
+           f"{agg('r.base_weight::text')}, string_agg(r.answers, ''::bytea) "
+           f"FROM {table} r {join} WHERE r.wave_id = %s AND r.status = %s "
+           f"GROUP BY r.id / {PG_GROUP}")
+    parts: list[list] = [[] for _ in range(9)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [wave_id, str(ResponseStatus.SUBMITTED)])
+        for row in cursor.fetchall():
+            for acc, value in zip(parts, row, strict=True):
+                acc.append(value)
+
+    def split(k: int) -> list[str]:
+        out: list[str] = []
+        for chunk in parts[k]:
+            out.extend(chunk.split("\x1f"))
+        return out
+
+    ids = np.array(split(0), dtype=np.int64)
+    raw = np.frombuffer(b"".join(bytes(b) for b in parts[8]), dtype=np.uint8)
+    if raw.size != ids.size * layout.n_bytes:
+        raise ValueError("packed answers do not match the instrument's item count")
+    order = np.argsort(ids, kind="stable")
+    return _Columns(
+        ids=ids[order], keys=np.array(split(1), dtype=object)[order] if with_respondent else None,
+        region_id=np.array(split(2), dtype=np.int64)[order],
+        sex=np.array(split(3), dtype=object)[order], age=np.array(split(4), dtype=object)[order],
+        stratum=np.array(split(5), dtype=object)[order],
+        psu=np.array(split(6), dtype=object)[order],
+        weight=np.array(split(7), dtype=np.float64)[order],
+        raw=raw.reshape(ids.size, layout.n_bytes)[order],
+    )
+
+
+def wave_data(*, wave_id: int, layout: VersionLayout | None = None,
+              with_respondent: bool = True) -> WaveData:
+    """Read one wave's submitted responses (ONE query) into a `WaveData`.
+
+    The query is a values_list fetched in chunks through the chunked cursor; on PostgreSQL the
+    same SELECT is aggregated server-side into a few rows and split column-wise (faster, same
+    result, see `_read_pg`). ``with_respondent=False`` skips the join to the respondents table
+    (the index run does not need panel keys); ``respondent`` is then an array of None. The
+    checksum covers the values read, independent of the path and of chunking.
+    """
+    wave = Wave.objects.select_related("instrument", "version").get(pk=wave_id)
+    layout = layout or version_layout(wave.version)
+    db = router.db_for_read(Response)
+    connection = connections[db]
+    if connection.vendor == "postgresql":
+        cols = _read_pg(wave_id, layout, with_respondent, connection)
+    else:
+        cols = _read_cursor(wave_id, layout, with_respondent)
+    digest = hashlib.sha256()
+    digest.update(f"wave {wave.instrument.code} {wave.year} v{wave.version_id} "
+                  f"{layout.checksum}\n".encode())
+    for values in (cols.sex, cols.age, cols.stratum, cols.psu):
+        digest.update("\x1f".join(values.tolist()).encode())
+        digest.update(b"\x1e")
+    for arr in (cols.ids, cols.region_id, cols.weight, cols.raw):
+        digest.update(np.ascontiguousarray(arr).tobytes())
+    regions = dict(Region.objects.values_list("id", "code"))
+    uniq, inverse = np.unique(cols.region_id, return_inverse=True)
+    region_code = np.array([regions[i] for i in uniq.tolist()], dtype=object)[inverse] \
+        if uniq.size else np.empty(0, dtype=object)
+    raw = cols.raw[:, layout.byte_of_column]
+    answers = raw.astype(np.float64)
+    answers[raw == ANSWER_MISSING] = np.nan
+    n = int(cols.ids.size)
+    return WaveData(
+        wave_id=wave.pk,
+        year=wave.year,
+        instrument=wave.instrument.code,
+        layout=layout,
+        response_id=cols.ids.astype(np.int64, copy=False),
+        respondent=cols.keys if cols.keys is not None else np.full(n, None, dtype=object),
+        region=region_code,
+        sex=cols.sex,
+        age_group=cols.age,
+        stratum=cols.stratum,
+        psu=cols.psu,
+        base_weight=cols.weight.astype(np.float64, copy=False),
+        answers=answers,
+        checksum=digest.hexdigest(),
+    )
+
+
+def population_frame(*, year: int | None = None) -> pd.DataFrame:
+    """Population margins: columns ``year, region, sex, age_group, population`` (int, str...)."""
+    qs = PopulationMargin.objects.all()
+    if year is not None:
+        qs = qs.filter(year=year)
+    rows = list(qs.order_by("year", "region__code", "sex", "age_group")
+                .values_list("year", "region__code", "sex", "age_group", "population"))
+    return pd.DataFrame(rows, columns=["year", "region", "sex", "age_group", "population"]
+                        ).astype({"year": "int64", "population": "int64"})
+
+
+def indicators_frame() -> pd.DataFrame:
+    """Proxy/output indicators (not the built-in INDEX): ``code, polarity, level, dimension,
+    name_id, name_en, unit, source``; dimension None when not set."""
+    rows = list(
+        Indicator.objects.exclude(level=IndicatorLevel.INDEX).order_by("code").values_list(
+            "code", "polarity", "level", "dimension_code", "name_id", "name_en", "unit", "source")
+    )
+    frame = pd.DataFrame(rows, columns=["code", "polarity", "level", "dimension", "name_id",
+                                        "name_en", "unit", "source"])
+    frame["dimension"] = frame["dimension"].map(lambda d: d or None).astype(object)
+    return frame
+
+
+def indicator_values_frame() -> pd.DataFrame:
+    """Indicator values: ``indicator, region, year, value``."""
+    rows = list(IndicatorValue.objects.exclude(indicator__code=INDEX_CODE)
+                .order_by("indicator__code", "region__code", "year")
+                .values_list("indicator__code", "region__code", "year", "value"))
+    return pd.DataFrame(rows, columns=["indicator", "region", "year", "value"]).astype(
+        {"year": "int64", "value": "float64"})
+
+
+def targets_frame() -> pd.DataFrame:
+    """Targets: ``indicator, region, year, target`` (indicator ``INDEX`` = overall index)."""
+    rows = list(Target.objects.order_by("indicator__code", "region__code", "year")
+                .values_list("indicator__code", "region__code", "year", "target"))
+    return pd.DataFrame(rows, columns=["indicator", "region", "year", "target"]).astype(
+        {"year": "int64", "target": "float64"})
+
+
+def frame_checksum(*frames: pd.DataFrame) -> str:
+    """Stable fingerprint of small input frames (population, indicators, targets)."""
+    digest = hashlib.sha256()
+    for frame in frames:
+        digest.update(frame.to_csv(index=False).encode())
+        digest.update(b"\x1d")
+    return digest.hexdigest()

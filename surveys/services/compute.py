@@ -1,0 +1,558 @@
+"""Index runs: read the stored inputs, call `analysis`, store every result table.
+
+One named home for recomputation (`compute_indices`), used by the `compute_indices` command, the
+Celery task and, through `queue_recompute`, by imports and wave closing.
+
+A run, step by step (METHODS.md sections 2-8):
+
+1. an IndexRun row is created (status ``running``, parameters, analysis version);
+2. per wave: read (selector) -> score -> rake to region x sex and region x age_group margins ->
+   domain estimates for every region and ALL x S1..S5 + INDEX -> reliability and item
+   statistics per dimension -> correlated-factors CFA;
+3. per instrument, across all its waves (stored estimates of waves not recomputed are read
+   back): trends and year-over-year changes from non-suppressed estimates;
+4. globally, for the index instrument (see `index_instrument`): proxy validation and
+   achievements;
+5. one transaction deletes the covered waves' rows and the cross-wave tables and bulk-inserts
+   the new rows; the run is marked ``succeeded`` in the same transaction.
+
+Everything is computed before the write transaction opens, so a failure at any step (missing
+population margins, non-convergence, a database error) leaves the previous results in place;
+the run is then marked ``failed`` with its error message and `ComputeError` is raised.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+import numpy as np
+import pandas as pd
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+from tqdm import tqdm
+
+import analysis
+from analysis import achievement, proxies, reliability, scoring, trends, validity, weighting
+from analysis.estimation import DesignError, estimate_domains
+from surveys import models as m
+from surveys.selectors import responses as sel
+from surveys.services.bulk import bulk_insert_columns
+
+logger = logging.getLogger(__name__)
+
+ALPHA_WARN = 0.70
+ITEM_REST_WARN = 0.30
+#: Per wave: read, score, weights, estimates, reliability, cfa.
+WAVE_STAGES = ("read", "score", "weights", "estimates", "reliability", "cfa")
+BATCH_SIZE = 2000
+_LOCK_KEY = 0x4E494C4149  # "NILAI": one index run writes at a time on PostgreSQL
+
+
+class ComputeError(Exception):
+    """A run failed for a reason the user can fix (inputs); the run row holds the message."""
+
+
+@dataclass
+class _WaveOutput:
+    wave: m.Wave
+    response_ids: np.ndarray
+    weights: np.ndarray
+    estimates: pd.DataFrame
+    reliability: list[dict[str, Any]]
+    items: list[dict[str, Any]]
+    cfa: dict[str, Any] | None
+
+
+@dataclass
+class _RunState:
+    run: m.IndexRun
+    timings: dict[str, float] = field(default_factory=dict)
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    digest: Any = field(default_factory=hashlib.sha256)
+
+    @contextmanager
+    def timed(self, stage: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[stage] = round(self.timings.get(stage, 0.0)
+                                        + time.perf_counter() - start, 4)
+
+    def note(self, level: str, message: str, **where: Any) -> None:
+        self.messages.append({"level": level, **where, "message": message})
+
+
+# ---------------------------------------------------------------------------------------------
+# selection
+
+
+def select_waves(*, instrument: str | None = None, years: Sequence[int] | None = None,
+                 wave_ids: Sequence[int] | None = None) -> list[m.Wave]:
+    """Waves a run covers: every wave (of the instrument) unless years or ids narrow it."""
+    qs = m.Wave.objects.select_related("instrument", "version")
+    if instrument:
+        if not m.Instrument.objects.filter(code=instrument).exists():
+            raise ComputeError(f"instrumen {instrument} tidak ada / unknown instrument "
+                               f"{instrument}")
+        qs = qs.filter(instrument__code=instrument)
+    if years:
+        qs = qs.filter(year__in=list(years))
+    if wave_ids:
+        qs = qs.filter(pk__in=list(wave_ids))
+    waves = list(qs.order_by("instrument__code", "year"))
+    if (years or wave_ids) and not waves:
+        what = f"tahun/year {', '.join(map(str, years))}" if years else f"id {list(wave_ids)}"
+        raise ComputeError(f"tidak ada gelombang untuk {what} / no wave for {what}")
+    return waves
+
+
+def index_instrument(instrument_codes: Sequence[str] | None = None) -> str | None:
+    """The instrument whose INDEX feeds proxy validation and achievements.
+
+    The only instrument with waves; with several, the one whose latest wave is most recent
+    (ties: the first code). Proxy validation and targets speak of "the index" without naming an
+    instrument, so one must be chosen; the run records the choice in its parameters.
+    """
+    qs = m.Wave.objects.all()
+    if instrument_codes:
+        qs = qs.filter(instrument__code__in=list(instrument_codes))
+    latest = list(qs.values_list("instrument__code", "year").order_by("-year",
+                                                                      "instrument__code"))
+    return latest[0][0] if latest else None
+
+
+# ---------------------------------------------------------------------------------------------
+# per-wave computation
+
+
+def _compute_wave(state: _RunState, wave: m.Wave, population: pd.DataFrame, *,
+                  lonely_psu: str, trim: bool, tick: Any) -> _WaveOutput | None:
+    year = wave.year
+    label = f"{wave.instrument.code} {year}"
+    with state.timed(f"{year}/read"):
+        data = sel.wave_data(wave_id=wave.pk, with_respondent=False)
+        state.digest.update(data.checksum.encode())
+    tick()
+    if data.n == 0:
+        state.note("warning", f"{label}: tidak ada respons terkirim / no submitted responses; "
+                              "hasil gelombang ini dihapus / this wave's results are removed",
+                   wave=year)
+        for _ in WAVE_STAGES[1:]:
+            tick()
+        return None
+    spec = data.spec
+    with state.timed(f"{year}/score"):
+        scores = scoring.score(data.answers, spec)
+    tick()
+    with state.timed(f"{year}/weights"):
+        pop = population[population["year"] == year]
+        if pop.empty:
+            raise ComputeError(
+                f"{label}: tidak ada marginal penduduk tahun {year} (load_population) / "
+                f"no population margins for {year} (load_population)")
+        try:
+            raked = weighting.rake_wave(region=data.region, sex=data.sex,
+                                        age_group=data.age_group, base_weight=data.base_weight,
+                                        population=pop, year=year, trim=trim)
+        except weighting.RakingError as exc:
+            raise ComputeError(f"{label}: pembobotan gagal / raking failed: {exc}") from exc
+    tick()
+    with state.timed(f"{year}/estimates"):
+        try:
+            domains = estimate_domains(scores, raked.weights, data.stratum, data.psu,
+                                       data.region, lonely_psu=lonely_psu)  # type: ignore[arg-type]
+        except DesignError as exc:
+            raise ComputeError(f"{label}: desain sampel / sample design: {exc}") from exc
+        if domains.singleton_strata:
+            state.note("warning", f"{label}: strata dengan satu PSU / strata with a single "
+                                  f"PSU ({lonely_psu}): {', '.join(domains.singleton_strata)}",
+                       wave=year)
+        est = domains.table.copy()
+        small = est.loc[est["suppressed"] & (est["dimension"] == scoring.INDEX_CODE), "region"]
+        if len(small):
+            state.note("info", f"{label}: estimasi ditekan (n < 30) / suppressed estimates "
+                               f"(n < 30): {', '.join(map(str, small))}", wave=year)
+    tick()
+    with state.timed(f"{year}/reliability"):
+        keyed = scoring.reverse_key(data.answers, spec)
+        rel_rows, item_rows = _reliability(state, keyed, spec, year, label)
+    tick()
+    with state.timed(f"{year}/cfa"):
+        cfa_row = _cfa(state, keyed, spec, year, label)
+    tick()
+    return _WaveOutput(wave=wave, response_ids=data.response_id, weights=raked.weights,
+                       estimates=est, reliability=rel_rows, items=item_rows, cfa=cfa_row)
+
+
+def _reliability(state: _RunState, keyed: np.ndarray, spec: scoring.InstrumentSpec, year: int,
+                 label: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    rel_rows: list[dict[str, Any]] = []
+    item_rows: list[dict[str, Any]] = []
+    start = 0
+    for dim in spec.dimensions:
+        k = len(dim.item_codes)
+        block = keyed[:, start:start + k]
+        start += k
+        try:
+            res = reliability.reliability(block, dim.item_codes)
+        except validity.CfaConvergenceError as exc:
+            state.note("warning", f"{label} {dim.code}: omega tidak konvergen / omega did not "
+                                  f"converge: {exc}", wave=year, dimension=dim.code)
+            res = reliability.reliability(block, dim.item_codes, omega=False)
+        except ValueError as exc:
+            state.note("warning", f"{label} {dim.code}: reliabilitas tidak dihitung / "
+                                  f"reliability not computed: {exc}",
+                       wave=year, dimension=dim.code)
+            continue
+        status = getattr(res, "omega_status", "ok")
+        if status not in ("ok", "skipped"):
+            state.note("warning", f"{label} {dim.code}: omega tidak tersedia / omega not "
+                                  f"available ({status})", wave=year, dimension=dim.code)
+        for name, value in (("alpha", res.alpha), ("omega", res.omega_total)):
+            if np.isfinite(value) and value < ALPHA_WARN:
+                state.note("warning", f"{label} {dim.code}: {name} = {value:.3f} < 0.70 "
+                                      "(terbitkan dengan peringatan / publish with a warning)",
+                           wave=year, dimension=dim.code)
+        rel_rows.append({"dimension": dim.code, "n": res.n, "k": res.k, "alpha": res.alpha,
+                         "alpha_std": res.alpha_std, "alpha_ci_low": res.alpha_ci_low,
+                         "alpha_ci_high": res.alpha_ci_high, "omega_total": res.omega_total})
+        for it in res.items:
+            if np.isfinite(it.item_rest_r) and it.item_rest_r < ITEM_REST_WARN:
+                state.note("warning", f"{label} {it.item}: item-rest r = {it.item_rest_r:.3f} "
+                                      "< 0.30", wave=year, dimension=dim.code, item=it.item)
+            item_rows.append({"dimension": dim.code, "item": it.item,
+                              "item_rest_r": it.item_rest_r,
+                              "alpha_if_deleted": it.alpha_if_deleted, "mean": it.mean,
+                              "sd": it.sd})
+    return rel_rows, item_rows
+
+
+def _cfa(state: _RunState, keyed: np.ndarray, spec: scoring.InstrumentSpec, year: int,
+         label: str) -> dict[str, Any] | None:
+    factor_of_item = [k for k, dim in enumerate(spec.dimensions) for _ in dim.item_codes]
+    if len(spec.dimensions) < 2 and len(spec.item_codes) < 3:
+        return None
+    n_complete = int((~np.isnan(keyed).any(axis=1)).sum())
+    try:
+        res = validity.cfa(keyed, factor_of_item)
+    except validity.CfaConvergenceError as exc:
+        state.note("warning", f"{label}: CFA tidak konvergen / CFA did not converge: {exc}",
+                   wave=year)
+        return {"n": n_complete, "chisq": None, "df": None, "cfi": None, "tli": None,
+                "rmsea": None, "srmr": None, "converged": False}
+    except ValueError as exc:
+        state.note("warning", f"{label}: CFA tidak dihitung / CFA not computed: {exc}",
+                   wave=year)
+        return None
+    for name, value, ok in (("CFI", res.cfi, res.cfi >= .95), ("TLI", res.tli, res.tli >= .95),
+                            ("RMSEA", res.rmsea, res.rmsea <= .06),
+                            ("SRMR", res.srmr, res.srmr <= .08)):
+        if not ok:
+            state.note("warning", f"{label}: {name} = {value:.3f} di luar batas / outside the "
+                                  "cut-off (Hu & Bentler 1999)", wave=year)
+    return {"n": res.n, "chisq": res.chisq, "df": res.df, "cfi": res.cfi, "tli": res.tli,
+            "rmsea": res.rmsea, "srmr": res.srmr, "converged": bool(res.converged)}
+
+
+# ---------------------------------------------------------------------------------------------
+# cross-wave tables
+
+
+def _stored_estimates(instrument_id: int, exclude_wave_ids: set[int]) -> pd.DataFrame:
+    rows = list(
+        m.EstimateResult.objects.filter(wave__instrument_id=instrument_id)
+        .exclude(wave_id__in=exclude_wave_ids)
+        .values_list("wave__year", "region_code", "dimension", "n", "estimate", "se",
+                     "ci_low", "suppressed")
+    )
+    return pd.DataFrame(rows, columns=["wave", "region", "dimension", "n", "estimate", "se",
+                                       "ci_low", "suppressed"])
+
+
+def _all_estimates(instrument: m.Instrument, outputs: list[_WaveOutput]) -> pd.DataFrame:
+    covered = {o.wave.pk for o in outputs if o.wave.instrument_id == instrument.pk}
+    fresh = [o.estimates.assign(wave=o.wave.year)
+             for o in outputs if o.wave.instrument_id == instrument.pk]
+    stored = _stored_estimates(instrument.pk, covered)
+    frames = [f[["wave", "region", "dimension", "n", "estimate", "se", "ci_low", "suppressed"]]
+              for f in [*fresh, stored] if len(f)]
+    if not frames:
+        return pd.DataFrame(columns=["wave", "region", "dimension", "n", "estimate", "se",
+                                     "ci_low", "suppressed"])
+    out = pd.concat(frames, ignore_index=True)
+    return out.astype({"wave": "int64", "suppressed": "bool", "estimate": "float64",
+                       "se": "float64", "ci_low": "float64"})
+
+
+# ---------------------------------------------------------------------------------------------
+# writing
+
+
+def _none(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, float | np.floating):
+        return None if np.isnan(value) else float(value)
+    if value is pd.NA:
+        return None
+    return value
+
+
+def _write(state: _RunState, waves: list[m.Wave], outputs: list[_WaveOutput],
+           instruments: list[m.Instrument], cross: dict[int, tuple[pd.DataFrame, pd.DataFrame]],
+           proxy: pd.DataFrame | None, achieve: pd.DataFrame | None) -> dict[str, int]:
+    wave_ids = [w.pk for w in waves]
+    counts: dict[str, int] = {}
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
+    with state.timed("write:delete"):
+        for model in (m.WeightResult, m.EstimateResult, m.ReliabilityResult, m.ItemResult,
+                      m.CfaResult):
+            model.objects.filter(wave_id__in=wave_ids).delete()
+        m.TrendResult.objects.filter(instrument__in=instruments).delete()
+        m.ChangeResult.objects.filter(instrument__in=instruments).delete()
+        if proxy is not None:
+            m.ProxyValidationResult.objects.all().delete()
+        if achieve is not None:
+            m.AchievementResult.objects.all().delete()
+
+    with state.timed("write:weights"):
+        counts["weights"] = _write_weights(state, outputs, wave_ids)
+    return _write_tables(state, outputs, instruments, cross, proxy, achieve, counts)
+
+
+def _write_weights(state: _RunState, outputs: list[_WaveOutput], wave_ids: list[int]) -> int:
+    run = state.run
+    written = sum(
+        bulk_insert_columns(m.WeightResult, {"run_id": run.pk, "response_id": o.response_ids,
+                                             "wave_id": o.wave.pk, "final_weight": o.weights},
+                            n=o.response_ids.size)
+        for o in outputs)
+    # WeightResult's keys are not enforced by the database (see the model): a response deleted
+    # while the run computed must not leave a dangling weight.
+    with state.timed("write:check"):
+        dangling = written and m.WeightResult.objects.filter(run=run).exclude(
+            response_id__in=m.Response.objects.filter(wave_id__in=wave_ids).values("pk")
+        ).exists()
+    if dangling:
+        raise ComputeError("respons berubah selama perhitungan, ulangi / responses changed "
+                           "during the run; run it again")
+    return written
+
+
+def _write_tables(state: _RunState, outputs: list[_WaveOutput], instruments: list[m.Instrument],
+                  cross: dict[int, tuple[pd.DataFrame, pd.DataFrame]],
+                  proxy: pd.DataFrame | None, achieve: pd.DataFrame | None,
+                  counts: dict[str, int]) -> dict[str, int]:
+    run = state.run
+
+    est_objs = [
+        m.EstimateResult(
+            run=run, wave=o.wave, region_code=str(r.region), dimension=str(r.dimension),
+            n=int(r.n), n_eff=_none(r.n_eff), estimate=_none(r.estimate), se=_none(r.se),
+            ci_low=_none(r.ci_low), ci_high=_none(r.ci_high), df=int(r.df),
+            suppressed=bool(r.suppressed), category=r.category or "")
+        for o in outputs for r in o.estimates.itertuples(index=False)
+    ]
+    counts["estimates"] = len(m.EstimateResult.objects.bulk_create(est_objs,
+                                                                   batch_size=BATCH_SIZE))
+    rel = [m.ReliabilityResult(run=run, wave=o.wave, **{k: _none(v) for k, v in row.items()})
+           for o in outputs for row in o.reliability]
+    counts["reliability"] = len(m.ReliabilityResult.objects.bulk_create(rel,
+                                                                        batch_size=BATCH_SIZE))
+    items = [m.ItemResult(run=run, wave=o.wave, **{k: _none(v) for k, v in row.items()})
+             for o in outputs for row in o.items]
+    counts["items"] = len(m.ItemResult.objects.bulk_create(items, batch_size=BATCH_SIZE))
+    cfas = [m.CfaResult(run=run, wave=o.wave, **{k: _none(v) for k, v in o.cfa.items()})
+            for o in outputs if o.cfa is not None]
+    counts["cfa"] = len(m.CfaResult.objects.bulk_create(cfas, batch_size=BATCH_SIZE))
+
+    trend_objs: list[m.TrendResult] = []
+    change_objs: list[m.ChangeResult] = []
+    for instrument in instruments:
+        trend_df, change_df = cross[instrument.pk]
+        for r in trend_df.to_dict("records"):
+            trend_objs.append(m.TrendResult(
+                run=run, instrument=instrument, region_code=str(r.pop("region")),
+                direction=r.pop("direction") or "",
+                **{k: _none(v) for k, v in r.items()}))
+        for r in change_df.to_dict("records"):
+            change_objs.append(m.ChangeResult(
+                run=run, instrument=instrument, region_code=str(r.pop("region")),
+                **{k: _none(v) for k, v in r.items()}))
+    counts["trends"] = len(m.TrendResult.objects.bulk_create(trend_objs, batch_size=BATCH_SIZE))
+    counts["changes"] = len(m.ChangeResult.objects.bulk_create(change_objs,
+                                                               batch_size=BATCH_SIZE))
+    indicators = {i.code: i for i in m.Indicator.objects.all()}
+    if proxy is not None:
+        objs = [m.ProxyValidationResult(run=run, indicator=indicators[r.pop("indicator")],
+                                        **{k: _none(v) for k, v in r.items()})
+                for r in proxy.to_dict("records")]
+        counts["proxy_validation"] = len(m.ProxyValidationResult.objects.bulk_create(objs))
+    if achieve is not None:
+        if (achieve["indicator"] == m.INDEX_CODE).any() and m.INDEX_CODE not in indicators:
+            indicators[m.INDEX_CODE], _ = m.Indicator.objects.get_or_create(
+                code=m.INDEX_CODE, defaults={"name_id": "Indeks", "name_en": "Index",
+                                             "polarity": m.Polarity.POSITIVE,
+                                             "level": m.IndicatorLevel.INDEX})
+        objs = [m.AchievementResult(run=run, indicator=indicators[r.pop("indicator")],
+                                    region_code=str(r.pop("region")),
+                                    **{k: _none(v) for k, v in r.items()})
+                for r in achieve.to_dict("records")]
+        counts["achievements"] = len(m.AchievementResult.objects.bulk_create(
+            objs, batch_size=BATCH_SIZE))
+    return counts
+
+
+# ---------------------------------------------------------------------------------------------
+# the service
+
+
+def compute_indices(*, instrument: str | None = None, years: Sequence[int] | None = None,
+                    wave_ids: Sequence[int] | None = None, lonely_psu: str = "certainty",
+                    trim: bool = False, progress: bool = False,
+                    progress_file: IO[str] | None = None) -> m.IndexRun:
+    """Run the whole pipeline for the selected waves and store the results.
+
+    Parameters
+    ----------
+    instrument : str, optional
+        Instrument code; default every instrument with waves.
+    years, wave_ids : optional
+        Recompute only these waves (per-wave tables); cross-wave tables (trends, changes, proxy
+        validation, achievements) are always recomputed from all stored estimates.
+    lonely_psu, trim : see `analysis.estimation.estimate_domains` and
+        `analysis.weighting.rake_wave`.
+    progress : bool
+        Show a tqdm bar on ``progress_file`` (default stderr).
+
+    Returns
+    -------
+    IndexRun
+        Status ``succeeded``; ``messages`` holds warnings (alpha < .70, CFA fit, suppressed
+        domains, singleton strata...), ``timings`` seconds per stage.
+
+    Raises
+    ------
+    ComputeError
+        On bad or missing inputs (the run row is marked ``failed`` with the message, previous
+        results stay in place). Other exceptions also mark the run failed, then propagate.
+    """
+    parameters = {"instrument": instrument, "years": list(years) if years else None,
+                  "wave_ids": list(wave_ids) if wave_ids else None, "lonely_psu": lonely_psu,
+                  "trim": trim}
+    run = m.IndexRun.objects.create(status=m.RunStatus.RUNNING, parameters=parameters,
+                                    analysis_version=analysis.__version__,
+                                    started_at=timezone.now())
+    state = _RunState(run=run)
+    start = time.perf_counter()
+    try:
+        waves = select_waves(instrument=instrument, years=years, wave_ids=wave_ids)
+        instruments = list({w.instrument_id: w.instrument for w in waves}.values())
+        run.parameters["waves"] = [f"{w.instrument.code} {w.year}" for w in waves]
+        with state.timed("inputs"):
+            population = sel.population_frame()
+            indicators = sel.indicators_frame()
+            values = sel.indicator_values_frame()
+            targets = sel.targets_frame()
+            state.digest.update(sel.frame_checksum(population, indicators, values,
+                                                   targets).encode())
+        total = len(waves) * len(WAVE_STAGES) + 2
+        bar = tqdm(total=total, disable=not progress, file=progress_file or sys.stderr,
+                   desc="compute_indices", unit="step", leave=False)
+        try:
+            outputs: list[_WaveOutput] = []
+            for wave in waves:
+                bar.set_postfix_str(f"{wave.instrument.code} {wave.year}")
+                out = _compute_wave(state, wave, population, lonely_psu=lonely_psu,
+                                    trim=trim, tick=bar.update)
+                if out is not None:
+                    outputs.append(out)
+            bar.set_postfix_str("trends")
+            cross: dict[int, tuple[pd.DataFrame, pd.DataFrame]] = {}
+            with state.timed("trends"):
+                for inst in instruments:
+                    est = _all_estimates(inst, outputs)
+                    cross[inst.pk] = (trends.trend_table(est), trends.change_table(est))
+            bar.update()
+            proxy_df = achieve_df = None
+            index_code = index_instrument()
+            run.parameters["index_instrument"] = index_code
+            if index_code is not None:
+                with state.timed("proxies"):
+                    inst = next((i for i in instruments if i.code == index_code), None) \
+                        or m.Instrument.objects.get(code=index_code)
+                    est = _all_estimates(inst, outputs)
+                    try:
+                        proxy_df = proxies.validate_proxies(indicators, values, est)
+                        achieve_df = achievement.achievement_table(targets, indicators,
+                                                                   values, est)
+                    except ValueError as exc:
+                        raise ComputeError(f"indikator/target: {exc}") from exc
+            bar.update()
+        finally:
+            bar.close()
+        state.run.input_checksum = state.digest.hexdigest()
+        with state.timed("write"), transaction.atomic():
+            counts = _write(state, waves, outputs, instruments, cross, proxy_df, achieve_df)
+            state.timings["total"] = round(time.perf_counter() - start, 4)
+            run.status = m.RunStatus.SUCCEEDED
+            run.parameters["rows"] = counts
+            run.timings = state.timings
+            run.messages = state.messages
+            run.finished_at = timezone.now()
+            run.save()
+        state.timings["total"] = round(time.perf_counter() - start, 4)
+        run.timings = state.timings
+        m.IndexRun.objects.filter(pk=run.pk).update(timings=state.timings)
+        return run
+    except Exception as exc:
+        _fail(state, exc, time.perf_counter() - start)
+        if isinstance(exc, ComputeError):
+            raise
+        if isinstance(exc, ValueError):
+            raise ComputeError(str(exc)) from exc
+        raise
+
+
+def _fail(state: _RunState, exc: BaseException, elapsed: float) -> None:
+    run = state.run
+    state.timings["total"] = round(elapsed, 4)
+    state.note("error", str(exc) or type(exc).__name__)
+    m.IndexRun.objects.filter(pk=run.pk).update(
+        status=m.RunStatus.FAILED, timings=state.timings, messages=state.messages,
+        parameters=run.parameters, input_checksum=state.digest.hexdigest(),
+        finished_at=timezone.now())
+    run.refresh_from_db()
+    logger.warning("index run %s failed: %s", run.pk, exc)
+
+
+def queue_recompute(wave_id: int | None = None) -> None:
+    """Queue `compute_indices_task` after the current transaction commits.
+
+    Call it from any write that changes a run's inputs (imports, closing a wave). With no
+    broker configured the task runs eagerly in-process right after the commit; set
+    ``NILAI_AUTO_RECOMPUTE = False`` to switch the automatic recompute off (bulk loads that
+    compute once at the end, some tests).
+    """
+    from django.conf import settings
+
+    if not getattr(settings, "NILAI_AUTO_RECOMPUTE", True):
+        return
+    from surveys.tasks import compute_indices_task
+
+    transaction.on_commit(lambda: compute_indices_task.delay(wave_id=wave_id))
+
+
+def latest_run() -> m.IndexRun | None:
+    return m.IndexRun.objects.filter(~Q(status=m.RunStatus.PENDING)).order_by("-id").first()

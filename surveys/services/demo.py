@@ -1,0 +1,360 @@
+"""Synthetic but realistic survey data for the demo and the benchmarks.
+
+`demo_generate` writes several years of responses of the bundled Pancasila instrument for the
+loaded regencies/cities, plus proxy/output indicators and targets, then the caller runs
+`compute_indices`. Everything comes from one `np.random.Generator(seed)`: the same seed gives the
+same data.
+
+The generator (vectorised numpy, no per-row Python apart from the CSV writer):
+
+- design: per wave and region a stratified cluster sample (stratum = region, PSUs of about 10
+  respondents), sample sizes proportional to sqrt(population); base weight = population /
+  sample size; one small region has fewer than 30 respondents in the middle wave (the
+  publication rule then shows); about half of each region's respondents return the next wave;
+- skewed sample: women and older people are over-represented relative to the population margins
+  (fixtures/population_kaltim_demo.csv), so raking matters;
+- answers: a graded response model per item (discrimination 1.2-2.2, four ordered thresholds),
+  five correlated latent dimensions = general factor + dimension factor + region effect +
+  region-specific gentle upward trend + PSU effect + small sex/age effects; reverse-keyed items
+  are answered reversed; about 3 % item non-response and 1 % whole-dimension skips;
+- indicators: a conflict-incidents proxy (per 100k, negatively related to the regional index), a
+  musrenbang participation proxy (positively related), Paskibraka stages completed (output, 0-3)
+  and Pancasila outreach events (output); targets for INDEX and the conflict proxy.
+
+Responses are written as a responses CSV (INTERFACE.md section 1) and loaded through the import
+service (`surveys.services.imports.responses_import`), the same bulk path as `import_responses`
+(COPY on PostgreSQL): what the demo stores is exactly what a user import would store.
+
+``respondents`` is the TOTAL number of responses over all waves (default 15,000 = 5 waves x 10
+regions x ~300); ``--respondents 1000000`` gives 200,000 per wave.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+from django.db.models import Count
+
+from analysis import scoring
+from surveys import models as m
+from surveys.selectors.responses import version_layout
+
+REPO = Path(__file__).resolve().parents[2]
+FIXTURES = REPO / "fixtures"
+REGIONS_FILE = FIXTURES / "regions_kaltim.csv"
+INSTRUMENT_FILE = FIXTURES / "instrument_pancasila_v1.json"
+POPULATION_FILE = FIXTURES / "population_kaltim_demo.csv"
+DEMO_YEARS = (2021, 2022, 2023, 2024, 2025)
+DEFAULT_RESPONDENTS = 15_000
+DEFAULT_SEED = 2021
+PSU_SIZE = 10
+SMALL_WAVE_N = 24
+
+AGE_GROUPS = ("17-24", "25-34", "35-44", "45-54", "55+")
+SEXES = ("L", "P")
+# Relative chance of being interviewed: women and older people answer more often.
+SEX_BIAS = {"L": 0.7, "P": 1.35}
+AGE_BIAS = {"17-24": 0.55, "25-34": 0.8, "35-44": 1.0, "45-54": 1.3, "55+": 1.7}
+AGE_EFFECT = {"17-24": -0.15, "25-34": -0.05, "35-44": 0.0, "45-54": 0.08, "55+": 0.15}
+THRESHOLDS = np.array([-2.2, -1.1, -0.1, 1.0])
+
+
+class DemoError(RuntimeError):
+    """The demo cannot run: fixtures not loaded or demo waves already hold other data."""
+
+
+@dataclass(frozen=True)
+class DemoReport:
+    instrument: str
+    years: tuple[int, ...]
+    responses: int
+    respondents: int
+    regions: int
+    skipped: bool
+    seconds: float
+
+
+def _allocate(total: int, pops: np.ndarray) -> np.ndarray:
+    share = np.sqrt(pops) / np.sqrt(pops).sum()
+    n = np.maximum(np.floor(share * total).astype(int), PSU_SIZE)
+    n[np.argmax(n)] += max(total - int(n.sum()), 0)
+    return n
+
+
+def demo_generate(*, respondents: int = DEFAULT_RESPONDENTS, seed: int = DEFAULT_SEED,
+                  years: Sequence[int] = DEMO_YEARS, instrument: str = "IINP",
+                  workdir: Path | None = None) -> DemoReport:
+    """Generate and import the demo responses, indicators and targets (see module doc).
+
+    Requires the regions, the instrument and the population margins to be loaded. When the demo
+    waves already hold responses nothing is generated (``skipped=True``).
+    """
+    from surveys.services.imports import responses_import
+
+    start = time.perf_counter()
+    version = (m.InstrumentVersion.objects.filter(instrument__code=instrument)
+               .order_by("-version").first())
+    if version is None:
+        raise DemoError(f"instrumen {instrument} belum dimuat / instrument not loaded")
+    existing = (m.Response.objects.filter(wave__instrument__code=instrument,
+                                          wave__year__in=list(years))
+                .aggregate(n=Count("id"))["n"])
+    regions = list(m.Region.objects.filter(level__in=[m.RegionLevel.REGENCY,
+                                                      m.RegionLevel.CITY])
+                   .order_by("code").values_list("code", "name"))
+    if existing:
+        return DemoReport(instrument=instrument, years=tuple(years), responses=existing,
+                          respondents=m.Respondent.objects.count(), regions=len(regions),
+                          skipped=True, seconds=time.perf_counter() - start)
+    if not regions:
+        raise DemoError("wilayah belum dimuat / regions not loaded")
+    pop = pd.DataFrame(list(m.PopulationMargin.objects.filter(year__in=list(years)).values_list(
+        "year", "region__code", "sex", "age_group", "population")),
+        columns=["year", "region", "sex", "age_group", "population"])
+    missing = sorted(set(years) - set(pop["year"]))
+    if missing:
+        raise DemoError(f"marginal penduduk belum dimuat untuk / population margins missing for "
+                        f"{missing}")
+
+    layout = version_layout(version)
+    spec = layout.spec
+    rng = np.random.default_rng(seed)
+    codes = [c for c, _ in regions]
+    n_reg = len(codes)
+    n_dim = len(spec.dimensions)
+    p = len(spec.item_codes)
+    k = spec.scale_max - spec.scale_min + 1
+    # Fixed traits of the simulated province.
+    region_level = rng.normal(0.0, 0.35, n_reg)
+    region_slope = np.clip(0.08 + rng.normal(0.0, 0.05, n_reg), -0.02, 0.2)
+    dim_level = rng.normal(0.0, 0.15, n_dim)
+    discrimination = rng.uniform(1.2, 2.2, p)
+    location = rng.normal(0.0, 0.3, p)
+    dim_of_item = np.repeat(np.arange(n_dim), [len(d.item_codes) for d in spec.dimensions])
+    reverse = np.asarray(spec.reverse)
+    small_region = int(np.argmin(pop[pop["year"] == years[0]].groupby("region")["population"]
+                                 .sum().reindex(codes).to_numpy()))
+
+    per_wave = max(respondents // len(years), n_reg * PSU_SIZE)
+    prev_keys: dict[int, np.ndarray] = {}
+    serial = 0
+    frames: list[pa.Table] = []
+    index_means: dict[tuple[str, int], float] = {}
+    for t, year in enumerate(years):
+        pop_y = pop[pop["year"] == year]
+        cell = pop_y.pivot_table(index="region", columns=["sex", "age_group"],
+                                 values="population", aggfunc="sum").reindex(codes)
+        totals = cell.sum(axis=1).to_numpy(dtype=float)
+        n_r = _allocate(per_wave, totals)
+        if len(years) > 2 and t == len(years) // 2:
+            n_r[small_region] = min(n_r[small_region], SMALL_WAVE_N)
+        region_idx = np.repeat(np.arange(n_reg), n_r)
+        n = int(n_r.sum())
+        # sex x age drawn from the population cells tilted by the response bias
+        cells = list(cell.columns)
+        bias = np.array([SEX_BIAS[s] * AGE_BIAS[a] for s, a in cells])
+        probs = cell.to_numpy(dtype=float) * bias
+        probs /= probs.sum(axis=1, keepdims=True)
+        cum = probs.cumsum(axis=1)[region_idx]
+        pick = (rng.random(n)[:, None] > cum).sum(axis=1).clip(max=len(cells) - 1)
+        sex = np.array([cells[i][0] for i in range(len(cells))], dtype=object)[pick]
+        age = np.array([cells[i][1] for i in range(len(cells))], dtype=object)[pick]
+        # clusters of ~PSU_SIZE within region
+        within = np.concatenate([np.arange(c) for c in n_r])
+        # every raking cell (region x sex, region x age group) needs a respondent, however
+        # small the sample: the first five of each region cover them
+        first = within < len(AGE_GROUPS)
+        age[first] = np.array(AGE_GROUPS, dtype=object)[within[first]]
+        sex[first] = np.array(SEXES, dtype=object)[within[first] % len(SEXES)]
+        psu_no = within // PSU_SIZE
+        psu_effect = rng.normal(0.0, 0.3, (n_reg, int(psu_no.max()) + 1))[region_idx, psu_no]
+        # panel: about half of a region's respondents answered the previous wave
+        keys = np.empty(n, dtype=object)
+        offset = 0
+        for r in range(n_reg):
+            count = int(n_r[r])
+            old = prev_keys.get(r, np.empty(0, dtype=object))
+            reuse = min(len(old), count // 2)
+            chosen = rng.choice(old, reuse, replace=False) if reuse else old[:0]
+            fresh = np.array([f"DM{codes[r]}-{serial + i:07d}" for i in range(count - reuse)],
+                             dtype=object)
+            serial += count - reuse
+            keys[offset:offset + count] = np.concatenate([chosen, fresh])
+            offset += count
+        # panel members are spread over the PSUs
+        for r in range(n_reg):
+            sel = np.flatnonzero(region_idx == r)
+            keys[sel] = keys[sel][rng.permutation(sel.size)]
+        prev_keys = {r: keys[region_idx == r] for r in range(n_reg)}
+
+        age_eff = np.array([AGE_EFFECT[a] for a in age])
+        sex_eff = np.where(sex == "P", 0.04, 0.0)
+        general = rng.normal(0.0, 1.0, n)
+        theta = (0.75 * general[:, None] + 0.55 * rng.normal(0.0, 1.0, (n, n_dim))
+                 + region_level[region_idx, None] + region_slope[region_idx, None] * t
+                 + psu_effect[:, None] + age_eff[:, None] + sex_eff[:, None] + dim_level
+                 + 0.35)
+        th = theta[:, dim_of_item]                                  # (n, p)
+        u = rng.random((n, p))
+        x = np.ones((n, p), dtype=np.uint8)
+        for tau in THRESHOLDS[: k - 1] if k == 5 else np.linspace(-2.2, 1.0, k - 1):
+            x += u < 1.0 / (1.0 + np.exp(-discrimination * (th - tau - location)))
+        x = np.where(reverse, k + 1 - x, x).astype(np.uint8) + np.uint8(spec.scale_min - 1)
+        answers = x.astype(np.float64)
+        answers[rng.random((n, p)) < 0.03] = np.nan
+        skip = rng.random(n) < 0.01
+        skip_dim = rng.integers(0, n_dim, n)
+        answers[skip[:, None] & (dim_of_item[None, :] == skip_dim[:, None])] = np.nan
+
+        idx = scoring.score(answers, spec).index
+        for r in range(n_reg):
+            vals = idx[region_idx == r]
+            index_means[(codes[r], year)] = float(np.nanmean(vals)) if vals.size else np.nan
+
+        code_arr = np.array(codes, dtype=object)[region_idx]
+        columns = {
+            "respondent": pa.array(keys, pa.string()),
+            "wave": pa.array(np.full(n, year, dtype=np.int32)),
+            "region": pa.array(code_arr, pa.string()),
+            "sex": pa.array(sex, pa.string()),
+            "age_group": pa.array(age, pa.string()),
+            "stratum": pa.array(code_arr, pa.string()),
+            "psu": pa.array([f"{c}-{year}-{q:04d}" for c, q in zip(code_arr, psu_no.tolist(),
+                                                                   strict=True)], pa.string()),
+            "base_weight": pa.array((totals / n_r)[region_idx]),
+        }
+        missing_mask = np.isnan(answers)
+        filled = np.where(missing_mask, 0, answers).astype(np.int16)
+        for j, code in enumerate(spec.item_codes):
+            columns[code] = pa.array(filled[:, j], mask=missing_mask[:, j])
+        frames.append(pa.table(columns))
+
+    with tempfile.TemporaryDirectory(dir=workdir) as tmp:
+        path = Path(tmp) / "demo_responses.csv"
+        pacsv.write_csv(pa.concat_tables(frames), path,
+                        pacsv.WriteOptions(quoting_style="none"))
+        del frames
+        report = responses_import(path=path, instrument_code=instrument)
+        _indicators(rng, codes, years, index_means, Path(tmp))
+    return DemoReport(instrument=instrument, years=tuple(years), responses=report.rows,
+                      respondents=report.respondents_created, regions=n_reg, skipped=False,
+                      seconds=time.perf_counter() - start)
+
+
+def _indicators(rng: np.random.Generator, codes: list[str], years: Sequence[int],
+                index_means: dict[tuple[str, int], float], tmp: Path) -> None:
+    """Proxy/output indicators driven by the simulated regional index, and targets."""
+    from surveys.services.imports import indicators_load, targets_load
+
+    definitions = [
+        {"code": "KONFLIK_SARA",
+         "name": {"id": "Insiden konflik SARA per 100.000 penduduk",
+                  "en": "Ethnic/religious conflict incidents per 100,000 population"},
+         "polarity": "negative", "level": "outcome", "unit": "per 100k",
+         "source": "Kesbangpol/Polda (simulasi / simulated)", "dimension": "S3"},
+        {"code": "PARTISIPASI_MUSRENBANG",
+         "name": {"id": "Partisipasi warga dalam musrenbang (%)",
+                  "en": "Citizen participation in development deliberation (%)"},
+         "polarity": "positive", "level": "outcome", "unit": "%",
+         "source": "Bappeda (simulasi / simulated)", "dimension": "S4"},
+        {"code": "PASKIBRAKA_TAHAPAN",
+         "name": {"id": "Tahapan Paskibraka terlaksana (seleksi, pelatihan, upacara)",
+                  "en": "Paskibraka stages completed (selection, training, ceremony)"},
+         "polarity": "positive", "level": "output", "unit": "tahap dari 3 / stages of 3",
+         "source": "Kesbangpol (simulasi / simulated)"},
+        {"code": "SOSIALISASI_PANCASILA",
+         "name": {"id": "Kegiatan sosialisasi Pancasila", "en": "Pancasila outreach events"},
+         "polarity": "positive", "level": "output", "unit": "kegiatan / events",
+         "source": "Kesbangpol (simulasi / simulated)"},
+    ]
+    values, targets = [], []
+    first = years[0]
+    for region in codes:
+        base_idx = index_means[(region, first)]
+        base_conflict = max(0.3, 14.0 - 0.16 * base_idx + rng.normal(0, 0.6))
+        for t, year in enumerate(years):
+            idx = index_means[(region, year)]
+            conflict = max(0.1, 14.0 - 0.16 * idx + rng.normal(0, 0.6))
+            musren = float(np.clip(5.0 + 0.45 * idx + rng.normal(0, 3.0), 0, 100))
+            values += [("KONFLIK_SARA", region, year, round(conflict, 3)),
+                       ("PARTISIPASI_MUSRENBANG", region, year, round(musren, 2)),
+                       ("PASKIBRAKA_TAHAPAN", region, year,
+                        int(rng.choice([1, 2, 3], p=[0.1, 0.2, 0.7]))),
+                       ("SOSIALISASI_PANCASILA", region, year, int(rng.poisson(10 + 2 * t)))]
+            targets += [("INDEX", region, year, round(base_idx + 1.0 * t, 1)),
+                        ("KONFLIK_SARA", region, year, round(base_conflict * 0.95 ** t, 2))]
+    (tmp / "indicators.json").write_text(json.dumps(definitions, ensure_ascii=False),
+                                         encoding="utf-8")
+    pd.DataFrame(values, columns=["indicator", "region", "year", "value"]).to_csv(
+        tmp / "indicator_values.csv", index=False)
+    pd.DataFrame(targets, columns=["indicator", "region", "year", "target"]).to_csv(
+        tmp / "targets.csv", index=False)
+    indicators_load(definitions=tmp / "indicators.json", values=tmp / "indicator_values.csv")
+    targets_load(path=tmp / "targets.csv")
+
+
+# ---------------------------------------------------------------------------------------------
+# the trend table printed at the end of `manage.py demo`
+
+
+def trend_table_text(*, instrument: str = "IINP", dimension: str = "INDEX") -> str:
+    """Region x year table of the stored estimates with 95 % CIs and significant changes."""
+    est = list(m.EstimateResult.objects.filter(wave__instrument__code=instrument,
+                                               dimension=dimension)
+               .values_list("region_code", "wave__year", "estimate", "ci_low", "ci_high",
+                            "suppressed", "n"))
+    if not est:
+        return "belum ada estimasi / no estimates yet"
+    changes = {(r, y): (d, s) for r, y, d, s in m.ChangeResult.objects.filter(
+        instrument__code=instrument, dimension=dimension).values_list(
+        "region_code", "to_wave", "delta", "significant")}
+    trends = {r: (s, d) for r, s, d in m.TrendResult.objects.filter(
+        instrument__code=instrument, dimension=dimension).values_list(
+        "region_code", "sen_slope", "direction")}
+    names = dict(m.Region.objects.values_list("code", "name"))
+    names[m.ALL_REGIONS] = "KALTIM (semua / all)"
+    years = sorted({y for _, y, *_ in est})
+    cells: dict[tuple[str, int], str] = {}
+    for region, year, value, lo, hi, suppressed, n in est:
+        if suppressed or value is None:
+            cells[(region, year)] = f"   -- (n={n}<30)"
+            continue
+        mark = ""
+        if (region, year) in changes:
+            delta, sig = changes[(region, year)]
+            mark = (" ▲*" if delta > 0 else " ▼*") if sig else ""
+        cells[(region, year)] = f"{value:5.1f} [{lo:4.1f}-{hi:4.1f}]{mark}"
+    regions = sorted({r for r, *_ in est}, key=lambda r: (r == m.ALL_REGIONS, r))
+    width = max(len(v) for v in cells.values()) + 1
+    name_w = max(len(names.get(r, r)) for r in regions) + 1
+    header = "Wilayah / Region".ljust(name_w) + "".join(str(y).ljust(width) for y in years)
+    header += "Tren/yr"
+    title = (f"Indeks Internalisasi Nilai Pancasila ({instrument}, {dimension}, 0-100): "
+             "estimasi [SK 95%] / estimate [95% CI]")
+    lines = [title, "=" * len(header), header, "-" * len(header)]
+    for region in regions:
+        row = names.get(region, region).ljust(name_w)
+        row += "".join(cells.get((region, y), "").ljust(width) for y in years)
+        slope, direction = trends.get(region, (None, ""))
+        if slope is not None:
+            arrow = {"up": "↑", "down": "↓"}.get(direction or "", "·")
+            row += f"{slope:+.2f} {arrow}"
+        lines.append(row)
+    lines += [
+        "-" * len(header),
+        "▲* / ▼*  naik / turun signifikan dari tahun sebelumnya (p < 0,05) / significant rise / "
+        "fall since the previous wave (p < .05)",
+        "--       ditekan karena n < 30 / suppressed because n < 30",
+        "Tren/yr  kemiringan Theil-Sen per tahun; ↑/↓ tren monoton signifikan (Mann-Kendall), "
+        "· tidak / Theil-Sen slope per year; ↑/↓ significant monotone trend, · none",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,949 @@
+"""Exports of the stored results (INTERFACE.md section 3) as CSV, XLSX, Parquet, SPSS and Stata.
+
+Public contract (used by the `export` command and by `GET exports/{TABLE}.{fmt}`):
+
+- ``EXPORT_TABLES``: table name -> `ExportTable` (columns, labels, ``kind``, ``region_column``).
+- ``FORMATS = ("csv", "xlsx", "parquet", "sav", "dta")``.
+- ``export_table(*, table, fmt, output, region_codes=None, lang="id") -> ExportSummary`` writes
+  to a path or a binary file object.
+- ``iter_export(*, table, fmt, region_codes=None, lang="id") -> Iterator[bytes]`` yields the
+  file in chunks of many rows (a streaming HTTP response can relay it directly).
+
+Tables by kind:
+
+- aggregate: ``estimates``, ``trends``, ``changes``, ``achievements`` (region column
+  ``region``, filtered by ``region_codes``; ``ALL`` is kept only if it is in the set) and
+  ``reliability``, ``items``, ``cfa``, ``proxy_validation``, ``codebook`` (wave- or
+  province-level: no region column, never filtered - they describe the instrument and the whole
+  design, not a region);
+- microdata (respondent level): ``weights`` and ``microdata``, filtered by the response's region.
+  Who may download which kind is the caller's decision (the API gives offices aggregate tables
+  only).
+
+Publication rules applied in EVERY format: suppressed estimates (n < 30) have blank
+``estimate, se, ci_low, ci_high, category``. CSV: booleans ``true``/``false``, nulls empty,
+floats in shortest round-trip form (no rounding), integers plain. SPSS/Stata: variable labels in
+``lang`` (Indonesian by default) and value labels for booleans (0 tidak / 1 ya), category,
+sex, age group and item answers; those variables are stored as integer codes.
+
+Streaming: rows are read with one query through a chunked (server-side on PostgreSQL) cursor and
+written in batches of `CHUNK_ROWS`; CSV, Parquet and XLSX memory stays flat as rows grow. XLSX,
+SPSS and Stata are written to a temporary file that is then streamed in `FILE_CHUNK` pieces;
+pyreadstat needs the whole table as a DataFrame, so .sav/.dta memory grows with the row count.
+
+Microdata (`microdata` table): one row per submitted response of the index instrument that has
+a final weight from the last run: pseudonymous ``respondent`` (keyed BLAKE2b of the
+respondent's row id with a fresh random salt per export, so ids link the panel within one file
+and never across files or to the stored key), wave, region, sex, age group, final weight,
+dimension scores and the index, masked design codes (stratum, psu) and the raw item answers
+(no free text exists). k-anonymity (k = 5 by default) on wave x region x sex x age_group: per
+wave x region, when any cell has fewer than k records, age groups are merged into 17-34 /
+35-54 / 55+; if a cell still breaks k, sex is blanked as well; records of cells that still
+have fewer than k are suppressed. In a generalised wave x region the final weight is replaced
+by the mean weight of its generalised cell (raked weights otherwise reveal the original
+sex x age cell); the summary lists every step taken.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import re
+import secrets
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO, Literal
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+from django.db import connection
+from django.db.models import Count, QuerySet, Sum
+
+from analysis import scoring
+from surveys import models as m
+from surveys.selectors.responses import fetch_chunks, version_layout
+from surveys.services.compute import index_instrument
+
+FORMATS = ("csv", "xlsx", "parquet", "sav", "dta")
+#: HTTP content type per format, for streaming responses.
+CONTENT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "parquet": "application/vnd.apache.parquet",
+    "sav": "application/x-spss-sav",
+    "dta": "application/x-stata-dta",
+}
+CHUNK_ROWS = 50_000
+FILE_CHUNK = 1 << 20
+DEFAULT_K = 5
+XLSX_MAX_ROWS = 1_048_576
+
+Kind = Literal["int", "float", "str", "bool", "category", "sex", "age_group", "item"]
+
+YES_NO = {"id": {0: "tidak", 1: "ya"}, "en": {0: "no", 1: "yes"}}
+CATEGORIES = [band[2] for band in scoring.CATEGORY_BANDS]
+CATEGORY_EN = ["very low", "low", "medium", "high", "very high"]
+SEXES = [("L", "Laki-laki", "Male"), ("P", "Perempuan", "Female")]
+#: Age groups, then the wider bands used by k-anonymity generalisation.
+AGE_GROUPS = ["17-24", "25-34", "35-44", "45-54", "55+", "17-34", "35-54"]
+WIDE_AGE = {"17-24": "17-34", "25-34": "17-34", "35-44": "35-54", "45-54": "35-54",
+            "55+": "55+"}
+
+
+class ExportError(ValueError):
+    """Unknown table or format, or nothing to export (no run yet)."""
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: Kind
+    label_id: str
+    label_en: str = ""
+
+    def label(self, lang: str) -> str:
+        return self.label_en if lang == "en" and self.label_en else self.label_id
+
+
+@dataclass
+class ExportSummary:
+    """What an export wrote: rows, columns and, for microdata, the disclosure control applied."""
+
+    table: str
+    fmt: str
+    rows: int = 0
+    columns: list[str] = field(default_factory=list)
+    bytes: int = 0
+    messages: list[str] = field(default_factory=list)
+    suppressed_records: int = 0
+
+
+@dataclass
+class _Source:
+    columns: list[Column]
+    batches: Iterator[dict[str, Any]]
+    value_labels: dict[str, dict[int, str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ExportTable:
+    name: str
+    kind: Literal["aggregate", "microdata"]
+    region_column: str | None
+    description: str
+    build: Callable[..., _Source]
+
+
+# ---------------------------------------------------------------------------------------------
+# sources: one query each, chunked, columnar batches
+
+
+def _c(name: str, kind: Kind, label_id: str, label_en: str) -> Column:
+    return Column(name, kind, label_id, label_en)
+
+
+WAVE = _c("wave", "int", "Tahun gelombang survei", "Survey wave (year)")
+REGION = _c("region", "str", "Kode wilayah BPS (ALL = provinsi)",
+            "BPS region code (ALL = province)")
+DIMENSION = _c("dimension", "str", "Dimensi (sila) atau INDEX", "Dimension (sila) or INDEX")
+INSTRUMENT = _c("instrument", "str", "Kode instrumen", "Instrument code")
+
+
+def _query_batches(qs: QuerySet, fields: list[str], names: list[str]) -> Iterator[dict[str, Any]]:
+    for rows in fetch_chunks(qs, fields, chunk=CHUNK_ROWS):
+        cols = list(zip(*rows, strict=True))
+        yield dict(zip(names, cols, strict=True))
+
+
+def _region_filter(qs: QuerySet, lookup: str, region_codes: set[str] | None) -> QuerySet:
+    if region_codes is None:
+        return qs
+    return qs.filter(**{f"{lookup}__in": sorted(region_codes)})
+
+
+def _simple(model: type, columns: list[Column], fields: list[str], order: list[str],
+            region_lookup: str | None = None,
+            post: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+            ) -> Callable[..., _Source]:
+    def build(*, region_codes: set[str] | None, **_: Any) -> _Source:
+        qs = model.objects.order_by(*order)
+        if region_lookup:
+            qs = _region_filter(qs, region_lookup, region_codes)
+        batches = _query_batches(qs, fields, [c.name for c in columns])
+        if post is not None:
+            batches = (post(b) for b in batches)
+        return _Source(columns=columns, batches=batches)
+    return build
+
+
+def _blank_suppressed(batch: dict[str, Any]) -> dict[str, Any]:
+    supp = batch["suppressed"]
+    for name in ("estimate", "se", "ci_low", "ci_high", "category"):
+        batch[name] = [None if s else v for s, v in zip(supp, batch[name], strict=True)]
+    batch["category"] = [v or None for v in batch["category"]]
+    return batch
+
+
+def _empty_to_none(name: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    def post(batch: dict[str, Any]) -> dict[str, Any]:
+        batch[name] = [v or None for v in batch[name]]
+        return batch
+    return post
+
+
+ESTIMATE_COLUMNS = [
+    WAVE, REGION, DIMENSION,
+    _c("n", "int", "Jumlah responden dengan skor sah", "Respondents with a valid score"),
+    _c("n_eff", "float", "Ukuran sampel efektif (Kish)", "Kish effective sample size"),
+    _c("estimate", "float", "Estimasi (rata-rata tertimbang, 0-100)",
+       "Estimate (weighted mean, 0-100)"),
+    _c("se", "float", "Galat baku (linearisasi Taylor)", "Standard error (Taylor linearisation)"),
+    _c("ci_low", "float", "Batas bawah SK 95%", "95% CI lower bound"),
+    _c("ci_high", "float", "Batas atas SK 95%", "95% CI upper bound"),
+    _c("df", "int", "Derajat bebas desain", "Design degrees of freedom"),
+    _c("suppressed", "bool", "Ditekan (n < 30)", "Suppressed (n < 30)"),
+    _c("category", "category", "Kategori", "Category"),
+    INSTRUMENT,
+]
+WEIGHT_COLUMNS = [
+    _c("respondent", "str", "Kunci panel responden", "Respondent panel key"), WAVE,
+    _c("final_weight", "float", "Bobot akhir (raking)", "Final (raked) weight"), INSTRUMENT,
+]
+RELIABILITY_COLUMNS = [
+    WAVE, DIMENSION,
+    _c("n", "int", "Kasus lengkap", "Complete cases"),
+    _c("k", "int", "Jumlah butir", "Number of items"),
+    _c("alpha", "float", "Alfa Cronbach", "Cronbach's alpha"),
+    _c("alpha_std", "float", "Alfa terstandar", "Standardised alpha"),
+    _c("alpha_ci_low", "float", "Batas bawah SK 95% alfa (Feldt)", "Alpha 95% CI lower (Feldt)"),
+    _c("alpha_ci_high", "float", "Batas atas SK 95% alfa (Feldt)", "Alpha 95% CI upper (Feldt)"),
+    _c("omega_total", "float", "Omega total (McDonald)", "McDonald's omega total"),
+    INSTRUMENT,
+]
+ITEM_COLUMNS = [
+    WAVE, DIMENSION, _c("item", "str", "Kode butir", "Item code"),
+    _c("item_rest_r", "float", "Korelasi butir-sisa", "Item-rest correlation"),
+    _c("alpha_if_deleted", "float", "Alfa jika butir dihapus", "Alpha if item deleted"),
+    _c("mean", "float", "Rata-rata butir", "Item mean"),
+    _c("sd", "float", "Simpangan baku butir", "Item standard deviation"),
+    INSTRUMENT,
+]
+CFA_COLUMNS = [
+    WAVE, _c("n", "int", "Kasus lengkap", "Complete cases"),
+    _c("chisq", "float", "Khi-kuadrat", "Chi-square"),
+    _c("df", "int", "Derajat bebas model", "Model degrees of freedom"),
+    _c("cfi", "float", "CFI", "CFI"), _c("tli", "float", "TLI", "TLI"),
+    _c("rmsea", "float", "RMSEA", "RMSEA"), _c("srmr", "float", "SRMR", "SRMR"),
+    INSTRUMENT, _c("converged", "bool", "Konvergen", "Converged"),
+]
+TREND_COLUMNS = [
+    REGION, DIMENSION,
+    _c("n_points", "int", "Jumlah titik terbit", "Published points"),
+    _c("first_wave", "int", "Gelombang pertama", "First wave"),
+    _c("last_wave", "int", "Gelombang terakhir", "Last wave"),
+    _c("ols_slope", "float", "Kemiringan OLS per tahun", "OLS slope per year"),
+    _c("ols_slope_se", "float", "Galat baku kemiringan OLS", "OLS slope standard error"),
+    _c("ols_ci_low", "float", "Batas bawah SK 95% OLS", "OLS 95% CI lower"),
+    _c("ols_ci_high", "float", "Batas atas SK 95% OLS", "OLS 95% CI upper"),
+    _c("ols_p", "float", "Nilai p OLS", "OLS p-value"),
+    _c("sen_slope", "float", "Kemiringan Theil-Sen", "Theil-Sen slope"),
+    _c("sen_ci_low", "float", "Batas bawah SK 95% Theil-Sen", "Theil-Sen 95% CI lower"),
+    _c("sen_ci_high", "float", "Batas atas SK 95% Theil-Sen", "Theil-Sen 95% CI upper"),
+    _c("kendall_tau", "float", "Tau Kendall", "Kendall's tau"),
+    _c("kendall_p", "float", "Nilai p Mann-Kendall (eksak)", "Mann-Kendall exact p-value"),
+    _c("direction", "str", "Arah tren (up/down/none)", "Trend direction (up/down/none)"),
+    INSTRUMENT,
+]
+CHANGE_COLUMNS = [
+    REGION, DIMENSION,
+    _c("from_wave", "int", "Dari gelombang", "From wave"),
+    _c("to_wave", "int", "Ke gelombang", "To wave"),
+    _c("delta", "float", "Perubahan", "Change"),
+    _c("se", "float", "Galat baku perubahan", "Standard error of the change"),
+    _c("z", "float", "Statistik z", "z statistic"),
+    _c("p", "float", "Nilai p", "p-value"),
+    _c("significant", "bool", "Signifikan (p < 0,05)", "Significant (p < .05)"),
+    _c("mdc", "float", "Perubahan minimum terdeteksi (80%)", "Minimum detectable change (80%)"),
+    INSTRUMENT,
+]
+PROXY_COLUMNS = [
+    _c("indicator", "str", "Kode indikator", "Indicator code"),
+    _c("n_pairs", "int", "Jumlah pasangan wilayah-tahun", "Region-year pairs"),
+    _c("spearman_rho", "float", "Rho Spearman", "Spearman's rho"),
+    _c("spearman_p", "float", "Nilai p Spearman", "Spearman p-value"),
+    _c("pearson_r", "float", "r Pearson", "Pearson's r"),
+    _c("pearson_p", "float", "Nilai p Pearson", "Pearson p-value"),
+    _c("pearson_ci_low", "float", "Batas bawah SK 95% r (Fisher z)", "r 95% CI lower (Fisher z)"),
+    _c("pearson_ci_high", "float", "Batas atas SK 95% r (Fisher z)", "r 95% CI upper (Fisher z)"),
+    _c("sign_ok", "bool", "Arah sesuai polaritas", "Sign matches polarity"),
+    _c("accepted", "bool", "Proksi diterima", "Proxy accepted"),
+]
+ACHIEVEMENT_COLUMNS = [
+    _c("indicator", "str", "Kode indikator", "Indicator code"), REGION,
+    _c("year", "int", "Tahun", "Year"),
+    _c("target", "float", "Target", "Target"),
+    _c("realisation", "float", "Realisasi", "Realisation"),
+    _c("achievement_pct", "float", "Capaian (%)", "Achievement (%)"),
+    _c("met", "bool", "Target tercapai", "Target met"),
+    _c("met_with_confidence", "bool", "Tercapai dengan keyakinan (batas bawah SK >= target)",
+       "Met with confidence (CI low >= target)"),
+]
+
+
+def _source_estimates(*, region_codes: set[str] | None, **_: Any) -> _Source:
+    return _simple(
+        m.EstimateResult, ESTIMATE_COLUMNS,
+        ["wave__year", "region_code", "dimension", "n", "n_eff", "estimate", "se", "ci_low",
+         "ci_high", "df", "suppressed", "category", "wave__instrument__code"],
+        ["wave__instrument__code", "wave__year", "dimension", "region_code"],
+        "region_code", _blank_suppressed)(region_codes=region_codes)
+
+
+# ---------------------------------------------------------------------------------------------
+# microdata and codebook
+
+
+@dataclass(frozen=True)
+class _MicroContext:
+    instrument: m.Instrument
+    waves: list[m.Wave]
+    layouts: dict[int, Any]
+    item_codes: list[str]
+    dimensions: list[str]
+    scale_labels: dict[str, dict[int, str]]
+
+
+def _micro_context(instrument: str | None) -> _MicroContext:
+    code = instrument or index_instrument()
+    if code is None:
+        raise ExportError("belum ada gelombang / there are no waves yet")
+    inst = m.Instrument.objects.filter(code=code).first()
+    if inst is None:
+        raise ExportError(f"instrumen {code} tidak ada / unknown instrument {code}")
+    waves = list(m.Wave.objects.filter(instrument=inst).select_related("version")
+                 .order_by("year"))
+    layouts = {v: version_layout(v) for v in sorted({w.version_id for w in waves})}
+    if not layouts:
+        latest = inst.versions.order_by("-version").first()
+        if latest is None:
+            raise ExportError(f"instrumen {code} belum punya versi / has no version")
+        layouts = {latest.pk: version_layout(latest)}
+    ordered = sorted(layouts.values(), key=lambda lay: -lay.version_id)
+    item_codes: list[str] = []
+    dimensions: list[str] = []
+    for lay in ordered:
+        item_codes += [c for c in lay.spec.item_codes if c not in item_codes]
+        dimensions += [d for d in lay.spec.dimension_codes if d not in dimensions]
+    newest = ordered[0]
+    lo = newest.spec.scale_min
+    labels = {
+        "id": {lo + i: t for i, t in enumerate(newest.labels_id)},
+        "en": {lo + i: t for i, t in enumerate(newest.labels_en or newest.labels_id)},
+    }
+    return _MicroContext(instrument=inst, waves=waves, layouts=layouts, item_codes=item_codes,
+                         dimensions=dimensions, scale_labels=labels)
+
+
+def _micro_columns(ctx: _MicroContext) -> list[Column]:
+    items = {i.code: i for lay in ctx.layouts.values() for i in lay.items}
+    names = {d: n for lay in ctx.layouts.values() for d, n in lay.dimension_names.items()}
+    cols = [
+        _c("respondent", "str", "ID responden pseudonim (berlaku dalam berkas ini saja)",
+           "Pseudonymous respondent id (valid within this file only)"),
+        WAVE,
+        _c("region", "str", "Kode wilayah BPS", "BPS region code"),
+        _c("sex", "sex", "Jenis kelamin (kosong = disamarkan)", "Sex (blank = masked)"),
+        _c("age_group", "age_group", "Kelompok umur (dapat digabung)",
+           "Age group (may be merged)"),
+        _c("final_weight", "float", "Bobot akhir (raking)", "Final (raked) weight"),
+    ]
+    for d in ctx.dimensions:
+        nid, nen = names.get(d, (d, d))
+        cols.append(_c(d, "float", f"Skor dimensi {d} {nid} (0-100)",
+                       f"Dimension score {d} {nen} (0-100)"))
+    cols.append(_c("INDEX", "float", "Indeks keseluruhan (0-100)", "Overall index (0-100)"))
+    cols.append(_c("stratum", "str", "Kode strata (disamarkan)", "Stratum code (masked)"))
+    cols.append(_c("psu", "str", "Kode PSU/klaster (disamarkan)", "PSU/cluster code (masked)"))
+    for code in ctx.item_codes:
+        it = items[code]
+        cols.append(_c(code, "item", it.text_id, it.text_en))
+    return cols
+
+
+@dataclass
+class _KPlan:
+    level: dict[tuple[int, str], int]
+    suppress: set[tuple[int, str, str, str]]
+    mean_weight: dict[tuple[int, str, str, str], float]
+
+
+def _k_plan(qs: QuerySet, k: int, summary: ExportSummary) -> _KPlan:
+    """Decide per wave x region: 0 keep, 1 merge age groups, 2 also blank sex; cells to drop."""
+    cells = list(qs.values_list("wave__year", "region__code", "sex", "age_group")
+                 .annotate(n=Count("id"), w=Sum("weight_result__final_weight"))
+                 .order_by())
+    groups: dict[tuple[int, str], list[tuple[str, str, int, float]]] = {}
+    for year, region, sex, age, n, w in cells:
+        groups.setdefault((year, region), []).append((sex, age, n, w))
+    plan = _KPlan(level={}, suppress=set(), mean_weight={})
+    for (year, region), rows in sorted(groups.items()):
+        level = 0
+        for level in (0, 1, 2):
+            merged: dict[tuple[str, str], list[float]] = {}
+            for sex, age, n, w in rows:
+                key = (sex if level < 2 else "", age if level < 1 else WIDE_AGE[age])
+                acc = merged.setdefault(key, [0, 0.0])
+                acc[0] += n
+                acc[1] += w
+            if all(n >= k for n, _ in merged.values()) or level == 2:
+                break
+        plan.level[(year, region)] = level
+        if level:
+            what = ("kelompok umur digabung / age groups merged" if level == 1 else
+                    "kelompok umur digabung dan jenis kelamin dikosongkan / age groups merged "
+                    "and sex blanked")
+            summary.messages.append(f"{year} {region}: {what}")
+            for key, (n, w) in merged.items():
+                plan.mean_weight[(year, region, *key)] = w / n
+        dropped = 0
+        for key, (n, _) in merged.items():
+            if n < k:
+                plan.suppress.add((year, region, *key))
+                dropped += n
+        if dropped:
+            summary.suppressed_records += dropped
+            summary.messages.append(f"{year} {region}: {dropped} rekaman ditekan (sel < {k}) "
+                                    f"/ {dropped} records suppressed (cell < {k})")
+    return plan
+
+
+def _mask(salt: bytes, values: np.ndarray, length: int) -> np.ndarray:
+    """Keyed BLAKE2b (a MAC) of each value, ``length`` hex digits; computed once per distinct
+    value."""
+    uniq, inverse = np.unique(np.asarray(values).astype(str), return_inverse=True)
+    masked = np.array([hashlib.blake2b(v.encode(), key=salt[:64], digest_size=length // 2 + 1)
+                       .hexdigest()[:length] for v in uniq], dtype=object)
+    return masked[inverse]
+
+
+def _micro_pieces_pg(ctx: _MicroContext, region_codes: set[str] | None) -> Iterator[tuple]:
+    """PostgreSQL: the microdata rows aggregated server-side, `CHUNK_ROWS` responses of one
+    wave per row (unit-separated text per column, answers as one bytea), read one aggregated
+    row at a time through a server-side cursor: memory stays flat and no Python object is
+    made per response (the per-row fetch cost ~20 s per million rows)."""
+    r_table = m.Response._meta.db_table
+    w_table = m.WeightResult._meta.db_table
+    wave_ids = [w.pk for w in ctx.waves]
+    if not wave_ids:
+        return
+    region_sql = ""
+    params: list[Any] = [wave_ids, str(m.ResponseStatus.SUBMITTED)]
+    if region_codes is not None:
+        region_sql = " AND r.region_id = ANY(%s)"
+        params.append(list(m.Region.objects.filter(code__in=sorted(region_codes))
+                           .values_list("id", flat=True)))
+
+    def agg(expr: str) -> str:
+        return f"string_agg({expr}, chr(31))"
+
+    sql = (f"SELECT r.wave_id, {agg('r.respondent_id::text')}, {agg('r.region_id::text')}, "
+           f"{agg('r.sex')}, {agg('r.age_group')}, {agg('w.final_weight::text')}, "
+           f"{agg('r.stratum')}, {agg('r.psu')}, string_agg(r.answers, ''::bytea) "
+           f"FROM {r_table} r JOIN {w_table} w ON w.response_id = r.id "
+           f"WHERE r.wave_id = ANY(%s) AND r.status = %s{region_sql} "
+           f"GROUP BY r.wave_id, r.id / {CHUNK_ROWS} ORDER BY r.wave_id, r.id / {CHUNK_ROWS}")
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(sql, params)
+        while rows := cursor.fetchmany(1):
+            wid, rid, region_id, sex, age, weight, stratum, psu, blob = rows[0]
+
+            def split(text: str) -> list[str]:
+                return text.split("\x1f")
+
+            yield (int(wid), np.array(split(rid), dtype=np.int64),
+                   np.array(split(region_id), dtype=np.int64),
+                   np.array(split(sex), dtype=object), np.array(split(age), dtype=object),
+                   np.array(split(weight), dtype=np.float64),
+                   np.array(split(stratum), dtype=object), np.array(split(psu), dtype=object),
+                   bytes(blob))
+
+
+def _source_microdata(*, region_codes: set[str] | None, summary: ExportSummary,
+                      instrument: str | None = None, k: int = DEFAULT_K,
+                      salt: bytes | None = None, lang: str = "id", **_: Any) -> _Source:
+    if k < 1:
+        raise ExportError("k harus >= 1 / k must be >= 1")
+    ctx = _micro_context(instrument)
+    columns = _micro_columns(ctx)
+    salt = salt if salt is not None else secrets.token_bytes(32)
+    qs = m.Response.objects.filter(wave__instrument=ctx.instrument,
+                                   status=m.ResponseStatus.SUBMITTED,
+                                   weight_result__isnull=False)
+    qs = _region_filter(qs, "region__code", region_codes)
+    plan = _k_plan(qs, k, summary)
+    fields = ["respondent_id", "wave_id", "region_id", "sex", "age_group",
+              "weight_result__final_weight", "stratum", "psu", "answers"]
+    wave_year = {w.pk: w.year for w in ctx.waves}
+    wave_version = {w.pk: w.version_id for w in ctx.waves}
+    region_code = dict(m.Region.objects.values_list("id", "code"))
+    item_pos = {c: j for j, c in enumerate(ctx.item_codes)}
+    dim_pos = {d: j for j, d in enumerate(ctx.dimensions)}
+
+    def pieces() -> Iterator[tuple]:
+        """(wave id, then per response: respondent id, region id, sex, age group, final
+        weight, stratum, psu, and the packed answers joined) - one wave per piece."""
+        if connection.vendor == "postgresql":
+            yield from _micro_pieces_pg(ctx, region_codes)
+            return
+        for rows in fetch_chunks(qs.order_by("wave_id", "id"), fields, chunk=CHUNK_ROWS):
+            cols = list(zip(*rows, strict=True))
+            wave_col = np.fromiter(cols[1], dtype=np.int64, count=len(rows))
+            for wid in np.unique(wave_col):
+                sel = np.flatnonzero(wave_col == wid)
+                lo, hi = int(sel[0]), int(sel[-1]) + 1  # rows are ordered by wave
+                yield (int(wid), np.asarray(cols[0][lo:hi], dtype=np.int64),
+                       np.asarray(cols[2][lo:hi], dtype=np.int64),
+                       np.array(cols[3][lo:hi], dtype=object),
+                       np.array(cols[4][lo:hi], dtype=object),
+                       np.asarray(cols[5][lo:hi], dtype=np.float64),
+                       np.array(cols[6][lo:hi], dtype=object),
+                       np.array(cols[7][lo:hi], dtype=object), b"".join(cols[8][lo:hi]))
+
+    def batches() -> Iterator[dict[str, Any]]:
+        for wid, rid, region_id, sex, age, weight, stratum, psu, blob in pieces():
+            n = rid.size
+            year = np.full(n, wave_year[wid], dtype=np.int64)
+            region = np.array([region_code[r] for r in region_id.tolist()], dtype=object)
+            weight = weight.copy()
+            answers = np.full((n, len(ctx.item_codes)), np.nan)
+            dims = np.full((n, len(ctx.dimensions)), np.nan)
+            lay = ctx.layouts[wave_version[wid]]
+            packed = np.frombuffer(blob, dtype=np.uint8)
+            if packed.size != n * lay.n_bytes:
+                raise ValueError("packed answers do not match the instrument's item count")
+            raw_bytes = packed.reshape(n, lay.n_bytes)[:, lay.byte_of_column]
+            raw = raw_bytes.astype(np.float64)
+            raw[raw_bytes == m.ANSWER_MISSING] = np.nan
+            sc = scoring.score(raw, lay.spec)
+            answers[:, [item_pos[c] for c in lay.spec.item_codes]] = raw
+            dims[:, [dim_pos[d] for d in lay.spec.dimension_codes]] = sc.dimensions
+            index = sc.index
+            # disclosure control, decided per wave x region by _k_plan
+            level = np.fromiter((plan.level[k] for k in zip(year.tolist(), region,
+                                                            strict=True)),
+                                dtype=np.int8, count=n)
+            keep = np.ones(n, dtype=bool)
+            general = np.flatnonzero(level > 0)
+            if general.size:
+                age[general] = [WIDE_AGE[a] for a in age[general]]
+                sex[level == 2] = ""
+                cells = list(zip(year[general].tolist(), region[general], sex[general],
+                                 age[general], strict=True))
+                weight[general] = [plan.mean_weight[c] for c in cells]
+                if plan.suppress:
+                    keep[general] = [c not in plan.suppress for c in cells]
+            idx = np.flatnonzero(keep)
+            batch: dict[str, Any] = {
+                "respondent": _mask(salt, rid[idx], 16),
+                "wave": year[idx], "region": region[idx],
+                "sex": [s or None for s in sex[idx]], "age_group": age[idx],
+                "final_weight": weight[idx],
+            }
+            for d, j in dim_pos.items():
+                batch[d] = dims[idx, j]
+            batch["INDEX"] = index[idx]
+            batch["stratum"] = _mask(salt, stratum[idx], 10)
+            batch["psu"] = _mask(salt, psu[idx], 12)
+            for c, j in item_pos.items():
+                batch[c] = answers[idx, j]
+            yield batch
+
+    if not plan.level:
+        summary.messages.append("tidak ada rekaman berbobot (jalankan compute_indices) / no "
+                                "weighted records (run compute_indices)")
+    summary.messages.insert(0, f"k-anonimitas k = {k} pada gelombang x wilayah x jenis kelamin "
+                               f"x kelompok umur / k-anonymity k = {k} on wave x region x sex x "
+                               "age group")
+    labels = {c.name: ctx.scale_labels.get(lang, ctx.scale_labels["id"])
+              for c in columns if c.kind == "item"}
+    return _Source(columns=columns, batches=batches(), value_labels=labels)
+
+
+def _source_codebook(*, lang: str = "id", instrument: str | None = None, **_: Any) -> _Source:
+    ctx = _micro_context(instrument)
+    items = {i.code: i for lay in ctx.layouts.values() for i in lay.items}
+    rows: list[tuple] = []
+    for col in _micro_columns(ctx):
+        values_ = ""
+        dimension = facet = None
+        reverse = None
+        if col.kind == "item":
+            it = items[col.name]
+            values_ = "; ".join(f"{v}={t}" for v, t in ctx.scale_labels["id"].items())
+            dimension, facet, reverse = it.dimension, it.facet, it.reverse
+        elif col.kind == "sex":
+            values_ = "; ".join(f"{c}={lid}" for c, lid, _ in SEXES) + "; kosong/blank=disamarkan"
+        elif col.kind == "age_group":
+            values_ = ", ".join(AGE_GROUPS)
+        elif col.kind == "float" and col.name != "final_weight":
+            values_ = "0-100"
+        rows.append((col.name, col.label_id, col.label_en, values_ or None, dimension, facet,
+                     reverse, col.kind))
+    names = ["variable", "label_id", "label_en", "values", "dimension", "facet", "reverse",
+             "type"]
+    columns = [
+        _c("variable", "str", "Nama variabel", "Variable name"),
+        _c("label_id", "str", "Label (Indonesia)", "Label (Indonesian)"),
+        _c("label_en", "str", "Label (Inggris)", "Label (English)"),
+        _c("values", "str", "Nilai", "Values"),
+        _c("dimension", "str", "Dimensi butir", "Item dimension"),
+        _c("facet", "str", "Aspek butir", "Item facet"),
+        _c("reverse", "bool", "Butir dibalik", "Reverse-keyed item"),
+        _c("type", "str", "Jenis variabel", "Variable type"),
+    ]
+    batch = dict(zip(names, (list(c) for c in zip(*rows, strict=True)), strict=True))
+    return _Source(columns=columns, batches=iter([batch]))
+
+
+EXPORT_TABLES: dict[str, ExportTable] = {
+    t.name: t for t in [
+        ExportTable("estimates", "aggregate", "region",
+                    "Estimasi per gelombang x wilayah x dimensi / estimates",
+                    _source_estimates),
+        ExportTable("weights", "microdata", None, "Bobot akhir per responden / final weights",
+                    _simple(m.WeightResult, WEIGHT_COLUMNS,
+                            ["response__respondent__panel_key", "wave__year", "final_weight",
+                             "wave__instrument__code"],
+                            ["wave__instrument__code", "wave__year", "response_id"],
+                            "response__region__code")),
+        ExportTable("reliability", "aggregate", None, "Reliabilitas / reliability",
+                    _simple(m.ReliabilityResult, RELIABILITY_COLUMNS,
+                            ["wave__year", "dimension", "n", "k", "alpha", "alpha_std",
+                             "alpha_ci_low", "alpha_ci_high", "omega_total",
+                             "wave__instrument__code"],
+                            ["wave__instrument__code", "wave__year", "dimension"])),
+        ExportTable("items", "aggregate", None, "Statistik butir / item statistics",
+                    _simple(m.ItemResult, ITEM_COLUMNS,
+                            ["wave__year", "dimension", "item", "item_rest_r",
+                             "alpha_if_deleted", "mean", "sd", "wave__instrument__code"],
+                            ["wave__instrument__code", "wave__year", "dimension", "item"])),
+        ExportTable("cfa", "aggregate", None, "CFA per gelombang / CFA per wave",
+                    _simple(m.CfaResult, CFA_COLUMNS,
+                            ["wave__year", "n", "chisq", "df", "cfi", "tli", "rmsea", "srmr",
+                             "wave__instrument__code", "converged"],
+                            ["wave__instrument__code", "wave__year"])),
+        ExportTable("trends", "aggregate", "region", "Tren / trends",
+                    _simple(m.TrendResult, TREND_COLUMNS,
+                            ["region_code", "dimension", "n_points", "first_wave", "last_wave",
+                             "ols_slope", "ols_slope_se", "ols_ci_low", "ols_ci_high", "ols_p",
+                             "sen_slope", "sen_ci_low", "sen_ci_high", "kendall_tau",
+                             "kendall_p", "direction", "instrument__code"],
+                            ["instrument__code", "region_code", "dimension"], "region_code",
+                            _empty_to_none("direction"))),
+        ExportTable("changes", "aggregate", "region",
+                    "Perubahan antar-tahun / year-over-year changes",
+                    _simple(m.ChangeResult, CHANGE_COLUMNS,
+                            ["region_code", "dimension", "from_wave", "to_wave", "delta", "se",
+                             "z", "p", "significant", "mdc", "instrument__code"],
+                            ["instrument__code", "region_code", "dimension", "from_wave"],
+                            "region_code")),
+        ExportTable("proxy_validation", "aggregate", None,
+                    "Validasi indikator proksi / proxy validation",
+                    _simple(m.ProxyValidationResult, PROXY_COLUMNS,
+                            ["indicator__code", "n_pairs", "spearman_rho", "spearman_p",
+                             "pearson_r", "pearson_p", "pearson_ci_low", "pearson_ci_high",
+                             "sign_ok", "accepted"], ["indicator__code"])),
+        ExportTable("achievements", "aggregate", "region", "Capaian target / achievements",
+                    _simple(m.AchievementResult, ACHIEVEMENT_COLUMNS,
+                            ["indicator__code", "region_code", "year", "target", "realisation",
+                             "achievement_pct", "met", "met_with_confidence"],
+                            ["year", "region_code", "indicator__code"], "region_code")),
+        ExportTable("microdata", "microdata", "region",
+                    "Mikrodata anonim / anonymised microdata", _source_microdata),
+        ExportTable("codebook", "aggregate", None, "Buku kode mikrodata / microdata codebook",
+                    _source_codebook),
+    ]
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# writers
+
+
+_ARROW = {"int": pa.int64(), "float": pa.float64(), "str": pa.string(), "bool": pa.bool_(),
+          "category": pa.string(), "sex": pa.string(), "age_group": pa.string(),
+          "item": pa.int16()}
+
+
+def _schema(columns: list[Column]) -> pa.Schema:
+    return pa.schema([pa.field(c.name, _ARROW[c.kind]) for c in columns])
+
+
+def _to_arrow(batch: dict[str, Any], columns: list[Column]) -> pa.RecordBatch:
+    arrays = []
+    for c in columns:
+        values = batch[c.name]
+        if isinstance(values, np.ndarray) and values.dtype.kind == "f":
+            arr = pa.array(values, from_pandas=True)
+            arrays.append(arr.cast(_ARROW[c.kind]) if c.kind != "float" else arr)
+        else:
+            arrays.append(pa.array(list(values), type=_ARROW[c.kind]))
+    return pa.RecordBatch.from_arrays(arrays, schema=_schema(columns))
+
+
+class _Drain(io.RawIOBase):
+    """A write-only sink that hands back what was written since the last `take`."""
+
+    def __init__(self) -> None:
+        self._parts: list[bytes] = []
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, b: Any) -> int:
+        data = bytes(b)
+        self._parts.append(data)
+        return len(data)
+
+    def take(self) -> bytes:
+        out = b"".join(self._parts)
+        self._parts.clear()
+        return out
+
+
+def _count(summary: ExportSummary, batch: pa.RecordBatch) -> pa.RecordBatch:
+    summary.rows += batch.num_rows
+    return batch
+
+
+def _write_csv(src: _Source, summary: ExportSummary) -> Iterator[bytes]:
+    drain = _Drain()
+    schema = _schema(src.columns)
+    with pacsv.CSVWriter(drain, schema,
+                         write_options=pacsv.WriteOptions(quoting_style="needed")) as writer:
+        for batch in src.batches:
+            writer.write_batch(_count(summary, _to_arrow(batch, src.columns)))
+            if chunk := drain.take():
+                yield chunk
+    if chunk := drain.take():
+        yield chunk
+
+
+def _write_parquet(src: _Source, summary: ExportSummary) -> Iterator[bytes]:
+    drain = _Drain()
+    labels = {c.name: c.label_id for c in src.columns}
+    schema = _schema(src.columns).with_metadata({"nilai:labels_id": repr(labels)})
+    with pq.ParquetWriter(drain, schema, compression="zstd") as writer:
+        for batch in src.batches:
+            writer.write_batch(_count(summary, _to_arrow(batch, src.columns)))
+            if chunk := drain.take():
+                yield chunk
+    if chunk := drain.take():
+        yield chunk
+
+
+def _stream_file(path: Path) -> Iterator[bytes]:
+    try:
+        with open(path, "rb") as fh:
+            while chunk := fh.read(FILE_CHUNK):
+                yield chunk
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def _temp_path(suffix: str) -> Path:
+    fd, name = tempfile.mkstemp(prefix="nilai-export-", suffix=suffix)
+    os.close(fd)
+    return Path(name)
+
+
+def _write_xlsx(src: _Source, summary: ExportSummary, table: str, lang: str) -> Iterator[bytes]:
+    from openpyxl import Workbook
+
+    path = _temp_path(".xlsx")
+    try:
+        wb = Workbook(write_only=True)
+        names = [c.name for c in src.columns]
+        sheet_no = 1
+        ws = wb.create_sheet(table)
+        ws.append(names)
+        in_sheet = 1
+        for batch in src.batches:
+            rb = _count(summary, _to_arrow(batch, src.columns))
+            for row in zip(*(col.to_pylist() for col in rb.columns), strict=True):
+                if in_sheet >= XLSX_MAX_ROWS:
+                    sheet_no += 1
+                    ws = wb.create_sheet(f"{table}_{sheet_no}")
+                    ws.append(names)
+                    in_sheet = 1
+                ws.append(row)
+                in_sheet += 1
+        labels = wb.create_sheet("variabel")
+        labels.append(["variable", "label_id", "label_en"])
+        for c in src.columns:
+            labels.append([c.name, c.label_id, c.label_en])
+        wb.save(path)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    yield from _stream_file(path)
+
+
+def _stat_name(name: str) -> str:
+    clean = re.sub(r"\W", "_", name)
+    return ("v_" + clean if not re.match(r"[A-Za-z_]", clean) else clean)[:32]
+
+
+def _value_labels(col: Column, lang: str, extra: dict[str, dict[int, str]]) -> dict | None:
+    en = lang == "en"
+    if col.kind == "bool":
+        return dict(YES_NO["en" if en else "id"])
+    if col.kind == "category":
+        return {i + 1: (CATEGORY_EN if en else CATEGORIES)[i] for i in range(len(CATEGORIES))}
+    if col.kind == "sex":
+        return {i + 1: (s[2] if en else s[1]) for i, s in enumerate(SEXES)}
+    if col.kind == "age_group":
+        return {i + 1: a for i, a in enumerate(AGE_GROUPS)}
+    if col.kind == "item":
+        return extra.get(col.name) or None
+    return None
+
+
+def _codes(col: Column, values: list) -> list:
+    if col.kind == "bool":
+        return [None if v is None else int(v) for v in values]
+    if col.kind == "category":
+        pos = {c: i + 1 for i, c in enumerate(CATEGORIES)}
+        return [pos.get(v) if v else None for v in values]
+    if col.kind == "sex":
+        pos = {s[0]: i + 1 for i, s in enumerate(SEXES)}
+        return [pos.get(v) if v else None for v in values]
+    if col.kind == "age_group":
+        pos = {a: i + 1 for i, a in enumerate(AGE_GROUPS)}
+        return [pos.get(v) if v else None for v in values]
+    return values
+
+
+def _write_stat(src: _Source, summary: ExportSummary, fmt: str, lang: str) -> Iterator[bytes]:
+    import pandas as pd
+    import pyreadstat
+
+    frames = []
+    for batch in src.batches:
+        rb = _count(summary, _to_arrow(batch, src.columns))
+        data: dict[str, Any] = {}
+        for c, arr in zip(src.columns, rb.columns, strict=True):
+            name = _stat_name(c.name)
+            if c.kind in ("bool", "category", "sex", "age_group"):
+                data[name] = pd.array(_codes(c, arr.to_pylist()), dtype="Float64").astype(float)
+            elif c.kind in ("int", "item", "float"):
+                data[name] = arr.to_numpy(zero_copy_only=False).astype(float) \
+                    if arr.null_count or c.kind != "int" else arr.to_numpy()
+            else:
+                data[name] = [v if v is not None else "" for v in arr.to_pylist()]
+        frames.append(pd.DataFrame(data))
+    columns = [_stat_name(c.name) for c in src.columns]
+    df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
+        {n: pd.Series(dtype=float if c.kind != "str" else object)
+         for n, c in zip(columns, src.columns, strict=True)})
+    limit = 80 if fmt == "dta" else 250
+    labels = [c.label(lang)[:limit] for c in src.columns]
+    value_labels = {}
+    for c in src.columns:
+        vl = _value_labels(c, lang, src.value_labels)
+        if vl:
+            value_labels[_stat_name(c.name)] = vl
+    path = _temp_path(f".{fmt}")
+    try:
+        if fmt == "sav":
+            pyreadstat.write_sav(df, str(path), column_labels=labels,
+                                 variable_value_labels=value_labels)
+        else:
+            pyreadstat.write_dta(df, str(path), column_labels=labels,
+                                 variable_value_labels=value_labels, version=15)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    yield from _stream_file(path)
+
+
+# ---------------------------------------------------------------------------------------------
+# public API
+
+
+def _check(table: str, fmt: str) -> ExportTable:
+    if table not in EXPORT_TABLES:
+        raise ExportError(f"tabel tidak dikenal / unknown table {table!r}; "
+                          f"pilih / choose one of {', '.join(EXPORT_TABLES)}")
+    if fmt not in FORMATS:
+        raise ExportError(f"format tidak dikenal / unknown format {fmt!r}; "
+                          f"pilih / choose one of {', '.join(FORMATS)}")
+    return EXPORT_TABLES[table]
+
+
+def _chunks(fmt: str, table: str, src: _Source, lang: str,
+            summary: ExportSummary) -> Iterator[bytes]:
+    if fmt == "csv":
+        chunks = _write_csv(src, summary)
+    elif fmt == "parquet":
+        chunks = _write_parquet(src, summary)
+    elif fmt == "xlsx":
+        chunks = _write_xlsx(src, summary, table, lang)
+    else:
+        chunks = _write_stat(src, summary, fmt, lang)
+    for chunk in chunks:
+        summary.bytes += len(chunk)
+        yield chunk
+
+
+def iter_export(*, table: str, fmt: str, region_codes: set[str] | None = None,
+                lang: str = "id", summary: ExportSummary | None = None,
+                **options: Any) -> Iterator[bytes]:
+    """Yield the export file in chunks. ``options``: for microdata/codebook ``instrument``,
+    ``k`` and ``salt`` (bytes; default a fresh random salt). Bad arguments (unknown table or
+    format, no instrument for microdata) raise `ExportError` at the call, before any byte is
+    produced; the rows are read lazily, as the chunks are consumed."""
+    spec = _check(table, fmt)
+    summary = summary if summary is not None else ExportSummary(table=table, fmt=fmt)
+    src = spec.build(region_codes=region_codes, summary=summary, lang=lang, **options)
+    summary.columns = [c.name for c in src.columns]
+    return _chunks(fmt, table, src, lang, summary)
+
+
+def export_table(*, table: str, fmt: str, output: str | Path | BinaryIO,
+                 region_codes: set[str] | None = None, lang: str = "id",
+                 **options: Any) -> ExportSummary:
+    """Write one table to ``output`` (a path or a binary file object); see the module doc."""
+    summary = ExportSummary(table=table, fmt=fmt)
+    chunks = iter_export(table=table, fmt=fmt, region_codes=region_codes, lang=lang,
+                         summary=summary, **options)
+    if isinstance(output, str | Path):
+        path = Path(output)
+        tmp = path.with_name(f".{path.name}.part")
+        try:
+            with open(tmp, "wb") as fh:
+                for chunk in chunks:
+                    fh.write(chunk)
+            tmp.replace(path)
+        finally:
+            tmp.unlink(missing_ok=True)
+    else:
+        for chunk in chunks:
+            output.write(chunk)
+    return summary
+
+
+def format_for(path: str | Path, fmt: str | None = None) -> str:
+    """The format given, or the one named by the file's extension."""
+    if fmt:
+        return fmt.lower()
+    ext = Path(path).suffix.lower().lstrip(".")
+    if ext not in FORMATS:
+        raise ExportError(f"format tidak dapat ditebak dari {path} / cannot tell the format "
+                          f"from the extension; use --format ({', '.join(FORMATS)})")
+    return ext

@@ -1,0 +1,232 @@
+"""Index runs: bookkeeping, atomic replacement, failure handling, --wave, progress, Celery."""
+
+from __future__ import annotations
+
+import io
+from io import StringIO
+
+import numpy as np
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from surveys import models as m
+from surveys.services import demo
+from surveys.services.compute import ComputeError, compute_indices, queue_recompute
+from surveys.tasks import compute_indices_task
+
+pytestmark = pytest.mark.django_db
+YEARS = (2021, 2022, 2023)
+
+
+@pytest.fixture
+def survey(settings) -> None:
+    """Bundled regions, instrument and margins, and three small synthetic waves."""
+    settings.NILAI_AUTO_RECOMPUTE = False
+    quiet = StringIO()
+    call_command("load_regions", str(demo.REGIONS_FILE), stdout=quiet)
+    call_command("load_instrument", str(demo.INSTRUMENT_FILE), stdout=quiet)
+    call_command("load_population", str(demo.POPULATION_FILE), stdout=quiet)
+    demo.demo_generate(respondents=3000, seed=7, years=YEARS)
+
+
+def _run_ids(model: type) -> set[int]:
+    return set(model.objects.values_list("run_id", flat=True))
+
+
+def test_run_stores_every_table_with_bookkeeping(survey: None) -> None:
+    run = compute_indices()
+    assert run.status == m.RunStatus.SUCCEEDED
+    assert run.analysis_version
+    assert len(run.input_checksum) == 64
+    assert {"2021/read", "2021/weights", "2021/cfa", "trends", "write", "total"} <= set(
+        run.timings)
+    n_regions = 10
+    # every region and ALL x S1..S5 + INDEX per wave
+    assert m.EstimateResult.objects.count() == len(YEARS) * (n_regions + 1) * 6
+    assert m.WeightResult.objects.count() == m.Response.objects.count()
+    assert m.ReliabilityResult.objects.count() == len(YEARS) * 5
+    assert m.ItemResult.objects.count() == len(YEARS) * 30
+    assert m.CfaResult.objects.count() == len(YEARS)
+    published = set(m.EstimateResult.objects.filter(suppressed=False).values_list(
+        "region_code", "dimension"))
+    assert len(published) == (n_regions + 1) * 6
+    assert m.TrendResult.objects.count() == len(published)
+    assert m.ProxyValidationResult.objects.count() == 2
+    assert m.AchievementResult.objects.exists()
+    assert run.parameters["rows"]["estimates"] == m.EstimateResult.objects.count()
+    # the small region-wave is suppressed and reported
+    suppressed = m.EstimateResult.objects.filter(suppressed=True, dimension="INDEX")
+    assert suppressed.filter(wave__year=2022, region_code="6411").exists()
+    assert all(row.n < 30 for row in suppressed)
+    assert any("n < 30" in msg["message"] for msg in run.messages)
+
+
+def test_rerun_replaces_results_and_checksum_is_stable(survey: None) -> None:
+    first = compute_indices()
+    counts = {model: model.objects.count() for model in (m.EstimateResult, m.WeightResult,
+                                                         m.TrendResult, m.ChangeResult)}
+    second = compute_indices()
+    for model, count in counts.items():
+        assert model.objects.count() == count
+        assert _run_ids(model) == {second.pk}
+    assert second.input_checksum == first.input_checksum
+    # a changed input changes the fingerprint
+    response = m.Response.objects.first()
+    response.base_weight *= 2
+    response.save()
+    assert compute_indices().input_checksum != first.input_checksum
+
+
+def test_failed_run_keeps_previous_results(survey: None) -> None:
+    good = compute_indices()
+    before = list(m.EstimateResult.objects.order_by("id").values_list("id", "estimate", "run"))
+    m.PopulationMargin.objects.filter(year=2022, region__code="6401", sex="L").delete()
+    with pytest.raises(ComputeError, match="2022"):
+        compute_indices()
+    failed = m.IndexRun.objects.latest("id")
+    assert failed.status == m.RunStatus.FAILED
+    assert failed.messages[-1]["level"] == "error"
+    assert "6401" in failed.messages[-1]["message"]
+    assert list(m.EstimateResult.objects.order_by("id").values_list(
+        "id", "estimate", "run")) == before
+    assert _run_ids(m.WeightResult) == {good.pk}
+
+
+def test_missing_margins_fail_the_command_with_a_clear_message(survey: None) -> None:
+    m.PopulationMargin.objects.filter(year=2023).delete()
+    with pytest.raises(CommandError, match="2023.*load_population"):
+        call_command("compute_indices", stdout=StringIO())
+    assert m.IndexRun.objects.latest("id").status == m.RunStatus.FAILED
+
+
+def test_wave_option_recomputes_one_wave(survey: None) -> None:
+    first = compute_indices()
+    call_command("compute_indices", "--wave", "2022", stdout=StringIO())
+    second = m.IndexRun.objects.latest("id")
+    assert second.status == m.RunStatus.SUCCEEDED and second.pk != first.pk
+    by_year = dict(m.EstimateResult.objects.values_list("wave__year", "run").distinct())
+    assert by_year == {2021: first.pk, 2022: second.pk, 2023: first.pk}
+    assert _run_ids(m.WeightResult.objects.filter(wave__year=2022).model) >= {second.pk}
+    # cross-wave tables are rebuilt from all stored estimates
+    assert _run_ids(m.TrendResult) == {second.pk}
+    assert m.TrendResult.objects.filter(region_code="ALL", dimension="INDEX").get().n_points == 3
+
+
+def test_unknown_wave_is_an_error(survey: None) -> None:
+    with pytest.raises(CommandError, match="1999"):
+        call_command("compute_indices", "--wave", "1999", stdout=StringIO())
+
+
+class _Tty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_bar_only_on_a_terminal(survey: None, capsys: pytest.CaptureFixture) -> None:
+    out = StringIO()
+    call_command("compute_indices", stdout=out)
+    captured = capsys.readouterr()
+    assert "\r" not in out.getvalue() and "step" not in out.getvalue()
+    assert captured.err == "" and "compute_indices:" not in captured.out
+    tty = _Tty()
+    call_command("compute_indices", stdout=tty)
+    assert "compute_indices" in tty.getvalue() and "\r" in tty.getvalue()
+
+
+def test_celery_task_runs_the_service_eagerly(survey: None) -> None:
+    wave = m.Wave.objects.get(year=2022)
+    result = compute_indices_task.delay(wave_id=wave.pk).get()
+    run = m.IndexRun.objects.get(pk=result["run"])
+    assert result["status"] == m.RunStatus.SUCCEEDED
+    assert run.parameters["wave_ids"] == [wave.pk]
+    assert set(m.EstimateResult.objects.values_list("wave__year", flat=True)) == {2022}
+
+
+def test_task_reports_a_failed_run_without_raising(survey: None) -> None:
+    m.PopulationMargin.objects.all().delete()
+    result = compute_indices_task.delay().get()
+    assert result["status"] == "failed" and "population" in result["error"]
+
+
+def test_queue_recompute_runs_after_commit(survey: None, settings,
+                                          django_capture_on_commit_callbacks) -> None:
+    settings.NILAI_AUTO_RECOMPUTE = True
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        queue_recompute()
+        assert not m.IndexRun.objects.exists()  # nothing runs inside the transaction
+    assert len(callbacks) == 1
+    assert m.IndexRun.objects.get().status == m.RunStatus.SUCCEEDED
+    settings.NILAI_AUTO_RECOMPUTE = False
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        queue_recompute()
+    assert callbacks == []
+
+
+def test_weights_follow_their_responses(survey: None) -> None:
+    # WeightResult's keys are not enforced by the database; the ORM still cascades
+    compute_indices()
+    response = m.Response.objects.filter(wave__year=2021).first()
+    pk = response.pk
+    response.delete()
+    assert not m.WeightResult.objects.filter(response_id=pk).exists()
+    assert m.WeightResult.objects.count() == m.Response.objects.count()
+
+
+def test_wave_data_follows_its_column_contract(survey: None) -> None:
+    from surveys.selectors.responses import wave_data
+
+    wave = m.Wave.objects.get(year=2021)
+    data = wave_data(wave_id=wave.pk)
+    responses = list(m.Response.objects.filter(wave=wave).order_by("id"))
+    assert data.n == len(responses)
+    assert list(data.response_id) == [r.pk for r in responses]
+    first = responses[0]
+    assert data.region[0] == first.region.code and data.sex[0] == first.sex
+    assert data.respondent[0] == first.respondent.panel_key
+    assert data.base_weight[0] == first.base_weight
+    # answers in spec order (dimension by dimension), NaN for the missing byte
+    items = {i.code: i.position for i in m.Item.objects.filter(version=wave.version)}
+    for j, code in enumerate(data.spec.item_codes):
+        byte = first.answers[items[code]]
+        assert (np.isnan(data.answers[0, j]) if byte == 255 else data.answers[0, j] == byte)
+    assert data.spec.dimension_codes == ("S1", "S2", "S3", "S4", "S5")
+    assert data.frame().columns[:8].tolist() == ["response_id", "respondent", "region", "sex",
+                                                  "age_group", "stratum", "psu", "base_weight"]
+
+
+def test_read_paths_agree(survey: None) -> None:
+    from django.db import connection
+
+    from surveys.selectors import responses as sel
+
+    wave = m.Wave.objects.get(year=2022)
+    layout = sel.version_layout(wave.version)
+    portable = sel._read_cursor(wave.pk, layout, True)
+    if connection.vendor != "postgresql":
+        pytest.skip("the COPY path exists on PostgreSQL only")
+    fast = sel._read_pg(wave.pk, layout, True, connection)
+    for name in ("ids", "keys", "region_id", "sex", "age", "stratum", "psu", "weight", "raw"):
+        np.testing.assert_array_equal(getattr(fast, name), getattr(portable, name), name)
+
+
+def test_an_import_that_changes_data_queues_one_recompute_and_a_noop_none(
+    kaltim_dir, settings, django_capture_on_commit_callbacks
+) -> None:
+    from django.core.management import call_command
+
+    call_command("load_regions", str(kaltim_dir / "regions.csv"))
+    call_command("load_instrument", str(kaltim_dir / "instrument.json"))
+    call_command("load_population", str(kaltim_dir / "population.csv"))
+    settings.NILAI_AUTO_RECOMPUTE = True
+    responses = str(kaltim_dir / "responses.csv")
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        call_command("import_responses", responses, "--instrument", "IINP")
+    assert len(callbacks) == 1
+    run = m.IndexRun.objects.get()
+    assert run.status == m.RunStatus.SUCCEEDED
+    assert m.EstimateResult.objects.filter(run=run).count() == 330
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        call_command("import_responses", responses, "--instrument", "IINP")
+    assert callbacks == []
+    assert m.IndexRun.objects.count() == 1
