@@ -28,3 +28,6 @@ class RegionAssignment(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["user", "region"], name="region_assignment_unique"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} -> {self.region_id}"

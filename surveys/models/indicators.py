@@ -69,6 +69,9 @@ class IndicatorValue(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.indicator_id} {self.region_id} {self.year}: {self.value}"
+
 
 class Target(models.Model):
     """An RPJMD/Renstra target for one indicator (or INDEX), region and year."""
@@ -86,3 +89,6 @@ class Target(models.Model):
             models.UniqueConstraint(fields=["indicator", "region", "year"], name="target_unique"),
             models.CheckConstraint(condition=~Q(target=0), name="target_nonzero"),
         ]
+
+    def __str__(self) -> str:
+        return f"target {self.indicator_id} {self.region_id} {self.year}: {self.target}"

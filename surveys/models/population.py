@@ -29,3 +29,6 @@ class PopulationMargin(models.Model):
                 condition=Q(age_group__in=AgeGroup.values), name="population_age_valid"
             ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.year} {self.region_id} {self.sex} {self.age_group}: {self.population}"

@@ -80,6 +80,9 @@ class WeightResult(_RunResult):
             models.CheckConstraint(condition=Q(final_weight__gt=0), name="weight_result_pos"),
         ]
 
+    def __str__(self) -> str:
+        return f"weight {self.response_id}: {self.final_weight}"
+
 
 class EstimateResult(_RunResult):
     wave = models.ForeignKey("surveys.Wave", on_delete=models.CASCADE, related_name="+")
@@ -103,6 +106,9 @@ class EstimateResult(_RunResult):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.wave_id} {self.region_code} {self.dimension}: {self.estimate}"
+
 
 class ReliabilityResult(_RunResult):
     wave = models.ForeignKey("surveys.Wave", on_delete=models.CASCADE, related_name="+")
@@ -121,6 +127,9 @@ class ReliabilityResult(_RunResult):
             models.UniqueConstraint(fields=["wave", "dimension"], name="reliability_unique"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.wave_id} {self.dimension}: alpha {self.alpha}"
+
 
 class ItemResult(_RunResult):
     wave = models.ForeignKey("surveys.Wave", on_delete=models.CASCADE, related_name="+")
@@ -137,6 +146,9 @@ class ItemResult(_RunResult):
             models.UniqueConstraint(fields=["wave", "item"], name="item_result_unique"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.wave_id} {self.item}"
+
 
 class CfaResult(_RunResult):
     wave = models.OneToOneField("surveys.Wave", on_delete=models.CASCADE, related_name="+")
@@ -151,6 +163,9 @@ class CfaResult(_RunResult):
 
     class Meta:
         ordering = ["wave__year"]
+
+    def __str__(self) -> str:
+        return f"CFA {self.wave_id}: CFI {self.cfi}"
 
 
 class TrendResult(_RunResult):
@@ -180,6 +195,9 @@ class TrendResult(_RunResult):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"trend {self.region_code} {self.dimension}"
+
 
 class ChangeResult(_RunResult):
     instrument = models.ForeignKey("surveys.Instrument", on_delete=models.CASCADE, related_name="+")
@@ -203,6 +221,9 @@ class ChangeResult(_RunResult):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.region_code} {self.dimension} {self.from_wave}->{self.to_wave}"
+
 
 class ProxyValidationResult(_RunResult):
     indicator = models.ForeignKey("surveys.Indicator", on_delete=models.CASCADE, related_name="+")
@@ -222,6 +243,9 @@ class ProxyValidationResult(_RunResult):
             models.UniqueConstraint(fields=["indicator"], name="proxy_validation_unique"),
         ]
 
+    def __str__(self) -> str:
+        return f"validation {self.indicator_id}: accepted={self.accepted}"
+
 
 class AchievementResult(_RunResult):
     indicator = models.ForeignKey("surveys.Indicator", on_delete=models.CASCADE, related_name="+")
@@ -240,3 +264,6 @@ class AchievementResult(_RunResult):
                 fields=["indicator", "region_code", "year"], name="achievement_result_unique"
             ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.indicator_id} {self.region_code} {self.year}: {self.achievement_pct}"
