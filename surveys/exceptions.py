@@ -93,6 +93,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "wave_not_found": ("Gelombang {wave} tidak ditemukan.", "Wave {wave} not found."),
     "count_positive": ("Jumlah harus positif.", "The count must be positive."),
+    "respondent_forbidden": (
+        "Akun responden ini hanya dapat mengirim jawaban untuk responden yang terikat padanya "
+        "(responden pada kiriman pertamanya).",
+        "This respondent account may only submit for the respondent it is bound to (the "
+        "respondent of its first submission).",
+    ),
 }
 
 

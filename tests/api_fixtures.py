@@ -7,12 +7,14 @@ instrument version (scale 1..5) with two dimensions of three items each; an open
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from rest_framework.test import APIClient
 
 from surveys import models as m
+from surveys.api import views as api_views
 from surveys.services.accounts import token_issue, user_grant_role
 from tests import factories as f
 
@@ -53,8 +55,12 @@ def build_world(n_items_per_dimension: int = 3) -> dict[str, Any]:
 
 
 @pytest.fixture
-def world(db: None) -> dict[str, Any]:
-    return build_world()
+def world(db: None) -> Iterator[dict[str, Any]]:
+    # the submission endpoint caches regions, waves and tokens per process: ids are reused
+    # (SQLite) or renumbered (PostgreSQL) between tests
+    api_views.clear_caches()
+    yield build_world()
+    api_views.clear_caches()
 
 
 def client_for(username: str, role: str, regions: tuple[str, ...] = ()) -> APIClient:

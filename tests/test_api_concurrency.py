@@ -24,6 +24,7 @@ from django.db import connection
 from pytest_django.live_server_helper import LiveServer
 
 from surveys import models as m
+from surveys.api import views as api_views
 from surveys.services.accounts import token_issue, user_grant_role
 from tests.api_fixtures import build_world, payload
 
@@ -57,6 +58,7 @@ def live_server(django_db_setup: None, django_db_blocker: Any) -> Iterator[LiveS
 
 @pytest.fixture
 def live_world(transactional_db: None) -> dict[str, Any]:
+    api_views.clear_caches()
     world = build_world()
     user_grant_role(username="enum", role="enumerator", region_codes=["6400"])
     world["token"] = token_issue(username="enum")
@@ -204,3 +206,35 @@ def test_connection_killed_mid_transaction_leaves_nothing(live_server, live_worl
     assert str(stored.submission_id) == submission_id
     assert m.Respondent.objects.filter(panel_key="R-KILL").count() == 1
     assert m.Response.objects.count() == 1
+
+
+def test_a_new_submission_is_one_statement_in_autocommit(live_world):
+    """Outside a transaction (as under gunicorn) PostgreSQL stores a new response with one
+    statement; replays, conflicts and closed waves take the transactional path."""
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    wave = live_world["wave"]
+    client = Client(HTTP_AUTHORIZATION=f"Token {live_world['token']}")
+    url = f"/api/v1/waves/{wave.pk}/responses/"
+    client.post(url, payload(region="6401", respondent="W-0"), content_type="application/json")
+    body = payload(region="6401", respondent="W-1")
+    with CaptureQueriesContext(connection) as ctx:
+        r = client.post(url, body, content_type="application/json")
+    assert r.status_code == 201, r.json()
+    sqls = [q["sql"] for q in ctx.captured_queries]
+    assert len(sqls) == 1 and sqls[0].startswith("WITH w AS"), sqls
+    assert client.post(url, body, content_type="application/json").status_code == 200
+    again = dict(body, submission_id=str(uuid.uuid4()))
+    r = client.post(url, again, content_type="application/json")
+    assert r.status_code == 409
+    changed = dict(body, respondent="W-NEW", sex="L")
+    assert client.post(url, changed, content_type="application/json").status_code == 409
+    assert not m.Respondent.objects.filter(panel_key="W-NEW").exists(), "nothing half-stored"
+    wave.status = m.WaveStatus.CLOSED
+    wave.save()
+    r = client.post(url, payload(region="6401", respondent="W-2"),
+                    content_type="application/json")
+    assert r.status_code == 409
+    assert m.Response.objects.count() == 2
+    assert m.Respondent.objects.count() == 2

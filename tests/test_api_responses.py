@@ -8,9 +8,12 @@ import pytest
 from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from surveys import models as m
+from surveys.api import views as api_views
 from surveys.api.throttling import SubmissionRateThrottle
+from surveys.models.invitations import RespondentAccount
 from surveys.services.answers import ItemLayout, unpack_answers
 from tests import api_fixtures as fx
 from tests.api_fixtures import ITEM_CODES, client_for, payload, responses_url
@@ -65,31 +68,53 @@ def test_post_with_design_fields_is_a_probability_sample(world, respondent_clien
     assert data["probability_sample"] is True
 
 
-def test_post_is_one_insert_for_the_response(world, respondent_client):
-    body = payload()
+def _statements(ctx: CaptureQueriesContext) -> list[str]:
+    # the test's own transaction turns the service's atomic() into one savepoint
+    return [q["sql"] for q in ctx.captured_queries
+            if not q["sql"].startswith(("BEGIN", "SAVEPOINT", "RELEASE"))]
+
+
+def test_post_is_one_insert_for_the_response(world, enumerator_client):
+    url = responses_url(world["wave"])
     with CaptureQueriesContext(connection) as ctx:
-        r = respondent_client.post(responses_url(world["wave"]), body, format="json")
+        r = enumerator_client.post(url, payload(), format="json")
     assert r.status_code == 201
-    sqls = [q["sql"] for q in ctx.captured_queries]
-    inserts = [sql for sql in sqls if sql.startswith("INSERT")]
+    inserts = [sql for sql in _statements(ctx) if sql.startswith("INSERT")]
     # the new respondent's panel key and the response itself
     assert len(inserts) == 2
     assert sum('"surveys_response"' in sql for sql in inserts) == 1
+    # cold caches: token + user, roles, assignments, the wave with its version, the layout,
+    # the region table; then the wave's status inside the transaction and the two inserts
+    assert len(_statements(ctx)) == 9
 
-    def statements(ctx: CaptureQueriesContext) -> list[str]:
-        # the test's own transaction turns the service's atomic() into one savepoint
-        return [q["sql"] for q in ctx.captured_queries
-                if not q["sql"].startswith(("BEGIN", "SAVEPOINT", "RELEASE"))]
-
-    # token, roles, wave, region (an enumerator adds its assignments), item layout, the wave's
-    # status inside the transaction, two inserts; a published version's layout is then cached
-    assert len(statements(ctx)) == 8
     with CaptureQueriesContext(connection) as ctx:
-        r = respondent_client.post(responses_url(world["wave"]), payload(respondent="R-2"),
-                                   format="json")
+        r = enumerator_client.post(url, payload(respondent="R-2"), format="json")
     assert r.status_code == 201
-    assert len(statements(ctx)) == 7
+    # warm: the wave's status FOR SHARE and the two INSERT ... ON CONFLICT DO NOTHING (inside
+    # the test's transaction; in autocommit PostgreSQL does all three in one statement, see
+    # test_api_concurrency.py)
+    sqls = _statements(ctx)
+    assert len(sqls) == 3, sqls
+    assert sqls[0].startswith('SELECT status FROM "surveys_wave"')
+    assert all("ON CONFLICT DO NOTHING" in sql for sql in sqls[1:])
     assert sum(q["sql"].startswith("SAVEPOINT") for q in ctx.captured_queries) == 1
+
+
+def test_fast_output_is_what_the_output_serializer_gives(world, enumerator_client):
+    from surveys.api.serializers import ResponseOutputSerializer, submission_payload
+    from surveys.services.submissions import Submission, layout_for
+
+    url = responses_url(world["wave"])
+    body = payload(status="draft", answers={"S1_01": 4}, stratum="S", psu="P", base_weight=2)
+    created = enumerator_client.post(url, body, format="json")
+    assert created.status_code == 201
+    replay = enumerator_client.post(url, body, format="json")
+    assert replay.status_code == 200
+    assert replay.json() == created.json()
+    stored = m.Response.objects.select_related("respondent", "region").get()
+    sub = Submission.from_response(stored, created=False, layout=layout_for(world["version"]))
+    assert submission_payload(sub) == ResponseOutputSerializer(sub).data
+    assert created.json() == ResponseOutputSerializer(sub).data
 
 
 def test_replay_with_same_content_returns_200_and_stored_response(world, respondent_client):
@@ -357,17 +382,17 @@ def test_anonymous_is_401(world):
     assert r.json()["detail"] == "Data autentikasi tidak diberikan."
 
 
-def test_writes_are_throttled_per_token(world, respondent_client, monkeypatch):
+def test_writes_are_throttled_per_token(world, enumerator_client, monkeypatch):
     monkeypatch.setattr(SubmissionRateThrottle, "rate", "2/min", raising=False)
     url = responses_url(world["wave"])
     codes = [
-        respondent_client.post(url, payload(respondent=f"T{i}"), format="json").status_code
+        enumerator_client.post(url, payload(respondent=f"T{i}"), format="json").status_code
         for i in range(3)
     ]
     assert codes == [201, 201, 429]
     other = client_for("resp2", "respondent")
     assert other.post(url, payload(respondent="T9"), format="json").status_code == 201
-    r = respondent_client.post(url, payload(respondent="T3"), format="json", **EN)
+    r = enumerator_client.post(url, payload(respondent="T3"), format="json", **EN)
     assert r.status_code == 429
     assert r.json()["detail"].startswith("Request was throttled.")
     assert set(r.json()) == {"detail", "errors"}
@@ -463,3 +488,174 @@ def test_draft_cannot_change_after_the_wave_closes(world, respondent_client):
     r = respondent_client.patch(detail, {"answers": {"S1_02": 2}}, format="json")
     assert r.status_code == 409
     assert respondent_client.post(f"{detail}submit/").status_code == 409
+
+
+# ------------------------------------------------------------------------- respondent accounts
+
+FORBIDDEN_ID = (
+    "Akun responden ini hanya dapat mengirim jawaban untuk responden yang terikat padanya "
+    "(responden pada kiriman pertamanya)."
+)
+FORBIDDEN_EN = (
+    "This respondent account may only submit for the respondent it is bound to (the "
+    "respondent of its first submission)."
+)
+
+
+def _second_wave(world):
+    from tests import factories as f
+
+    return f.WaveFactory(version=world["version"], instrument=world["instrument"], year=2026)
+
+
+def test_respondent_account_is_bound_by_its_first_submission(world, respondent_client):
+    url = responses_url(world["wave"])
+    assert not RespondentAccount.objects.exists()
+    assert respondent_client.post(url, payload(respondent="R-OWN"), format="json").status_code \
+        == 201
+    binding = RespondentAccount.objects.get()
+    assert (binding.user.username, binding.respondent.panel_key) == ("resp1", "R-OWN")
+
+    r = respondent_client.post(url, payload(respondent="R-OTHER"), format="json")
+    assert r.status_code == 403
+    assert r.json() == {"detail": FORBIDDEN_ID, "errors": {}}
+    r = respondent_client.post(
+        responses_url(_second_wave(world)), payload(respondent="R-OTHER"), format="json", **EN
+    )
+    assert r.status_code == 403
+    assert r.json() == {"detail": FORBIDDEN_EN, "errors": {}}
+    assert not m.Respondent.objects.filter(panel_key="R-OTHER").exists()
+
+    # its own respondent: in the next wave too
+    r = respondent_client.post(
+        responses_url(m.Wave.objects.get(year=2026)), payload(respondent="R-OWN"), format="json"
+    )
+    assert r.status_code == 201
+    assert m.Response.objects.filter(respondent__panel_key="R-OWN").count() == 2
+    assert RespondentAccount.objects.count() == 1
+
+
+def test_binding_is_checked_by_the_database_not_only_the_cache(world, respondent_client):
+    url = responses_url(world["wave"])
+    assert respondent_client.post(url, payload(respondent="R-OWN"), format="json").status_code \
+        == 201
+    # a fresh process would not know the binding: the database still refuses
+    api_views.clear_caches()
+    r = respondent_client.post(
+        responses_url(_second_wave(world)), payload(respondent="R-X"), format="json", **EN
+    )
+    assert r.status_code == 403
+    assert r.json()["detail"] == FORBIDDEN_EN
+
+
+def test_unbound_cache_entry_is_rechecked_inside_the_write(world, respondent_client):
+    from surveys.api import permissions
+
+    url = responses_url(world["wave"])
+    # warm the cache while unbound (a 400 binds nothing), then bind through the service
+    r = respondent_client.post(url, payload(respondent="R-OWN", sex="X"), format="json")
+    assert r.status_code == 400
+    assert not RespondentAccount.objects.exists()
+    (entry,) = permissions._PRINCIPALS.values()
+    assert entry[1].bound is None
+    RespondentAccount.objects.create(
+        user=entry[1].user, respondent=m.Respondent.objects.create(panel_key="R-ELSEWHERE"),
+        bound_at=timezone.now(),
+    )
+    r = respondent_client.post(url, payload(respondent="R-OWN"), format="json")
+    assert r.status_code == 403
+    assert not m.Response.objects.exists()
+    assert not m.Respondent.objects.filter(panel_key="R-OWN").exists(), "rolled back"
+
+
+def test_a_refused_first_submission_binds_nothing(world, respondent_client, enumerator_client):
+    url = responses_url(world["wave"])
+    assert enumerator_client.post(url, payload(respondent="R-TAKEN"), format="json") \
+        .status_code == 201
+    # 409: R-TAKEN already answered this wave; the account stays unbound
+    assert respondent_client.post(url, payload(respondent="R-TAKEN"), format="json") \
+        .status_code == 409
+    assert respondent_client.post(url, payload(answers={}), format="json").status_code == 400
+    assert not RespondentAccount.objects.exists()
+    assert respondent_client.post(url, payload(respondent="R-MINE"), format="json") \
+        .status_code == 201
+    assert RespondentAccount.objects.get().respondent.panel_key == "R-MINE"
+
+
+def test_a_respondent_key_belongs_to_one_account(world, respondent_client):
+    url = responses_url(world["wave"])
+    assert respondent_client.post(url, payload(respondent="R-OWN"), format="json").status_code \
+        == 201
+    other = client_for("resp2", "respondent")
+    r = other.post(responses_url(_second_wave(world)), payload(respondent="R-OWN"),
+                   format="json", **EN)
+    assert r.status_code == 403
+    assert r.json()["detail"] == FORBIDDEN_EN
+    assert RespondentAccount.objects.count() == 1
+
+
+def test_replays_and_drafts_of_the_bound_respondent_still_work(world, respondent_client):
+    url = responses_url(world["wave"])
+    body = payload(respondent="R-OWN", status="draft", answers={"S1_01": 2})
+    assert respondent_client.post(url, body, format="json").status_code == 201
+    assert respondent_client.post(url, body, format="json").status_code == 200
+    detail = f"{url}{body['submission_id']}/"
+    r = respondent_client.patch(detail, {"answers": {"S1_02": 3}}, format="json")
+    assert r.status_code == 200
+
+
+def test_binding_compares_the_stored_hmac_key(world, respondent_client, settings):
+    settings.PANEL_KEY_SECRET = "s3cret"
+    url = responses_url(world["wave"])
+    assert respondent_client.post(url, payload(respondent="R-77"), format="json").status_code \
+        == 201
+    assert RespondentAccount.objects.get().respondent.panel_key != "R-77"
+    r = respondent_client.post(responses_url(_second_wave(world)), payload(respondent="R-77"),
+                               format="json")
+    assert r.status_code == 201
+    r = respondent_client.post(responses_url(m.Wave.objects.get(year=2026)),
+                               payload(respondent="R-78"), format="json")
+    assert r.status_code == 403
+
+
+def test_enumerators_submit_for_any_respondent_in_their_regions(world, respondent_client,
+                                                                enumerator_client):
+    url = responses_url(world["wave"])
+    assert respondent_client.post(url, payload(respondent="R-OWN"), format="json").status_code \
+        == 201
+    for key in ("E-1", "E-2", "E-3"):
+        r = enumerator_client.post(url, payload(respondent=key), format="json")
+        assert r.status_code == 201
+    # even a key an account is bound to, in another wave
+    r = enumerator_client.post(responses_url(_second_wave(world)), payload(respondent="R-OWN"),
+                               format="json")
+    assert r.status_code == 201
+    assert not RespondentAccount.objects.exclude(user__username="resp1").exists()
+
+
+def test_an_account_that_is_also_an_enumerator_is_not_bound(world):
+    client = client_for("both", "respondent")
+    client = client_for("both", "enumerator", ("6401",))
+    url = responses_url(world["wave"])
+    for key in ("B-1", "B-2"):
+        assert client.post(url, payload(respondent=key), format="json").status_code == 201
+    assert not RespondentAccount.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "field,value",
+    [("sex", ["P"]), ("age_group", {"a": 1}), ("status", ["draft"]), ("respondent", 7.5),
+     ("region", None), ("stratum", ""), ("base_weight", "heavy"), ("submission_id", 12)],
+)
+def test_odd_types_get_the_serializers_messages_not_a_500(world, enumerator_client, field,
+                                                           value):
+    from surveys.api.serializers import ResponseCreateInputSerializer
+
+    body = payload(**{field: value})
+    r = enumerator_client.post(responses_url(world["wave"]), body, format="json", **EN)
+    expected = ResponseCreateInputSerializer(data=body)
+    if expected.is_valid():
+        assert r.status_code in (201, 400), r.json()
+    else:
+        assert r.status_code == 400, r.json()
+        assert r.json()["errors"] == {k: [str(e) for e in v] for k, v in expected.errors.items()}

@@ -3,12 +3,20 @@ service and serialize; the rules live in surveys.services."""
 
 from __future__ import annotations
 
+import json
+import math
 import uuid
 from typing import Any
 
 from django.db.models import Max, Prefetch, QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
+from rest_framework.authentication import (
+    BaseAuthentication,
+    SessionAuthentication,
+    TokenAuthentication,
+)
+from rest_framework.exceptions import ParseError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
@@ -16,11 +24,27 @@ from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
+from surveys.api import permissions
 from surveys.api import serializers as s
-from surveys.api.permissions import CanSubmitResponses, request_roles
+from surveys.api.permissions import (
+    CachedTokenAuthentication,
+    CanSubmitResponses,
+    request_principal,
+)
 from surveys.api.throttling import InvitationRateThrottle, SubmissionRateThrottle
 from surveys.exceptions import NotFound
-from surveys.models import Dimension, Instrument, InstrumentVersion, Item, Region, Wave
+from surveys.models import (
+    AgeGroup,
+    Dimension,
+    Instrument,
+    InstrumentVersion,
+    Item,
+    Region,
+    ResponseStatus,
+    Sex,
+    Wave,
+)
+from surveys.selectors import access
 from surveys.services import accounts, submissions
 
 ERRORS = {
@@ -171,13 +195,109 @@ def _wave(wave_id: int) -> Wave:
     return wave
 
 
+def clear_caches() -> None:
+    """Drop the per-process caches of the submission endpoint (tests; after bulk changes)."""
+    permissions.clear_caches()
+    access.clear_caches()
+    submissions.clear_caches()
+
+
 def _out(result: submissions.Submission, code: int) -> Response:
-    return Response(s.ResponseOutputSerializer(result).data, status=code)
+    return Response(s.submission_payload(result), status=code)
+
+
+_SEXES = frozenset(Sex.values)
+_AGE_GROUPS = frozenset(AgeGroup.values)
+_STATUSES = frozenset(ResponseStatus.values)
+
+
+def _text(value: Any, max_length: int) -> str | None:
+    """`value` as ResponseCreateInputSerializer's CharField would keep it, or None when that
+    field might refuse or alter it (then the serializer decides and words the error)."""
+    if type(value) is not str:
+        return None
+    value = value.strip()
+    if not value or len(value) > max_length or not value.isprintable():
+        return None
+    return value
+
+
+def _fast_input(data: Any) -> dict[str, Any] | None:
+    """The validated input for a well-formed body, checked with plain code; None for anything
+    ResponseCreateInputSerializer might judge differently (then it runs, with its messages)."""
+    if type(data) is not dict:
+        return None
+    try:
+        submission_id = uuid.UUID(data["submission_id"])
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
+    respondent = _text(data.get("respondent"), 200)
+    region = _text(data.get("region"), 20)
+    sex, age_group = data.get("sex"), data.get("age_group")
+    answers = data.get("answers")
+    status_value = data.get("status", ResponseStatus.SUBMITTED.value)
+    if (
+        respondent is None or region is None or type(answers) is not dict
+        or type(sex) is not str or sex not in _SEXES
+        or type(age_group) is not str or age_group not in _AGE_GROUPS
+        or type(status_value) is not str or status_value not in _STATUSES
+        or not all(type(code) is str for code in answers)
+    ):
+        return None
+    out: dict[str, Any] = {
+        "submission_id": submission_id, "respondent": respondent, "region": region,
+        "sex": sex, "age_group": age_group, "answers": answers, "status": status_value,
+    }
+    for name, max_length in (("stratum", 60), ("psu", 80)):
+        value = data.get(name)
+        if value is not None:
+            value = _text(value, max_length)
+            if value is None:
+                return None
+        out[name] = value
+    weight = data.get("base_weight")
+    if weight is not None:
+        if type(weight) not in (int, float):
+            return None
+        try:
+            weight = float(weight)
+        except OverflowError:
+            return None
+        if not math.isfinite(weight):
+            return None
+    out["base_weight"] = weight
+    return out
 
 
 class ResponseCreateView(APIView):
+    """Submit a response to a wave.
+
+    Who may submit for whom:
+
+    - an enumerator: any respondent, in a region inside its assignment (403 outside);
+    - an admin: anyone, anywhere;
+    - a respondent-only account (role respondent, neither enumerator nor admin): one respondent
+      key, its own. The key of the account's first accepted submission is recorded in
+      RespondentAccount (unique on the account and on the respondent, written in the same
+      transaction as the response); a later submission for any other respondent id is 403
+      ("respondent_forbidden"), as is claiming a key another account is bound to.
+
+    The hot path avoids DRF's serializers and the ORM: the body is parsed once with json.loads
+    and checked with plain code (falling back to ResponseCreateInputSerializer, for its exact
+    error messages, whenever a field is not plainly valid); the caller, the region tree and the
+    wave's item layout come from short-lived per-process caches (surveys.api.permissions,
+    surveys.selectors.access, surveys.services.submissions); the writes are hand-written SQL.
+    """
+
+    authentication_classes = [CachedTokenAuthentication, SessionAuthentication]
     permission_classes = [IsAuthenticated, CanSubmitResponses]
     throttle_classes = [SubmissionRateThrottle]
+
+    def get_authenticators(self) -> list[BaseAuthentication]:
+        if getattr(self, "swagger_fake_view", False):
+            # the schema shows the one "tokenAuth" scheme of every other endpoint
+            return [TokenAuthentication(), SessionAuthentication()]
+        return super().get_authenticators()
 
     @extend_schema(
         operation_id="wave_response_create",
@@ -190,13 +310,26 @@ class ResponseCreateView(APIView):
             **_errors(400, 401, 403, 404, 409, 429),
         },
         description="Submit a response (or a draft with `status: draft`). Idempotent by "
-        "`submission_id`: the same content again returns 200 and the stored response.",
+        "`submission_id`: the same content again returns 200 and the stored response. A "
+        "respondent account is bound to the respondent of its first accepted submission and "
+        "may submit only for that respondent (403 otherwise).",
     )
     def post(self, request: Request, wave_id: int) -> Response:
-        wave = _wave(wave_id)
-        data = s.ResponseCreateInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        v = data.validated_data
+        wave = submissions.wave_info(wave_id)
+        v = None
+        if request.content_type.startswith("application/json"):
+            body = request._request.body  # noqa: SLF001
+            try:
+                raw = json.loads(body) if body else {}
+            except ValueError as exc:
+                raise ParseError(f"JSON parse error - {exc}") from None
+            v = _fast_input(raw)
+        else:
+            raw = request.data
+        if v is None:
+            data = s.ResponseCreateInputSerializer(data=raw)
+            data.is_valid(raise_exception=True)
+            v = data.validated_data
         result = submissions.response_submit(
             wave=wave,
             user=request.user,
@@ -210,7 +343,7 @@ class ResponseCreateView(APIView):
             psu=v.get("psu"),
             base_weight=v.get("base_weight"),
             draft=v["status"] == "draft",
-            roles=request_roles(request),
+            principal=request_principal(request),
         )
         return _out(result, status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
 

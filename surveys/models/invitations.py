@@ -33,3 +33,29 @@ class Invitation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.wave_id}:{self.code_hash[:8]}"
+
+
+class RespondentAccount(models.Model):
+    """The one respondent key a respondent account may answer for (docs/DECISIONS.md item 14).
+
+    Written by the account's first accepted submission, in the same transaction as the response,
+    and never changed by the API afterwards. Both sides are unique: an account answers for one
+    respondent and a respondent is answered for by at most one account. Enumerators and admins
+    have no row: they submit for anyone in their regions.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, primary_key=True, on_delete=models.CASCADE,
+        related_name="respondent_account",
+    )
+    respondent = models.OneToOneField(
+        "surveys.Respondent", on_delete=models.CASCADE, related_name="account"
+    )
+    bound_at = models.DateTimeField("terikat sejak")
+
+    class Meta:
+        verbose_name = "akun responden"
+        verbose_name_plural = "akun responden"
+
+    def __str__(self) -> str:
+        return f"{self.user_id} -> {self.respondent_id}"

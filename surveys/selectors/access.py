@@ -6,6 +6,9 @@ of one regency cannot read another's rows by id or by filter.
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass, field
+
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
 from surveys.models import ALL_REGIONS, Region, RegionAssignment, Role
@@ -105,3 +108,111 @@ def region_for_write(
     if region is None:
         return None, False
     return region, can_write_region(user, region, roles=roles)
+
+
+# --------------------------------------------------------------------------- per-process caches
+# The submission endpoint reads these instead of querying on every request. Both are short-lived
+# per-process snapshots (a change in the database reaches a worker within the TTL);
+# `clear_caches()` drops them at once (tests, or after loading regions in the same process).
+
+REGION_TTL_SECONDS = 60.0
+_REGION_RELOAD_MIN_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class RegionRef:
+    """A region's id and code plus the ids of the region and all its ancestors."""
+
+    id: int
+    code: str
+    chain: tuple[int, ...]
+
+
+@dataclass
+class _RegionMap:
+    loaded_at: float = -1e9
+    by_code: dict[str, RegionRef] = field(default_factory=dict)
+
+
+_REGIONS = _RegionMap()
+
+
+def _load_regions() -> _RegionMap:
+    rows = list(Region.objects.values_list("id", "code", "parent_id"))
+    parent = {rid: pid for rid, _, pid in rows}
+    by_code: dict[str, RegionRef] = {}
+    for rid, code, _ in rows:
+        chain = [rid]
+        pid = parent.get(rid)
+        while pid is not None and pid not in chain:
+            chain.append(pid)
+            pid = parent.get(pid)
+        by_code[code] = RegionRef(id=rid, code=code, chain=tuple(chain))
+    return _RegionMap(loaded_at=time.monotonic(), by_code=by_code)
+
+
+def region_ref(code: str) -> RegionRef | None:
+    """The region with BPS `code` from a per-process snapshot of the region table (reloaded
+    after REGION_TTL_SECONDS, or on an unknown code at most every 2 s); None if unknown."""
+    global _REGIONS  # noqa: PLW0603
+    snapshot = _REGIONS
+    age = time.monotonic() - snapshot.loaded_at
+    ref = snapshot.by_code.get(code) if age < REGION_TTL_SECONDS else None
+    if ref is None and (age >= REGION_TTL_SECONDS or age >= _REGION_RELOAD_MIN_SECONDS):
+        snapshot = _REGIONS = _load_regions()
+        ref = snapshot.by_code.get(code)
+    return ref
+
+
+@dataclass
+class Principal:
+    """What the submission endpoint needs to know about a caller, read once per TTL.
+
+    `bound` is the (respondent id, panel key) a respondent-only account is bound to
+    (RespondentAccount), None while unbound; a binding never changes once made, so a bound value
+    is never stale, and an unbound one is re-checked by the database inside the write.
+    """
+
+    user: AbstractBaseUser
+    roles: frozenset[str]
+    assigned_region_ids: frozenset[int]
+    bound: tuple[int, str] | None
+
+    @property
+    def respondent_only(self) -> bool:
+        return Role.RESPONDENT in self.roles and not (
+            self.roles & {Role.ENUMERATOR, Role.ADMIN}
+        )
+
+    def can_write(self, region: RegionRef) -> bool:
+        """Same rule as `can_write_region`, on the cached assignment and ancestor chain."""
+        if self.roles & {Role.ADMIN, Role.RESPONDENT}:
+            return True
+        if Role.ENUMERATOR not in self.roles:
+            return False
+        return not self.assigned_region_ids.isdisjoint(region.chain)
+
+
+def principal_for(user: AbstractBaseUser) -> Principal:
+    """Roles, assigned region ids and respondent binding of `user` (three small queries)."""
+    from surveys.models.invitations import RespondentAccount
+
+    roles = frozenset(user_roles(user))
+    assigned: frozenset[int] = frozenset()
+    if Role.ENUMERATOR in roles:
+        assigned = frozenset(
+            RegionAssignment.objects.filter(user=user).values_list("region_id", flat=True)
+        )
+    principal = Principal(user=user, roles=roles, assigned_region_ids=assigned, bound=None)
+    if principal.respondent_only:
+        principal.bound = (
+            RespondentAccount.objects.filter(user=user)
+            .values_list("respondent_id", "respondent__panel_key")
+            .first()
+        )
+    return principal
+
+
+def clear_caches() -> None:
+    global _REGIONS  # noqa: PLW0603
+    _REGIONS = _RegionMap()
