@@ -13,6 +13,7 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from surveys.models import AgeGroup, Sex
 
@@ -221,3 +222,16 @@ def parse_choice(value: str, allowed: frozenset[str], log: ErrorLog, *, row: int
 
 def file_label(path: Path) -> str:
     return path.name
+
+
+def update_if_changed(obj: Any, values: dict[str, Any]) -> bool:
+    """Set `values` on a stored row and save only those fields, if any differs.
+
+    Returns True when the row changed (the loaders count changed vs unchanged rows).
+    """
+    if all(getattr(obj, k) == v for k, v in values.items()):
+        return False
+    for k, v in values.items():
+        setattr(obj, k, v)
+    obj.save(update_fields=list(values))
+    return True

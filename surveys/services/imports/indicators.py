@@ -27,6 +27,7 @@ from ._common import (
     parse_number,
     parse_year,
     read_bytes,
+    update_if_changed,
 )
 
 VALUE_COLUMNS = ("indicator", "region", "year", "value")
@@ -198,10 +199,7 @@ def indicators_load(*, definitions: Path, values: Path) -> tuple[LoadReport, Loa
             if indicator is None:
                 stored[code] = Indicator.objects.create(code=code, **values_)
                 created += 1
-            elif any(getattr(indicator, k) != v for k, v in values_.items()):
-                for k, v in values_.items():
-                    setattr(indicator, k, v)
-                indicator.save(update_fields=list(values_))
+            elif update_if_changed(indicator, values_):
                 changed += 1
             else:
                 unchanged += 1

@@ -16,6 +16,7 @@ from ._common import (
     file_label,
     parse_choice,
     read_bytes,
+    update_if_changed,
 )
 
 REQUIRED = ("code", "name", "level", "parent")
@@ -85,10 +86,7 @@ def regions_load(*, path: Path) -> LoadReport:
                 continue
             if "code_kemendagri" not in rec:
                 values["code_kemendagri"] = region.code_kemendagri
-            if any(getattr(region, k) != v for k, v in values.items()):
-                for k, v in values.items():
-                    setattr(region, k, v)
-                region.save(update_fields=list(values))
+            if update_if_changed(region, values):
                 changed += 1
             else:
                 unchanged += 1
