@@ -66,6 +66,7 @@ from django.db.models import Count, QuerySet, Sum
 
 from analysis import scoring
 from surveys import models as m
+from surveys.selectors.published import SUPPRESSED_FIELDS
 from surveys.selectors.responses import fetch_chunks, version_layout
 from surveys.services.compute import index_instrument
 
@@ -183,7 +184,7 @@ def _simple(model: type, columns: list[Column], fields: list[str], order: list[s
 
 def _blank_suppressed(batch: dict[str, Any]) -> dict[str, Any]:
     supp = batch["suppressed"]
-    for name in ("estimate", "se", "ci_low", "ci_high", "category"):
+    for name in SUPPRESSED_FIELDS:  # the one list of what the publication rule blanks
         batch[name] = [None if s else v for s, v in zip(supp, batch[name], strict=True)]
     batch["category"] = [v or None for v in batch["category"]]
     return batch
