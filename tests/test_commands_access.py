@@ -107,8 +107,9 @@ def test_open_wave_errors(world):
 
 
 def test_close_wave_closes_and_queues_a_recompute_on_commit(
-    world, django_capture_on_commit_callbacks
+    world, settings, django_capture_on_commit_callbacks
 ):
+    settings.NILAI_AUTO_RECOMPUTE = True  # off by default in the test settings
     with mock.patch("surveys.tasks.compute_indices_task") as task:
         with django_capture_on_commit_callbacks(execute=False) as callbacks:
             out = run("close_wave", "IINP", "2025")
@@ -121,7 +122,10 @@ def test_close_wave_closes_and_queues_a_recompute_on_commit(
     assert world["wave"].status == m.WaveStatus.CLOSED
 
 
-def test_close_wave_twice_queues_once_and_reopen_works(world, django_capture_on_commit_callbacks):
+def test_close_wave_twice_queues_once_and_reopen_works(
+    world, settings, django_capture_on_commit_callbacks
+):
+    settings.NILAI_AUTO_RECOMPUTE = True  # off by default in the test settings
     with mock.patch("surveys.tasks.compute_indices_task") as task:
         with django_capture_on_commit_callbacks(execute=True):
             run("close_wave", "IINP", "2025")

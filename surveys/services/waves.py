@@ -23,13 +23,6 @@ def _instrument(code: str) -> Instrument:
     return instrument
 
 
-def _queue_recompute(wave_id: int) -> None:
-    # Imported late: the task module belongs to the pipeline and imports the analysis stack.
-    from surveys.tasks import compute_indices_task
-
-    compute_indices_task.delay(wave_id=wave_id)
-
-
 @transaction.atomic
 def wave_open(*, instrument: str, year: int, version: int | None = None) -> WaveChange:
     """Open the wave `instrument` `year` for submissions, creating it with the given (default:
@@ -84,6 +77,9 @@ def wave_close(*, instrument: str, year: int) -> WaveChange:
         return WaveChange(wave=wave, changed=False)
     wave.status = WaveStatus.CLOSED
     wave.save(update_fields=["status"])
-    wave_id = wave.pk
-    transaction.on_commit(lambda: _queue_recompute(wave_id))
+    # Imported late: the compute service loads the analysis stack, which opening and closing
+    # waves otherwise never need.
+    from surveys.services.compute import queue_recompute
+
+    queue_recompute(wave_id=wave.pk)  # after the commit, like every other input change
     return WaveChange(wave=wave, changed=True)
