@@ -18,6 +18,19 @@ class IndicatorLevel(models.TextChoices):
     INDEX = "index", "Indeks survei"
 
 
+class IndicatorQuerySet(models.QuerySet["Indicator"]):
+    def index(self) -> Indicator:
+        """The row standing for the survey index (code INDEX), created on first use."""
+        indicator, _ = self.get_or_create(
+            code=INDEX_CODE,
+            defaults={
+                "name_id": "Indeks survei (keseluruhan)", "name_en": "Survey index (overall)",
+                "polarity": Polarity.POSITIVE, "level": IndicatorLevel.INDEX,
+            },
+        )
+        return indicator
+
+
 class Indicator(models.Model):
     """A proxy (outcome) or output indicator. The survey index itself is the Indicator with
     code INDEX and level `index`, created on demand so that targets always reference a row."""
@@ -30,6 +43,8 @@ class Indicator(models.Model):
     unit = models.CharField("satuan", max_length=60, blank=True, default="")
     source = models.CharField("sumber", max_length=200, blank=True, default="")
     dimension_code = models.CharField("sila terkait", max_length=20, blank=True, default="")
+
+    objects = IndicatorQuerySet.as_manager()
 
     class Meta:
         ordering = ["code"]

@@ -401,10 +401,7 @@ def _write_tables(state: _RunState, outputs: list[_WaveOutput], instruments: lis
         counts["proxy_validation"] = len(m.ProxyValidationResult.objects.bulk_create(objs))
     if achieve is not None:
         if (achieve["indicator"] == m.INDEX_CODE).any() and m.INDEX_CODE not in indicators:
-            indicators[m.INDEX_CODE], _ = m.Indicator.objects.get_or_create(
-                code=m.INDEX_CODE, defaults={"name_id": "Indeks", "name_en": "Index",
-                                             "polarity": m.Polarity.POSITIVE,
-                                             "level": m.IndicatorLevel.INDEX})
+            indicators[m.INDEX_CODE] = m.Indicator.objects.index()
         objs = [m.AchievementResult(run=run, indicator=indicators[r.pop("indicator")],
                                     region_code=str(r.pop("region")),
                                     **{k: _none(v) for k, v in r.items()})

@@ -36,12 +36,6 @@ _DEF_KEYS = {"code", "name", "polarity", "level", "unit", "source", "dimension"}
 _FILE_LEVELS = (IndicatorLevel.OUTCOME.value, IndicatorLevel.OUTPUT.value)
 _POLARITIES = tuple(Polarity.values)
 #: The overall survey index as an Indicator row, created on demand for its targets.
-INDEX_DEFAULTS = {
-    "name_id": "Indeks survei (keseluruhan)", "name_en": "Survey index (overall)",
-    "polarity": Polarity.POSITIVE, "level": IndicatorLevel.INDEX,
-}
-
-
 def _limit(model: type, name: str) -> int:
     return model._meta.get_field(name).max_length
 
@@ -221,7 +215,7 @@ def targets_load(*, path: Path) -> LoadReport:
     log.raise_if_any()
     with transaction.atomic():
         if any(key[0] == INDEX_CODE for key in rows):
-            Indicator.objects.get_or_create(code=INDEX_CODE, defaults=INDEX_DEFAULTS)
+            Indicator.objects.index()
         ids = dict(Indicator.objects.values_list("code", "id"))
         counts = _upsert_series(Target, "target", rows, ids)
     return LoadReport(log.label, "target", "targets", *counts)
