@@ -827,7 +827,8 @@ BULK_MIN_ROWS = 100_000
 @contextmanager
 def _bulk_load(cursor: Any, model: Any, n_rows: int) -> Iterator[None]:
     """Drop foreign keys and non-constraint indexes of `model`'s table around a large COPY and
-    restore them after it (each restored foreign key is checked again, in one join).
+    restore them after it (each restored foreign key is checked again, in one join), then
+    refresh the table's planner statistics.
 
     Runs inside the import's transaction, so a failure restores everything; the table is
     locked (ACCESS EXCLUSIVE) until commit, which is why it applies to large loads only.
@@ -866,6 +867,9 @@ def _bulk_load(cursor: Any, model: Any, n_rows: int) -> Iterator[None]:
             f"ADD CONSTRAINT {connection.ops.quote_name(constraint)} {definition}"
             for constraint, definition in foreign_keys))
     cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+    # fresh planner statistics: right after a load autovacuum has not caught up, and with the
+    # old row estimate (a few hundred) the exports' aggregations sorted a million rows on disk
+    cursor.execute(f"ANALYZE {table}")
 
 
 def _insert_responses(rows: _NewRows, now: Any) -> None:
