@@ -117,8 +117,17 @@ class IndexRunAdmin(ReadOnlyAdmin):
     list_filter = ["status"]
 
 
+@admin.register(m.WaveWeights)
+class WaveWeightsAdmin(ReadOnlyAdmin):
+    """A wave's packed weights: who ran them and how many; the arrays are not shown (export
+    the ``weights`` table to read them)."""
+
+    list_display = ["wave", "n", "run"]
+    exclude = ["response_ids", "final_weights"]
+
+
 for _model in (
-    m.WeightResult, m.EstimateResult, m.ReliabilityResult, m.ItemResult, m.CfaResult,
+    m.EstimateResult, m.ReliabilityResult, m.ItemResult, m.CfaResult,
     m.TrendResult, m.ChangeResult, m.ProxyValidationResult, m.AchievementResult,
 ):
     admin.site.register(_model, ReadOnlyAdmin)

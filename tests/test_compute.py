@@ -6,14 +6,19 @@ import io
 from io import StringIO
 
 import numpy as np
+import pandas as pd
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db.models import Sum
 
 from surveys import models as m
+from surveys.selectors.weights import wave_weights, weighted_count
 from surveys.services import demo
 from surveys.services.compute import ComputeError, compute_indices, queue_recompute
+from surveys.services.exports import iter_export
 from surveys.tasks import compute_indices_task
+from tests.factories import ResponseFactory
 
 pytestmark = pytest.mark.django_db
 YEARS = (2021, 2022, 2023)
@@ -44,7 +49,8 @@ def test_run_stores_every_table_with_bookkeeping(survey: None) -> None:
     n_regions = 10
     # every region and ALL x S1..S5 + INDEX per wave
     assert m.EstimateResult.objects.count() == len(YEARS) * (n_regions + 1) * 6
-    assert m.WeightResult.objects.count() == m.Response.objects.count()
+    assert weighted_count() == m.Response.objects.count()
+    assert m.WaveWeights.objects.count() == len(YEARS)
     assert m.ReliabilityResult.objects.count() == len(YEARS) * 5
     assert m.ItemResult.objects.count() == len(YEARS) * 30
     assert m.CfaResult.objects.count() == len(YEARS)
@@ -64,7 +70,7 @@ def test_run_stores_every_table_with_bookkeeping(survey: None) -> None:
 
 def test_rerun_replaces_results_and_checksum_is_stable(survey: None) -> None:
     first = compute_indices()
-    counts = {model: model.objects.count() for model in (m.EstimateResult, m.WeightResult,
+    counts = {model: model.objects.count() for model in (m.EstimateResult, m.WaveWeights,
                                                          m.TrendResult, m.ChangeResult)}
     second = compute_indices()
     for model, count in counts.items():
@@ -90,7 +96,7 @@ def test_failed_run_keeps_previous_results(survey: None) -> None:
     assert "6401" in failed.messages[-1]["message"]
     assert list(m.EstimateResult.objects.order_by("id").values_list(
         "id", "estimate", "run")) == before
-    assert _run_ids(m.WeightResult) == {good.pk}
+    assert _run_ids(m.WaveWeights) == {good.pk}
 
 
 def test_missing_margins_fail_the_command_with_a_clear_message(survey: None) -> None:
@@ -107,7 +113,7 @@ def test_wave_option_recomputes_one_wave(survey: None) -> None:
     assert second.status == m.RunStatus.SUCCEEDED and second.pk != first.pk
     by_year = dict(m.EstimateResult.objects.values_list("wave__year", "run").distinct())
     assert by_year == {2021: first.pk, 2022: second.pk, 2023: first.pk}
-    assert _run_ids(m.WeightResult.objects.filter(wave__year=2022).model) >= {second.pk}
+    assert dict(m.WaveWeights.objects.values_list("wave__year", "run")) == by_year
     # cross-wave tables are rebuilt from all stored estimates
     assert _run_ids(m.TrendResult) == {second.pk}
     assert m.TrendResult.objects.filter(region_code="ALL", dimension="INDEX").get().n_points == 3
@@ -164,13 +170,41 @@ def test_queue_recompute_runs_after_commit(survey: None, settings,
 
 
 def test_weights_follow_their_responses(survey: None) -> None:
-    # WeightResult's keys are not enforced by the database; the ORM still cascades
+    # weights are stored packed per wave; readers join from the responses, so a response
+    # deleted after the run disappears from the weights and one submitted since has none
     compute_indices()
-    response = m.Response.objects.filter(wave__year=2021).first()
-    pk = response.pk
-    response.delete()
-    assert not m.WeightResult.objects.filter(response_id=pk).exists()
-    assert m.WeightResult.objects.count() == m.Response.objects.count()
+    gone = m.Response.objects.filter(wave__year=2021).first()
+    gone.delete()
+    wave = m.Wave.objects.get(year=2022)
+    late = ResponseFactory(wave=wave, region=m.Region.objects.get(code="6401"),
+                           answers=bytes([4] * 30))
+    exported = pd.read_csv(io.BytesIO(b"".join(iter_export(table="weights", fmt="csv"))))
+    assert len(exported) == m.Response.objects.count() - 1  # all but the late one
+    keys = set(exported["respondent"])
+    assert late.respondent.panel_key not in keys
+    assert gone.respondent.panel_key not in keys or m.Response.objects.filter(
+        respondent=gone.respondent, wave__year__in=[2022, 2023]).exists()
+    found, weight = wave_weights(wave.pk).lookup(np.array([late.pk]))
+    assert not found[0] and np.isnan(weight[0])
+    # the next run weights the late response and drops the deleted one
+    compute_indices()
+    assert weighted_count() == m.Response.objects.count()
+    assert wave_weights(wave.pk).lookup(np.array([late.pk]))[0][0]
+
+
+def test_wave_weights_are_packed_in_response_order(survey: None) -> None:
+    compute_indices()
+    for wave in m.Wave.objects.all():
+        packed = wave_weights(wave.pk)
+        ids = list(m.Response.objects.filter(wave=wave).order_by("id").values_list("id",
+                                                                                   flat=True))
+        assert packed.response_ids.tolist() == ids
+        assert (packed.final_weights > 0).all()
+        # raked weights reproduce the population of the regions sampled that year
+        regions = m.Response.objects.filter(wave=wave).values("region")
+        total = m.PopulationMargin.objects.filter(year=wave.year, region__in=regions).aggregate(
+            t=Sum("population"))["t"]
+        assert packed.final_weights.sum() == pytest.approx(total, rel=1e-9)
 
 
 def test_wave_data_follows_its_column_contract(survey: None) -> None:
@@ -230,3 +264,38 @@ def test_an_import_that_changes_data_queues_one_recompute_and_a_noop_none(
         call_command("import_responses", responses, "--instrument", "IINP")
     assert callbacks == []
     assert m.IndexRun.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_waves_read_ahead_in_a_thread_give_the_same_results(
+        survey: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    from surveys.services import compute
+
+    readers: list[str] = []
+    original = compute._read_wave
+
+    def spy(wave_id: int, **kwargs: object) -> object:
+        readers.append(threading.current_thread().name)
+        return original(wave_id, **kwargs)
+
+    monkeypatch.setattr(compute, "_read_wave", spy)
+
+    def results() -> tuple[list, dict]:
+        est = sorted(m.EstimateResult.objects.values_list(
+            "wave__year", "region_code", "dimension", "estimate", "se", "n"))
+        weights = {w.wave_id: (bytes(w.response_ids), bytes(w.final_weights))
+                   for w in m.WaveWeights.objects.all()}
+        return est, weights
+
+    in_line = compute_indices(prefetch=False)
+    assert readers == ["MainThread"] * len(YEARS)
+    before = results()
+    readers.clear()
+    ahead = compute_indices()
+    assert len(readers) == len(YEARS)
+    assert all(name.startswith("nilai-read") for name in readers)
+    assert ahead.input_checksum == in_line.input_checksum
+    assert results() == before
+    assert {f"{y}/read" for y in YEARS} <= set(ahead.timings)

@@ -15,6 +15,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from surveys import models as m
+from surveys.selectors.weights import weighted_count
 from surveys.services import demo, exports
 from surveys.services.compute import compute_indices
 
@@ -107,12 +108,13 @@ def test_region_filter(computed: None) -> None:
 def test_streams_in_batches(computed: None, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(exports, "CHUNK_ROWS", 500)
     chunks = list(exports.iter_export(table="weights", fmt="csv"))
-    assert len(chunks) == -(-m.WeightResult.objects.count() // 500)
+    per_wave = m.WaveWeights.objects.values_list("n", flat=True)
+    assert len(chunks) == sum(-(-n // 500) for n in per_wave)  # one query per wave
     assert all(len(c) > 10_000 for c in chunks[:-1])  # many rows per write, not one
     parquet = list(exports.iter_export(table="weights", fmt="parquet"))
     assert len(parquet) > 1
     df = pd.read_parquet(io.BytesIO(b"".join(parquet)))
-    assert len(df) == m.WeightResult.objects.count()
+    assert len(df) == weighted_count()
 
 
 def test_microdata_k_anonymity_generalises_then_suppresses(computed: None) -> None:
@@ -125,7 +127,7 @@ def test_microdata_k_anonymity_generalises_then_suppresses(computed: None) -> No
         ["wave", "region", "sex", "age_group"]).size()
     assert cells.min() >= 25
     assert summary.suppressed_records > 0
-    assert len(micro) == m.WeightResult.objects.count() - summary.suppressed_records
+    assert len(micro) == weighted_count() - summary.suppressed_records
     assert {"17-34", "35-54"} & set(micro["age_group"])
     assert micro["sex"].isna().any()
     assert any("sex blanked" in msg for msg in summary.messages)
@@ -143,7 +145,7 @@ def test_microdata_k_anonymity_generalises_then_suppresses(computed: None) -> No
 
 def test_microdata_scores_match_scoring(computed: None) -> None:
     micro = _csv("microdata", k=1, salt=b"s")
-    assert len(micro) == m.WeightResult.objects.count()
+    assert len(micro) == weighted_count()
     # INDEX is the weighted mean of the dimensions (weights 0.2 each) where all are present
     dims = micro[["S1", "S2", "S3", "S4", "S5"]]
     full = dims.notna().all(axis=1)
@@ -183,6 +185,79 @@ def test_microdata_labels_round_trip(computed: None, tmp_path: Path, fmt: str) -
     del en, meta_en
 
 
+def _typed_csv(table: str, columns: list[exports.Column], **kw) -> pd.DataFrame:
+    data = b"".join(exports.iter_export(table=table, fmt="csv", **kw))
+    return pd.read_csv(io.BytesIO(data), keep_default_na=False, na_values=[""],
+                       dtype={c.name: str for c in columns if c.kind == "str"})
+
+
+def _assert_stat_equals_csv(df: pd.DataFrame, csv: pd.DataFrame,
+                            columns: list[exports.Column]) -> None:
+    """Every value and every missing cell of a .sav/.dta read back equals the CSV export:
+    strings ("" for a missing one), numbers exactly, labelled kinds as their integer codes."""
+    assert list(df.columns) == list(csv.columns) == [c.name for c in columns]
+    assert len(df) == len(csv)
+    codes = {"sex": {s[0]: i + 1 for i, s in enumerate(exports.SEXES)},
+             "age_group": {a: i + 1 for i, a in enumerate(exports.AGE_GROUPS)},
+             "category": {c: i + 1 for i, c in enumerate(exports.CATEGORIES)},
+             "bool": {True: 1, False: 0, "true": 1, "false": 0}}
+    for c in columns:
+        got, want = list(df[c.name]), list(csv[c.name])
+        if c.kind == "str":
+            assert [g if isinstance(g, str) else "" for g in got] == \
+                [w if isinstance(w, str) else "" for w in want], c.name
+            continue
+        if c.kind in codes:
+            want = [codes[c.kind].get(w) if isinstance(w, str | bool) else None for w in want]
+        want_f = np.array([np.nan if w is None else w for w in want], dtype=float)
+        np.testing.assert_array_equal(np.asarray(got, dtype=float), want_f, err_msg=c.name)
+
+
+@pytest.mark.parametrize("fmt", ["sav", "dta"])
+def test_microdata_stat_equals_csv(computed: None, tmp_path: Path, fmt: str) -> None:
+    columns = exports._micro_columns(exports._micro_context(None))
+    csv = _typed_csv("microdata", columns, k=25, salt=b"z")
+    assert csv["sex"].isna().any() and csv["final_weight"].notna().all()
+    path = tmp_path / f"micro.{fmt}"
+    summary = exports.export_table(table="microdata", fmt=fmt, output=path, k=25, salt=b"z")
+    assert summary.rows == len(csv)
+    reader = pyreadstat.read_sav if fmt == "sav" else pyreadstat.read_dta
+    df, meta = reader(str(path))
+    assert meta.number_rows == len(csv)
+    _assert_stat_equals_csv(df, csv, columns)
+    if fmt == "dta":  # and pandas' own Stata reader agrees
+        _assert_stat_equals_csv(pd.read_stata(path, convert_categoricals=False), csv, columns)
+
+
+@pytest.mark.parametrize("fmt", ["sav", "dta"])
+@pytest.mark.parametrize("table", ["estimates", "codebook"])
+def test_aggregate_stat_equals_csv(computed: None, tmp_path: Path, fmt: str,
+                                   table: str) -> None:
+    """Estimates (bool and category codes, suppressed blanks) and the codebook (free-text
+    columns without a declared width, sized from the data)."""
+    src = exports.EXPORT_TABLES[table].build(
+        region_codes=None, summary=exports.ExportSummary(table=table, fmt="csv"), lang="id")
+    csv = _typed_csv(table, src.columns)
+    path = tmp_path / f"{table}.{fmt}"
+    exports.export_table(table=table, fmt=fmt, output=path)
+    reader = pyreadstat.read_sav if fmt == "sav" else pyreadstat.read_dta
+    df, _ = reader(str(path))
+    _assert_stat_equals_csv(df, csv, src.columns)
+
+
+def test_streamed_string_columns_declare_widths(computed: None) -> None:
+    """A string column without a width is sized by reading the whole table first: only the
+    small codebook may do that."""
+    for name, spec in exports.EXPORT_TABLES.items():
+        src = spec.build(region_codes=None, summary=exports.ExportSummary(table=name, fmt="sav"),
+                         lang="id")
+        open_width = [c.name for c in src.columns if c.kind == "str" and c.width is None]
+        if name == "codebook":
+            assert set(open_width) == {"label_id", "label_en", "values"}
+        else:
+            assert not open_width, (name, open_width)
+
+
 def test_codebook_describes_items(computed: None) -> None:
     book = _csv("codebook")
     assert list(book.columns[:7]) == ["variable", "label_id", "label_en", "values", "dimension",
@@ -212,3 +287,25 @@ def test_unknown_table_or_format() -> None:
         exports.iter_export(table="nope", fmt="csv")
     with pytest.raises(exports.ExportError):
         exports.iter_export(table="estimates", fmt="json")
+
+
+def test_microdata_xlsx_equals_csv(computed: None, tmp_path: Path,
+                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    # a small row limit, so that the continuation sheets are exercised on the demo data
+    monkeypatch.setattr(exports, "XLSX_MAX_ROWS", 2500)
+    path = tmp_path / "micro.xlsx"
+    summary = exports.export_table(table="microdata", fmt="xlsx", output=path, salt=b"z")
+    raw = b"".join(exports.iter_export(table="microdata", fmt="csv", salt=b"z"))
+    csv = pd.read_csv(io.BytesIO(raw), dtype={"region": str}, keep_default_na=False,
+                      na_values=[""])
+    names = pd.ExcelFile(path, engine="openpyxl").sheet_names
+    parts = ["microdata"] + [f"microdata_{k}" for k in range(2, len(names))]
+    assert names == [*parts, "variabel"]
+    assert len(parts) == -(-summary.rows // 2499) > 1  # 2,499 data rows under each header
+    sheets = pd.read_excel(path, sheet_name=parts, engine="openpyxl", dtype={"region": str})
+    xlsx = pd.concat([sheets[p] for p in parts], ignore_index=True)
+    assert len(xlsx) == summary.rows == len(csv)
+    pd.testing.assert_frame_equal(xlsx, csv, check_exact=True)  # floats bit for bit
+    labels = pd.read_excel(path, sheet_name="variabel", engine="openpyxl")
+    assert list(labels.columns) == ["variable", "label_id", "label_en"]
+    assert list(labels["variable"]) == list(csv.columns)

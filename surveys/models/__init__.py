@@ -24,7 +24,7 @@ from .results import (
     ReliabilityResult,
     RunStatus,
     TrendResult,
-    WeightResult,
+    WaveWeights,
 )
 from .waves import Wave, WaveStatus
 
@@ -35,7 +35,7 @@ __all__ = [
     "InstrumentVersion", "Item", "ItemResult", "Polarity", "PopulationMargin",
     "ProxyValidationResult", "Region", "RegionLevel", "ReliabilityResult", "Respondent",
     "Response", "ResponseSource", "ResponseStatus", "RunStatus", "Sex", "Target",
-    "TrendResult", "Wave", "WaveStatus", "WeightResult",
+    "TrendResult", "Wave", "WaveStatus", "WaveWeights",
 ]
 
 from .access import RegionAssignment, Role  # noqa: E402

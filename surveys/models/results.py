@@ -53,35 +53,31 @@ class _RunResult(models.Model):
         abstract = True
 
 
-class WeightResult(_RunResult):
-    """Final weight of one response: a million rows per run at scale.
+class WaveWeights(_RunResult):
+    """The final (raked) weights of one wave, packed: one row per wave, not one per response.
 
-    Its foreign keys are not enforced by the database (``db_constraint=False``): PostgreSQL
-    checks a deferred foreign key row by row at commit, which made writing 1M weights 36 s
-    instead of 4 s (measured; the constant-parent keys wave and run were the costliest). The
-    rows are written only by the index run, which verifies in its write transaction that every
-    response still exists; deleting a Response through the ORM still cascades here.
+    ``response_ids`` holds the weighted responses' primary keys as little-endian int64 in
+    ascending order and ``final_weights`` their weights as little-endian float64 in the same
+    order (8 + 8 bytes per response). A run writes a wave's weights in one INSERT: the earlier
+    one-row-per-response table cost 6-11 s per million responses on PostgreSQL (COPY plus
+    index upkeep, worse when re-running over the previous run's rows) against ~0.1 s for this,
+    and made the index run 5-6x its own analysis time (bench/README.md, docs/DECISIONS.md).
+    Readers go through `surveys.selectors.weights`, which joins from the responses: a response
+    deleted after the run is simply not found, a response submitted after it has no weight.
     """
 
-    run = models.ForeignKey(
-        IndexRun, on_delete=models.PROTECT, related_name="+", db_constraint=False
-    )
-    response = models.OneToOneField(
-        "surveys.Response", on_delete=models.CASCADE, related_name="weight_result",
-        db_constraint=False,
-    )
-    wave = models.ForeignKey(
-        "surveys.Wave", on_delete=models.CASCADE, related_name="+", db_constraint=False
-    )
-    final_weight = models.FloatField()
+    wave = models.OneToOneField("surveys.Wave", on_delete=models.CASCADE,
+                                related_name="final_weights")
+    n = models.PositiveIntegerField("jumlah responden berbobot")
+    response_ids = models.BinaryField("id respons (int64 LE, naik)")
+    final_weights = models.BinaryField("bobot akhir (float64 LE)")
 
     class Meta:
-        constraints = [
-            models.CheckConstraint(condition=Q(final_weight__gt=0), name="weight_result_pos"),
-        ]
+        verbose_name = "bobot akhir gelombang"
+        verbose_name_plural = "bobot akhir gelombang"
 
     def __str__(self) -> str:
-        return f"weight {self.response_id}: {self.final_weight}"
+        return f"weights of wave {self.wave_id}: {self.n} responses"
 
 
 class EstimateResult(_RunResult):

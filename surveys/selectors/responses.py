@@ -270,50 +270,58 @@ PG_GROUP = 20_000
 def _read_pg(wave_id: int, layout: VersionLayout, with_respondent: bool,
              connection: Any) -> _Columns:
     """PostgreSQL path: the same SELECT aggregated server-side into one row per `PG_GROUP`
-    responses (unit-separated text per column, the answers concatenated into one bytea) and
-    split in C on the client: no Python object per response. Fetching a million rows one by
-    one (cursor or COPY TO) cost ~5 s of Python overhead on this machine kind."""
+    responses and split in C on the client: no Python object per number. Numbers travel as
+    their binary send form concatenated into one bytea per column (``int8send``,
+    ``float8send``: big-endian), read with ``np.frombuffer``; text columns as unit-separated
+    text; the answers as one bytea. The result is fetched in binary, so no bytea goes through
+    hex text. Fetching a million rows one by one (cursor or COPY TO) cost ~5 s of Python
+    overhead on this machine kind, unit-separated text for every column ~1.3 s per 200,000
+    responses, this ~0.5 s."""
+    from psycopg import Cursor
+
     table = Response._meta.db_table
-    key_sql = "p.panel_key" if with_respondent else "r.respondent_id::text"
+    key_sql = "string_agg(p.panel_key, chr(31))" if with_respondent else "NULL::text"
     join = (f"JOIN {Respondent._meta.db_table} p ON p.id = r.respondent_id"
             if with_respondent else "")
 
-    def agg(expr: str) -> str:
+    def text(expr: str) -> str:
         # no ORDER BY per aggregate (PostgreSQL < 16 sorts once per aggregate): the
         # aggregates of one group read the same rows in the same order, so columns stay
         # aligned, and rows are put in id order on the client
         return f"string_agg({expr}, chr(31))"
 
-    sql = (f"SELECT {agg('r.id::text')}, {agg(key_sql)}, {agg('r.region_id::text')}, "
-           f"{agg('r.sex')}, {agg('r.age_group')}, {agg('r.stratum')}, {agg('r.psu')}, "
-           f"{agg('r.base_weight::text')}, string_agg(r.answers, ''::bytea) "
+    def binary(expr: str) -> str:
+        return f"string_agg({expr}, ''::bytea)"
+
+    sql = (f"SELECT {binary('int8send(r.id)')}, {key_sql}, {binary('int8send(r.region_id)')}, "
+           f"{text('r.sex')}, {text('r.age_group')}, {text('r.stratum')}, {text('r.psu')}, "
+           f"{binary('float8send(r.base_weight)')}, {binary('r.answers')} "
            f"FROM {table} r {join} WHERE r.wave_id = %s AND r.status = %s "
            f"GROUP BY r.id / {PG_GROUP}")
-    parts: list[list] = [[] for _ in range(9)]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [wave_id, str(ResponseStatus.SUBMITTED)])
-        for row in cursor.fetchall():
-            for acc, value in zip(parts, row, strict=True):
-                acc.append(value)
+    connection.ensure_connection()
+    with Cursor(connection.connection) as cursor:
+        cursor.execute(sql, [wave_id, str(ResponseStatus.SUBMITTED)], binary=True)
+        rows = cursor.fetchall()
 
-    def split(k: int) -> list[str]:
+    def numbers(k: int, dtype: str) -> np.ndarray:
+        return np.frombuffer(b"".join(bytes(row[k]) for row in rows), dtype=dtype)
+
+    def split(k: int) -> np.ndarray:
         out: list[str] = []
-        for chunk in parts[k]:
-            out.extend(chunk.split("\x1f"))
-        return out
+        for row in rows:
+            out.extend(row[k].split("\x1f"))
+        return np.array(out, dtype=object)
 
-    ids = np.array(split(0), dtype=np.int64)
-    raw = np.frombuffer(b"".join(bytes(b) for b in parts[8]), dtype=np.uint8)
+    ids = numbers(0, ">i8").astype(np.int64)
+    raw = numbers(8, "u1")
     if raw.size != ids.size * layout.n_bytes:
         raise ValueError("packed answers do not match the instrument's item count")
     order = np.argsort(ids, kind="stable")
     return _Columns(
-        ids=ids[order], keys=np.array(split(1), dtype=object)[order] if with_respondent else None,
-        region_id=np.array(split(2), dtype=np.int64)[order],
-        sex=np.array(split(3), dtype=object)[order], age=np.array(split(4), dtype=object)[order],
-        stratum=np.array(split(5), dtype=object)[order],
-        psu=np.array(split(6), dtype=object)[order],
-        weight=np.array(split(7), dtype=np.float64)[order],
+        ids=ids[order], keys=split(1)[order] if with_respondent else None,
+        region_id=numbers(2, ">i8").astype(np.int64)[order],
+        sex=split(3)[order], age=split(4)[order], stratum=split(5)[order], psu=split(6)[order],
+        weight=numbers(7, ">f8").astype(np.float64)[order],
         raw=raw.reshape(ids.size, layout.n_bytes)[order],
     )
 

@@ -28,8 +28,15 @@ sex, age group and item answers; those variables are stored as integer codes.
 
 Streaming: rows are read with one query through a chunked (server-side on PostgreSQL) cursor and
 written in batches of `CHUNK_ROWS`; CSV, Parquet and XLSX memory stays flat as rows grow. XLSX,
-SPSS and Stata are written to a temporary file that is then streamed in `FILE_CHUNK` pieces;
-pyreadstat needs the whole table as a DataFrame, so .sav/.dta memory grows with the row count.
+SPSS and Stata are written to a temporary file that is then streamed in `FILE_CHUNK` pieces.
+.sav/.dta are written batch by batch by our own streaming writers (`surveys.services.statfiles`:
+bytecode-compressed UTF-8 SPSS system file; Stata format 118), so their memory stays flat as
+rows grow too; the row count is patched into the header at the end. Their strings have a fixed
+width: every string `Column` of a streamed table declares ``width`` (bytes of UTF-8, from the
+model's max_length or the pseudonym/mask length) and a longer value fails the export with a
+`ValueError` naming the column; only the codebook's free-text columns (labels, values) leave it
+open - that small table is read first and sized from its longest value (at most 255 bytes in
+.sav, 2045 in .dta).
 
 Microdata (`microdata` table): one row per submitted response of the index instrument that has
 a final weight from the last run: pseudonymous ``respondent`` (keyed BLAKE2b of the
@@ -62,12 +69,13 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from django.db import connection
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import QuerySet
 
 from analysis import scoring
 from surveys import models as m
 from surveys.selectors.published import SUPPRESSED_FIELDS
 from surveys.selectors.responses import fetch_chunks, version_layout
+from surveys.selectors.weights import PackedWeights, wave_weights, waves_weights
 from surveys.services.compute import index_instrument
 
 FORMATS = ("csv", "xlsx", "parquet", "sav", "dta")
@@ -106,6 +114,9 @@ class Column:
     kind: Kind
     label_id: str
     label_en: str = ""
+    #: ``str`` columns: width in UTF-8 bytes in .sav/.dta; None = sized from the data, which
+    #: reads the whole table first (small tables only: the codebook).
+    width: int | None = None
 
     def label(self, lang: str) -> str:
         return self.label_en if lang == "en" and self.label_en else self.label_id
@@ -144,15 +155,16 @@ class ExportTable:
 # sources: one query each, chunked, columnar batches
 
 
-def _c(name: str, kind: Kind, label_id: str, label_en: str) -> Column:
-    return Column(name, kind, label_id, label_en)
+def _c(name: str, kind: Kind, label_id: str, label_en: str, width: int | None = None) -> Column:
+    return Column(name, kind, label_id, label_en, width)
 
 
 WAVE = _c("wave", "int", "Tahun gelombang survei", "Survey wave (year)")
 REGION = _c("region", "str", "Kode wilayah BPS (ALL = provinsi)",
-            "BPS region code (ALL = province)")
-DIMENSION = _c("dimension", "str", "Dimensi (sila) atau INDEX", "Dimension (sila) or INDEX")
-INSTRUMENT = _c("instrument", "str", "Kode instrumen", "Instrument code")
+            "BPS region code (ALL = province)", width=20)  # Region.code max_length
+DIMENSION = _c("dimension", "str", "Dimensi (sila) atau INDEX", "Dimension (sila) or INDEX",
+               width=20)
+INSTRUMENT = _c("instrument", "str", "Kode instrumen", "Instrument code", width=40)
 
 
 def _query_batches(qs: QuerySet, fields: list[str], names: list[str]) -> Iterator[dict[str, Any]]:
@@ -180,6 +192,35 @@ def _simple(model: type, columns: list[Column], fields: list[str], order: list[s
             batches = (post(b) for b in batches)
         return _Source(columns=columns, batches=batches)
     return build
+
+
+def _source_weights(*, region_codes: set[str] | None, **_: Any) -> _Source:
+    """Final weights: per wave (instrument, year), the wave's responses in id order that carry
+    a weight of the last run, read in chunks and matched against the wave's packed weights
+    (memory: the packed arrays of one wave, 16 bytes per response, plus one chunk)."""
+    waves = list(m.Wave.objects.filter(final_weights__isnull=False)
+                 .select_related("instrument").order_by("instrument__code", "year"))
+
+    def batches() -> Iterator[dict[str, Any]]:
+        for wave in waves:
+            packed = wave_weights(wave.pk)
+            if packed is None:  # recomputed away since the wave list was read
+                continue
+            qs = _region_filter(m.Response.objects.filter(wave_id=wave.pk).order_by("id"),
+                                "region__code", region_codes)
+            for rows in fetch_chunks(qs, ["id", "respondent__panel_key"], chunk=CHUNK_ROWS):
+                ids, keys = zip(*rows, strict=True)
+                found, weight = packed.lookup(np.fromiter(ids, dtype=np.int64,
+                                                          count=len(ids)))
+                if not found.any():
+                    continue
+                idx = np.flatnonzero(found)
+                yield {"respondent": np.asarray(keys, dtype=object)[idx],
+                       "wave": np.full(idx.size, wave.year, dtype=np.int64),
+                       "final_weight": weight[idx],
+                       "instrument": np.full(idx.size, wave.instrument.code, dtype=object)}
+
+    return _Source(columns=WEIGHT_COLUMNS, batches=batches())
 
 
 def _blank_suppressed(batch: dict[str, Any]) -> dict[str, Any]:
@@ -212,7 +253,7 @@ ESTIMATE_COLUMNS = [
     INSTRUMENT,
 ]
 WEIGHT_COLUMNS = [
-    _c("respondent", "str", "Kunci panel responden", "Respondent panel key"), WAVE,
+    _c("respondent", "str", "Kunci panel responden", "Respondent panel key", width=64), WAVE,
     _c("final_weight", "float", "Bobot akhir (raking)", "Final (raked) weight"), INSTRUMENT,
 ]
 RELIABILITY_COLUMNS = [
@@ -227,7 +268,7 @@ RELIABILITY_COLUMNS = [
     INSTRUMENT,
 ]
 ITEM_COLUMNS = [
-    WAVE, DIMENSION, _c("item", "str", "Kode butir", "Item code"),
+    WAVE, DIMENSION, _c("item", "str", "Kode butir", "Item code", width=40),
     _c("item_rest_r", "float", "Korelasi butir-sisa", "Item-rest correlation"),
     _c("alpha_if_deleted", "float", "Alfa jika butir dihapus", "Alpha if item deleted"),
     _c("mean", "float", "Rata-rata butir", "Item mean"),
@@ -257,7 +298,8 @@ TREND_COLUMNS = [
     _c("sen_ci_high", "float", "Batas atas SK 95% Theil-Sen", "Theil-Sen 95% CI upper"),
     _c("kendall_tau", "float", "Tau Kendall", "Kendall's tau"),
     _c("kendall_p", "float", "Nilai p Mann-Kendall (eksak)", "Mann-Kendall exact p-value"),
-    _c("direction", "str", "Arah tren (up/down/none)", "Trend direction (up/down/none)"),
+    _c("direction", "str", "Arah tren (up/down/none)", "Trend direction (up/down/none)",
+       width=8),
     INSTRUMENT,
 ]
 CHANGE_COLUMNS = [
@@ -273,7 +315,7 @@ CHANGE_COLUMNS = [
     INSTRUMENT,
 ]
 PROXY_COLUMNS = [
-    _c("indicator", "str", "Kode indikator", "Indicator code"),
+    _c("indicator", "str", "Kode indikator", "Indicator code", width=60),
     _c("n_pairs", "int", "Jumlah pasangan wilayah-tahun", "Region-year pairs"),
     _c("spearman_rho", "float", "Rho Spearman", "Spearman's rho"),
     _c("spearman_p", "float", "Nilai p Spearman", "Spearman p-value"),
@@ -285,7 +327,7 @@ PROXY_COLUMNS = [
     _c("accepted", "bool", "Proksi diterima", "Proxy accepted"),
 ]
 ACHIEVEMENT_COLUMNS = [
-    _c("indicator", "str", "Kode indikator", "Indicator code"), REGION,
+    _c("indicator", "str", "Kode indikator", "Indicator code", width=60), REGION,
     _c("year", "int", "Tahun", "Year"),
     _c("target", "float", "Target", "Target"),
     _c("realisation", "float", "Realisasi", "Realisation"),
@@ -355,9 +397,9 @@ def _micro_columns(ctx: _MicroContext) -> list[Column]:
     names = {d: n for lay in ctx.layouts.values() for d, n in lay.dimension_names.items()}
     cols = [
         _c("respondent", "str", "ID responden pseudonim (berlaku dalam berkas ini saja)",
-           "Pseudonymous respondent id (valid within this file only)"),
+           "Pseudonymous respondent id (valid within this file only)", width=16),  # _mask 16
         WAVE,
-        _c("region", "str", "Kode wilayah BPS", "BPS region code"),
+        _c("region", "str", "Kode wilayah BPS", "BPS region code", width=20),
         _c("sex", "sex", "Jenis kelamin (kosong = disamarkan)", "Sex (blank = masked)"),
         _c("age_group", "age_group", "Kelompok umur (dapat digabung)",
            "Age group (may be merged)"),
@@ -368,8 +410,10 @@ def _micro_columns(ctx: _MicroContext) -> list[Column]:
         cols.append(_c(d, "float", f"Skor dimensi {d} {nid} (0-100)",
                        f"Dimension score {d} {nen} (0-100)"))
     cols.append(_c("INDEX", "float", "Indeks keseluruhan (0-100)", "Overall index (0-100)"))
-    cols.append(_c("stratum", "str", "Kode strata (disamarkan)", "Stratum code (masked)"))
-    cols.append(_c("psu", "str", "Kode PSU/klaster (disamarkan)", "PSU/cluster code (masked)"))
+    cols.append(_c("stratum", "str", "Kode strata (disamarkan)", "Stratum code (masked)",
+                   width=10))  # _mask(..., 10)
+    cols.append(_c("psu", "str", "Kode PSU/klaster (disamarkan)", "PSU/cluster code (masked)",
+                   width=12))  # _mask(..., 12)
     for code in ctx.item_codes:
         it = items[code]
         cols.append(_c(code, "item", it.text_id, it.text_en))
@@ -383,11 +427,47 @@ class _KPlan:
     mean_weight: dict[tuple[int, str, str, str], float]
 
 
-def _k_plan(qs: QuerySet, k: int, summary: ExportSummary) -> _KPlan:
+def _weighted_cells(waves: list[m.Wave], region_ids: list[int] | None,
+                    packed: dict[int, PackedWeights]) -> list[tuple[int, str, str, str, int,
+                                                                    float]]:
+    """(year, region, sex, age group, n, sum of final weights) of the submitted responses
+    that carry a weight, per wave x region x sex x age group: one GROUP BY query that lists
+    each cell's response ids, matched against the packed weights."""
+    wave_ids = [w.pk for w in waves if w.pk in packed]
+    if not wave_ids:
+        return []
+    vendor = connection.vendor
+    ids_sql = "string_agg(r.id::text, ',')" if vendor == "postgresql" else \
+        "group_concat(r.id, ',')"
+    params: list[Any] = [*wave_ids, str(m.ResponseStatus.SUBMITTED)]
+    region_sql = ""
+    if region_ids is not None:
+        if not region_ids:
+            return []
+        region_sql = f" AND r.region_id IN ({', '.join(['%s'] * len(region_ids))})"
+        params += region_ids
+    sql = (f"SELECT r.wave_id, r.region_id, r.sex, r.age_group, {ids_sql} "
+           f"FROM {m.Response._meta.db_table} r "
+           f"WHERE r.wave_id IN ({', '.join(['%s'] * len(wave_ids))}) AND r.status = %s"
+           f"{region_sql} GROUP BY r.wave_id, r.region_id, r.sex, r.age_group")
+    year = {w.pk: w.year for w in waves}
+    region_code = dict(m.Region.objects.values_list("id", "code"))
+    cells = []
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for wave_id, region_id, sex, age, id_text in cursor.fetchall():
+            found, weight = packed[wave_id].lookup(np.array(id_text.split(","),
+                                                            dtype=np.int64))
+            n = int(found.sum())
+            if n:
+                cells.append((year[wave_id], region_code[region_id], sex, age, n,
+                              float(weight[found].sum())))
+    return cells
+
+
+def _k_plan(cells: list[tuple[int, str, str, str, int, float]], k: int,
+            summary: ExportSummary) -> _KPlan:
     """Decide per wave x region: 0 keep, 1 merge age groups, 2 also blank sex; cells to drop."""
-    cells = list(qs.values_list("wave__year", "region__code", "sex", "age_group")
-                 .annotate(n=Count("id"), w=Sum("weight_result__final_weight"))
-                 .order_by())
     groups: dict[tuple[int, str], list[tuple[str, str, int, float]]] = {}
     for year, region, sex, age, n, w in cells:
         groups.setdefault((year, region), []).append((sex, age, n, w))
@@ -426,52 +506,58 @@ def _k_plan(qs: QuerySet, k: int, summary: ExportSummary) -> _KPlan:
 def _mask(salt: bytes, values: np.ndarray, length: int) -> np.ndarray:
     """Keyed BLAKE2b (a MAC) of each value, ``length`` hex digits; computed once per distinct
     value."""
-    uniq, inverse = np.unique(np.asarray(values).astype(str), return_inverse=True)
-    masked = np.array([hashlib.blake2b(v.encode(), key=salt[:64], digest_size=length // 2 + 1)
-                       .hexdigest()[:length] for v in uniq], dtype=object)
-    return masked[inverse]
+    values = np.asarray(values)
+    if values.dtype.kind not in "iu":
+        values = values.astype(str)
+    uniq, inverse = np.unique(values, return_inverse=True)
+    keyed = hashlib.blake2b(key=salt[:64], digest_size=length // 2 + 1)
+    masked = []
+    for text in map(str, uniq.tolist()):
+        h = keyed.copy()  # the key block is hashed once, not per value
+        h.update(text.encode())
+        masked.append(h.hexdigest()[:length])
+    return np.array(masked, dtype=object)[inverse]
 
 
-def _micro_pieces_pg(ctx: _MicroContext, region_codes: set[str] | None) -> Iterator[tuple]:
+def _micro_pieces_pg(wave_ids: list[int], region_ids: list[int] | None) -> Iterator[tuple]:
     """PostgreSQL: the microdata rows aggregated server-side, `CHUNK_ROWS` responses of one
-    wave per row (unit-separated text per column, answers as one bytea), read one aggregated
-    row at a time through a server-side cursor: memory stays flat and no Python object is
-    made per response (the per-row fetch cost ~20 s per million rows)."""
+    wave per row (integers as their concatenated binary send form, text unit-separated,
+    answers as one bytea; fetched in binary), read one aggregated row at a time through a
+    server-side cursor: memory stays flat and no Python object is made per number (the
+    per-row fetch cost ~20 s per million rows, text for every column ~3 s more than this)."""
     r_table = m.Response._meta.db_table
-    w_table = m.WeightResult._meta.db_table
-    wave_ids = [w.pk for w in ctx.waves]
     if not wave_ids:
         return
     region_sql = ""
     params: list[Any] = [wave_ids, str(m.ResponseStatus.SUBMITTED)]
-    if region_codes is not None:
+    if region_ids is not None:
         region_sql = " AND r.region_id = ANY(%s)"
-        params.append(list(m.Region.objects.filter(code__in=sorted(region_codes))
-                           .values_list("id", flat=True)))
+        params.append(region_ids)
 
     def agg(expr: str) -> str:
         return f"string_agg({expr}, chr(31))"
 
-    sql = (f"SELECT r.wave_id, {agg('r.respondent_id::text')}, {agg('r.region_id::text')}, "
-           f"{agg('r.sex')}, {agg('r.age_group')}, {agg('w.final_weight::text')}, "
+    def ints(column: str) -> str:
+        return f"string_agg(int8send({column}), ''::bytea)"
+
+    sql = (f"SELECT r.wave_id, {ints('r.respondent_id')}, {ints('r.region_id')}, "
+           f"{agg('r.sex')}, {agg('r.age_group')}, {ints('r.id')}, "
            f"{agg('r.stratum')}, {agg('r.psu')}, string_agg(r.answers, ''::bytea) "
-           f"FROM {r_table} r JOIN {w_table} w ON w.response_id = r.id "
+           f"FROM {r_table} r "
            f"WHERE r.wave_id = ANY(%s) AND r.status = %s{region_sql} "
            f"GROUP BY r.wave_id, r.id / {CHUNK_ROWS} ORDER BY r.wave_id, r.id / {CHUNK_ROWS}")
+    def split(text: str) -> np.ndarray:
+        return np.array(text.split("\x1f"), dtype=object)
+
+    def numbers(blob: bytes) -> np.ndarray:
+        return np.frombuffer(blob, dtype=">i8").astype(np.int64)
+
     with connection.chunked_cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.cursor.execute(sql, params, binary=True)  # the psycopg server-side cursor
         while rows := cursor.fetchmany(1):
-            wid, rid, region_id, sex, age, weight, stratum, psu, blob = rows[0]
-
-            def split(text: str) -> list[str]:
-                return text.split("\x1f")
-
-            yield (int(wid), np.array(split(rid), dtype=np.int64),
-                   np.array(split(region_id), dtype=np.int64),
-                   np.array(split(sex), dtype=object), np.array(split(age), dtype=object),
-                   np.array(split(weight), dtype=np.float64),
-                   np.array(split(stratum), dtype=object), np.array(split(psu), dtype=object),
-                   bytes(blob))
+            wid, rid, region_id, sex, age, response_id, stratum, psu, blob = rows[0]
+            yield (int(wid), numbers(rid), numbers(region_id), split(sex), split(age),
+                   numbers(response_id), split(stratum), split(psu), bytes(blob))
 
 
 def _source_microdata(*, region_codes: set[str] | None, summary: ExportSummary,
@@ -482,24 +568,31 @@ def _source_microdata(*, region_codes: set[str] | None, summary: ExportSummary,
     ctx = _micro_context(instrument)
     columns = _micro_columns(ctx)
     salt = salt if salt is not None else secrets.token_bytes(32)
-    qs = m.Response.objects.filter(wave__instrument=ctx.instrument,
-                                   status=m.ResponseStatus.SUBMITTED,
-                                   weight_result__isnull=False)
-    qs = _region_filter(qs, "region__code", region_codes)
-    plan = _k_plan(qs, k, summary)
-    fields = ["respondent_id", "wave_id", "region_id", "sex", "age_group",
-              "weight_result__final_weight", "stratum", "psu", "answers"]
+    weights_of = waves_weights(w.pk for w in ctx.waves)
+    waves = [w for w in ctx.waves if w.pk in weights_of]  # computed at least once
+    wave_ids = [w.pk for w in waves]
+    region_ids = None if region_codes is None else list(
+        m.Region.objects.filter(code__in=sorted(region_codes)).values_list("id", flat=True))
+    qs = m.Response.objects.filter(wave_id__in=wave_ids, status=m.ResponseStatus.SUBMITTED)
+    if region_ids is not None:
+        qs = qs.filter(region_id__in=region_ids)
+    plan = _k_plan(_weighted_cells(waves, region_ids, weights_of), k, summary)
+    fields = ["respondent_id", "wave_id", "region_id", "sex", "age_group", "id", "stratum",
+              "psu", "answers"]
     wave_year = {w.pk: w.year for w in ctx.waves}
     wave_version = {w.pk: w.version_id for w in ctx.waves}
     region_code = dict(m.Region.objects.values_list("id", "code"))
     item_pos = {c: j for j, c in enumerate(ctx.item_codes)}
+
+    def region_code_of(ids: np.ndarray) -> list[str]:
+        return [region_code[r] for r in ids.tolist()]
     dim_pos = {d: j for j, d in enumerate(ctx.dimensions)}
 
     def pieces() -> Iterator[tuple]:
-        """(wave id, then per response: respondent id, region id, sex, age group, final
-        weight, stratum, psu, and the packed answers joined) - one wave per piece."""
+        """(wave id, then per response: respondent id, region id, sex, age group, response
+        id, stratum, psu, and the packed answers joined) - one wave per piece."""
         if connection.vendor == "postgresql":
-            yield from _micro_pieces_pg(ctx, region_codes)
+            yield from _micro_pieces_pg(wave_ids, region_ids)
             return
         for rows in fetch_chunks(qs.order_by("wave_id", "id"), fields, chunk=CHUNK_ROWS):
             cols = list(zip(*rows, strict=True))
@@ -516,11 +609,14 @@ def _source_microdata(*, region_codes: set[str] | None, summary: ExportSummary,
                        np.array(cols[7][lo:hi], dtype=object), b"".join(cols[8][lo:hi]))
 
     def batches() -> Iterator[dict[str, Any]]:
-        for wid, rid, region_id, sex, age, weight, stratum, psu, blob in pieces():
+        for wid, rid, region_id, sex, age, response_id, stratum, psu, blob in pieces():
             n = rid.size
             year = np.full(n, wave_year[wid], dtype=np.int64)
-            region = np.array([region_code[r] for r in region_id.tolist()], dtype=object)
-            weight = weight.copy()
+            uniq_region, region_at = np.unique(region_id, return_inverse=True)
+            region = np.array([region_code[r] for r in uniq_region.tolist()],
+                              dtype=object)[region_at]
+            # only responses weighted by the last run (one submitted since has no weight)
+            keep, weight = weights_of[wid].lookup(response_id)
             answers = np.full((n, len(ctx.item_codes)), np.nan)
             dims = np.full((n, len(ctx.dimensions)), np.nan)
             lay = ctx.layouts[wave_version[wid]]
@@ -535,11 +631,10 @@ def _source_microdata(*, region_codes: set[str] | None, summary: ExportSummary,
             dims[:, [dim_pos[d] for d in lay.spec.dimension_codes]] = sc.dimensions
             index = sc.index
             # disclosure control, decided per wave x region by _k_plan
-            level = np.fromiter((plan.level[k] for k in zip(year.tolist(), region,
-                                                            strict=True)),
-                                dtype=np.int8, count=n)
-            keep = np.ones(n, dtype=bool)
-            general = np.flatnonzero(level > 0)
+            level = np.array([plan.level.get((wave_year[wid], code), 0)
+                              for code in region_code_of(uniq_region)],
+                             dtype=np.int8)[region_at] if n else np.zeros(0, dtype=np.int8)
+            general = np.flatnonzero((level > 0) & keep)
             if general.size:
                 age[general] = [WIDE_AGE[a] for a in age[general]]
                 sex[level == 2] = ""
@@ -598,14 +693,14 @@ def _source_codebook(*, lang: str = "id", instrument: str | None = None, **_: An
     names = ["variable", "label_id", "label_en", "values", "dimension", "facet", "reverse",
              "type"]
     columns = [
-        _c("variable", "str", "Nama variabel", "Variable name"),
+        _c("variable", "str", "Nama variabel", "Variable name", width=40),  # item code max
         _c("label_id", "str", "Label (Indonesia)", "Label (Indonesian)"),
         _c("label_en", "str", "Label (Inggris)", "Label (English)"),
         _c("values", "str", "Nilai", "Values"),
-        _c("dimension", "str", "Dimensi butir", "Item dimension"),
-        _c("facet", "str", "Aspek butir", "Item facet"),
+        _c("dimension", "str", "Dimensi butir", "Item dimension", width=20),
+        _c("facet", "str", "Aspek butir", "Item facet", width=16),
         _c("reverse", "bool", "Butir dibalik", "Reverse-keyed item"),
-        _c("type", "str", "Jenis variabel", "Variable type"),
+        _c("type", "str", "Jenis variabel", "Variable type", width=16),
     ]
     batch = dict(zip(names, (list(c) for c in zip(*rows, strict=True)), strict=True))
     return _Source(columns=columns, batches=iter([batch]))
@@ -617,11 +712,7 @@ EXPORT_TABLES: dict[str, ExportTable] = {
                     "Estimasi per gelombang x wilayah x dimensi / estimates",
                     _source_estimates),
         ExportTable("weights", "microdata", None, "Bobot akhir per responden / final weights",
-                    _simple(m.WeightResult, WEIGHT_COLUMNS,
-                            ["response__respondent__panel_key", "wave__year", "final_weight",
-                             "wave__instrument__code"],
-                            ["wave__instrument__code", "wave__year", "response_id"],
-                            "response__region__code")),
+                    _source_weights),
         ExportTable("reliability", "aggregate", None, "Reliabilitas / reliability",
                     _simple(m.ReliabilityResult, RELIABILITY_COLUMNS,
                             ["wave__year", "dimension", "n", "k", "alpha", "alpha_std",
@@ -764,31 +855,21 @@ def _temp_path(suffix: str) -> Path:
 
 
 def _write_xlsx(src: _Source, summary: ExportSummary, table: str, lang: str) -> Iterator[bytes]:
-    from openpyxl import Workbook
+    """Sheet ``table`` (header row of column names; continuation sheets ``table_2``... past
+    `XLSX_MAX_ROWS` rows including the header), then ``variabel`` (variable, label_id,
+    label_en). Written by the streaming `xlsxstream` writer: nulls, NaN and empty strings are
+    blank cells, +-inf (not storable in XLSX) blank too."""
+    from surveys.services.xlsxstream import XlsxWriter
 
     path = _temp_path(".xlsx")
     try:
-        wb = Workbook(write_only=True)
-        names = [c.name for c in src.columns]
-        sheet_no = 1
-        ws = wb.create_sheet(table)
-        ws.append(names)
-        in_sheet = 1
-        for batch in src.batches:
-            rb = _count(summary, _to_arrow(batch, src.columns))
-            for row in zip(*(col.to_pylist() for col in rb.columns), strict=True):
-                if in_sheet >= XLSX_MAX_ROWS:
-                    sheet_no += 1
-                    ws = wb.create_sheet(f"{table}_{sheet_no}")
-                    ws.append(names)
-                    in_sheet = 1
-                ws.append(row)
-                in_sheet += 1
-        labels = wb.create_sheet("variabel")
-        labels.append(["variable", "label_id", "label_en"])
-        for c in src.columns:
-            labels.append([c.name, c.label_id, c.label_en])
-        wb.save(path)
+        with open(path, "wb") as fh, XlsxWriter(fh, max_rows=XLSX_MAX_ROWS,
+                                                 nonfinite="empty") as wb:
+            sheet = wb.add_sheet(table, header=[c.name for c in src.columns])
+            for batch in src.batches:
+                sheet.write_batch(_count(summary, _to_arrow(batch, src.columns)))
+            labels = wb.add_sheet("variabel", header=["variable", "label_id", "label_en"])
+            labels.write_rows([c.name, c.label_id, c.label_en] for c in src.columns)
     except BaseException:
         path.unlink(missing_ok=True)
         raise
@@ -830,43 +911,44 @@ def _codes(col: Column, values: list) -> list:
     return values
 
 
-def _write_stat(src: _Source, summary: ExportSummary, fmt: str, lang: str) -> Iterator[bytes]:
-    import pandas as pd
-    import pyreadstat
+#: .sav/.dta storage per column kind: labelled kinds are integer codes (see `_codes`).
+_STAT_TYPES = {"int": "int", "item": "int", "bool": "int", "category": "int", "sex": "int",
+               "age_group": "int", "float": "float", "str": "str"}
+_CODED = ("bool", "category", "sex", "age_group")
 
-    frames = []
-    for batch in src.batches:
-        rb = _count(summary, _to_arrow(batch, src.columns))
-        data: dict[str, Any] = {}
-        for c, arr in zip(src.columns, rb.columns, strict=True):
-            name = _stat_name(c.name)
-            if c.kind in ("bool", "category", "sex", "age_group"):
-                data[name] = pd.array(_codes(c, arr.to_pylist()), dtype="Float64").astype(float)
-            elif c.kind in ("int", "item", "float"):
-                data[name] = arr.to_numpy(zero_copy_only=False).astype(float) \
-                    if arr.null_count or c.kind != "int" else arr.to_numpy()
-            else:
-                data[name] = [v if v is not None else "" for v in arr.to_pylist()]
-        frames.append(pd.DataFrame(data))
-    columns = [_stat_name(c.name) for c in src.columns]
-    df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
-        {n: pd.Series(dtype=float if c.kind != "str" else object)
-         for n, c in zip(columns, src.columns, strict=True)})
-    limit = 80 if fmt == "dta" else 250
-    labels = [c.label(lang)[:limit] for c in src.columns]
-    value_labels = {}
-    for c in src.columns:
-        vl = _value_labels(c, lang, src.value_labels)
-        if vl:
-            value_labels[_stat_name(c.name)] = vl
+
+def _write_stat(src: _Source, summary: ExportSummary, fmt: str, lang: str) -> Iterator[bytes]:
+    """Stream the batches through `statfiles.SavWriter` / `DtaWriter` into a temporary file
+    (memory flat in the row count), then stream the file. Strings use the column's declared
+    width; a column without one (the codebook's free text) is sized from the data, which reads
+    that small table first."""
+    from surveys.services import statfiles
+
+    batches: Iterator[dict[str, Any]] | list[dict[str, Any]] = src.batches
+    widths = {c.name: c.width for c in src.columns if c.kind == "str"}
+    if any(w is None for w in widths.values()):
+        batches = list(batches)
+        for name in [n for n, w in widths.items() if w is None]:
+            widths[name] = max(1, max((len(v.encode("utf-8")) for b in batches
+                                       for v in b[name] if v), default=1))
+    variables = [
+        statfiles.Variable(_stat_name(c.name), c.label(lang), _STAT_TYPES[c.kind],
+                           width=widths.get(c.name),
+                           value_labels=_value_labels(c, lang, src.value_labels))
+        for c in src.columns]
+    spec = EXPORT_TABLES.get(summary.table)
+    writer_cls = statfiles.SavWriter if fmt == "sav" else statfiles.DtaWriter
     path = _temp_path(f".{fmt}")
     try:
-        if fmt == "sav":
-            pyreadstat.write_sav(df, str(path), column_labels=labels,
-                                 variable_value_labels=value_labels)
-        else:
-            pyreadstat.write_dta(df, str(path), column_labels=labels,
-                                 variable_value_labels=value_labels, version=15)
+        with open(path, "w+b") as fh:
+            writer = writer_cls(fh, variables,
+                                file_label=spec.description if spec else summary.table)
+            for batch in batches:
+                columns = [_codes(c, list(batch[c.name])) if c.kind in _CODED else batch[c.name]
+                           for c in src.columns]
+                writer.write_batch(columns)
+                summary.rows += len(columns[0]) if columns else 0
+            writer.close()
     except BaseException:
         path.unlink(missing_ok=True)
         raise
