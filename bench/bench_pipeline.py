@@ -152,8 +152,8 @@ def main() -> None:
         results.append(run_child("load", db_url, args))
         results.append(run_child("compute", db_url, args))
         for fmt in args.formats.split(","):
-            table = "weights" if fmt == "xlsx" else "microdata"
-            results.append(run_child(f"export:{table}:{fmt}", db_url, args))
+            results.append(run_child(f"export:microdata:{fmt}", db_url, args))
+        results.append(run_child("export:weights:csv", db_url, args))
         copy = pg_copy_floor(args.pg_url, dbname if args.db == "postgres" else "postgres")
     finally:
         if not args.keep:

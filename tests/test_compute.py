@@ -229,19 +229,63 @@ def test_wave_data_follows_its_column_contract(survey: None) -> None:
                                                   "age_group", "stratum", "psu", "base_weight"]
 
 
-def test_read_paths_agree(survey: None) -> None:
+def _fast_read(wave_id: int, layout, with_respondent: bool):
     from django.db import connection
 
     from surveys.selectors import responses as sel
 
+    if connection.vendor == "postgresql":
+        return sel._read_pg(wave_id, layout, with_respondent, connection)
+    return sel._read_sqlite(wave_id, layout, with_respondent, connection)
+
+
+def test_read_paths_agree_bit_for_bit(survey: None) -> None:
+    from surveys.selectors import responses as sel
+
     wave = m.Wave.objects.get(year=2022)
     layout = sel.version_layout(wave.version)
-    portable = sel._read_cursor(wave.pk, layout, True)
-    if connection.vendor != "postgresql":
-        pytest.skip("the COPY path exists on PostgreSQL only")
-    fast = sel._read_pg(wave.pk, layout, True, connection)
-    for name in ("ids", "keys", "region_id", "sex", "age", "stratum", "psu", "weight", "raw"):
-        np.testing.assert_array_equal(getattr(fast, name), getattr(portable, name), name)
+    # base weights over the whole positive range a double can hold (not only the demo's few
+    # distinct values): the SQLite path sends each as an integer mantissa and exponent
+    rng = np.random.default_rng(3)
+    special = [0.1, 1 / 3, 2.0 ** -1000, 1.7976931348623157e308, 2.0 ** 53 + 1, 1.0, 4.0,
+               np.nextafter(4.0, 0), np.nextafter(4.0, 8), 1e-300, 123456.789]
+    responses = list(m.Response.objects.filter(wave=wave).order_by("id"))
+    for i, r in enumerate(responses):
+        r.base_weight = special[i] if i < len(special) else float(
+            rng.lognormal(0, 30) if i % 2 else rng.random() * 10.0 ** rng.integers(-200, 200))
+        r.stratum = f"Kutai Kartanegara — strata {i % 7}, ü"
+    m.Response.objects.bulk_update(responses, ["base_weight", "stratum"])
+    for with_respondent in (True, False):
+        portable = sel._read_cursor(wave.pk, layout, with_respondent)
+        fast = _fast_read(wave.pk, layout, with_respondent)
+        assert fast is not None
+        names = ["ids", "region_id", "sex", "age", "stratum", "psu", "weight", "raw"]
+        for name in names + (["keys"] if with_respondent else []):
+            np.testing.assert_array_equal(getattr(fast, name), getattr(portable, name), name)
+        assert fast.weight.tobytes() == portable.weight.tobytes()  # bit for bit
+
+
+def test_sqlite_read_falls_back_where_its_encoding_cannot_hold(survey: None) -> None:
+    from django.db import connection
+
+    from surveys.selectors import responses as sel
+
+    if connection.vendor != "sqlite":
+        pytest.skip("the aggregated SQLite read path")
+    wave = m.Wave.objects.get(year=2021)
+    layout = sel.version_layout(wave.version)
+    assert sel._read_sqlite(wave.pk, layout, False, connection) is not None
+    first = m.Response.objects.filter(wave=wave).order_by("id").first()
+    first.base_weight = 5e-324  # the smallest double: 2^e underflows
+    first.save()
+    assert sel._read_sqlite(wave.pk, layout, False, connection) is None
+    data = sel.wave_data(wave_id=wave.pk)  # the portable path takes over
+    assert data.base_weight[0] == 5e-324
+    first.base_weight = 1.0
+    first.psu = "a\x1fb"  # the unit separator inside a text
+    first.save()
+    assert sel._read_sqlite(wave.pk, layout, False, connection) is None
+    assert sel.wave_data(wave_id=wave.pk).psu[0] == "a\x1fb"
 
 
 def test_an_import_that_changes_data_queues_one_recompute_and_a_noop_none(

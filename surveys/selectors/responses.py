@@ -1,11 +1,13 @@
 """The seam between the database and `analysis/`: a wave's responses as numpy arrays.
 
-`wave_data(wave_id=...)` reads every *submitted* response of one wave with ONE query (a
-values_list compiled to SQL and fetched in chunks through Django's chunked cursor, which is a
-server-side cursor on PostgreSQL), decodes the packed answers with `answers_matrix` and returns a
-`WaveData` whose columns follow the contract below. The other selectors return the population
-margins, indicator definitions, indicator values and targets as DataFrames in the column layout
-of INTERFACE.md section 1, which is what the `analysis` functions take.
+`wave_data(wave_id=...)` reads every *submitted* response of one wave with ONE query: on
+PostgreSQL and SQLite aggregated by the database into a few rows of concatenated columns
+(`_read_pg`, `_read_sqlite`), elsewhere (or where SQLite lacks what that needs) a values_list
+fetched in chunks (`_read_cursor`); all paths give the same arrays bit for bit. It decodes the
+packed answers and returns a `WaveData` whose columns follow the contract below. The other
+selectors return the population margins, indicator definitions, indicator values and targets as
+DataFrames in the column layout of INTERFACE.md section 1, which is what the `analysis`
+functions take.
 
 Column contract of `WaveData` (n = submitted responses of the wave, ordered by response id):
 
@@ -263,7 +265,7 @@ def _read_cursor(wave_id: int, layout: VersionLayout, with_respondent: bool) -> 
     )
 
 
-#: Responses per aggregated row of the PostgreSQL read path.
+#: Responses per aggregated row of the PostgreSQL and SQLite read paths.
 PG_GROUP = 20_000
 
 
@@ -326,13 +328,81 @@ def _read_pg(wave_id: int, layout: VersionLayout, with_respondent: bool,
     )
 
 
+def _read_sqlite(wave_id: int, layout: VersionLayout, with_respondent: bool,
+                 connection: Any) -> _Columns | None:
+    """SQLite path: like `_read_pg`, the SELECT aggregated by SQLite itself into one row per
+    `PG_GROUP` responses (``group_concat``; answers as hex), so nearly all the work happens
+    inside ``sqlite3_step``, which runs without the GIL, and the index run's read-ahead thread
+    truly overlaps the analysis. SQLite has no exact text or binary form of a REAL, so each
+    base weight w > 0 travels as two integers: e = floor(log2 w) - 53 and m = w / 2^e, which
+    is an integer below 2^55 with at most 53 significant bits whatever the rounding of log2
+    (off by one either way only shifts m), so ``ldexp(m, e)`` restores w bit for bit.
+
+    Returns None (the caller uses the portable cursor path) when this SQLite lacks the math
+    functions (``log2``, ``pow``: SQLITE_ENABLE_MATH_FUNCTIONS, on by default since 3.35), a
+    weight is too small for the scheme (below ~2^-1021) or a text value holds the separator.
+    """
+    import sqlite3
+
+    table = Response._meta.db_table
+    key_sql = "group_concat(p.panel_key, char(31))" if with_respondent else "NULL"
+    join = (f"JOIN {Respondent._meta.db_table} p ON p.id = r.respondent_id"
+            if with_respondent else "")
+    exponent = "(CAST(floor(log2(r.base_weight)) AS INTEGER) - 53)"
+    sql = (f"SELECT group_concat(r.id, ','), {key_sql}, group_concat(r.region_id, ','), "
+           f"group_concat(r.sex, char(31)), group_concat(r.age_group, char(31)), "
+           f"group_concat(r.stratum, char(31)), group_concat(r.psu, char(31)), "
+           f"group_concat(CAST(r.base_weight / pow(2, {exponent}) AS INTEGER), ','), "
+           f"group_concat({exponent}, ','), group_concat(hex(r.answers), ''), count(*) "
+           f"FROM {table} r {join} WHERE r.wave_id = %s AND r.status = %s "
+           f"GROUP BY r.id / {PG_GROUP}")
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [wave_id, str(ResponseStatus.SUBMITTED)])
+            rows = cursor.fetchall()
+    except Exception as exc:  # django wraps sqlite3 errors; "no such function: log2"
+        if isinstance(exc.__cause__ or exc, sqlite3.OperationalError) and \
+                "no such function" in str(exc):
+            return None
+        raise
+    n = sum(row[10] for row in rows)
+
+    def numbers(k: int) -> np.ndarray:
+        if not rows:
+            return np.empty(0, dtype=np.int64)
+        return np.fromstring(",".join(row[k] or "" for row in rows), dtype=np.int64, sep=",")
+
+    def split(k: int) -> np.ndarray:
+        return np.array("\x1f".join(row[k] for row in rows).split("\x1f") if rows else [],
+                        dtype=object)
+
+    ids = numbers(0)
+    mantissa, exp = numbers(7), numbers(8)
+    texts = [split(k) for k in ((1, 3, 4, 5, 6) if with_respondent else (3, 4, 5, 6))]
+    if mantissa.size != n or exp.size != n or any(t.size != n for t in texts):
+        return None  # a NULL (weight too small for the scheme) or a separator inside a text
+    keys = texts.pop(0) if with_respondent else None
+    sex, age, stratum, psu = texts
+    weight = np.ldexp(mantissa.astype(np.float64), exp.astype(np.int32))
+    raw = np.frombuffer(bytes.fromhex("".join(row[9] for row in rows)), dtype=np.uint8)
+    if ids.size != n or raw.size != n * layout.n_bytes:
+        raise ValueError("packed answers do not match the instrument's item count")
+    order = np.argsort(ids, kind="stable")
+    return _Columns(
+        ids=ids[order], keys=keys[order] if keys is not None else None,
+        region_id=numbers(2)[order], sex=sex[order], age=age[order], stratum=stratum[order],
+        psu=psu[order], weight=weight[order], raw=raw.reshape(n, layout.n_bytes)[order],
+    )
+
+
 def wave_data(*, wave_id: int, layout: VersionLayout | None = None,
               with_respondent: bool = True) -> WaveData:
     """Read one wave's submitted responses (ONE query) into a `WaveData`.
 
-    The query is a values_list fetched in chunks through the chunked cursor; on PostgreSQL the
-    same SELECT is aggregated server-side into a few rows and split column-wise (faster, same
-    result, see `_read_pg`). ``with_respondent=False`` skips the join to the respondents table
+    On PostgreSQL and SQLite the SELECT is aggregated by the database into a few rows and split
+    column-wise (`_read_pg`, `_read_sqlite`); otherwise, or when SQLite's path cannot hold the
+    data, it is a values_list fetched in chunks through the chunked cursor (same result, bit
+    for bit). ``with_respondent=False`` skips the join to the respondents table
     (the index run does not need panel keys); ``respondent`` is then an array of None. The
     checksum covers the values read, independent of the path and of chunking.
     """
@@ -340,9 +410,12 @@ def wave_data(*, wave_id: int, layout: VersionLayout | None = None,
     layout = layout or version_layout(wave.version)
     db = router.db_for_read(Response)
     connection = connections[db]
+    cols = None
     if connection.vendor == "postgresql":
         cols = _read_pg(wave_id, layout, with_respondent, connection)
-    else:
+    elif connection.vendor == "sqlite":
+        cols = _read_sqlite(wave_id, layout, with_respondent, connection)
+    if cols is None:
         cols = _read_cursor(wave_id, layout, with_respondent)
     digest = hashlib.sha256()
     digest.update(f"wave {wave.instrument.code} {wave.year} v{wave.version_id} "
