@@ -266,19 +266,25 @@ def test_sav_bytecode_layout(tmp_path: Path) -> None:
     assert data[40:] == b"ij      "
 
 
-@pytest.mark.skipif(shutil.which("pspp-convert") is None, reason="GNU PSPP is not installed")
-def test_sav_reads_in_gnu_pspp(tmp_path: Path) -> None:
-    cols = _rows()
-    path = _write(tmp_path / "p.sav", "sav", [[c[:4] for c in cols], [c[4:] for c in cols]])
-    out = tmp_path / "p.csv"
+NO_PSPP = pytest.mark.skipif(shutil.which("pspp-convert") is None,
+                             reason="GNU PSPP is not installed")
+
+
+def _pspp_columns(path: Path, tmp_path: Path) -> dict[str, list[str]]:
+    """The file as GNU PSPP reads it (pspp-convert to CSV), column by column; PSPP must not
+    warn about anything."""
+    out = tmp_path / (path.stem + ".pspp.csv")
     proc = subprocess.run(["pspp-convert", str(path), str(out)], capture_output=True, text=True)
     assert proc.returncode == 0 and not proc.stderr.strip(), proc.stderr
     with open(out, newline="", encoding="utf-8") as fh:
         rows = list(csv.reader(fh))
-    assert rows[0] == [v.name for v in VARS]
-    got = {name: [r[j] for r in rows[1:]] for j, name in enumerate(rows[0])}
-    expected = _expected(cols)
-    for v in VARS:
+    return {name: [r[j] for r in rows[1:]] for j, name in enumerate(rows[0])}
+
+
+def _check_pspp(got: dict[str, list[str]], expected: dict[str, list],
+                variables: list[Variable]) -> None:
+    assert list(got) == [v.name for v in variables]
+    for v in variables:
         if v.type == "str":
             assert [g.rstrip(" ") for g in got[v.name]] == \
                 [(w or "").rstrip(" ") for w in expected[v.name]], v.name
@@ -288,6 +294,222 @@ def test_sav_reads_in_gnu_pspp(tmp_path: Path) -> None:
             np.testing.assert_array_equal(have.view(np.uint64)[~np.isnan(want)],
                                           want.view(np.uint64)[~np.isnan(want)], v.name)
             assert (np.isnan(have) == np.isnan(want)).all(), v.name
+
+
+@NO_PSPP
+def test_sav_reads_in_gnu_pspp(tmp_path: Path) -> None:
+    cols = _rows()
+    path = _write(tmp_path / "p.sav", "sav", [[c[:4] for c in cols], [c[4:] for c in cols]])
+    _check_pspp(_pspp_columns(path, tmp_path), _expected(cols), VARS)
+
+
+# ---------------------------------------------------------------------------------------------
+# SPSS very long strings (> 255 bytes): segments of 255 bytes, subtype 14 record
+
+
+def _utf8_text(rng: np.random.Generator, width: int, chars: str = "aé€😀 Z") -> str:
+    """Random text of 1-4 byte characters, as long as fits in ``width`` bytes, ending in a
+    non-blank: segment boundaries (every 255 bytes) fall inside characters at every offset."""
+    out, size = [], 0
+    while True:
+        c = chars[int(rng.integers(len(chars)))]
+        if size + len(c.encode()) > width:
+            break
+        out.append(c)
+        size += len(c.encode())
+    text = "".join(out).rstrip(" ")
+    return text[:-1] + "Z" if text.endswith(" ") else text
+
+
+def _boundary_texts(width: int) -> list[str]:
+    """Characters of 2, 3 and 4 bytes straddling the first segment boundary (byte 255) at every
+    offset, repeated up to ``width`` bytes (cut at a character boundary)."""
+    out = []
+    for ch in ("é", "€", "😀"):
+        n = len(ch.encode())
+        for lead in range(255 - n + 1, 255):  # the character starts before byte 255, ends after
+            text = "a" * lead + ch * ((width - lead) // n)
+            out.append(text)
+    return out
+
+
+def _vls_values(width: int) -> list:
+    rng = np.random.default_rng(width)
+    full_ascii = "".join(chr(33 + int(i)) for i in rng.integers(0, 94, width))  # every byte
+    return [full_ascii, _utf8_text(rng, width), "", None, "x", "   lead and trail   ",
+            " " * width, "é" * (width // 2), *_boundary_texts(width), _utf8_text(rng, width)]
+
+
+def _sav_dictionary(raw: bytes) -> dict:
+    """Parse the dictionary of a .sav this writer made: variable records (without the -1
+    continuation records, counted in ``index``) and the type 7 records by subtype."""
+    pos, index, variables, ext = 176, 0, [], {}
+    while True:
+        rec = int.from_bytes(raw[pos:pos + 4], "little", signed=True)
+        pos += 4
+        if rec == 2:
+            typ, has_label, n_missing, fmt, _ = np.frombuffer(raw, "<i4", 5, pos)
+            name = raw[pos + 20:pos + 28].decode().rstrip()
+            pos += 28
+            index += 1
+            label = b""
+            if has_label:
+                size = int.from_bytes(raw[pos:pos + 4], "little")
+                label = raw[pos + 4:pos + 4 + size]
+                pos += 4 + -(-size // 4) * 4
+            assert n_missing == 0
+            if typ != -1:
+                variables.append({"index": index, "type": int(typ), "name": name,
+                                  "format": int(fmt), "label": label})
+        elif rec == 3:
+            count = int.from_bytes(raw[pos:pos + 4], "little")
+            pos += 4
+            for _ in range(count):
+                pos += -(-(9 + raw[pos + 8]) // 8) * 8
+            n_vars = int.from_bytes(raw[pos + 4:pos + 8], "little")
+            ext.setdefault("labels", []).append(list(np.frombuffer(raw, "<i4", n_vars, pos + 8)))
+            pos += 8 + 4 * n_vars
+        elif rec == 7:
+            sub, size, count = np.frombuffer(raw, "<i4", 3, pos)
+            ext[int(sub)] = raw[pos + 12:pos + 12 + size * count]
+            pos += 12 + int(size * count)
+        else:
+            assert rec == 999
+            return {"variables": variables, "ext": ext, "cells": index,
+                    "case_size": int.from_bytes(raw[68:72], "little"), "data": pos + 4}
+
+
+@pytest.mark.parametrize("width", [256, 300, 504, 505, 1000, 32767])
+def test_sav_very_long_string_round_trip(tmp_path: Path, width: int) -> None:
+    values = _vls_values(width)
+    assert max(len((v or "").encode()) for v in values) == width
+    variables = [Variable("n", "Nomor", "int"),
+                 Variable("teks_panjang", "Teks butir — panjang", "str", width=width),
+                 Variable("after", "Sesudah", "int", value_labels={1: "satu", 2: "dua"})]
+    cols = [list(range(len(values))), values, [1 + i % 2 for i in range(len(values))]]
+    path = _write(tmp_path / "v.sav", "sav", [cols], variables)
+    for df in _read_all(path, "sav"):
+        _check_frame(df, _expected(cols, variables), variables, sav=True)
+    df, meta = pyreadstat.read_sav(str(path))
+    assert df["teks_panjang"][0] == values[0]  # every byte in its place
+    assert meta.original_variable_types["teks_panjang"] == f"A{width}"
+    assert meta.column_names_to_labels["teks_panjang"] == "Teks butir — panjang"
+    assert meta.variable_measure == {"n": "scale", "teks_panjang": "nominal", "after": "nominal"}
+    assert meta.variable_value_labels == {"after": {1: "satu", 2: "dua"}}
+    if shutil.which("pspp-convert"):
+        _check_pspp(_pspp_columns(path, tmp_path), _expected(cols, variables), variables)
+
+
+@pytest.mark.parametrize("width", [256, 504, 505, 32767])
+def test_sav_very_long_string_dictionary(tmp_path: Path, width: int) -> None:
+    """Segments as the guide has them: N = (w + 251) // 252 variables, 255 wide but the last
+    (w - (N - 1) * 252); own unique short names; label on the first; subtype 14 names the
+    first segment; the long names and the display record as SPSS/PSPP/ReadStat write them."""
+    variables = [Variable("item_text_en", "Teks", "str", width=width),
+                 Variable("ITEM_T_1", "", "float"),  # the name the first segment would get
+                 Variable("x", "", "int", value_labels={1: "a"})]
+    path = _write(tmp_path / "d.sav", "sav", [[["é"], [1.5], [1]]], variables)
+    d = _sav_dictionary(path.read_bytes())
+    n = (width + 251) // 252
+    seg = d["variables"][:n]
+    assert [v["type"] for v in seg] == [255] * (n - 1) + [width - (n - 1) * 252]
+    assert [v["format"] for v in seg] == [(1 << 16) | (v["type"] << 8) for v in seg]
+    assert [v["label"] for v in seg] == [b"Teks"] + [b""] * (n - 1)
+    names = [v["name"] for v in d["variables"]]
+    assert len(set(names)) == len(names) == n + 2
+    assert all(len(x) <= 8 and x.isascii() and x == x.upper() for x in names)
+    assert names[0] == "ITEM_TEX" and names[n] == "ITEM_T_1" and names[1] == "ITEM_T_2"
+    cells = 32 * (n - 1) + -(-seg[-1]["type"] // 8)
+    assert [v["index"] for v in d["variables"][n:]] == [cells + 1, cells + 2]
+    assert d["cells"] == d["case_size"] == cells + 2
+    assert d["ext"]["labels"] == [[cells + 2]]  # value labels: dictionary index of "x"
+    assert d["ext"][14] == f"ITEM_TEX={width:05d}".encode() + b"\0\t"
+    assert d["ext"][13] == b"ITEM_TEX=item_text_en\tITEM_T_1=ITEM_T_1\tX=x"
+    display = list(np.frombuffer(d["ext"][11], "<i4"))
+    assert len(display) == 3 * (n + 2)  # one entry per segment variable
+    assert display[:3] == [1, 40, 0] and display[-6:] == [3, 10, 1, 1, 8, 1]
+
+
+def test_sav_very_long_string_bytes(tmp_path: Path) -> None:
+    """The data bytes: 255 bytes of the value per 32-cell segment (the 256th is a blank), the
+    rest blank; each 8-byte cell compressed like any string (254 when all blank)."""
+    value = "".join(chr(65 + i % 26) for i in range(505))  # every byte distinct from a blank
+    variables = [Variable("s", "", "str", width=505)]  # segments 255, 255, 1: 32 + 32 + 1
+    path = _write(tmp_path / "b.sav", "sav", [[[value, ""]]], variables)
+    raw = path.read_bytes()
+    data = raw[_sav_dictionary(raw)["data"]:]
+    row = 65
+    codes, words = [], []
+    pos = 0
+    while len(codes) < 2 * row:
+        block = data[pos:pos + 8]
+        pos += 8
+        for c in block:
+            codes.append(c)
+            if c == 253:
+                words.append(data[pos:pos + 8])
+                pos += 8
+    assert codes[:row] == [253] * 64 + [254]  # segment 3 holds nothing: blank
+    stored = b"".join(words[:64])
+    want = value.encode()
+    assert stored == want[:255] + b" " + want[255:].ljust(256)  # 250 bytes, 6 blanks
+    assert codes[row:2 * row] == [254] * row  # the empty string: all blank cells
+    assert codes[2 * row] == 252
+
+
+def test_sav_mixed_long_and_short_strings_in_batches(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(statfiles, "SLICE_CELLS", 512)  # slices of 256 rows inside batches
+    variables = [
+        Variable("id", "ID", "str", width=8),
+        Variable("label_id", "Label (Indonesia)", "str", width=700),
+        Variable("score", "Skor", "float"),
+        Variable("short", "Pendek", "str", width=255),
+        Variable("label_en", "Label (English)", "str", width=256),
+        Variable("code", "Kode", "int", value_labels={1: "ya", 0: "tidak"}),
+        Variable("values", "Nilai", "str", width=1000),
+    ]
+    rng = np.random.default_rng(11)
+    total: list[list] = [[] for _ in variables]
+    batches = []
+    for size in [3, 0, 300, 1, 40, 600]:
+        cols: list = []
+        for j, v in enumerate(variables):
+            if v.type == "str":
+                col = [None if rng.random() < 0.1 else _utf8_text(rng, int(rng.integers(
+                    0, v.width + 1))) for _ in range(size)]
+                cols.append(np.array(col, dtype=object) if size % 2 else col)
+            elif v.type == "int":
+                cols.append([None if rng.random() < 0.1 else int(rng.integers(0, 2))
+                             for _ in range(size)])
+            else:
+                cols.append(rng.normal(50, 30, size))
+            total[j] += list(cols[-1])
+        batches.append(cols)
+    path = _write(tmp_path / "m.sav", "sav", batches, variables)
+    for df in _read_all(path, "sav"):
+        _check_frame(df, _expected(total, variables), variables, sav=True)
+    _, meta = pyreadstat.read_sav(str(path), metadataonly=True)
+    assert meta.number_rows == 944
+    assert meta.original_variable_types["label_id"] == "A700"
+    assert meta.original_variable_types["short"] == "A255"
+    assert meta.column_names_to_labels["values"] == "Nilai"
+    assert meta.variable_value_labels == {"code": {0: "tidak", 1: "ya"}}
+    assert meta.variable_measure["score"] == "scale"
+    if shutil.which("pspp-convert"):
+        _check_pspp(_pspp_columns(path, tmp_path), _expected(total, variables), variables)
+
+
+def test_sav_string_width_limit(tmp_path: Path) -> None:
+    assert statfiles.SAV_MAX_WIDTH == 32767
+    with open(tmp_path / "w.sav", "w+b") as fh:
+        SavWriter(fh, [Variable("s", "", "str", width=32767)]).close()
+        with pytest.raises(ValueError, match="'s'.*string width 32768 must be 1 to 32767"):
+            SavWriter(fh, [Variable("s", "", "str", width=32768)])
+    with open(tmp_path / "e.sav", "w+b") as fh:
+        w = SavWriter(fh, [Variable("s", "", "str", width=300)])
+        with pytest.raises(ValueError, match=r"'s'.*301 bytes.*width of 300"):
+            w.write_batch([["é" * 150 + "x"]])
 
 
 # ---------------------------------------------------------------------------------------------

@@ -19,7 +19,8 @@ import pyarrow as pa
 import pytest
 from openpyxl import load_workbook
 
-from surveys.services.xlsxstream import XlsxWriter, sanitize_sheet_name
+from surveys.services import xlsxstream
+from surveys.services.xlsxstream import XlsxWriter, Zip64RequiredError, sanitize_sheet_name
 
 MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 
@@ -383,6 +384,156 @@ def test_errors_and_cleanup() -> None:
     with pytest.raises(OSError, match="disk full"), XlsxWriter(Broken(), chunk_rows=1000) as wb:
         wb.add_sheet("x").write_batch(big)
     assert all(t.name != "xlsxstream" for t in threading.enumerate())
+
+
+# ---------------------------------------------------------------------------------------------
+# ZIP64 only where needed
+
+
+class _Pipe(io.RawIOBase):
+    """An unseekable output."""
+
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, b) -> int:
+        self.parts.append(bytes(b))
+        return len(b)
+
+
+def _local_extra_ids(data: bytes) -> dict[str, list[int]]:
+    """The extra field ids of each entry's local file header (0x0001: ZIP64)."""
+    out = {}
+    for info in zipfile.ZipFile(io.BytesIO(data)).infolist():
+        pos = info.header_offset
+        assert data[pos:pos + 4] == b"PK\x03\x04"
+        name_len, extra_len = struct.unpack_from("<HH", data, pos + 26)
+        extra = data[pos + 30 + name_len:pos + 30 + name_len + extra_len]
+        ids, k = [], 0
+        while k + 4 <= len(extra):
+            field, size = struct.unpack_from("<HH", extra, k)
+            ids.append(field)
+            k += 4 + size
+        out[info.filename] = ids
+    return out
+
+
+def _wide_build(ncols: int, rows: int = 50):
+    header = [f"c{j}" for j in range(ncols)]
+    cols = [pa.array(np.arange(rows) * (j + 1)) if j % 2 else
+            pa.array([f"s{i}-{j}" for i in range(rows)]) for j in range(ncols)]
+
+    def build(wb: XlsxWriter) -> None:
+        wb.add_sheet("microdata", header=header).write_batch(cols)
+        wb.add_sheet("variabel", header=["variable"]).write_rows([[h] for h in header])
+
+    return build, header, cols
+
+
+def _check_readable(data: bytes, header: list[str], cols: list[pa.Array]) -> None:
+    assert zipfile.ZipFile(io.BytesIO(data)).testzip() is None
+    rows = _sheets(data)["microdata"]
+    assert rows[0] == tuple(header) and len(rows) == len(cols[0]) + 1
+    assert rows[-1] == tuple(c[-1].as_py() for c in cols)
+    frames = pd.read_excel(io.BytesIO(data), sheet_name=None, engine="openpyxl")
+    assert list(frames) == ["microdata", "variabel"]
+    assert list(frames["microdata"].columns) == header and len(frames["microdata"]) == 50
+    assert frames["microdata"]["c1"].tolist() == cols[1].to_pylist()
+
+
+@pytest.mark.parametrize("seekable", [True, False])
+def test_zip64_only_where_needed(seekable: bool) -> None:
+    build, header, cols = _wide_build(44)  # 44 columns at the default (Excel) row limit
+
+    def write(**kw) -> bytes:
+        if seekable:
+            return _write(build, **kw)
+        pipe = _Pipe()
+        with XlsxWriter(pipe, **kw) as wb:
+            build(wb)
+        return b"".join(pipe.parts)
+
+    default = write()
+    with XlsxWriter(io.BytesIO()) as wb:  # the estimate: 44 x 1,048,576 x 64 = 2.75 GiB
+        assert wb.max_rows == xlsxstream.EXCEL_MAX_ROWS
+        assert wb._zip64_for(44)[0] is False and wb._zip64_for(64)[0] is False
+        assert wb._zip64_for(65)[0] is True
+    ids = _local_extra_ids(default)
+    assert len(ids) == 9 and all(0x0001 not in v for v in ids.values()), ids
+    forced = write(zip64=True)
+    ids = _local_extra_ids(forced)
+    assert 0x0001 in ids["xl/worksheets/sheet1.xml"] and 0x0001 in ids["xl/worksheets/sheet2.xml"]
+    assert 0x0001 not in ids["xl/workbook.xml"]  # small parts never need it
+    assert _local_extra_ids(write(zip64=False)) == _local_extra_ids(default)
+    for data in (default, forced):
+        _check_readable(data, header, cols)
+    assert _sheet_xml(default) == _sheet_xml(forced)
+
+
+def test_zip64_automatic_estimate() -> None:
+    """ZIP64 when n_columns * max_rows * 64 bytes passes 4 GiB, decided per sheet part; a
+    sheet without a header row is decided at its first row."""
+    wide = 4 * 2**30 // (64 * xlsxstream.EXCEL_MAX_ROWS) + 1  # 65 columns: just above 4 GiB
+
+    def build(wb: XlsxWriter) -> None:
+        wb.add_sheet("wide", header=[f"c{j}" for j in range(wide)]).write_batch(
+            [pa.array([j]) for j in range(wide)])
+        wb.add_sheet("narrow", header=["a"]).write_rows([[1]])
+        wb.add_sheet("bare").write_rows([list(range(wide))])
+        wb.add_sheet("bare_narrow").write_batch([pa.array([1, 2])])
+        wb.add_sheet("empty")
+
+    ids = _local_extra_ids(_write(build))
+    zip64 = {n for n, v in ids.items() if 0x0001 in v}
+    assert zip64 == {"xl/worksheets/sheet1.xml", "xl/worksheets/sheet3.xml"}, ids
+    # fewer rows per sheet: the same width needs no ZIP64; continuation parts decide alike
+    data = _write(lambda wb: wb.add_sheet("w", header=[f"c{j}" for j in range(wide)])
+                  .write_batch([pa.array(np.arange(5))] * wide), max_rows=3)
+    ids = _local_extra_ids(data)
+    assert len([n for n in ids if n.startswith("xl/worksheets/")]) == 3
+    assert all(0x0001 not in v for v in ids.values())
+    assert zipfile.ZipFile(io.BytesIO(data)).testzip() is None
+    with pytest.raises(ValueError, match="zip64"):
+        XlsxWriter(io.BytesIO(), zip64="yes")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("threaded", [True, False])
+def test_sheet_outgrowing_a_non_zip64_entry_fails_loudly(monkeypatch: pytest.MonkeyPatch,
+                                                         threaded: bool) -> None:
+    """zipfile refuses an entry over ZIP64_LIMIT without ZIP64 (2 GiB; made small here): the
+    writer stops at the limit with an error naming the sheet, instead of writing on."""
+    monkeypatch.setattr(zipfile, "ZIP64_LIMIT", 200_000)
+    cols = [pa.array(np.arange(20_000)), pa.array(np.random.default_rng(2).random(20_000))]
+    out = io.BytesIO()
+    with pytest.raises(Zip64RequiredError, match=r"sheet 'besar'.*200,000 bytes.*zip64=True"):
+        with XlsxWriter(out, chunk_rows=1000, threaded=threaded) as wb:
+            wb.add_sheet("kecil", header=["a"]).write_rows([[1]])
+            wb.add_sheet("besar", header=["i", "f"]).write_batch(cols)
+    assert out.tell() < 300_000  # stopped at the limit, not after the whole sheet
+    assert all(t.name != "xlsxstream" for t in threading.enumerate())
+    with pytest.raises(Zip64RequiredError, match=r"zip64=False was given"):
+        _write(lambda wb: wb.add_sheet("besar", header=["i", "f"]).write_batch(cols),
+               zip64=False, threaded=threaded)
+    data = _write(lambda wb: wb.add_sheet("besar", header=["i", "f"]).write_batch(cols),
+                  zip64=True, chunk_rows=1000, threaded=threaded)
+    monkeypatch.undo()
+    assert zipfile.ZipFile(io.BytesIO(data)).testzip() is None
+    assert 0x0001 in _local_extra_ids(data)["xl/worksheets/sheet1.xml"]
+    assert len(pd.read_excel(io.BytesIO(data), engine="openpyxl")) == 20_000
+
+
+def test_zipfile_size_error_at_close_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Should zipfile itself refuse the entry when it is closed, the error names the sheet."""
+    out = io.BytesIO()
+    with pytest.raises(Zip64RequiredError, match="sheet 's'") as info:
+        with XlsxWriter(out, threaded=False) as wb:
+            sheet = wb.add_sheet("s", header=["a"])
+            monkeypatch.setattr(zipfile, "ZIP64_LIMIT", 1000)  # after the entry was opened
+            sheet.write_batch([pa.array(np.arange(1000))])
+    assert "force_zip64" in str(info.value.__cause__)
 
 
 def _peak_while_writing(rows: int, batch: int) -> tuple[int, int]:

@@ -35,8 +35,8 @@ rows grow too; the row count is patched into the header at the end. Their string
 width: every string `Column` of a streamed table declares ``width`` (bytes of UTF-8, from the
 model's max_length or the pseudonym/mask length) and a longer value fails the export with a
 `ValueError` naming the column; only the codebook's free-text columns (labels, values) leave it
-open - that small table is read first and sized from its longest value (at most 255 bytes in
-.sav, 2045 in .dta).
+open - that small table is read first and sized from its longest value (at most 32767 bytes in
+.sav, as very long strings above 255 bytes; 2045 in .dta).
 
 Microdata (`microdata` table): one row per submitted response of the index instrument that has
 a final weight from the last run: pseudonymous ``respondent`` (keyed BLAKE2b of the

@@ -26,10 +26,18 @@ compression with bias 100 (whole numbers -99..151 take one byte, other numbers 9
 1, all-blank 8-byte string pieces 1), UTF-8 (character code 65001 and the encoding record),
 short names ``SHORT=long`` in the long variable names record, measurement levels (nominal for
 labelled numbers and strings, scale otherwise), formats F8.0 (int), F16.6 (float; display only:
-values are stored as doubles) and A<width>. String widths are limited to 255 bytes (no
-very-long-string records); trailing blanks of strings are not significant in SPSS. Variable labels
-are cut to 255 bytes and value labels to 120 bytes, at a character boundary. The number -DBL_MAX
-is SPSS's system-missing value and reads back as missing.
+values are stored as doubles) and A<width>. String widths go up to 32767 bytes; trailing blanks of
+strings are not significant in SPSS. A string wider than 255 bytes is a "very long string" (guide,
+"Very Long String Record", subtype 14): N = (width + 251) // 252 segment variables, each but the
+last 255 bytes wide (A255), the last width - (N - 1) * 252; the value's bytes are packed 255 per
+segment (the 256th byte of a 255-wide segment is a blank pad) and may split a UTF-8 character
+between two segments, which readers join before decoding; space left over at the end is blank.
+Continuation segments have their own unique short names (``SHORT_1``...) and no label; the long
+names record names only the first segment, the subtype 14 record gives ``SHORT=<width:05d>``,
+and the display record (measurement levels) has one entry per segment, as GNU PSPP and ReadStat
+write it. Each segment's 8-byte cells are compressed like other strings (254 when all blank).
+Variable labels are cut to 255 bytes and value labels to 120 bytes, at a character boundary. The
+number -DBL_MAX is SPSS's system-missing value and reads back as missing.
 
 Stata (.dta format 118, Stata 14+, little-endian): ``float`` -> double (missing ``.`` =
 2^1023), ``int`` -> long (missing ``.`` = 2147483621; values outside -2147483647..2147483620
@@ -53,7 +61,9 @@ import numpy as np
 
 VarType = Literal["float", "int", "str"]
 
-SAV_MAX_WIDTH = 255
+SAV_MAX_WIDTH = 32767
+#: Widest SPSS string that is a single variable; wider ones are very long strings (segments).
+SAV_SHORT_MAX = 255
 DTA_MAX_WIDTH = 2045
 MAX_NAME = 32
 #: Target number of 8-byte cells encoded at once (rows per slice = this / cells per row).
@@ -245,6 +255,18 @@ _F_INT = (5 << 16) | (8 << 8) | 0  # F8.0
 _F_FLOAT = (5 << 16) | (16 << 8) | 6  # F16.6
 
 
+def _unique_name(base: str, used: set[str]) -> str:
+    """``base`` cut to 8 bytes, or ``base`` cut shorter plus ``_1``, ``_2``... if taken."""
+    cand = base[:8]
+    i = 0
+    while cand in used:
+        i += 1
+        suffix = f"_{i}"
+        cand = base[:8 - len(suffix)] + suffix
+    used.add(cand)
+    return cand
+
+
 def _short_names(names: Sequence[str]) -> list[str]:
     """Unique, upper-case, ASCII, <= 8 byte SPSS short names (the long names go to 7/13)."""
     used = set(_RESERVED)
@@ -253,15 +275,26 @@ def _short_names(names: Sequence[str]) -> list[str]:
         base = re.sub(r"[^A-Z0-9_]", "_", name.upper().encode("ascii", "replace").decode())
         if not base[:1].isalpha():
             base = "V" + base
-        cand = base[:8]
-        i = 0
-        while cand in used:
-            i += 1
-            suffix = f"_{i}"
-            cand = base[:8 - len(suffix)] + suffix
-        used.add(cand)
-        out.append(cand)
+        out.append(_unique_name(base, used))
     return out
+
+
+def _segment_names(shorts: Sequence[str], segments: Sequence[int]) -> list[list[str]]:
+    """Short names of the continuation segments of each variable (``segments[i] - 1`` of them:
+    ``SHORT_1``, ``SHORT_2``... cut to 8 bytes), unique among themselves and all ``shorts``."""
+    used = set(_RESERVED) | set(shorts)
+    return [[_unique_name(short, used) for _ in range(n - 1)]
+            for short, n in zip(shorts, segments, strict=True)]
+
+
+def _sav_segments(width: int) -> list[int]:
+    """Widths of the segment variables of an SPSS string of ``width`` bytes (guide, "Very Long
+    String Record"): one segment up to 255 bytes, else N = (width + 251) // 252 segments, each
+    255 wide but the last, which is width - (N - 1) * 252."""
+    if width <= SAV_SHORT_MAX:
+        return [width]
+    n = (width + 251) // 252
+    return [SAV_SHORT_MAX] * (n - 1) + [width - (n - 1) * 252]
 
 
 class SavWriter(_Writer):
@@ -273,9 +306,11 @@ class SavWriter(_Writer):
     def __init__(self, fh: BinaryIO, variables: Sequence[Variable], *, file_label: str = "",
                  timestamp: datetime | None = None) -> None:
         super().__init__(fh, variables, file_label=file_label, timestamp=timestamp)
-        segs = [1 if v.type != "str" else -(-int(v.width or 0) // 8) for v in self.variables]
-        starts = np.cumsum([0, *segs])
-        self._segments = segs
+        # segment widths per variable (numbers: [0]); 8-byte cells per segment and variable
+        self._seg_widths = [_sav_segments(int(v.width or 0)) if v.type == "str" else [0]
+                            for v in self.variables]
+        self._var_cells = [sum(max(1, -(-w // 8)) for w in ws) for ws in self._seg_widths]
+        starts = np.cumsum([0, *self._var_cells])
         self._starts = [int(s) for s in starts[:-1]]
         self._cells = int(starts[-1])
         self._num = [i for i, v in enumerate(self.variables) if v.type != "str"]
@@ -298,19 +333,23 @@ class SavWriter(_Writer):
             2, self._cells, 1, 0, -1, BIAS, date, ts.strftime("%H:%M:%S").encode(),
             _pad(_cut_utf8(self.file_label, 64), 64, b" "), b"\0\0\0")]
         shorts = _short_names([v.name for v in self.variables])
-        for v, short, segs in zip(self.variables, shorts, self._segments, strict=True):
+        seg_names = _segment_names(shorts, [len(ws) for ws in self._seg_widths])
+        for v, short, widths, more in zip(self.variables, shorts, self._seg_widths, seg_names,
+                                          strict=True):
             label = _cut_utf8(v.label, 255) if v.label else b""
-            if v.type == "str":
-                typ, fmt = int(v.width or 0), (1 << 16) | (int(v.width or 0) << 8)
-            else:
-                typ, fmt = 0, _F_INT if v.type == "int" else _F_FLOAT
-            parts.append(struct.pack("<iiiiii8s", 2, typ, 1 if label else 0, 0, fmt, fmt,
-                                     _pad(short.encode(), 8, b" ")))
-            if label:
-                parts.append(struct.pack("<i", len(label)) +
-                             _pad(label, -(-len(label) // 4) * 4, b" "))
-            for _ in range(segs - 1):  # long string continuation records
-                parts.append(struct.pack("<iiiiii8s", 2, -1, 0, 0, 0, 0, b" " * 8))
+            for k, (width, name) in enumerate(zip(widths, [short, *more], strict=True)):
+                if v.type == "str":
+                    typ, fmt = width, (1 << 16) | (width << 8)  # A<segment width>
+                else:
+                    typ, fmt = 0, _F_INT if v.type == "int" else _F_FLOAT
+                has_label = bool(label) and k == 0  # the label goes on the first segment
+                parts.append(struct.pack("<iiiiii8s", 2, typ, int(has_label), 0, fmt, fmt,
+                                         _pad(name.encode(), 8, b" ")))
+                if has_label:
+                    parts.append(struct.pack("<i", len(label)) +
+                                 _pad(label, -(-len(label) // 4) * 4, b" "))
+                for _ in range(-(-width // 8) - 1):  # continuation records of a long string
+                    parts.append(struct.pack("<iiiiii8s", 2, -1, 0, 0, 0, 0, b" " * 8))
         for v, start in zip(self.variables, self._starts, strict=True):
             if not v.value_labels:
                 continue
@@ -324,16 +363,22 @@ class SavWriter(_Writer):
             parts.extend(rec)
         parts.append(struct.pack("<iiii8i", 7, 3, 4, 8, 1, 0, 0, -1, 1, 1, 2, 65001))
         parts.append(struct.pack("<iiiiddd", 7, 4, 8, 3, SYSMIS, HIGHEST, LOWEST))
-        display = []
-        for v in self.variables:
+        display = []  # one entry per segment variable, as PSPP and ReadStat write it
+        for v, widths in zip(self.variables, self._seg_widths, strict=True):
             if v.type == "str":
-                display += [1, max(1, min(int(v.width or 1), 40)), 0]  # nominal, left
+                for width in widths:
+                    display += [1, max(1, min(width, 40)), 0]  # nominal, left
             else:
                 display += [1 if v.value_labels else 3, 8 if v.type == "int" else 10, 1]
         parts.append(struct.pack(f"<iiii{len(display)}i", 7, 11, 4, len(display), *display))
         names = "\t".join(f"{s}={v.name}" for s, v in zip(shorts, self.variables, strict=True))
         raw_names = names.encode("utf-8")
         parts.append(struct.pack("<iiii", 7, 13, 1, len(raw_names)) + raw_names)
+        lengths = b"".join(f"{s}={int(v.width or 0):05d}".encode() + b"\0\t"
+                           for s, v in zip(shorts, self.variables, strict=True)
+                           if v.type == "str" and int(v.width or 0) > SAV_SHORT_MAX)
+        if lengths:  # very long strings: first segment's short name = true width
+            parts.append(struct.pack("<iiii", 7, 14, 1, len(lengths)) + lengths)
         parts.append(struct.pack("<iiii", 7, 20, 1, 5) + b"UTF-8")
         parts.append(struct.pack("<ii", 999, 0))
         return b"".join(parts)
@@ -359,15 +404,20 @@ class SavWriter(_Writer):
         for i, v in enumerate(self.variables):
             if v.type != "str":
                 continue
-            segs, start = self._segments[i], self._starts[i]
+            start, cells, width = self._starts[i], self._var_cells[i], int(v.width or 0)
             fixed, lengths = _strings(v, columns[i])
-            size = segs * 8
-            padded = np.empty((n, size), dtype=np.uint8)
-            padded[:, :fixed.dtype.itemsize] = fixed.view(np.uint8).reshape(n, -1)
-            padded[np.arange(size) >= lengths[:, None]] = 0x20  # blank padding, not NUL
+            raw = fixed.view(np.uint8).reshape(n, width)
+            raw[np.arange(width) >= lengths[:, None]] = 0x20  # blank padding, not NUL
+            padded = np.full((n, cells * 8), 0x20, dtype=np.uint8)
+            if width <= SAV_SHORT_MAX:
+                padded[:, :width] = raw
+            else:  # very long string: 255 bytes of the value per 256-byte segment, packed
+                for k in range(-(-width // SAV_SHORT_MAX)):
+                    piece = raw[:, k * SAV_SHORT_MAX:(k + 1) * SAV_SHORT_MAX]
+                    padded[:, k * 256:k * 256 + piece.shape[1]] = piece
             chunk = padded.view("<u8")
-            words[:, start:start + segs] = chunk
-            codes[:, start:start + segs] = np.where(chunk == _SPACES8, 254, 253)
+            words[:, start:start + cells] = chunk
+            codes[:, start:start + cells] = np.where(chunk == _SPACES8, 254, 253)
         self._emit(codes.reshape(-1), words.reshape(-1))
 
     def _emit(self, codes: np.ndarray, words: np.ndarray, final: bool = False) -> None:

@@ -41,13 +41,28 @@ at most ``max_rows`` rows including its header (Excel: 1,048,576); when it is fu
 starts a continuation sheet ``name_2``, ``name_3``, ... with the same header. The header row is
 bold, and frozen at the top.
 
-Zip: entries are written with ``force_zip64=True`` (a sheet may pass 4 GiB uncompressed). With
-a seekable ``fh`` zipfile rewrites each local header with the real sizes; an unseekable one
-gets data descriptors with ZIP64 local headers, which Excel is reported to be strict about:
-prefer a (temporary) file. Cells carry no ``r`` reference (optional in ECMA-376; Excel,
-LibreOffice, openpyxl and pandas place them by order; a few third-party readers need ``r``);
-rows do carry ``r``. Parts: ``[Content_Types].xml``, ``_rels/.rels``, ``docProps/core.xml``,
-``docProps/app.xml``, ``xl/workbook.xml``, ``xl/_rels/workbook.xml.rels``, ``xl/styles.xml``,
+Zip: ZIP64 only where needed. A forced ZIP64 entry gets a ZIP64 extra field in its local header
+from Python's zipfile while its central directory record (under 2 GiB) has none, and Excel is
+reported to be strict about ZIP64 and such mismatches. ``zip64=None`` (the default) therefore
+forces ZIP64 only for a sheet whose uncompressed XML could plausibly pass 4 GiB, estimated when
+the sheet (each continuation part too) starts as ``n_columns * max_rows * 64`` bytes: 64 bytes
+is a generous cell (a float ``<c><v>0.12345678901234566</v></c>`` is 35, an integer code ~15,
+an inline string ~40 plus its text); a sheet without a header row is estimated at its first
+row. E.g. 44 columns at Excel's row limit estimate 2.75 GiB: no ZIP64. Without ZIP64 zipfile
+takes at most 2 GiB - 1 per entry (``zipfile.ZIP64_LIMIT``, tighter than the format's 4 GiB);
+a full sheet passes that when its cells average more than 2 GiB / (n_columns * max_rows) bytes
+(32 at an estimate of 4 GiB, 46 for 44 columns). It then raises `Zip64RequiredError` naming the
+sheet and suggesting ``zip64=True`` as soon as the limit is crossed: the export fails loudly,
+never with a corrupt entry. ``zip64=True``
+forces ZIP64 for every sheet (mismatch included), ``zip64=False`` never uses it. The small
+package parts never need it. With a seekable ``fh`` zipfile rewrites each local header with the
+real sizes; an unseekable one gets data descriptors (ZIP64 ones, after ZIP64 local headers,
+for ZIP64 entries): prefer a (temporary) file.
+
+Cells carry no ``r`` reference (optional in ECMA-376; Excel, LibreOffice, openpyxl and pandas
+place them by order; a few third-party readers need ``r``); rows do carry ``r``. Parts:
+``[Content_Types].xml``, ``_rels/.rels``, ``docProps/core.xml``, ``docProps/app.xml``,
+``xl/workbook.xml``, ``xl/_rels/workbook.xml.rels``, ``xl/styles.xml``,
 ``xl/worksheets/sheetN.xml``.
 """
 
@@ -67,13 +82,18 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["EXCEL_MAX_ROWS", "EXCEL_MAX_COLS", "XlsxWriter", "Sheet", "sanitize_sheet_name"]
+__all__ = ["EXCEL_MAX_ROWS", "EXCEL_MAX_COLS", "XlsxWriter", "Sheet", "Zip64RequiredError",
+           "sanitize_sheet_name"]
 
 EXCEL_MAX_ROWS = 1_048_576
 EXCEL_MAX_COLS = 16_384
 MAX_CELL_CHARS = 32_767
 #: rough cap on the XML of one chunk, so that int32 string offsets never overflow
 _CHUNK_BYTES = 256 << 20
+#: ``zip64=None``: a sheet part gets ZIP64 when n_columns * max_rows * ZIP64_CELL_BYTES passes
+#: ZIP64_AUTO_BYTES (4 GiB)
+ZIP64_CELL_BYTES = 64
+ZIP64_AUTO_BYTES = 4 << 30
 
 _NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -310,6 +330,10 @@ def _as_arrow(col: Any) -> pa.Array:
 # zip output, in a background thread
 
 
+class Zip64RequiredError(RuntimeError):
+    """A sheet written without ZIP64 outgrew what a zip entry holds without it."""
+
+
 class _Sink:
     """Runs the zip entry writes (CRC, deflate, file writes) in a thread, so that the next chunk
     is built while this one is compressed. At most ``depth`` chunks wait in the queue."""
@@ -326,14 +350,33 @@ class _Sink:
 
     def _do(self, op: str, arg: Any) -> None:
         if op == "open":
-            self._fh = self._zf.open(arg, "w", force_zip64=True)
+            part, self._sheet, self._zip64, self._why = arg
+            self._fh = self._zf.open(part, "w", force_zip64=self._zip64)
+            self._size = 0
+            self._limit = zipfile.ZIP64_LIMIT  # what zipfile refuses without ZIP64
         elif op == "data":
             assert self._fh is not None
-            self._fh.write(arg[0])
+            data = arg[0]
+            self._size += len(data) if isinstance(data, bytes) else memoryview(data).nbytes
+            if not self._zip64 and self._size > self._limit:
+                raise self._too_large()  # before zipfile writes the entry that cannot fit
+            self._fh.write(data)
         elif op == "close":
             assert self._fh is not None
             fh, self._fh = self._fh, None
-            fh.close()
+            try:
+                fh.close()
+            except RuntimeError as exc:  # zipfile: "... too large, try using force_zip64"
+                if self._zip64 or "zip64" not in str(exc).lower():
+                    raise
+                raise self._too_large() from exc
+
+    def _too_large(self) -> Zip64RequiredError:
+        return Zip64RequiredError(
+            f"sheet {self._sheet!r}: its XML passed {self._limit:,} bytes, the most Python's "
+            f"zipfile writes to an entry without ZIP64, and the sheet was written without ZIP64 "
+            f"({self._why}); the workbook is incomplete: write it again with "
+            "XlsxWriter(..., zip64=True)")
 
     def _run(self) -> None:
         while True:
@@ -400,6 +443,7 @@ class Sheet:
         self.rows = 0  # data rows written, over all parts
         self._in_part = 0
         self._open = False
+        self._entry: tuple[str, bytes] | None = None  # zip entry and head not yet opened
         self.closed = False
         self._start_part()
 
@@ -412,7 +456,7 @@ class Sheet:
         part = len(self.names) + 1
         name = wb._unique_name(self._base, part)
         self.names.append(name)
-        wb._sink.put("open", wb._register(name))
+        part_name = wb._register(name)
         views = ""
         if self.header is not None and wb.freeze_header:
             views = ('<sheetViews><sheetView workbookViewId="0"><pane ySplit="1" '
@@ -423,9 +467,21 @@ class Sheet:
         if self.header is not None:
             cells = "".join(_py_cell(v, "empty", ' s="1"') for v in self.header)
             head += f'<row r="1">{cells}</row>'
-        self._send(head.encode())
         self._open = True
         self._in_part = 0
+        # the zip entry is opened with the first data (a sheet without a header learns its
+        # number of columns there, and the ZIP64 choice depends on it)
+        self._entry = (part_name, head.encode())
+        if self.ncols is not None:
+            self._open_entry()
+
+    def _open_entry(self) -> None:
+        assert self._entry is not None
+        (part_name, head), self._entry = self._entry, None
+        ncols = self.ncols or 0
+        zip64, why = self._wb._zip64_for(ncols)
+        self._wb._sink.put("open", (part_name, self.names[-1], zip64, why))
+        self._send(head)
 
     def _end_part(self) -> None:
         self._send(b"</sheetData></worksheet>")
@@ -433,6 +489,8 @@ class Sheet:
         self._open = False
 
     def _send(self, data: Any, keep: Any = None) -> None:
+        if self._entry is not None:
+            self._open_entry()
         self._wb._sink.put("data", (data, keep))
 
     def _room(self) -> int:
@@ -534,13 +592,19 @@ class XlsxWriter:
     ``max_rows``: rows per sheet including the header before a continuation sheet starts
     (default Excel's 1,048,576). ``chunk_rows``: rows built and compressed at a time (memory
     is proportional to it). ``nonfinite``: ``"error"`` or ``"empty"`` for +-inf.
-    ``threaded``: compress in a background thread."""
+    ``threaded``: compress in a background thread. ``zip64``: ``None`` (automatic: only for a
+    sheet whose XML could pass 4 GiB, see the module doc), ``True`` (every sheet) or ``False``
+    (never); a sheet without ZIP64 that outgrows a zip entry raises `Zip64RequiredError`."""
 
     def __init__(self, fh: Any, *, max_rows: int = EXCEL_MAX_ROWS, chunk_rows: int = 16_384,
                  compresslevel: int = 1, nonfinite: Literal["error", "empty"] = "error",
-                 freeze_header: bool = True, threaded: bool = True) -> None:
+                 freeze_header: bool = True, threaded: bool = True,
+                 zip64: bool | None = None) -> None:
         if nonfinite not in ("error", "empty"):
             raise ValueError("nonfinite must be 'error' or 'empty'")
+        if zip64 not in (None, True, False):
+            raise ValueError("zip64 must be None (automatic), True or False")
+        self.zip64 = zip64
         if not 1 <= max_rows <= EXCEL_MAX_ROWS:
             raise ValueError(f"max_rows must be within 1..{EXCEL_MAX_ROWS}")
         self.max_rows = max_rows
@@ -574,6 +638,15 @@ class XlsxWriter:
             if name.lower() not in used:
                 return name
             k += 1
+
+    def _zip64_for(self, ncols: int) -> tuple[bool, str]:
+        """Whether a sheet part of ``ncols`` columns gets ZIP64, and why (for errors)."""
+        if self.zip64 is not None:
+            return self.zip64, f"zip64={self.zip64} was given"
+        estimate = ncols * self.max_rows * ZIP64_CELL_BYTES
+        return estimate > ZIP64_AUTO_BYTES, (
+            f"zip64=None estimated {ncols} columns x {self.max_rows:,} rows x "
+            f"{ZIP64_CELL_BYTES} bytes = {estimate:,} bytes, within {ZIP64_AUTO_BYTES:,}")
 
     def _register(self, name: str) -> str:
         self._sheets.append(name)
