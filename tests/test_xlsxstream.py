@@ -336,20 +336,23 @@ def test_zip_structure_and_content_types() -> None:
     assert wb["one"]["A2"].value == 1 and wb["two"]["A2"].value == "x"
 
 
+class _Pipe(io.RawIOBase):
+    """An unseekable output."""
+
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, b) -> int:
+        self.parts.append(bytes(b))
+        return len(b)
+
+
 def test_unseekable_output_and_single_thread_mode() -> None:
-    class Pipe(io.RawIOBase):
-        def __init__(self) -> None:
-            self.parts: list[bytes] = []
-
-        def writable(self) -> bool:
-            return True
-
-        def write(self, b) -> int:
-            self.parts.append(bytes(b))
-            return len(b)
-
     cols = _typed_batch()
-    pipe = Pipe()
+    pipe = _Pipe()
     with XlsxWriter(pipe) as wb:
         wb.add_sheet("p", header=list("abcdef")).write_batch(cols)
     streamed = b"".join(pipe.parts)
@@ -388,20 +391,6 @@ def test_errors_and_cleanup() -> None:
 
 # ---------------------------------------------------------------------------------------------
 # ZIP64 only where needed
-
-
-class _Pipe(io.RawIOBase):
-    """An unseekable output."""
-
-    def __init__(self) -> None:
-        self.parts: list[bytes] = []
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, b) -> int:
-        self.parts.append(bytes(b))
-        return len(b)
 
 
 def _local_extra_ids(data: bytes) -> dict[str, list[int]]:
