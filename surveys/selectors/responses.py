@@ -269,6 +269,35 @@ def _read_cursor(wave_id: int, layout: VersionLayout, with_respondent: bool) -> 
 PG_GROUP = 20_000
 
 
+def pg_text_agg(expr: str) -> str:
+    """PostgreSQL aggregate of a text column: the group's values unit-separated (chr 31).
+
+    No ORDER BY per aggregate (PostgreSQL < 16 sorts once per aggregate): the aggregates of
+    one group read the same rows in the same order, so the columns of a group stay aligned."""
+    return f"string_agg({expr}, chr(31))"
+
+
+def pg_bytes_agg(expr: str) -> str:
+    """PostgreSQL aggregate of a bytea expression (``int8send(x)``, ``float8send(x)``, packed
+    answers): the group's values concatenated."""
+    return f"string_agg({expr}, ''::bytea)"
+
+
+def split_units(texts: Sequence[str]) -> np.ndarray:
+    """`pg_text_agg` results (one per group) -> one object array of the values."""
+    out: list[str] = []
+    for text in texts:
+        out.extend(text.split("\x1f"))
+    return np.array(out, dtype=object)
+
+
+def send_numbers(blobs: Sequence[bytes], dtype: str = ">i8") -> np.ndarray:
+    """`pg_bytes_agg` of ``int8send`` (``">i8"``) or ``float8send`` (``">f8"``) results ->
+    one native int64/float64 array."""
+    data = np.frombuffer(b"".join(bytes(b) for b in blobs), dtype=dtype)
+    return data.astype(np.int64 if dtype[-2] == "i" else np.float64)
+
+
 def _read_pg(wave_id: int, layout: VersionLayout, with_respondent: bool,
              connection: Any) -> _Columns:
     """PostgreSQL path: the same SELECT aggregated server-side into one row per `PG_GROUP`
@@ -282,19 +311,11 @@ def _read_pg(wave_id: int, layout: VersionLayout, with_respondent: bool,
     from psycopg import Cursor
 
     table = Response._meta.db_table
-    key_sql = "string_agg(p.panel_key, chr(31))" if with_respondent else "NULL::text"
+    key_sql = pg_text_agg("p.panel_key") if with_respondent else "NULL::text"
     join = (f"JOIN {Respondent._meta.db_table} p ON p.id = r.respondent_id"
             if with_respondent else "")
-
-    def text(expr: str) -> str:
-        # no ORDER BY per aggregate (PostgreSQL < 16 sorts once per aggregate): the
-        # aggregates of one group read the same rows in the same order, so columns stay
-        # aligned, and rows are put in id order on the client
-        return f"string_agg({expr}, chr(31))"
-
-    def binary(expr: str) -> str:
-        return f"string_agg({expr}, ''::bytea)"
-
+    text, binary = pg_text_agg, pg_bytes_agg
+    # rows within a group come in any order: they are put in id order on the client
     sql = (f"SELECT {binary('int8send(r.id)')}, {key_sql}, {binary('int8send(r.region_id)')}, "
            f"{text('r.sex')}, {text('r.age_group')}, {text('r.stratum')}, {text('r.psu')}, "
            f"{binary('float8send(r.base_weight)')}, {binary('r.answers')} "
@@ -305,25 +326,19 @@ def _read_pg(wave_id: int, layout: VersionLayout, with_respondent: bool,
         cursor.execute(sql, [wave_id, str(ResponseStatus.SUBMITTED)], binary=True)
         rows = cursor.fetchall()
 
-    def numbers(k: int, dtype: str) -> np.ndarray:
-        return np.frombuffer(b"".join(bytes(row[k]) for row in rows), dtype=dtype)
-
     def split(k: int) -> np.ndarray:
-        out: list[str] = []
-        for row in rows:
-            out.extend(row[k].split("\x1f"))
-        return np.array(out, dtype=object)
+        return split_units([row[k] for row in rows])
 
-    ids = numbers(0, ">i8").astype(np.int64)
-    raw = numbers(8, "u1")
+    ids = send_numbers([row[0] for row in rows])
+    raw = np.frombuffer(b"".join(bytes(row[8]) for row in rows), dtype=np.uint8)
     if raw.size != ids.size * layout.n_bytes:
         raise ValueError("packed answers do not match the instrument's item count")
     order = np.argsort(ids, kind="stable")
     return _Columns(
         ids=ids[order], keys=split(1)[order] if with_respondent else None,
-        region_id=numbers(2, ">i8").astype(np.int64)[order],
+        region_id=send_numbers([row[2] for row in rows])[order],
         sex=split(3)[order], age=split(4)[order], stratum=split(5)[order], psu=split(6)[order],
-        weight=numbers(7, ">f8").astype(np.float64)[order],
+        weight=send_numbers([row[7] for row in rows], ">f8")[order],
         raw=raw.reshape(ids.size, layout.n_bytes)[order],
     )
 

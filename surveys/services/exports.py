@@ -74,7 +74,14 @@ from django.db.models import QuerySet
 from analysis import scoring
 from surveys import models as m
 from surveys.selectors.published import SUPPRESSED_FIELDS
-from surveys.selectors.responses import fetch_chunks, version_layout
+from surveys.selectors.responses import (
+    fetch_chunks,
+    pg_bytes_agg,
+    pg_text_agg,
+    send_numbers,
+    split_units,
+    version_layout,
+)
 from surveys.selectors.weights import PackedWeights, wave_weights, waves_weights
 from surveys.services.compute import index_instrument
 
@@ -534,23 +541,23 @@ def _micro_pieces_pg(wave_ids: list[int], region_ids: list[int] | None) -> Itera
         region_sql = " AND r.region_id = ANY(%s)"
         params.append(region_ids)
 
-    def agg(expr: str) -> str:
-        return f"string_agg({expr}, chr(31))"
+    agg = pg_text_agg
 
     def ints(column: str) -> str:
-        return f"string_agg(int8send({column}), ''::bytea)"
+        return pg_bytes_agg(f"int8send({column})")
 
     sql = (f"SELECT r.wave_id, {ints('r.respondent_id')}, {ints('r.region_id')}, "
            f"{agg('r.sex')}, {agg('r.age_group')}, {ints('r.id')}, "
-           f"{agg('r.stratum')}, {agg('r.psu')}, string_agg(r.answers, ''::bytea) "
+           f"{agg('r.stratum')}, {agg('r.psu')}, {pg_bytes_agg('r.answers')} "
            f"FROM {r_table} r "
            f"WHERE r.wave_id = ANY(%s) AND r.status = %s{region_sql} "
            f"GROUP BY r.wave_id, r.id / {CHUNK_ROWS} ORDER BY r.wave_id, r.id / {CHUNK_ROWS}")
+
     def split(text: str) -> np.ndarray:
-        return np.array(text.split("\x1f"), dtype=object)
+        return split_units([text])
 
     def numbers(blob: bytes) -> np.ndarray:
-        return np.frombuffer(blob, dtype=">i8").astype(np.int64)
+        return send_numbers([blob])
 
     with connection.chunked_cursor() as cursor:
         cursor.cursor.execute(sql, params, binary=True)  # the psycopg server-side cursor
