@@ -41,16 +41,9 @@ from surveys.models import (
 )
 from surveys.selectors import published
 from surveys.selectors.access import user_roles, visible_region_codes
+from surveys.services.formats import CONTENT_TYPES
 
 READER_ROLES = frozenset({Role.OFFICE, Role.RESEARCHER, Role.ADMIN})
-
-CONTENT_TYPES = {
-    "csv": "text/csv; charset=utf-8",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "parquet": "application/vnd.apache.parquet",
-    "sav": "application/x-spss-sav",
-    "dta": "application/x-stata-dta",
-}
 
 
 def request_language(request: Request) -> str:

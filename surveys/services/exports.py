@@ -84,16 +84,9 @@ from surveys.selectors.responses import (
 )
 from surveys.selectors.weights import PackedWeights, wave_weights, waves_weights
 from surveys.services.compute import index_instrument
+from surveys.services.formats import CONTENT_TYPES as CONTENT_TYPES  # re-exported
+from surveys.services.formats import FORMATS
 
-FORMATS = ("csv", "xlsx", "parquet", "sav", "dta")
-#: HTTP content type per format, for streaming responses.
-CONTENT_TYPES = {
-    "csv": "text/csv; charset=utf-8",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "parquet": "application/vnd.apache.parquet",
-    "sav": "application/x-spss-sav",
-    "dta": "application/x-stata-dta",
-}
 CHUNK_ROWS = 50_000
 FILE_CHUNK = 1 << 20
 DEFAULT_K = 5
