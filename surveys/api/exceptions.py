@@ -10,17 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import Http404
-from django.utils import translation
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from surveys.exceptions import DomainError, Msg, render_errors
-
-
-def request_language() -> str:
-    """'en' or 'id' (the default), from the language LocaleMiddleware activated."""
-    return "en" if (translation.get_language() or "id").lower().startswith("en") else "id"
+from surveys.language import request_language
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:

@@ -22,6 +22,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from surveys.language import request_language
 from surveys.models import (
     ALL_REGIONS,
     OVERALL,
@@ -44,12 +45,6 @@ from surveys.selectors.access import user_roles, visible_region_codes
 from surveys.services.formats import CONTENT_TYPES
 
 READER_ROLES = frozenset({Role.OFFICE, Role.RESEARCHER, Role.ADMIN})
-
-
-def request_language(request: Request) -> str:
-    """``en`` when the request asked for English (Accept-Language), else ``id``."""
-    code = getattr(request, "LANGUAGE_CODE", "") or ""
-    return "en" if code.lower().startswith("en") else "id"
 
 
 class ResultsAccessMixin:
@@ -459,7 +454,7 @@ class ExportDownload(_BinaryView):
             raise NotFound()
         if self.regions is not None and spec.kind != "aggregate":
             raise PermissionDenied()
-        lang = request_language(request)
+        lang = request_language()
         chunks = exports.iter_export(table=table, fmt=fmt, region_codes=self.regions, lang=lang)
         response = StreamingHttpResponse(chunks, content_type=CONTENT_TYPES[fmt])
         response["Content-Disposition"] = f'attachment; filename="nilai-{table}.{fmt}"'
@@ -511,12 +506,12 @@ class TrendChart(_BinaryView):
                 dimension=params.validated_data["dimension"],
                 instrument=params.validated_data.get("instrument"),
                 fmt=fmt,
-                lang=request_language(request),
+                lang=request_language(),
             )
         except LookupError as exc:
             raise NotFound() from exc
         response = HttpResponse(image, content_type=CHART_TYPES[fmt])
         response["Cache-Control"] = "private, max-age=300"
-        response["Content-Language"] = request_language(request)
+        response["Content-Language"] = request_language()
         return response
 

@@ -9,7 +9,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from surveys.api.exceptions import request_language
+from surveys.language import request_language
 from surveys.models import (
     AgeGroup,
     Dimension,

@@ -14,6 +14,7 @@ from django.shortcuts import render
 from django.urls import reverse_lazy
 from django.views.decorators.http import require_GET
 
+from surveys.language import request_language
 from surveys.models import ALL_REGIONS, RegionAssignment, Role
 from surveys.selectors import published
 from surveys.selectors.access import user_roles, visible_region_codes
@@ -24,14 +25,10 @@ READER_ROLES = frozenset({Role.OFFICE, Role.RESEARCHER, Role.ADMIN})
 LOGIN_URL = reverse_lazy("dashboard:login")
 
 
-def _lang(request: HttpRequest) -> str:
-    return "en" if (getattr(request, "LANGUAGE_CODE", "") or "").startswith("en") else "id"
-
-
 @require_GET
 @login_required(login_url=LOGIN_URL)
 def dashboard(request: HttpRequest) -> HttpResponse:
-    t = labels_for(_lang(request))
+    t = labels_for(request_language())
     roles = user_roles(request.user)
     if not roles & READER_ROLES:
         raise PermissionDenied(t["forbidden"])
@@ -48,7 +45,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         regions=regions,
         region=region,
         instrument=instrument or "",
-        lang=_lang(request),
+        lang=request_language(),
         region_name=names.get(region, region),
     )
     return render(
@@ -58,7 +55,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "t": t,
             "board": board,
             "region_choices": [(code, names.get(code, code)) for code in choices],
-            "lang": _lang(request),
+            "lang": request_language(),
         },
     )
 
