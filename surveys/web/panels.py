@@ -163,23 +163,22 @@ def _add_indicators(dashboard: Dashboard, *, regions: set[str] | None, lang: str
         if indicator.level == IndicatorLevel.INDEX:
             continue  # the index itself is the dimension panels above
         per_region: dict[str, IndicatorRow] = {}
+        proxy = validation.get(indicator.pk)
         for value in indicator.scoped_values:
-            row = per_region.setdefault(
-                value.region.code, _indicator_row(indicator, value.region.code, lang,
-                                                  validation.get(indicator.pk))
-            )
-            row.values[value.year] = value.value
+            code = value.region.code
+            if code not in per_region:  # one row per region, built once
+                per_region[code] = _indicator_row(indicator, code, lang, proxy)
+            per_region[code].values[value.year] = value.value
             years.add(value.year)
         for target in indicator.scoped_targets:
-            row = per_region.setdefault(
-                target.region.code, _indicator_row(indicator, target.region.code, lang,
-                                                   validation.get(indicator.pk))
-            )
-            row.targets[target.year] = target.target
+            code = target.region.code
+            if code not in per_region:
+                per_region[code] = _indicator_row(indicator, code, lang, proxy)
+            per_region[code].targets[target.year] = target.target
             years.add(target.year)
         rows = [per_region[code] for code in sorted(per_region)]
         if not rows:
-            rows = [_indicator_row(indicator, "", lang, validation.get(indicator.pk))]
+            rows = [_indicator_row(indicator, "", lang, proxy)]
         # outputs are what an office delivers: listed apart, never folded into the outcome
         target_list = dashboard.outputs if indicator.level == IndicatorLevel.OUTPUT else (
             dashboard.outcomes
