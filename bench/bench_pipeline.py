@@ -41,7 +41,6 @@ def _setup(db_url: str) -> None:
 
 def stage(name: str, db_url: str, args: argparse.Namespace) -> dict:
     _setup(db_url)
-    from io import StringIO
 
     from django.core.management import call_command
     from django.test.utils import override_settings
@@ -53,10 +52,7 @@ def stage(name: str, db_url: str, args: argparse.Namespace) -> dict:
 
         call_command("migrate", verbosity=0)
         with override_settings(NILAI_AUTO_RECOMPUTE=False):
-            for command, path in (("load_regions", demo.REGIONS_FILE),
-                                  ("load_instrument", demo.INSTRUMENT_FILE),
-                                  ("load_population", demo.POPULATION_FILE)):
-                call_command(command, str(path), stdout=StringIO())
+            demo.load_bundled()
             report = demo.demo_generate(respondents=args.respondents, seed=1)
         out["rows"] = report.responses
     elif name == "compute":

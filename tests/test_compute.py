@@ -28,10 +28,7 @@ YEARS = (2021, 2022, 2023)
 def survey(settings) -> None:
     """Bundled regions, instrument and margins, and three small synthetic waves."""
     settings.NILAI_AUTO_RECOMPUTE = False
-    quiet = StringIO()
-    call_command("load_regions", str(demo.REGIONS_FILE), stdout=quiet)
-    call_command("load_instrument", str(demo.INSTRUMENT_FILE), stdout=quiet)
-    call_command("load_population", str(demo.POPULATION_FILE), stdout=quiet)
+    demo.load_bundled()
     demo.demo_generate(respondents=3000, seed=7, years=YEARS)
 
 

@@ -40,10 +40,7 @@ def test_demo_end_to_end_prints_trend_table() -> None:
 
 def test_generator_realism(settings) -> None:
     settings.NILAI_AUTO_RECOMPUTE = False
-    quiet = StringIO()
-    call_command("load_regions", str(demo.REGIONS_FILE), stdout=quiet)
-    call_command("load_instrument", str(demo.INSTRUMENT_FILE), stdout=quiet)
-    call_command("load_population", str(demo.POPULATION_FILE), stdout=quiet)
+    demo.load_bundled()
     report = demo.demo_generate(respondents=5000, seed=3)
     # the middle wave of the smallest region is cut below 30 (the publication rule shows)
     assert 4950 <= report.responses <= 5000 and not report.skipped
@@ -71,10 +68,7 @@ def test_generator_realism(settings) -> None:
 
 def test_same_seed_same_data(settings) -> None:
     settings.NILAI_AUTO_RECOMPUTE = False
-    quiet = StringIO()
-    call_command("load_regions", str(demo.REGIONS_FILE), stdout=quiet)
-    call_command("load_instrument", str(demo.INSTRUMENT_FILE), stdout=quiet)
-    call_command("load_population", str(demo.POPULATION_FILE), stdout=quiet)
+    demo.load_bundled()
     demo.demo_generate(respondents=1000, seed=9, years=(2021, 2022))
     first = list(m.Response.objects.order_by("respondent__panel_key", "wave__year")
                  .values_list("respondent__panel_key", "answers", "base_weight"))

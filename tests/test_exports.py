@@ -25,10 +25,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def computed(settings) -> None:
     settings.NILAI_AUTO_RECOMPUTE = False
-    quiet = StringIO()
-    call_command("load_regions", str(demo.REGIONS_FILE), stdout=quiet)
-    call_command("load_instrument", str(demo.INSTRUMENT_FILE), stdout=quiet)
-    call_command("load_population", str(demo.POPULATION_FILE), stdout=quiet)
+    demo.load_bundled()
     demo.demo_generate(respondents=3000, seed=11, years=(2021, 2022, 2023))
     compute_indices()
 

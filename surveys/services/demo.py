@@ -36,12 +36,14 @@ import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from io import StringIO
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
+from django.core.management import call_command
 from django.db.models import Count
 
 from analysis import scoring
@@ -53,6 +55,9 @@ FIXTURES = REPO / "fixtures"
 REGIONS_FILE = FIXTURES / "regions_kaltim.csv"
 INSTRUMENT_FILE = FIXTURES / "instrument_pancasila_v1.json"
 POPULATION_FILE = FIXTURES / "population_kaltim_demo.csv"
+#: The bundled inputs, in load order, with the command that loads each.
+BUNDLED_INPUTS = (("load_regions", REGIONS_FILE), ("load_instrument", INSTRUMENT_FILE),
+                  ("load_population", POPULATION_FILE))
 DEMO_YEARS = (2021, 2022, 2023, 2024, 2025)
 DEFAULT_RESPONDENTS = 15_000
 DEFAULT_SEED = 2021
@@ -88,6 +93,14 @@ def _allocate(total: int, pops: np.ndarray) -> np.ndarray:
     n = np.maximum(np.floor(share * total).astype(int), PSU_SIZE)
     n[np.argmax(n)] += max(total - int(n.sum()), 0)
     return n
+
+
+def load_bundled() -> None:
+    """Load the bundled Kalimantan Timur regions, the Pancasila instrument and the demo
+    population margins through their own commands (idempotent: a second load changes
+    nothing). Callers decide whether the loads may queue a recompute."""
+    for command, path in BUNDLED_INPUTS:
+        call_command(command, str(path), verbosity=0, stdout=StringIO())
 
 
 def demo_generate(*, respondents: int = DEFAULT_RESPONDENTS, seed: int = DEFAULT_SEED,

@@ -39,10 +39,7 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         # The demo computes once at the end; imports must not each queue a recompute.
         with override_settings(NILAI_AUTO_RECOMPUTE=False):
-            for command, path in (("load_regions", demo.REGIONS_FILE),
-                                  ("load_instrument", demo.INSTRUMENT_FILE),
-                                  ("load_population", demo.POPULATION_FILE)):
-                call_command(command, str(path), verbosity=0, stdout=self._null())
+            demo.load_bundled()
             report = demo.demo_generate(respondents=options["respondents"],
                                         seed=options["seed"])
         if report.skipped:
@@ -68,8 +65,3 @@ class Command(BaseCommand):
         say("")
         say(f"Selesai / done in {time.perf_counter() - start:.1f} s. Lanjut / next: "
             "manage.py export estimates --output estimates.xlsx")
-
-    def _null(self) -> Any:
-        import io
-
-        return io.StringIO()
