@@ -230,6 +230,17 @@ class _Columns:
     weight: np.ndarray
     raw: np.ndarray  # (n, n_bytes) uint8 in byte (Item.position) order
 
+    def in_id_order(self) -> _Columns:
+        """The same rows sorted by response id (the aggregated reads return groups' rows in
+        whatever order the database visited them)."""
+        order = np.argsort(self.ids, kind="stable")
+        return _Columns(
+            ids=self.ids[order], keys=self.keys[order] if self.keys is not None else None,
+            region_id=self.region_id[order], sex=self.sex[order], age=self.age[order],
+            stratum=self.stratum[order], psu=self.psu[order], weight=self.weight[order],
+            raw=self.raw[order],
+        )
+
 
 def _read_cursor(wave_id: int, layout: VersionLayout, with_respondent: bool) -> _Columns:
     """Portable path: one values_list query fetched in chunks."""
@@ -333,14 +344,12 @@ def _read_pg(wave_id: int, layout: VersionLayout, with_respondent: bool,
     raw = np.frombuffer(b"".join(bytes(row[8]) for row in rows), dtype=np.uint8)
     if raw.size != ids.size * layout.n_bytes:
         raise ValueError("packed answers do not match the instrument's item count")
-    order = np.argsort(ids, kind="stable")
     return _Columns(
-        ids=ids[order], keys=split(1)[order] if with_respondent else None,
-        region_id=send_numbers([row[2] for row in rows])[order],
-        sex=split(3)[order], age=split(4)[order], stratum=split(5)[order], psu=split(6)[order],
-        weight=send_numbers([row[7] for row in rows], ">f8")[order],
-        raw=raw.reshape(ids.size, layout.n_bytes)[order],
-    )
+        ids=ids, keys=split(1) if with_respondent else None,
+        region_id=send_numbers([row[2] for row in rows]), sex=split(3), age=split(4),
+        stratum=split(5), psu=split(6), weight=send_numbers([row[7] for row in rows], ">f8"),
+        raw=raw.reshape(ids.size, layout.n_bytes),
+    ).in_id_order()
 
 
 def _read_sqlite(wave_id: int, layout: VersionLayout, with_respondent: bool,
@@ -402,12 +411,10 @@ def _read_sqlite(wave_id: int, layout: VersionLayout, with_respondent: bool,
     raw = np.frombuffer(bytes.fromhex("".join(row[9] for row in rows)), dtype=np.uint8)
     if ids.size != n or raw.size != n * layout.n_bytes:
         raise ValueError("packed answers do not match the instrument's item count")
-    order = np.argsort(ids, kind="stable")
     return _Columns(
-        ids=ids[order], keys=keys[order] if keys is not None else None,
-        region_id=numbers(2)[order], sex=sex[order], age=age[order], stratum=stratum[order],
-        psu=psu[order], weight=weight[order], raw=raw.reshape(n, layout.n_bytes)[order],
-    )
+        ids=ids, keys=keys, region_id=numbers(2), sex=sex, age=age, stratum=stratum, psu=psu,
+        weight=weight, raw=raw.reshape(n, layout.n_bytes),
+    ).in_id_order()
 
 
 def wave_data(*, wave_id: int, layout: VersionLayout | None = None,
