@@ -45,7 +45,6 @@ from django.db.models import QuerySet
 
 from analysis.scoring import DimensionSpec, InstrumentSpec
 from surveys.models import (
-    ANSWER_MISSING,
     INDEX_CODE,
     Indicator,
     IndicatorLevel,
@@ -60,6 +59,7 @@ from surveys.models import (
     Target,
     Wave,
 )
+from surveys.services.answers import answers_matrix
 
 #: Rows fetched per round trip; large enough to amortise, small enough to stay flat.
 FETCH_CHUNK = 20_000
@@ -83,7 +83,8 @@ class VersionLayout:
     """How an instrument version maps onto `analysis`: the spec plus the byte order.
 
     ``byte_of_column[j]`` is the byte offset (Item.position) of ``spec.item_codes[j]`` in the
-    packed answers, so ``answers_matrix(blobs)[:, byte_of_column]`` is in spec order.
+    packed answers, so ``answers_matrix(packed, n, n_bytes)[:, byte_of_column]`` (from
+    `surveys.services.answers`) is in spec order.
     """
 
     version_id: int
@@ -143,20 +144,6 @@ def version_layout(version: InstrumentVersion | int) -> VersionLayout:
         labels_en=tuple(version.labels_en or ()),
         checksum=version.checksum,
     )
-
-
-def decode_answers(blobs: Sequence[bytes], layout: VersionLayout) -> np.ndarray:
-    """Packed answer blobs -> (n, p) float64 in spec column order, NaN = missing."""
-    n = len(blobs)
-    if n == 0:
-        return np.empty((0, len(layout.byte_of_column)))
-    raw = np.frombuffer(b"".join(blobs), dtype=np.uint8)  # bytes or memoryview
-    if raw.size != n * layout.n_bytes:
-        raise ValueError("packed answers do not match the instrument's item count")
-    raw = raw.reshape(n, layout.n_bytes)[:, layout.byte_of_column]
-    out = raw.astype(np.float64)
-    out[raw == ANSWER_MISSING] = np.nan
-    return out
 
 
 def fetch_chunks(queryset: QuerySet, fields: Sequence[str], *,
@@ -451,9 +438,7 @@ def wave_data(*, wave_id: int, layout: VersionLayout | None = None,
     uniq, inverse = np.unique(cols.region_id, return_inverse=True)
     region_code = np.array([regions[i] for i in uniq.tolist()], dtype=object)[inverse] \
         if uniq.size else np.empty(0, dtype=object)
-    raw = cols.raw[:, layout.byte_of_column]
-    answers = raw.astype(np.float64)
-    answers[raw == ANSWER_MISSING] = np.nan
+    answers = answers_matrix(cols.raw, cols.ids.size, layout.n_bytes)[:, layout.byte_of_column]
     n = int(cols.ids.size)
     return WaveData(
         wave_id=wave.pk,

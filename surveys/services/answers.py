@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -100,15 +100,15 @@ def unpack_answers(layout: ItemLayout, packed: bytes) -> dict[str, int | None]:
     }
 
 
-def answers_matrix(blobs: Sequence[bytes], n_items: int) -> np.ndarray:
-    """Decode many packed answer blobs into an (n x n_items) float64 array, NaN = missing."""
-    if not blobs:
-        return np.empty((0, n_items))
-    raw = np.frombuffer(b"".join(blobs), dtype=np.uint8)
-    if raw.size != len(blobs) * n_items:
+def answers_matrix(packed: np.ndarray, n: int, n_items: int) -> np.ndarray:
+    """The packed answers of ``n`` responses (uint8, the blobs concatenated or already an
+    (n, n_items) matrix) -> (n, n_items) float64 in byte (Item.position) order, NaN =
+    missing."""
+    if packed.size != n * n_items:
         raise ValueError("packed answers do not match the instrument's item count")
-    out = raw.reshape(len(blobs), n_items).astype(np.float64)
-    out[raw.reshape(len(blobs), n_items) == ANSWER_MISSING] = np.nan
+    raw = packed.reshape(n, n_items)
+    out = raw.astype(np.float64)
+    out[raw == ANSWER_MISSING] = np.nan
     return out
 
 

@@ -37,7 +37,6 @@ from typing import IO, Any
 import numpy as np
 import pandas as pd
 from django.db import connection, connections, transaction
-from django.db.models import Q
 from django.utils import timezone
 from tqdm import tqdm
 
@@ -602,7 +601,3 @@ def queue_recompute(wave_id: int | None = None) -> None:
     from surveys.tasks import compute_indices_task
 
     transaction.on_commit(lambda: compute_indices_task.delay(wave_id=wave_id))
-
-
-def latest_run() -> m.IndexRun | None:
-    return m.IndexRun.objects.filter(~Q(status=m.RunStatus.PENDING)).order_by("-id").first()

@@ -83,6 +83,7 @@ from surveys.selectors.responses import (
     version_layout,
 )
 from surveys.selectors.weights import PackedWeights, wave_weights, waves_weights
+from surveys.services.answers import answers_matrix
 from surveys.services.compute import index_instrument
 from surveys.services.formats import CONTENT_TYPES as CONTENT_TYPES  # re-exported
 from surveys.services.formats import FORMATS
@@ -620,12 +621,8 @@ def _source_microdata(*, region_codes: set[str] | None, summary: ExportSummary,
             answers = np.full((n, len(ctx.item_codes)), np.nan)
             dims = np.full((n, len(ctx.dimensions)), np.nan)
             lay = ctx.layouts[wave_version[wid]]
-            packed = np.frombuffer(blob, dtype=np.uint8)
-            if packed.size != n * lay.n_bytes:
-                raise ValueError("packed answers do not match the instrument's item count")
-            raw_bytes = packed.reshape(n, lay.n_bytes)[:, lay.byte_of_column]
-            raw = raw_bytes.astype(np.float64)
-            raw[raw_bytes == m.ANSWER_MISSING] = np.nan
+            raw = answers_matrix(np.frombuffer(blob, dtype=np.uint8), n,
+                                 lay.n_bytes)[:, lay.byte_of_column]
             sc = scoring.score(raw, lay.spec)
             answers[:, [item_pos[c] for c in lay.spec.item_codes]] = raw
             dims[:, [dim_pos[d] for d in lay.spec.dimension_codes]] = sc.dimensions
