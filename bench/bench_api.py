@@ -5,7 +5,7 @@
 
 Set-up: a fresh PostgreSQL database `nilai_bench_api` (postgres@127.0.0.1:5432, dropped and
 created with psql), migrate, the reference regions and 30-item instrument of
-../shared/reference/kaltim, an open wave, an enumerator assigned to the province and its token.
+tests/reference/kaltim, an open wave, an enumerator assigned to the province and its token.
 gunicorn serves bench.api_wsgi (the project's URLs plus a bare Django view that parses the same
 JSON body and inserts one row) with DEBUG off, persistent DB connections (CONN_MAX_AGE=60) and
 the throttle raised out of the way.
@@ -46,7 +46,7 @@ import psycopg
 import requests
 
 REPO = Path(__file__).resolve().parents[1]
-REFERENCE = REPO.parent / "shared" / "reference" / "kaltim"
+REFERENCE = REPO / "tests" / "reference" / "kaltim"
 VENV_BIN = REPO / ".venv" / "bin"
 PYTHON = str(VENV_BIN / "python")
 PG_ADMIN = ["psql", "-h", "127.0.0.1", "-U", "postgres", "-v", "ON_ERROR_STOP=1", "-q"]

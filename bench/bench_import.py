@@ -3,7 +3,7 @@
     .venv/bin/python bench/bench_import.py [--rows 1000000] [--skip-postgres]
 
 Generates (once, cached in /tmp) a seeded CSV with the 30 items of the reference instrument and
-the 10 surveyed regions of ../shared/reference/kaltim, 5 waves of rows/5 respondents each (a panel:
+the 10 surveyed regions of tests/reference/kaltim, 5 waves of rows/5 respondents each (a panel:
 respondent ids drawn from a pool twice the wave size), about 3 % missing answers. Then, for a
 fresh SQLite file and a fresh PostgreSQL database (postgres@127.0.0.1:5432, database
 nilai_bench, created and dropped with psql): migrate, load regions + instrument, run
@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 REPO = Path(__file__).resolve().parents[1]
-REFERENCE = REPO.parent / "shared" / "reference" / "kaltim"
+REFERENCE = REPO / "tests" / "reference" / "kaltim"
 PYTHON = str(REPO / ".venv" / "bin" / "python")
 PG_ADMIN = ["psql", "-h", "127.0.0.1", "-U", "postgres", "-v", "ON_ERROR_STOP=1", "-q"]
 PG_DB = "nilai_bench"

@@ -11,5 +11,5 @@ from tests.analysis.reference import require_reference_dir
 
 @pytest.fixture(scope="session")
 def kaltim_dir() -> Path:
-    """The shared reference data set (../shared/reference/kaltim), or NILAI_REFERENCE_DIR."""
+    """The repository's copy of the reference data set (tests/reference/kaltim)."""
     return require_reference_dir()

@@ -1,18 +1,19 @@
 """The one place that locates and reads the Kalimantan Timur reference data set.
 
-The reference lives outside the repository, in ``<repo>/../shared/reference/kaltim`` (see
-/work/shared/reference/README.md); set ``NILAI_REFERENCE_DIR`` to point elsewhere. Its expected
-outputs were computed with R ``survey`` 4.1, ``psych`` 2.2.9, ``lavaan`` 0.6.14 and scipy 1.17.
+The repository carries its own copy in ``tests/reference/kaltim`` (see tests/reference/README.md
+for where each file comes from); tests read only that copy, so a clone passes its tests with
+nothing beside it. ``tests/test_reference_copy.py`` checks the copy against the upstream
+``../shared/reference/kaltim`` when that exists. The expected outputs were computed with R
+``survey`` 4.1, ``psych`` 2.2.9, ``lavaan`` 0.6.14, ``metafor`` 3.8 and scipy 1.17.
 
-The data set is part of the test contract: when it (or one of its files) is missing, the test
-that asked for it fails with a message naming the path; it is never skipped. Every reader
-returns a fresh object, so a test may modify what it gets.
+The data set is part of the test contract: when one of its files is missing, the test that asked
+for it fails with a message naming the path; it is never skipped. Every reader returns a fresh
+object, so a test may modify what it gets.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ import pytest
 
 from analysis.scoring import InstrumentSpec
 
-REFERENCE_ENV = "NILAI_REFERENCE_DIR"
+REFERENCE_DIR = Path(__file__).resolve().parents[1] / "reference" / "kaltim"
 
 # Identifier-like columns of responses.csv: read as text so that codes keep their spelling.
 RESPONSE_ID_COLUMNS = ("respondent", "region", "sex", "age_group", "stratum", "psu")
@@ -34,18 +35,15 @@ _BOOL_TEXT = {"true": True, "false": False}
 
 
 def locate_reference_dir() -> Path:
-    """``$NILAI_REFERENCE_DIR`` if set, else ``<repo>/../shared/reference/kaltim``."""
-    override = os.environ.get(REFERENCE_ENV)
-    if override:
-        return Path(override)
-    return Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "kaltim"
+    """The repository's copy of the reference set, ``tests/reference/kaltim``."""
+    return REFERENCE_DIR
 
 
 def require_reference_dir() -> Path:
     """The reference directory; fails the calling test if it holds no ``instrument.json``."""
     path = locate_reference_dir()
     if not (path / "instrument.json").is_file():
-        pytest.fail(f"reference data not found at {path}; set {REFERENCE_ENV}")
+        pytest.fail(f"reference data not found at {path} (part of the repository)")
     return path
 
 
@@ -53,7 +51,7 @@ def reference_file(*parts: str) -> Path:
     """Path of a file of the reference set; fails the calling test if it does not exist."""
     path = require_reference_dir().joinpath(*parts)
     if not path.is_file():
-        pytest.fail(f"reference file {path} not found; set {REFERENCE_ENV}")
+        pytest.fail(f"reference file {path} not found (part of the repository)")
     return path
 
 

@@ -1,6 +1,6 @@
 """Tests of analysis.achievement (capaian, METHODS.md section 8).
 
-Reference values: /work/shared/reference/kaltim/expected/achievements.csv (scipy 1.17 run,
+Reference values: tests/reference/kaltim/expected/achievements.csv (scipy 1.17 run,
 computed independently from targets.csv, indicators.json, indicator_values.csv and
 expected/estimates.csv) and test_vectors.md item 10.
 """

@@ -1,6 +1,6 @@
 """Tests of analysis.proxies (METHODS.md section 7).
 
-Reference values: /work/shared/reference/kaltim/expected/proxy_validation.csv (scipy 1.17,
+Reference values: tests/reference/kaltim/expected/proxy_validation.csv (scipy 1.17,
 computed independently from indicators.json, indicator_values.csv and expected/estimates.csv).
 """
 

@@ -1,6 +1,6 @@
 """Tests for analysis.reliability against R psych / lavaan reference values.
 
-Reference files: /work/shared/reference/kaltim/expected/{reliability,items}.csv, computed with
+Reference files: tests/reference/kaltim/expected/{reliability,items}.csv, computed with
 R 4.2, psych 2.2.9 ``alpha`` and lavaan 0.6.14 ``cfa(std.lv = TRUE)`` (reference README).
 Tolerances from METHODS.md section 9: alpha and item statistics 1e-9, omega 1e-3.
 """

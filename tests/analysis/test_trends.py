@@ -1,6 +1,6 @@
 """Tests of analysis.trends against the Kalimantan Timur reference and published series.
 
-Reference values: /work/shared/reference/kaltim/expected/{trends,changes}.csv (scipy 1.17,
+Reference values: tests/reference/kaltim/expected/{trends,changes}.csv (scipy 1.17,
 computed independently following METHODS.md section 6) and test_vectors.md items 8 and 9.
 """
 

@@ -1,6 +1,6 @@
 """Tests for analysis.validity (ML CFA) against lavaan reference values.
 
-Reference file: /work/shared/reference/kaltim/expected/cfa.csv, computed with R 4.2 and lavaan
+Reference file: tests/reference/kaltim/expected/cfa.csv, computed with R 4.2 and lavaan
 0.6.14 ``cfa(model, data, std.lv = TRUE)`` (ML, listwise complete cases, five correlated
 factors; reference README). Tolerance from METHODS.md section 9: CFA indices 1e-3.
 """
