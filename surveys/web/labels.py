@@ -53,6 +53,14 @@ LABELS: dict[str, dict[str, str]] = {
         "forbidden": "Akun ini tidak berhak melihat dasbor.",
         "all_regions": "Seluruh wilayah survei",
         "n": "n",
+        "set_password": "Buat kata sandi",
+        "new_password": "Kata sandi baru",
+        "confirm_password": "Ulangi kata sandi baru",
+        "password_link_invalid": (
+            "Tautan ini tidak berlaku lagi (sudah dipakai atau kedaluwarsa). Mintalah tautan baru "
+            "kepada admin."
+        ),
+        "password_set_done": "Kata sandi tersimpan. Silakan masuk.",
     },
     "en": {
         "title": "Pancasila Value Internalisation Index Dashboard",
@@ -103,6 +111,13 @@ LABELS: dict[str, dict[str, str]] = {
         "forbidden": "This account may not view the dashboard.",
         "all_regions": "Whole survey area",
         "n": "n",
+        "set_password": "Set a password",
+        "new_password": "New password",
+        "confirm_password": "New password again",
+        "password_link_invalid": (
+            "This link is no longer valid (already used or expired). Ask the admin for a new one."
+        ),
+        "password_set_done": "Password saved. Please log in.",
     },
 }
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from surveys.web import views
+from surveys.web import account, views
 
 app_name = "dashboard"
 
@@ -10,4 +10,7 @@ urlpatterns = [
     path("", views.dashboard, name="home"),
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
+    path(
+        "password/<uidb64>/<token>/", account.PasswordSetView.as_view(), name="password-set"
+    ),
 ]

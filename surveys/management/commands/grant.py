@@ -34,3 +34,8 @@ class Command(BaseCommand):
             raise CommandError(exc.message("en")) from exc
         regions = f" in {', '.join(options['regions'])}" if options["regions"] else ""
         self.stdout.write(f"{user.get_username()}: {options['role']}{regions}")
+        if not user.has_usable_password():
+            self.stdout.write(
+                "belum punya kata sandi / no password yet: "
+                f"python manage.py login_link {user.get_username()}"
+            )
