@@ -40,6 +40,7 @@ __all__ = [
     "FayHerriotFit",
     "choose_covariate",
     "fit_fay_herriot",
+    "fit_reml",
     "sae_table",
     "sae_wave",
 ]
@@ -106,8 +107,21 @@ def fit_fay_herriot(y: object, psi: object, X: object) -> FayHerriotFit:
     y : (m,) direct estimates; psi : (m,) their sampling variances (> 0);
     X : (m, p) covariates including the intercept column.
 
-    Raises ``ValueError`` when m < p + 2 (no degrees of freedom left for s2u), for non-finite
-    input, non-positive variances, or a rank-deficient X.
+    Raises ``ValueError`` when m < p + 2 (METHODS 12: too few areas), for non-finite input,
+    non-positive variances, or a rank-deficient X.
+    """
+    X = np.asarray(X, dtype=float)
+    if X.ndim == 2 and X.shape[0] < X.shape[1] + 2:
+        raise ValueError(f"too few areas: m = {X.shape[0]} < p + 2 = {X.shape[1] + 2}")
+    return fit_reml(y, psi, X)
+
+
+def fit_reml(y: object, psi: object, X: object) -> FayHerriotFit:
+    """REML fit of ``y = X beta + u + e``, ``u ~ N(0, s2u)``, ``e ~ N(0, psi)`` (known psi).
+
+    The model of both Fay-Herriot and a random-effects meta-(regression) analysis (metafor
+    ``rma(method="REML")``); needs m > p. s2u solves the REML score equation and is truncated
+    at 0 when the restricted likelihood falls from 0 on.
     """
     y = np.asarray(y, dtype=float)
     psi = np.asarray(psi, dtype=float)
@@ -115,8 +129,8 @@ def fit_fay_herriot(y: object, psi: object, X: object) -> FayHerriotFit:
     if X.ndim != 2 or y.ndim != 1 or psi.shape != y.shape or X.shape[0] != y.shape[0]:
         raise ValueError("y and psi must be (m,) and X (m, p)")
     m, p = X.shape
-    if m < p + 2:
-        raise ValueError(f"too few areas: m = {m} < p + 2 = {p + 2}")
+    if m <= p:
+        raise ValueError(f"REML needs more observations than coefficients: m = {m}, p = {p}")
     if not (np.isfinite(y).all() and np.isfinite(psi).all() and np.isfinite(X).all()):
         raise ValueError("y, psi and X must be finite")
     if (psi <= 0).any():
