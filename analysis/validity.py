@@ -13,10 +13,10 @@ lavaan's default maximum-likelihood discrepancy
 so that ``chisq = N F`` is lavaan 0.6's standard test statistic. The same engine fits the
 one-factor model used for McDonald's omega in :mod:`analysis.reliability`.
 :func:`measurement_invariance` extends it to several groups with a mean structure
-(configural, metric and scalar models, as lavaan's ``group.equal``). No reference values
-exist for the invariance models in ``shared/reference``; they are checked by internal
-identities (configural = sum of single-group fits; exact invariance gives equal chi-squares)
-and simulation.
+(configural, metric and scalar models, as lavaan's ``group.equal``). They are checked against
+lavaan 0.6.14 on the reference waves (tests/reference/kaltim/expected/invariance.csv), by
+internal identities (configural = sum of single-group fits; exact invariance gives equal
+chi-squares) and by simulation.
 
 Sources: METHODS.md section 5; lavaan 0.6 (Rosseel 2012), ``lav_fit_cfi.R``,
 ``lav_fit_rmsea.R``, ``lav_fit_srmr.R``; Bentler (1990) for CFI; Tucker & Lewis (1973);
@@ -44,6 +44,7 @@ __all__ = [
     "cfa",
     "cfa_from_cov",
     "fit_indices",
+    "invariance_step_rejected",
     "measurement_invariance",
 ]
 
@@ -570,6 +571,8 @@ INVARIANCE_LEVELS: tuple[str, ...] = ("configural", "metric", "scalar")
 # and RMSEA rises by .015 or more.
 DELTA_CFI_LIMIT = -0.010
 DELTA_RMSEA_LIMIT = 0.015
+#: Chen (2007) SRMR supplement, per step (METHODS.md section 5): loadings, then intercepts.
+DELTA_SRMR_LIMIT = {"metric": 0.030, "scalar": 0.010}
 
 
 class InvarianceError(ValueError):
@@ -586,10 +589,12 @@ class InvarianceStep:
         ``"configural"``, ``"metric"`` or ``"scalar"``.
     chisq, df, cfi, tli, rmsea, srmr : float, int, float, float, float, float
         Multi-group fit as lavaan 0.6 reports it (``meanstructure = TRUE``).
-    delta_cfi, delta_rmsea : float
+    delta_cfi, delta_rmsea, delta_srmr : float
         Change against the previous level (NaN for configural).
     rejected : bool
-        ``delta_cfi <= -0.010 and delta_rmsea >= 0.015`` (never for configural).
+        Chen (2007) as METHODS.md section 5 states it: ``delta_cfi <= -0.010`` and
+        (``delta_rmsea >= 0.015`` or ``delta_srmr >= 0.030`` for metric, ``>= 0.010`` for
+        scalar). Never for configural.
     """
 
     level: str
@@ -602,6 +607,7 @@ class InvarianceStep:
     delta_cfi: float
     delta_rmsea: float
     rejected: bool
+    delta_srmr: float = float("nan")
 
 
 @dataclass(frozen=True)
@@ -838,6 +844,19 @@ def _mg_srmr(model: _MultiGroupModel, obj: _MultiGroupObjective, x: np.ndarray) 
     return float(total)
 
 
+def invariance_step_rejected(level: str, delta_cfi: float, delta_rmsea: float,
+                             delta_srmr: float) -> bool:
+    """Chen's (2007) rule for one step (METHODS.md section 5).
+
+    Reject when CFI falls by .010 or more and either RMSEA rises by .015 or more or SRMR rises
+    by .030 or more (metric step) / .010 or more (scalar step).
+    """
+    if level not in DELTA_SRMR_LIMIT:
+        raise ValueError(f"no invariance step named {level!r}")
+    return bool(delta_cfi <= DELTA_CFI_LIMIT
+                and (delta_rmsea >= DELTA_RMSEA_LIMIT or delta_srmr >= DELTA_SRMR_LIMIT[level]))
+
+
 def measurement_invariance(
     values: np.ndarray, factor_of_item: Sequence[int], groups: Sequence[object]
 ) -> InvarianceResult:
@@ -878,9 +897,9 @@ def measurement_invariance(
     Baseline: independence model with free means and variances per group,
     ``T_B = sum_g N_g (sum_j log s_gjj - log|S_g|)``, ``df_B = G p(p-1)/2``. CFI, TLI and
     RMSEA (times ``sqrt(G)``) from :func:`fit_indices`; SRMR is lavaan's with mean residuals,
-    averaged over groups with weights ``N_g / N``. A step is rejected when
-    ``dCFI <= -0.010`` and ``dRMSEA >= 0.015`` (Chen 2007; METHODS.md section 5); ``level``
-    is the last level before the first rejection.
+    averaged over groups with weights ``N_g / N``. A step is rejected by
+    :func:`invariance_step_rejected` (Chen 2007 with the SRMR supplement; METHODS.md section
+    5); ``level`` is the last level before the first rejection.
 
     Sources: METHODS.md section 5; lavaan 0.6 ``cfa(group=, group.equal=, std.lv=TRUE)``;
     Chen (2007); Steiger (1998) for the multi-group RMSEA.
@@ -933,17 +952,19 @@ def measurement_invariance(
         chisq = n_total * obj.fun(xl)
         df = n_groups * pstar - model.q
         idx = fit_indices(chisq, df, baseline_chisq, baseline_df, n_total, n_groups)
+        srmr = _mg_srmr(model, obj, xl)
         if steps:
             d_cfi = idx.cfi - steps[-1].cfi
             d_rmsea = idx.rmsea - steps[-1].rmsea
-            rejected = d_cfi <= DELTA_CFI_LIMIT and d_rmsea >= DELTA_RMSEA_LIMIT
+            d_srmr = srmr - steps[-1].srmr
+            rejected = invariance_step_rejected(level, d_cfi, d_rmsea, d_srmr)
         else:
-            d_cfi = d_rmsea = float("nan")
+            d_cfi = d_rmsea = d_srmr = float("nan")
             rejected = False
         steps.append(InvarianceStep(
             level=level, chisq=float(chisq), df=int(df), cfi=idx.cfi, tli=idx.tli,
-            rmsea=idx.rmsea, srmr=_mg_srmr(model, obj, xl), delta_cfi=float(d_cfi),
-            delta_rmsea=float(d_rmsea), rejected=bool(rejected),
+            rmsea=idx.rmsea, srmr=srmr, delta_cfi=float(d_cfi),
+            delta_rmsea=float(d_rmsea), rejected=bool(rejected), delta_srmr=float(d_srmr),
         ))
         x_prev, prev_model = xl, model
     reached = "configural"

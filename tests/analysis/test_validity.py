@@ -31,6 +31,7 @@ from analysis.validity import (
     cfa,
     cfa_from_cov,
     fit_indices,
+    invariance_step_rejected,
     measurement_invariance,
 )
 from tests.analysis.reference import (
@@ -280,9 +281,9 @@ def test_just_identified_one_factor_model_has_closed_form_loadings() -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# Measurement invariance (METHODS.md section 5, last paragraph). No lavaan reference values
-# exist for these models in shared/reference, so they are checked through identities that
-# any correct implementation satisfies, and through simulated (non-)invariance.
+# Measurement invariance (METHODS.md section 5, last paragraph): against lavaan 0.6.14 on the
+# reference waves (expected/invariance.csv, CFA tolerance 1e-3), through identities that any
+# correct implementation satisfies, and through simulated (non-)invariance.
 # --------------------------------------------------------------------------------------------
 
 
@@ -352,6 +353,40 @@ def test_invariance_on_reference_waves() -> None:
     assert got.level == "scalar"
     assert metric.delta_cfi == pytest.approx(metric.cfi - configural.cfi, abs=1e-15)
     assert not metric.rejected and not scalar.rejected
+
+
+def test_invariance_matches_lavaan_reference() -> None:
+    # lavaan 0.6.14: cfa(model, data, group = "wave", std.lv = TRUE, group.equal = ...) on the
+    # cases complete on every item, reverse-keyed items recoded (tests/reference/README.md)
+    waves = _reference_waves()
+    x = np.vstack([waves[w][0] for w in sorted(waves)])
+    labels = np.concatenate([np.full(waves[w][0].shape[0], w) for w in sorted(waves)])
+    got = {step.level: step for step in measurement_invariance(x, waves[2021][1], labels).steps}
+    expected = read_expected("invariance.csv")
+    assert expected["level"].tolist() == ["configural", "metric", "scalar"]
+    for row in expected.itertuples(index=False):
+        step = got[row.level]
+        assert step.df == row.df
+        assert step.chisq == pytest.approx(row.chisq, abs=1e-3)
+        for name in ("cfi", "tli", "rmsea", "srmr"):
+            assert getattr(step, name) == pytest.approx(getattr(row, name), abs=1e-3), name
+    assert got["scalar"].delta_srmr == pytest.approx(
+        expected["srmr"].iloc[2] - expected["srmr"].iloc[1], abs=1e-6)
+
+
+@pytest.mark.parametrize(("level", "d_cfi", "d_rmsea", "d_srmr", "rejected"), [
+    # METHODS 5 worked example, lavaan's HolzingerSwineford1939 by school, scalar step:
+    # the SRMR supplement rejects it although dRMSEA stays below .015
+    ("scalar", -0.0385, 0.0145, 0.0108, True),
+    ("scalar", -0.0385, 0.0145, 0.0099, False),
+    ("scalar", -0.0099, 0.0200, 0.0200, False),    # CFI change too small: never rejected
+    ("metric", -0.0200, 0.0100, 0.0108, False),    # .010 is the scalar limit, not metric's
+    ("metric", -0.0200, 0.0100, 0.0300, True),
+    ("metric", -0.0100, 0.0150, 0.0, True),        # boundaries are inclusive
+])
+def test_chen_rule_with_srmr_supplement(level: str, d_cfi: float, d_rmsea: float,
+                                        d_srmr: float, rejected: bool) -> None:
+    assert invariance_step_rejected(level, d_cfi, d_rmsea, d_srmr) is rejected
 
 
 def test_exactly_invariant_groups_give_equal_chisq_at_every_level() -> None:
