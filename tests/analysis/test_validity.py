@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import scipy.optimize
 from hypothesis import given, settings
@@ -372,6 +373,26 @@ def test_invariance_matches_lavaan_reference() -> None:
             assert getattr(step, name) == pytest.approx(getattr(row, name), abs=1e-3), name
     assert got["scalar"].delta_srmr == pytest.approx(
         expected["srmr"].iloc[2] - expected["srmr"].iloc[1], abs=1e-6)
+
+
+def test_invariance_on_holzinger_swineford_by_school_gives_metric() -> None:
+    # lavaan 0.6.14 on its HolzingerSwineford1939 data by school (tests/reference/holzinger,
+    # make_holzinger_reference.R): 115.851/48, 124.044/54, 164.103/60; the scalar step is
+    # rejected only through the SRMR supplement (dRMSEA .0145 < .015, dSRMR .0108 >= .010)
+    folder = Path(__file__).resolve().parents[1] / "reference" / "holzinger"
+    data = pd.read_csv(folder / "holzinger1939.csv")
+    expected = pd.read_csv(folder / "expected_invariance.csv")
+    x = data[[f"x{i}" for i in range(1, 10)]].to_numpy(float)
+    got = measurement_invariance(x, [0, 0, 0, 1, 1, 1, 2, 2, 2], data["school"].tolist())
+    for step, row in zip(got.steps, expected.itertuples(index=False), strict=True):
+        assert step.level == row.level and step.df == row.df
+        assert step.chisq == pytest.approx(row.chisq, abs=1e-3)
+        for name in ("cfi", "tli", "rmsea", "srmr"):
+            assert getattr(step, name) == pytest.approx(getattr(row, name), abs=1e-3), name
+    metric, scalar = got.steps[1], got.steps[2]
+    assert not metric.rejected and scalar.rejected
+    assert scalar.delta_rmsea < 0.015 and scalar.delta_srmr >= 0.010
+    assert got.level == "metric"
 
 
 @pytest.mark.parametrize(("level", "d_cfi", "d_rmsea", "d_srmr", "rejected"), [
