@@ -38,8 +38,11 @@ __all__ = [
     "MIN_POINTS_OLS",
     "TREND_COLUMNS",
     "ChangeResult",
+    "OfficeVerdict",
     "TrendResult",
     "change_table",
+    "mann_kendall_can_reject",
+    "office_verdict",
     "series_changes",
     "series_trend",
     "trend_table",
@@ -430,3 +433,48 @@ def change_table(estimates: pd.DataFrame) -> pd.DataFrame:
             rows.append({"region": region, "dimension": dimension, **asdict(res)})
     out = pd.DataFrame(rows, columns=list(CHANGE_COLUMNS))
     return out.astype({"from_wave": "int64", "to_wave": "int64", "significant": "bool"})
+
+
+def mann_kendall_can_reject(n_points: int, alpha: float = ALPHA) -> bool:
+    """Whether the exact two-sided Mann-Kendall test can reach p < ``alpha`` with ``n_points``
+    distinct years (its smallest p is 2 / n!: .333 for 3 points, .083 for 4, .017 for 5)."""
+    return n_points >= MIN_POINTS_MONOTONE and 2.0 / float(np.prod(np.arange(1, n_points + 1))) \
+        < alpha
+
+
+@dataclass(frozen=True)
+class OfficeVerdict:
+    """The verdict an office reads (METHODS.md section 6): first-to-latest change.
+
+    ``direction`` is ``"up"``/``"down"`` only when the first-to-latest change is significant
+    (p < .05), else ``"none"`` ("belum berubah secara signifikan"); ``change`` holds its numbers
+    (``None`` with fewer than 2 published points). ``sen_slope`` is the average change per year
+    (Theil-Sen, NaN with fewer than 3 points), a description beside the verdict, never a test.
+    ``trend_testable`` says whether Mann-Kendall could reach significance with this many points
+    (if not, say "terlalu sedikit tahun untuk uji tren", never "tidak ada tren").
+    """
+
+    n_points: int
+    change: ChangeResult | None
+    direction: str
+    sen_slope: float
+    trend_testable: bool
+
+
+def office_verdict(years: Sequence[int] | np.ndarray, values: Sequence[float] | np.ndarray,
+                   ses: Sequence[float] | np.ndarray) -> OfficeVerdict:
+    """The verdict of one published series (suppressed points already left out)."""
+    yrs, vals, errs = _as_series_arrays(years, values, ses)
+    n = int(yrs.size)
+    change = None
+    direction = "none"
+    if n >= 2:
+        change = year_change(int(yrs[0]), int(yrs[-1]), float(vals[0]), float(errs[0]),
+                             float(vals[-1]), float(errs[-1]))
+        if change.significant:
+            direction = "up" if change.delta > 0 else "down"
+    sen = _NAN
+    if n >= MIN_POINTS_MONOTONE:
+        sen = float(stats.theilslopes(vals, yrs, alpha=0.95, method="separate")[0])
+    return OfficeVerdict(n_points=n, change=change, direction=direction, sen_slope=sen,
+                         trend_testable=mann_kendall_can_reject(n))
