@@ -64,6 +64,7 @@ def factorize(values: object, name: str) -> tuple[np.ndarray, np.ndarray]:
         arr = np.asarray(values)
     if getattr(arr, "ndim", 1) != 1:
         raise ValueError(f"{name} must be one-dimensional, got shape {np.shape(arr)}")
+    uniques: np.ndarray | pd.Index | pd.Categorical
     if isinstance(arr, np.ndarray) and arr.dtype.kind in "US":
         # Fixed-width strings cannot be missing; a sort-based unique beats a hash on them.
         uniques, codes = np.unique(arr, return_inverse=True)

@@ -21,6 +21,7 @@ Sources: PermenPANRB 8/2021 and regional LKjIP reports (capaian formulas).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -257,6 +258,7 @@ def achievement_table(
 
     merged = tgt.merge(realised, on=keys, how="inner", sort=False)
     rows = []
+    rec: Any  # a row namedtuple; pandas types its fields as any scalar
     for rec in merged.itertuples(index=False):
         polarity = "positive" if rec.indicator == INDEX_CODE else metas[rec.indicator].polarity
         ci_low = rec.ci_low if rec.indicator == INDEX_CODE else None

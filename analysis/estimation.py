@@ -114,9 +114,9 @@ class DomainEstimates:
           when ``df <= 0``;
         - ``df`` (int64): #PSUs - #strata of the wave's design, the same on every row;
         - ``suppressed`` (bool): ``n < 30``; numbers are kept;
-        - ``category`` (object dtype): band label of ``estimate``
-          (:func:`analysis.scoring.categorize`), ``None`` when the estimate is NaN; kept for
-          suppressed rows too.
+        - ``category`` (object dtype): with ``categories=True``, the band label of
+          ``estimate`` (:func:`analysis.scoring.categorize`, 0-100 scores only), ``None`` when
+          the estimate is NaN, kept for suppressed rows too; ``None`` on every row otherwise.
     df : int
         Design degrees of freedom.
     n_psu, n_strata : int
@@ -154,7 +154,8 @@ class _Design:
         return tuple(str(s) for s in self.stratum_labels[self.n_h == 1])
 
 
-def _design(weights: object, stratum: object, psu: object, lonely_psu: str) -> _Design:
+def _design(weights: object, stratum: Sequence[Hashable] | np.ndarray,
+            psu: Sequence[Hashable] | np.ndarray, lonely_psu: str) -> _Design:
     if lonely_psu not in _LONELY_CHOICES:
         raise ValueError(f"lonely_psu must be one of {_LONELY_CHOICES}, got {lonely_psu!r}")
     w = as_float_1d(weights, "weights")
@@ -234,7 +235,7 @@ def _partition(y_t: np.ndarray, valid_t: np.ndarray, dom: np.ndarray, n_dom: int
     n_grp_cell = np.tile(np.bincount(cell, minlength=n_cell), n_col)
     cell_mean = np.bincount(cidx, weights=totals, minlength=n_col * n_cell) / n_h_cell
     dev = totals - cell_mean[cidx]
-    ss = np.bincount(cidx, weights=dev * dev, minlength=n_col * n_cell)
+    ss: np.ndarray = np.bincount(cidx, weights=dev * dev, minlength=n_col * n_cell)
     ss += (n_h_cell - n_grp_cell) * cell_mean * cell_mean
     lonely = design.n_h == 1
     scale_h = np.where(lonely, 0.0, design.n_h / np.maximum(design.n_h - 1, 1))
@@ -269,7 +270,8 @@ def estimate_domains(scores: np.ndarray | ScoreResult,
                      regions: Sequence[str] | None = None,
                      lonely_psu: LonelyPSU = "certainty",
                      confidence: float = 0.95,
-                     all_label: str = ALL_REGION) -> DomainEstimates:
+                     all_label: str = ALL_REGION,
+                     categories: bool = False) -> DomainEstimates:
     """Weighted means, Taylor SEs and t CIs for every region and the whole design, per score.
 
     For every score column ``y`` and every domain ``d`` (each region, and ``"ALL"``)::
@@ -282,6 +284,8 @@ def estimate_domains(scores: np.ndarray | ScoreResult,
 
     Computed for all domains and columns in one vectorised pass (group sums with
     ``np.bincount`` over domain, PSU and stratum codes), linear in the number of respondents.
+    The scores may be on any numeric scale; only ``categories=True`` assumes the 0-100 index
+    scale (METHODS.md section 2 bands).
 
     Parameters
     ----------
@@ -304,6 +308,10 @@ def estimate_domains(scores: np.ndarray | ScoreResult,
         "average" rescaling, or :class:`DesignError` ("fail", R's default).
     confidence : float, default 0.95
     all_label : str, default "ALL"
+    categories : bool, default False
+        Fill ``category`` with the 0-100 band of each estimate
+        (:func:`analysis.scoring.categorize`); the index run asks for it. Off, the column is
+        ``None`` and any finite score works.
 
     Returns
     -------
@@ -314,7 +322,8 @@ def estimate_domains(scores: np.ndarray | ScoreResult,
     ------
     ValueError
         On length mismatches, non-positive weights, missing design labels, a region not in
-        ``regions``, or an unknown ``lonely_psu``.
+        ``regions``, an unknown ``lonely_psu``, or (``categories=True`` only) an estimate
+        outside [0, 100].
     DesignError
         A singleton-PSU stratum with ``lonely_psu="fail"``.
 
@@ -385,7 +394,8 @@ def estimate_domains(scores: np.ndarray | ScoreResult,
         "ci_high": ci_high,
         "df": np.full(n.size, design.df, dtype=np.int64),
         "suppressed": n < MIN_PUBLISH_N,
-        "category": pd.Series(categorize(estimate), dtype=object),
+        "category": pd.Series(categorize(estimate) if categories
+                              else np.full(estimate.size, None, dtype=object), dtype=object),
     })
     return DomainEstimates(table=table, df=design.df, n_psu=design.n_psu,
                            n_strata=design.n_strata, singleton_strata=design.singletons,

@@ -143,7 +143,7 @@ def indicator_meta(
         duplicate code.
     """
     if isinstance(indicators, pd.DataFrame):
-        records: Iterable[Mapping[str, Any]] = indicators.to_dict("records")
+        records: Iterable[Mapping[Any, Any]] = indicators.to_dict("records")
     else:
         records = indicators
     out: dict[str, IndicatorMeta] = {}
@@ -287,7 +287,8 @@ def correlate_proxy(
     if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
         raise ValueError(f"indicator {indicator.code}: paired values must be finite")
     n = int(x.size)
-    blank = ProxyValidation(indicator.code, n, *([_NAN] * 6), sign_ok=None, accepted=False)
+    blank = ProxyValidation(indicator.code, n, _NAN, _NAN, _NAN, _NAN, _NAN, _NAN,
+                            sign_ok=None, accepted=False)
     if n < MIN_PAIRS or np.ptp(x) == 0.0 or np.ptp(y) == 0.0:
         return blank
 

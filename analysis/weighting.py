@@ -6,8 +6,20 @@ below 1e-10; non-convergence is an error, never a silent result. Margins are res
 regions surveyed in the wave; a sample cell without population, or a population cell with a
 positive total but no sample, is an error.
 
-Sources: Deming & Stephan (1940) for IPF; R ``survey::rake`` (Lumley), whose stopping rule
-``max(abs(1 - new/old)) < epsilon`` is the one used here; Kish (1965) for the effective sample size.
+Stopping rule: this module's own (METHODS.md), not R's. R ``survey::rake`` (Lumley) stops when
+the largest absolute change, from one cycle to the next, of the weighted table of all raking
+variables (``svytable``) is below ``epsilon``: by default ``control = list(maxit = 10,
+epsilon = 1)``, i.e. one unit of weight, an ``epsilon`` below 1 being read as a fraction of the
+total sampling weight; after ``maxit`` cycles it only warns ("Raking did not converge") and
+returns the weights. Here the code stops when ``max_i |w_i^new / w_i^old - 1| < tol`` over a
+full cycle (``tol`` 1e-10, :data:`DEFAULT_TOL`), allows up to :data:`DEFAULT_MAX_ITER` (1000)
+cycles, raises :class:`RakingError` when they are used up, and then checks that every margin is
+met. Converged to that rule the weights agree with R's converged ``rake`` (the reference
+weights, test_vectors.md item 3); with R's defaults R may stop earlier, within 1 unit of weight
+per table cell.
+
+Sources: Deming & Stephan (1940) for IPF; R ``survey::rake`` (Lumley), for the margins and the
+comparison above; Kish (1965) for the effective sample size.
 """
 
 from __future__ import annotations
@@ -81,7 +93,8 @@ class RakeResult:
     iterations : int
         Number of full IPF cycles run (summed over re-rakes when trimming).
     max_change : float
-        Largest relative weight change ``max |w_new / w_old - 1|`` over the last cycle (< tol).
+        Largest relative weight change ``max |w_new / w_old - 1|`` over the last cycle (< tol;
+        this module's stopping rule, not R ``rake``'s table-change rule).
     n_trimmed : int
         Number of weights capped by trimming (0 when trimming is off).
     """
@@ -154,11 +167,11 @@ def _aligned_totals(labels: Sequence[Hashable], totals: Mapping[Hashable, float]
                               f"respondent in the sample")
     out = np.empty(len(labels))
     for k, label in enumerate(labels):
-        v = totals.get(label)
-        if v is None or float(v) == 0:
+        total = totals.get(label)
+        if total is None or float(total) == 0:
             raise RakingError(f"margin {name}: sample cell {label!r} has no population "
-                              f"(total {v!r})")
-        out[k] = float(v)
+                              f"(total {total!r})")
+        out[k] = float(total)
     return out
 
 
@@ -214,8 +227,11 @@ def rake(base_weights: Sequence[float] | np.ndarray,
 
     One cycle post-stratifies to each margin in turn: ``w_i <- w_i T_c / sum_{j in c} w_j`` for
     the category ``c`` of respondent ``i``. Cycles repeat until
-    ``max_i |w_i^new / w_i^old - 1| < tol`` over a full cycle (the rule of R ``survey::rake``;
-    METHODS.md section 3 uses ``tol = 1e-10``).
+    ``max_i |w_i^new / w_i^old - 1| < tol`` over a full cycle (METHODS.md section 3,
+    ``tol = 1e-10``). This is a relative rule on the weights, not R ``survey::rake``'s, which
+    stops when the largest absolute change of the weighted table of the raking variables is
+    below ``epsilon`` (default 1 unit of weight, ``maxit`` 10, and only a warning when not
+    converged); see the module docstring.
 
     Parameters
     ----------
@@ -252,7 +268,8 @@ def rake(base_weights: Sequence[float] | np.ndarray,
     ----------
     Deming, W. E. & Stephan, F. F. (1940). On a least squares adjustment of a sampled
     frequency table when the expected marginal totals are known. Ann. Math. Stat. 11, 427-444.
-    Lumley, T. R package survey, ``rake()`` (stopping rule ``max|1 - new/old| < epsilon``).
+    Lumley, T. R package survey, ``rake()`` (stops on ``max|oldtable - newtable| < epsilon`` of
+    the weighted table, ``control = list(maxit = 10, epsilon = 1)`` by default).
     METHODS.md section 3.
     """
     _check_controls(tol, max_iter)
@@ -318,7 +335,8 @@ def _cell_codes(first: np.ndarray, first_labels: Sequence[str], second: np.ndarr
     present = np.bincount(pair, minlength=len(first_labels) * n_second) > 0
     cells = np.flatnonzero(present)
     position = np.cumsum(present) - 1
-    labels = [(first_labels[u // n_second], second_labels[u % n_second]) for u in cells]
+    labels = [(first_labels[u // n_second], second_labels[u % n_second])
+              for u in cells.tolist()]
     return position[pair].astype(np.intp, copy=False), labels
 
 

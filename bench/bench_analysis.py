@@ -106,7 +106,7 @@ def run_engine(data: list[dict], population: pd.DataFrame, spec: InstrumentSpec,
             region=w["region"], sex=w["sex"], age_group=w["age_group"],
             base_weight=w["base_weight"], population=population, year=w["wave"]))
         timer("estimation", lambda w=wave, s=scores, r=raked: estimate_domains(
-            s, r.weights, w["stratum"], w["psu"], w["region"]))
+            s, r.weights, w["stratum"], w["psu"], w["region"], categories=True))
         if _reliability is not None:
             def rel(w: dict = wave) -> None:
                 keyed = reverse_key(w["answers"], spec)

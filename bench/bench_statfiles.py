@@ -1,4 +1,4 @@
-"""Benchmark the streaming .sav/.dta writers (surveys/services/statfiles.py) against pyreadstat.
+"""Benchmark the streaming .sav/.dta writers (datafiles/statfiles.py) against pyreadstat.
 
     .venv/bin/python bench/bench_statfiles.py [--rows 1000000] [--batch 50000] [--only sav,dta,...]
 
@@ -24,7 +24,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from surveys.services.statfiles import DtaWriter, SavWriter, Variable  # noqa: E402
+from datafiles.statfiles import DtaWriter, SavWriter, Variable  # noqa: E402
 
 WIDTHS = [20, 16, 12, 20, 16, 12, 20, 16]
 N_INT, N_FLOAT = 26, 10

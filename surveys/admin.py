@@ -140,3 +140,59 @@ class InvitationAdmin(ReadOnlyAdmin):
     list_display = ["id", "wave", "created_at", "redeemed_at", "redeemed_by"]
     list_filter = ["wave"]
     raw_id_fields = ["redeemed_by"]
+
+
+class AuditAdmin(ReadOnlyAdmin):
+    """Audit trail (issue 9): read-only and never deleted from the admin."""
+
+    def has_delete_permission(self, request, obj=None) -> bool:  # noqa: ARG002
+        return False
+
+
+@admin.register(m.ExportJob)
+class ExportJobAdmin(AuditAdmin):
+    list_display = ["id", "created_at", "requested_by_name", "source", "table", "format", "k",
+                    "status", "rows", "bytes", "finished_at"]
+    list_filter = ["status", "source", "table", "format", "created_at"]
+    search_fields = ["requested_by_name", "requested_by__username", "table", "sha256",
+                     "file_path"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(m.ExportDownload)
+class ExportDownloadAdmin(AuditAdmin):
+    list_display = ["id", "downloaded_at", "username", "table", "format", "job", "ip"]
+    list_filter = ["table", "format", "downloaded_at"]
+    search_fields = ["username", "user__username", "ip", "table", "job__sha256"]
+    date_hierarchy = "downloaded_at"
+
+
+@admin.register(m.ImportJob)
+class ImportJobAdmin(AuditAdmin):
+    list_display = ["id", "started_at", "command", "os_user", "file_name", "status",
+                    "rows_inserted", "rows_updated", "rows_unchanged", "finished_at"]
+    list_filter = ["status", "command", "started_at"]
+    search_fields = ["command", "os_user", "file_name", "file_sha256"]
+    date_hierarchy = "started_at"
+
+
+@admin.register(m.Programme)
+class ProgrammeAdmin(admin.ModelAdmin):
+    list_display = ["code", "region", "type", "dimension_code", "start_year", "end_year",
+                    "name_id", "budget", "participants", "rpjmd_code"]
+    list_filter = ["type", "dimension_code", "start_year", "region"]
+    search_fields = ["code", "name_id", "name_en", "rpjmd_code"]
+    filter_horizontal = ["output_indicators"]
+    readonly_fields = ["created_by", "created_at", "updated_at"]
+
+
+@admin.register(m.ProgrammeEffectResult)
+class ProgrammeEffectResultAdmin(admin.ModelAdmin):
+    list_display = ["programme", "region_code", "type", "dimension", "pre_wave", "post_wave",
+                    "did", "did_se", "p", "status"]
+    list_filter = ["status", "type", "dimension"]
+
+
+@admin.register(m.ProgrammeTypeResult)
+class ProgrammeTypeResultAdmin(admin.ModelAdmin):
+    list_display = ["type", "k", "fe_estimate", "re_estimate", "tau2", "i2"]

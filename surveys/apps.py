@@ -5,3 +5,7 @@ class SurveysConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "surveys"
     verbose_name = "Survei Nilai Pancasila"
+
+    def ready(self) -> None:
+        # caller-cache invalidation (signals) and the shared-cache deploy check
+        from surveys import checks, security_checks, signals  # noqa: F401

@@ -99,6 +99,58 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "This respondent account may only submit for the respondent it is bound to (the "
         "respondent of its first submission).",
     ),
+    # the response contract (surveys.ingest): design fields, base weight, respondent keys
+    "design_field_forbidden": (
+        "Akun responden tidak boleh mengisi {field}: rancangan sampel (strata, PSU, bobot dasar) "
+        "ditetapkan oleh enumerator, impor, atau admin.",
+        "A respondent account may not send {field}: the sample design (stratum, PSU, base "
+        "weight) is set by enumerators, imports or admins.",
+    ),
+    "weight_not_finite": (
+        "Bobot dasar {value} harus angka terhingga lebih dari 0.",
+        "The base weight {value} must be a finite number greater than 0.",
+    ),
+    "weight_not_positive": (
+        "Bobot dasar {value} harus lebih dari 0.",
+        "The base weight {value} must be greater than 0.",
+    ),
+    "weight_above_population": (
+        "Bobot dasar {value} melebihi penduduk dewasa wilayah {region} ({cap}, tahun {year}).",
+        "The base weight {value} exceeds the adult population of region {region} ({cap}, "
+        "year {year}).",
+    ),
+    "weight_above_cap": (
+        "Bobot dasar {value} melebihi batas {cap} (wilayah tanpa data penduduk).",
+        "The base weight {value} exceeds the limit of {cap} (a region without population "
+        "figures).",
+    ),
+    "respondent_empty": ("ID responden kosong.", "The respondent id is empty."),
+    "respondent_too_long": (
+        "ID responden lebih dari {max} karakter.",
+        "The respondent id is longer than {max} characters.",
+    ),
+    "respondent_unprintable": (
+        "ID responden memuat karakter kendali atau tak terlihat ({char}).",
+        "The respondent id contains a control or invisible character ({char}).",
+    ),
+    "respondent_formula": (
+        "ID responden tidak boleh diawali '{char}' (dibaca sebagai rumus oleh spreadsheet).",
+        "The respondent id may not start with '{char}' (spreadsheets read it as a formula).",
+    ),
+    "respondent_key_taken": (
+        "ID responden ini sudah dipakai oleh responden lain; akun responden hanya dapat "
+        "memakai ID yang dibuat untuknya atau yang tercantum pada undangannya.",
+        "This respondent id already belongs to someone else; a respondent account may only use "
+        "an id created for it or the one named by its invitation.",
+    ),
+    "strict_string": ("Harus berupa teks (string JSON).", "Must be a JSON string."),
+    "strict_number": (
+        "Harus berupa angka JSON, bukan teks atau boolean.",
+        "Must be a JSON number, not a string or a boolean.",
+    ),
+    "strict_uuid": (
+        "Harus berupa UUID yang ditulis sebagai teks.", "Must be a UUID written as a string."
+    ),
 }
 
 

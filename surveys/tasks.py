@@ -20,3 +20,13 @@ def compute_indices_task(wave_id: int | None = None) -> dict[str, object]:
     except ComputeError as exc:
         return {"status": "failed", "error": str(exc)}
     return {"status": run.status, "run": run.pk}
+
+
+@shared_task(name="surveys.run_export_job")
+def run_export_job_task(job_id: int) -> dict[str, object]:
+    """Write one export job's file (surveys.services.jobs.run_export_job); the job row records
+    the outcome, so a failed export is reported, not re-raised."""
+    from surveys.services.jobs import run_export_job
+
+    job = run_export_job(job_id)
+    return {"status": job.status, "job": job.pk, "rows": job.rows, "sha256": job.sha256}

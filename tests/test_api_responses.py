@@ -10,11 +10,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from datafiles.answers import unpack_answers
 from surveys import models as m
 from surveys.api import views as api_views
 from surveys.api.throttling import SubmissionRateThrottle
+from surveys.ingest import layout_for_version
 from surveys.models.invitations import RespondentAccount
-from surveys.services.answers import ItemLayout, unpack_answers
 from tests import api_fixtures as fx
 from tests.api_fixtures import ITEM_CODES, client_for, payload, responses_url
 
@@ -54,14 +55,14 @@ def test_post_creates_response_with_design_defaults(world, respondent_client):
     stored = m.Response.objects.get(submission_id=body["submission_id"])
     assert stored.source == m.ResponseSource.API
     assert stored.created_by.username == "resp1"
-    layout = ItemLayout.for_version(world["version"])
+    layout = layout_for_version(world["version"])
     assert bytes(stored.answers) == bytes([1, 2, 3, 4, 5, 1])
     assert unpack_answers(layout, bytes(stored.answers)) == body["answers"]
 
 
-def test_post_with_design_fields_is_a_probability_sample(world, respondent_client):
+def test_post_with_design_fields_is_a_probability_sample(world, enumerator_client):
     body = payload(stratum="URBAN-6401", psu="EA-17", base_weight=250.5)
-    r = respondent_client.post(responses_url(world["wave"]), body, format="json")
+    r = enumerator_client.post(responses_url(world["wave"]), body, format="json")
     assert r.status_code == 201, r.json()
     data = r.json()
     assert (data["stratum"], data["psu"], data["base_weight"]) == ("URBAN-6401", "EA-17", 250.5)
@@ -290,13 +291,14 @@ def test_field_errors_in_both_languages(world, respondent_client):
     assert data["errors"]["submission_id"] == ["Must be a valid UUID."]
 
 
-def test_unknown_region_and_bad_weight_are_400(world, respondent_client):
+def test_unknown_region_and_bad_weight_are_400(world):
+    admin = client_for("admin1", "admin")
     body = payload(region="9999", base_weight=-2)
-    r = respondent_client.post(responses_url(world["wave"]), body, format="json", **EN)
+    r = admin.post(responses_url(world["wave"]), body, format="json", **EN)
     assert r.status_code == 400
     assert r.json()["errors"] == {
         "region": ["Unknown region 9999."],
-        "base_weight": ["The answer must be between 0 and inf."],
+        "base_weight": ["The base weight -2.0 must be greater than 0."],
     }
 
 
@@ -501,6 +503,11 @@ FORBIDDEN_EN = (
     "respondent of its first submission)."
 )
 
+KEY_TAKEN_EN = (
+    "This respondent id already belongs to someone else; a respondent account may only use an "
+    "id created for it or the one named by its invitation."
+)
+
 
 def _second_wave(world):
     from tests import factories as f
@@ -572,9 +579,9 @@ def test_a_refused_first_submission_binds_nothing(world, respondent_client, enum
     url = responses_url(world["wave"])
     assert enumerator_client.post(url, payload(respondent="R-TAKEN"), format="json") \
         .status_code == 201
-    # 409: R-TAKEN already answered this wave; the account stays unbound
+    # 403: R-TAKEN was created by the enumerator (not this account's key); stays unbound
     assert respondent_client.post(url, payload(respondent="R-TAKEN"), format="json") \
-        .status_code == 409
+        .status_code == 403
     assert respondent_client.post(url, payload(answers={}), format="json").status_code == 400
     assert not RespondentAccount.objects.exists()
     assert respondent_client.post(url, payload(respondent="R-MINE"), format="json") \
@@ -590,7 +597,8 @@ def test_a_respondent_key_belongs_to_one_account(world, respondent_client):
     r = other.post(responses_url(_second_wave(world)), payload(respondent="R-OWN"),
                    format="json", **EN)
     assert r.status_code == 403
-    assert r.json()["detail"] == FORBIDDEN_EN
+    assert r.json()["detail"] == KEY_TAKEN_EN
+    assert r.json()["errors"] == {"respondent": [KEY_TAKEN_EN]}
     assert RespondentAccount.objects.count() == 1
 
 

@@ -339,11 +339,12 @@ def test_office_may_download_province_wide_aggregates(world, table):
     assert len(csv_rows(content)) >= 1
 
 
-def test_researcher_may_download_weights(world):
-    response, content = download(client_for(Role.RESEARCHER), "weights.csv")
+def test_researcher_gets_weights_only_through_an_export_job(world):
+    """Respondent-level tables are served by export jobs (tests/test_jobs_api.py)."""
+    response, _ = download(client_for(Role.RESEARCHER), "weights.csv")
 
-    assert response.status_code == 200
-    assert csv_rows(content)[0][:3] == ["respondent", "wave", "final_weight"]
+    assert response.status_code == 400
+    assert response.json()["code"] == "export_job_required"
 
 
 @pytest.mark.parametrize("name", ["nothing.csv", "estimates.json", "estimates.CSV"])
@@ -404,4 +405,4 @@ def test_superuser_counts_as_admin_and_sees_every_region(world):
     got = rows(client, "achievements/", wave=2021, indicator="INDEX")
 
     assert [r["region"] for r in got] == ["6401", "6402"]
-    assert download(client, "weights.csv")[0].status_code == 200
+    assert download(client, "weights.csv")[0].status_code == 400  # through a job only

@@ -141,3 +141,28 @@ def test_draw_trend_breaks_the_line_at_a_suppressed_year():
     assert "L" not in path.get("d")
     # the isolated years still show their CI as a whisker
     assert "ci95-bars-0" in svg_ids(content)
+
+
+@pytest.mark.parametrize(
+    "name", [r"Kota $\frac{a}{b}$", "Kota $x", "Kota $$", r"Kota $\foo$", "Kota $x$ $y"]
+)
+@pytest.mark.parametrize("fmt", ["svg", "png"])
+def test_region_names_with_dollar_signs_are_plain_text_not_mathtext(world, name, fmt):
+    """Issue 16 item 7: mathtext parsed "$...$" in a region name (500 on unbalanced "$")."""
+    from surveys.models import Region
+
+    Region.objects.filter(code="6401").update(name=name)
+
+    response = client_for(Role.RESEARCHER).get(
+        f"/api/v1/charts/trend.{fmt}", {"region": "6401", "dimension": "INDEX"}
+    )
+
+    assert response.status_code == 200
+    if fmt == "svg":
+        assert f"Indeks keseluruhan — {name}" in svg_texts(response.content)
+
+
+def test_draw_trend_keeps_dollar_signs_in_title():
+    chart = TrendChart(title="$x", points=[TrendPoint(2021, 50.0, 48.0, 52.0)])
+
+    assert "$x" in svg_texts(draw_trend(chart, fmt="svg"))

@@ -27,7 +27,9 @@ def run(*args: str) -> str:
 
 def test_grant_creates_the_user_with_role_and_regions(world):
     out = run("grant", "budi", "enumerator", "--region", "6401", "--region", "6402")
-    assert out.strip() == "budi: enumerator in 6401, 6402"
+    assert out.splitlines()[0] == "budi: enumerator in 6401, 6402"
+    # a new account has no password yet: grant says how to send a one-time link
+    assert out.splitlines()[1].endswith("python manage.py login_link budi")
     user = get_user_model().objects.get(username="budi")
     assert not user.has_usable_password()
     assert user_roles(user) == {"enumerator"}

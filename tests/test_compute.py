@@ -15,7 +15,7 @@ from django.db.models import Sum
 from surveys import models as m
 from surveys.selectors.weights import wave_weights, weighted_count
 from surveys.services import demo
-from surveys.services.compute import ComputeError, compute_indices, queue_recompute
+from surveys.services.compute import compute_indices, queue_recompute, run_notices
 from surveys.services.exports import iter_export
 from surveys.tasks import compute_indices_task
 from tests.factories import ResponseFactory
@@ -81,26 +81,112 @@ def test_rerun_replaces_results_and_checksum_is_stable(survey: None) -> None:
     assert compute_indices().input_checksum != first.input_checksum
 
 
-def test_failed_run_keeps_previous_results(survey: None) -> None:
-    good = compute_indices()
-    before = list(m.EstimateResult.objects.order_by("id").values_list("id", "estimate", "run"))
-    m.PopulationMargin.objects.filter(year=2022, region__code="6401", sex="L").delete()
-    with pytest.raises(ComputeError, match="2022"):
-        compute_indices()
+def _wave_rows(year: int) -> dict[str, list]:
+    """The stored per-wave rows of one wave (ids, numbers and the run that wrote them)."""
+    return {
+        model.__name__: sorted(model.objects.filter(wave__year=year).values_list(
+            *(["id", "run", "n"] + (["estimate"] if model is m.EstimateResult else []))))
+        for model in (m.EstimateResult, m.ReliabilityResult, m.CfaResult, m.WaveWeights)
+    }
+
+
+def _skipped(run: m.IndexRun) -> list[dict]:
+    return [msg for msg in run.messages if msg.get("skipped")]
+
+
+@pytest.mark.parametrize("breakage", ["no margins", "empty raking cell"])
+def test_a_bad_wave_is_skipped_keeps_its_results_and_the_others_update(
+        survey: None, breakage: str) -> None:
+    first = compute_indices()
+    kept = _wave_rows(2022)
+    if breakage == "no margins":
+        m.PopulationMargin.objects.filter(year=2022).delete()
+        reason = "no population margins for 2022 (load_population)"
+    else:
+        # every 2022 respondent of Kabupaten Paser is a woman: the region x sex cell of its
+        # men has a population and no respondent, raking cannot fill it
+        m.Response.objects.filter(wave__year=2022, region__code="6401").update(sex=m.Sex.P)
+        reason = "population cell ('6401', 'L')"
+    m.Response.objects.filter(wave__year=2021).update(base_weight=2.0)  # the good waves move
+    run = compute_indices()
+    assert run.status == m.RunStatus.SUCCEEDED
+    assert run.parameters["skipped_waves"] == ["IINP 2022"]
+    (msg,) = _skipped(run)
+    assert msg["level"] == "error" and msg["wave"] == 2022 and msg["instrument"] == "IINP"
+    assert msg["message"].startswith("IINP 2022: gelombang dilewati, hasil sebelumnya "
+                                     "dipertahankan / wave skipped, previous results kept")
+    assert reason in msg["message"]
+    # the skipped wave keeps every previous row; the good waves were rewritten by this run
+    assert _wave_rows(2022) == kept
+    assert {row[1] for rows in kept.values() for row in rows} == {first.pk}
+    for year in (2021, 2023):
+        assert {row[1] for rows in _wave_rows(year).values() for row in rows} == {run.pk}
+    # the series use what is stored: 2022's previous estimates take part in trends/changes
+    trend = m.TrendResult.objects.get(region_code="ALL", dimension="INDEX")
+    assert trend.run_id == run.pk and trend.n_points == 3
+    assert m.ChangeResult.objects.filter(region_code="ALL", dimension="INDEX",
+                                         to_wave=2022, run=run).exists()
+    assert m.ProxyValidationResult.objects.filter(run=run).count() == 2
+
+
+def test_skipped_waves_in_the_command_output_and_the_notices(survey: None) -> None:
+    compute_indices()
+    m.PopulationMargin.objects.filter(year=2023).delete()
+    out = StringIO()
+    call_command("compute_indices", stdout=out)
+    text = out.getvalue()
+    assert "succeeded" in text and "1 gelombang dilewati / 1 wave skipped" in text
+    assert "[error] IINP 2023: gelombang dilewati" in text and "load_population" in text
+    run = m.IndexRun.objects.latest("id")
+    (notice,) = run_notices()
+    assert notice["wave"] == 2023 and notice["run"] == run.pk and "load_population" in (
+        notice["message"])
+    assert run_notices(instrument="OTHER") == []
+    # a run of another wave decides nothing about 2023; one that computes 2023 clears it
+    compute_indices(years=[2021])
+    assert [n["wave"] for n in run_notices()] == [2023]
+    demo.load_bundled()  # the bundled margins again
+    compute_indices(years=[2023])
+    assert run_notices() == []
+
+
+def test_a_new_wave_without_margins_does_not_stop_the_others(survey: None) -> None:
+    # a few API responses in a newly opened wave, for a year with no population margins yet
+    compute_indices()
+    version = m.InstrumentVersion.objects.get(instrument__code="IINP")
+    wave = m.Wave.objects.create(instrument=version.instrument, version=version, year=2026)
+    region = m.Region.objects.get(code="6472")
+    for _ in range(3):
+        ResponseFactory(wave=wave, region=region, answers=bytes([4] * 30))
+    run = compute_indices()
+    assert run.status == m.RunStatus.SUCCEEDED
+    (msg,) = _skipped(run)
+    assert msg["message"].startswith("IINP 2026: gelombang dilewati, belum ada hasil / wave "
+                                     "skipped, no results yet: ")
+    assert not m.EstimateResult.objects.filter(wave=wave).exists()
+    assert set(m.EstimateResult.objects.values_list("run", flat=True)) == {run.pk}
+    # the Celery task of that wave alone: nothing can be computed, the run fails, says why
+    result = compute_indices_task.delay(wave_id=wave.pk).get()
+    assert result["status"] == "failed"
+    assert "no wave could be computed" in result["error"] and "2026" in result["error"]
+    assert [n["wave"] for n in run_notices()] == [2026]
+
+
+def test_missing_margins_of_every_wave_fail_the_command_with_a_clear_message(
+        survey: None) -> None:
+    m.PopulationMargin.objects.all().delete()
+    with pytest.raises(CommandError, match="2021.*load_population"):
+        call_command("compute_indices", stdout=StringIO())
     failed = m.IndexRun.objects.latest("id")
     assert failed.status == m.RunStatus.FAILED
+    assert len(_skipped(failed)) == len(YEARS)
     assert failed.messages[-1]["level"] == "error"
-    assert "6401" in failed.messages[-1]["message"]
-    assert list(m.EstimateResult.objects.order_by("id").values_list(
-        "id", "estimate", "run")) == before
-    assert _run_ids(m.WaveWeights) == {good.pk}
-
-
-def test_missing_margins_fail_the_command_with_a_clear_message(survey: None) -> None:
-    m.PopulationMargin.objects.filter(year=2023).delete()
-    with pytest.raises(CommandError, match="2023.*load_population"):
-        call_command("compute_indices", stdout=StringIO())
-    assert m.IndexRun.objects.latest("id").status == m.RunStatus.FAILED
+    assert "no wave could be computed" in failed.messages[-1]["message"]
+    assert not m.EstimateResult.objects.exists()
+    # a failure for another reason is the dashboard's first notice
+    m.IndexRun.objects.create(status=m.RunStatus.FAILED, messages=[
+        {"level": "error", "message": "indikator/target: boom"}])
+    assert run_notices()[0]["message"] == "indikator/target: boom"
 
 
 def test_wave_option_recomputes_one_wave(survey: None) -> None:

@@ -198,3 +198,12 @@ def test_dashboard_before_any_results_says_there_is_no_data():
     assert options(html) == []
     assert "Belum ada data." in section(html, "achievements")
     assert 'id="summary"' not in html
+
+
+@pytest.mark.parametrize("query", ["instrument=%00", "region=%00", "region=64%0001",
+                                   "instrument=" + "X" * 41])
+def test_a_nul_byte_or_overlong_code_in_the_query_is_a_400_not_a_500(world, query):
+    response = logged_in(Role.RESEARCHER).get(f"/dashboard/?{query}")
+
+    assert response.status_code == 400
+    assert "Parameter tidak sah / invalid parameter" in response.content.decode()

@@ -26,7 +26,15 @@ def test_demo_end_to_end_prints_trend_table() -> None:
     assert "Wilayah / Region" in text and "KALTIM" in text and "Kota Samarinda" in text
     for year in range(2021, 2026):
         assert str(year) in text
-    assert "▲*" in text and "n < 30" in text
+    assert "▲*" in text and "responden < 30" in text
+    # the office verdict (METHODS 6): first-to-latest change, never "no trend"
+    assert "naik" in text and "tidak ada tren" not in text
+    # programmes evaluated (every status), small areas filled by the model, labelled so
+    assert "DiD" in text and "tanpa survei sebelum" in text and "tanpa pembanding" in text
+    assert "estimasi model / model-based" in text
+    statuses = set(m.ProgrammeEffectResult.objects.values_list("status", flat=True))
+    assert statuses == {"ok", "no_pre", "no_post", "no_comparison"}
+    assert m.SmallAreaResult.objects.filter(method="synthetic", status="ok").exists()
     # both proxies validated, output indicators not; achievements against targets
     assert set(m.ProxyValidationResult.objects.values_list("indicator__code", flat=True)) == {
         "KONFLIK_SARA", "PARTISIPASI_MUSRENBANG"}
@@ -44,6 +52,10 @@ def test_generator_realism(settings) -> None:
     report = demo.demo_generate(respondents=5000, seed=3)
     # the middle wave of the smallest region is cut below 30 (the publication rule shows)
     assert 4950 <= report.responses <= 5000 and not report.skipped
+    # a dozen programmes across the regions, one at the province, one on the overall index
+    assert m.Programme.objects.count() == 12
+    assert m.Programme.objects.filter(region__level=m.RegionLevel.PROVINCE).count() == 1
+    assert m.Programme.objects.filter(dimension_code="").count() == 1
     rs = m.Response.objects.filter(wave__year=2021)
     # women and older people are over-represented against the margins (raking matters)
     share_p = rs.filter(sex="P").count() / rs.count()

@@ -1,6 +1,7 @@
 """End to end on the reference data set, the way a researcher works: load every input file
 through the management commands, run compute_indices, export every table as CSV, and compare
-with tests/reference/kaltim/expected/ (a copy of ../shared/reference/kaltim) within the tolerances of METHODS.md section 9.
+with tests/reference/kaltim/expected/ (a copy of ../shared/reference/kaltim) within the
+tolerances of METHODS.md section 9.
 
 Provenance of the expected values: R 4.2 (survey 4.1, psych 2.2.9, lavaan 0.6.14) and scipy
 1.17, see tests/reference/README.md.

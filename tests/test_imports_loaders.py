@@ -152,6 +152,26 @@ def test_bad_regions_are_reported_and_nothing_is_written(tmp_path: Path, body: s
     assert m.Region.objects.count() == 0
 
 
+@pytest.mark.parametrize(("row", "problem"), [
+    ("64A1,Paser,regency,64,", "kolom/column code: kode '64A1' tidak sah: kode BPS hanya angka / "
+                               "invalid code '64A1': a BPS code is digits only"),
+    ("=1+1,Paser,regency,64,", "kolom/column code: kode '=1+1' tidak sah"),
+    ("-6401,Paser,regency,64,", "kolom/column code: kode '-6401' tidak sah"),
+    ("64\u202e01,Paser,regency,64,", "kolom/column code: kode '64\\u202e01' tidak sah"),
+    ("6401,Paser,regency,64,=64.01", "kolom/column code_kemendagri: kode Kemendagri '=64.01' "
+                                     "tidak sah: angka dalam kelompok bertitik"),
+    ("6401,Paser,regency,64,64..01", "kolom/column code_kemendagri: kode Kemendagri '64..01'"),
+])
+def test_region_codes_are_digits_at_the_door(tmp_path: Path, row: str, problem: str):
+    path = write(tmp_path, "regions.csv", "code,name,level,parent,code_kemendagri\n"
+                 "64,Kaltim,province,,64\n" + row + "\n")
+
+    message = fail("load_regions", path)
+
+    assert f"regions.csv, baris/row 3, {problem}" in message
+    assert m.Region.objects.count() == 0
+
+
 def test_regions_unknown_column_and_empty_file(tmp_path: Path):
     assert "kolom/column parent_code: kolom tidak dikenal 'parent_code'" in fail(
         "load_regions", write(tmp_path, "r.csv", "code,name,level,parent,parent_code\n"))
@@ -222,8 +242,8 @@ def _break(doc: dict, what: str) -> None:
 
 @pytest.mark.parametrize(("what", "problem"), [
     ("scale", "isian/field scale: skala harus 0 <= min < max <= 20 (min 5, max 5)"),
-    ("labels", "isian/field scale.labels.en: 4 label untuk 5 titik skala / 4 labels for 5 "
-               "scale points"),
+    ("labels", "isian/field scale.labels.en: 4 label untuk 5 titik skala: beri satu label per "
+               "titik atau kosongkan daftar (skala tanpa label) / 4 labels for 5 scale points"),
     ("weight", "isian/field dimensions[1].weight: bobot harus angka > 0 / weight must be a "
                "number > 0"),
     ("duplicate", "isian/field dimensions[1].items[2].code: kode butir S1_01 ganda (juga "
@@ -242,6 +262,98 @@ def test_invalid_instruments_are_refused(tmp_path: Path, instrument_doc: dict, w
 
     assert f"instrument.json, {problem}" in message
     assert m.Instrument.objects.count() == 0
+    assert m.InstrumentVersion.objects.count() == 0
+
+
+BAD_CODES = [
+    ('=HYPERLINK("a","b")', """'=HYPERLINK("a","b")'"""),
+    ("-1+2", "'-1+2'"),
+    ("@SUM(A1)", "'@SUM(A1)'"),
+    ("+62", "'+62'"),
+    ("S1\u202e01", "'S1\\u202e01'"),
+    ("S1\u200b", "'S1\\u200b'"),
+    ("S1 01", "'S1 01'"),
+    ("S1\t", "'S1\\t'"),
+    ("S1,2", "'S1,2'"),
+]
+SLUG_RULE = ("tidak sah: hanya huruf, angka, _ . - dan diawali huruf atau angka / invalid {what} "
+             "{shown}: only letters, digits, _ . - and starting with a letter or digit")
+
+
+@pytest.mark.parametrize(("where", "what"), [
+    ("instrument", "code"), ("dimension", "dimension code"), ("item", "item code")])
+@pytest.mark.parametrize(("code", "shown"), BAD_CODES)
+def test_instrument_codes_are_slugs(tmp_path: Path, instrument_doc: dict, where: str, what: str,
+                                    code: str, shown: str):
+    if where == "instrument":
+        instrument_doc["code"], field, prefix = code, "code", "kode"
+    elif where == "dimension":
+        instrument_doc["dimensions"][2]["code"] = code
+        field, prefix = "dimensions[2].code", "kode dimensi"
+    else:
+        instrument_doc["dimensions"][2]["items"][1]["code"] = code
+        field, prefix = "dimensions[2].items[1].code", "kode butir"
+
+    message = fail("load_instrument", dump(tmp_path, instrument_doc))
+
+    assert (f"instrument.json, isian/field {field}: {prefix} {shown} "
+            + SLUG_RULE.format(what=what, shown=shown)) in message
+    assert m.Instrument.objects.count() == 0
+
+
+def _scale(doc: dict, points: int, labels: dict) -> dict:
+    doc["scale"] = {"min": 1, "max": points, "labels": labels}
+    return doc
+
+
+SEVEN_ID = ["Sangat tidak setuju", "Tidak setuju", "Agak tidak setuju", "Netral", "Agak setuju",
+            "Setuju", "Sangat setuju"]
+SEVEN_EN = ["Strongly disagree", "Disagree", "Somewhat disagree", "Neutral", "Somewhat agree",
+            "Agree", "Strongly agree"]
+
+
+@pytest.mark.parametrize(("points", "labels", "stored"), [
+    (5, {"id": ["STS", "TS", "N", "S", "SS"], "en": ["SD", "D", "N", "A", "SA"]},
+     (["STS", "TS", "N", "S", "SS"], ["SD", "D", "N", "A", "SA"])),
+    (7, {"id": SEVEN_ID, "en": SEVEN_EN}, (SEVEN_ID, SEVEN_EN)),
+    (5, {"id": [], "en": []}, ([], [])),
+    (7, {"id": [], "en": []}, ([], [])),
+    (7, {"id": []}, ([], [])),
+    (7, {"id": SEVEN_ID}, (SEVEN_ID, [])),             # not translated: English falls back
+    (7, {"id": SEVEN_ID, "en": []}, (SEVEN_ID, [])),
+])
+def test_scales_are_labelled_per_point_or_unlabelled(tmp_path: Path, instrument_doc: dict,
+                                                     points: int, labels: dict,
+                                                     stored: tuple[list, list]):
+    run("load_instrument", dump(tmp_path, _scale(instrument_doc, points, labels)))
+
+    version = m.InstrumentVersion.objects.get()
+    assert (version.scale_min, version.scale_max) == (1, points)
+    assert (version.labels_id, version.labels_en) == stored
+
+
+@pytest.mark.parametrize(("points", "labels", "problem"), [
+    (5, {"id": ["STS", "TS", "N"], "en": []},
+     "isian/field scale.labels.id: 3 label untuk 5 titik skala: beri satu label per titik atau "
+     "kosongkan daftar (skala tanpa label) / 3 labels for 5 scale points: give one label per "
+     "point or leave the list empty (an unlabelled scale)"),
+    (7, {"id": SEVEN_ID, "en": SEVEN_EN[:6]},
+     "isian/field scale.labels.en: 6 label untuk 7 titik skala"),
+    (7, {"id": ["Sangat tidak setuju", "Sangat setuju"], "en": ["Strongly disagree",
+                                                                "Strongly agree"]},
+     "isian/field scale.labels.id: 2 label untuk 7 titik skala"),
+    (5, {"id": [], "en": ["SD", "D", "N", "A", "SA"]},
+     "isian/field scale.labels.id: label en tanpa label id: skala tanpa label mengosongkan "
+     "keduanya / en labels without id labels: an unlabelled scale leaves both empty"),
+    (5, {"id": ["STS", "", "N", "S", "SS"]},
+     "isian/field scale.labels.id: label harus daftar teks"),
+    (5, {"en": []}, "isian/field scale.labels: label skala {id, en} wajib diisi"),
+])
+def test_partial_scale_labels_are_refused(tmp_path: Path, instrument_doc: dict, points: int,
+                                          labels: dict, problem: str):
+    message = fail("load_instrument", dump(tmp_path, _scale(instrument_doc, points, labels)))
+
+    assert f"instrument.json, {problem}" in message
     assert m.InstrumentVersion.objects.count() == 0
 
 
@@ -292,6 +404,7 @@ def test_population_upsert_reports_changes(tmp_path: Path):
 
 # --- indicators and targets --------------------------------------------------------------------
 
+TGT_HEADER = "indicator,region,year,target\n"
 IND = {"code": "KONFLIK", "name": {"id": "Konflik", "en": "Conflict"}, "polarity": "negative",
        "level": "outcome", "unit": "per 100k", "source": "Polda"}
 VAL_HEADER = "indicator,region,year,value\n"
@@ -310,6 +423,35 @@ def test_bad_indicator_definitions(tmp_path: Path, change: dict, problem: str):
 
     assert f"ind.json, {problem}" in fail("load_indicators", defs, values)
     assert m.Indicator.objects.count() == 0
+
+
+@pytest.mark.parametrize(("code", "shown"), BAD_CODES)
+def test_indicator_codes_are_slugs_at_the_door(tmp_path: Path, code: str, shown: str):
+    f.RegionFactory(code="6401")
+    values = write(tmp_path, "val.csv", VAL_HEADER)
+    for field, prefix, what, spec in (
+            ("code", "kode", "code", {**IND, "code": code}),
+            ("dimension", "kode dimensi", "dimension code", {**IND, "dimension": code})):
+        defs = write(tmp_path, "ind.json", json.dumps([IND | {"code": "OK_1"}, spec]))
+
+        message = fail("load_indicators", defs, values)
+
+        assert (f"ind.json, isian/field [1].{field}: {prefix} {shown} "
+                + SLUG_RULE.format(what=what, shown=shown)) in message
+        assert m.Indicator.objects.count() == 0
+    if code != code.strip():
+        return  # a CSV cell is stripped: "S1\t" is the known code S1 there
+    # in a values or targets file the code is refused as a code, before it is looked up
+    defs = write(tmp_path, "ind.json", json.dumps([IND]))
+    quoted = '"' + code.replace('"', '""') + '"'
+    bad = write(tmp_path, "val.csv", VAL_HEADER + f"KONFLIK,6401,2021,1\n{quoted},6401,2021,2\n")
+    message = fail("load_indicators", defs, bad)
+    assert (f"val.csv, baris/row 3, kolom/column indicator: kode indikator {shown} tidak sah"
+            in message)
+    assert m.Indicator.objects.count() == 0 and m.IndicatorValue.objects.count() == 0
+    message = fail("load_targets", write(tmp_path, "t.csv", f"{TGT_HEADER}{quoted},6401,2021,5\n"))
+    assert f"t.csv, baris/row 2, kolom/column indicator: kode indikator {shown} tidak sah" in (
+        message)
 
 
 @pytest.mark.parametrize(("body", "problem"), [
@@ -344,8 +486,6 @@ def test_indicator_upsert(tmp_path: Path):
     assert "1 new, 1 changed, 0 unchanged" in out
     assert m.Indicator.objects.get().unit == "per 10k"
 
-
-TGT_HEADER = "indicator,region,year,target\n"
 
 
 def test_index_target_creates_the_index_indicator(tmp_path: Path):

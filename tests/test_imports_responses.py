@@ -12,10 +12,15 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from datafiles.answers import ItemLayout, unpack_answers
 from surveys import models as m
-from surveys.services.answers import ItemLayout, content_hash, unpack_answers
-from surveys.services.imports import content_hashes, import_submission_id
-from surveys.services.imports.responses import submission_ids_hex
+from surveys.ingest import (
+    content_hash,
+    content_hashes,
+    import_submission_id,
+    layout_for_version,
+    submission_ids_hex,
+)
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -82,7 +87,7 @@ def test_reference_file_imports_whole(base: Path):
     # second data row of the file: R251000097,2021,6401,L,35-44,6401,6401-2021-000,1121.1902
     response = m.Response.objects.select_related("wave__version", "region").get(
         respondent__panel_key="R251000097", wave__year=2021)
-    layout = ItemLayout.for_version(response.wave.version)
+    layout = layout_for_version(response.wave.version)
     expected = [3, None, 4, 3, 3, 3, 3, 2, 3, 1, None, 4, 5, 5, 2, 5, 4, 3, None, 5, 4, 3, 4,
                 5, 5, 4, 4, 5, 4, 2]
     answers = unpack_answers(layout, bytes(response.answers))
@@ -94,7 +99,8 @@ def test_reference_file_imports_whole(base: Path):
     assert response.submission_id == import_submission_id("IINP", 2021, "R251000097")
     assert response.content_hash == content_hash(
         {"region": "6401", "sex": "L", "age_group": "35-44", "stratum": "6401",
-         "psu": "6401-2021-000", "base_weight": 1121.1902}, answers)
+         "psu": "6401-2021-000", "base_weight": 1121.1902, "probability_sample": True,
+         "status": "submitted"}, answers)
 
 
 def test_reimporting_the_same_file_changes_nothing_and_says_so(base: Path):
@@ -194,22 +200,25 @@ BAD_CASES = {
         "nilai 'x' bukan angka / value 'x' is not a number"),
     "zero weight": (
         [row("R1", weight="0")], 2, "base_weight",
-        "bobot dasar '0' harus angka > 0 / base weight '0' must be a number > 0"),
+        "Bobot dasar 0 harus lebih dari 0. / The base weight 0 must be greater than 0."),
     "negative weight": (
         [row("R1", weight="-2")], 2, "base_weight",
-        "bobot dasar '-2' harus angka > 0 / base weight '-2' must be a number > 0"),
+        "Bobot dasar -2 harus lebih dari 0. / The base weight -2 must be greater than 0."),
     "nan as a value": (
         [row("R1", answers=["3", "nan"] + ["3"] * 28)], 2, "S1_02",
         "nilai 'nan' bukan angka / value 'nan' is not a number"),
     "nan as a weight": (
         [row("R1", weight="NaN")], 2, "base_weight",
-        "bobot dasar 'NaN' harus angka > 0 / base weight 'NaN' must be a number > 0"),
+        "Bobot dasar NaN harus angka terhingga lebih dari 0. / The base weight NaN must be a "
+        "finite number greater than 0."),
     "non-numeric weight": (
         [row("R1", weight="satu")], 2, "base_weight",
-        "bobot dasar 'satu' harus angka > 0 / base weight 'satu' must be a number > 0"),
+        "Bobot dasar satu harus angka terhingga lebih dari 0. / The base weight satu must be a "
+        "finite number greater than 0."),
     "infinite weight": (
         [row("R1", weight="inf")], 2, "base_weight",
-        "bobot dasar 'inf' harus angka > 0 / base weight 'inf' must be a number > 0"),
+        "Bobot dasar inf harus angka terhingga lebih dari 0. / The base weight inf must be a "
+        "finite number greater than 0."),
     "empty weight": ([row("R1", weight="")], 2, "base_weight", "sel kosong / empty cell"),
     "bad sex": (
         [row("R1", sex="X")], 2, "sex",
@@ -230,9 +239,9 @@ BAD_CASES = {
         "responden R1 ganda dalam gelombang 2021 (juga baris 2) / duplicate respondent R1 in "
         "wave 2021 (also row 2)"),
     "respondent id that looks like a NIK": (
-        [row("3174012345678901")], 2, "respondent", "id responden tidak dapat dipakai / "
-        "respondent id looks like a NIK or phone number; use a pseudonymous code or set "
-        "PANEL_KEY_SECRET so that it is stored only as an HMAC"),
+        [row("3174012345678901")], 2, "respondent", "ID responden tampak seperti NIK atau nomor "
+        "telepon; gunakan kode pseudonim. / The respondent id looks like a NIK or phone number; "
+        "use a pseudonymous code."),
 }
 
 
@@ -348,7 +357,7 @@ def test_a_conflict_found_in_the_database_rolls_back_new_waves(base: Path, tmp_p
 
 
 def test_vectorised_content_hashes_equal_content_hash(base: Path):
-    layout = ItemLayout.for_version(m.InstrumentVersion.objects.get())
+    layout = layout_for_version(m.InstrumentVersion.objects.get())
     rng = np.random.default_rng(7)
     answers = rng.integers(1, 6, size=(6, 30)).astype(np.uint8)
     answers[rng.random(size=answers.shape) < 0.2] = m.ANSWER_MISSING
@@ -362,7 +371,8 @@ def test_vectorised_content_hashes_equal_content_hash(base: Path):
                          **{k: pa.array(v) for k, v in columns.items()})
 
     expected = [
-        content_hash({**{k: v[i] for k, v in columns.items()}, "base_weight": float(weights[i])},
+        content_hash({**{k: v[i] for k, v in columns.items()}, "base_weight": float(weights[i]),
+                      "probability_sample": True, "status": "submitted"},
                      unpack_answers(layout, answers[i].tobytes()))
         for i in range(6)
     ]
@@ -391,7 +401,8 @@ def test_vectorised_hashes_with_a_two_digit_scale_and_odd_weights():
                          **{k: pa.array(v) for k, v in text.items()})
 
     assert got == [
-        content_hash({**{k: v[i] for k, v in text.items()}, "base_weight": float(weights[i])},
+        content_hash({**{k: v[i] for k, v in text.items()}, "base_weight": float(weights[i]),
+                      "probability_sample": True, "status": "submitted"},
                      unpack_answers(layout, answers[i].tobytes()))
         for i in range(4)
     ]

@@ -1,4 +1,4 @@
-"""Streaming .sav/.dta writers (surveys/services/statfiles.py), read back by independent readers:
+"""Streaming .sav/.dta writers (datafiles/statfiles.py), read back by independent readers:
 pyreadstat (ReadStat), pandas' own Stata reader, pandas.read_spss (through pyreadstat) and, when
 installed, GNU PSPP's pspp-convert."""
 
@@ -16,8 +16,8 @@ import pandas as pd
 import pyreadstat
 import pytest
 
-from surveys.services import statfiles
-from surveys.services.statfiles import DtaWriter, SavWriter, Variable
+from datafiles import statfiles
+from datafiles.statfiles import DtaWriter, SavWriter, Variable
 
 WRITERS = {"sav": SavWriter, "dta": DtaWriter}
 FMTS = ["sav", "dta"]

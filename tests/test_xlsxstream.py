@@ -1,4 +1,4 @@
-"""The streaming XLSX writer (surveys/services/xlsxstream.py): values read back exactly with
+"""The streaming XLSX writer (datafiles/xlsx.py): values read back exactly with
 openpyxl and pandas, escaping, sheets and their split at the row limit, zip structure, memory."""
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ import pyarrow as pa
 import pytest
 from openpyxl import load_workbook
 
-from surveys.services import xlsxstream
-from surveys.services.xlsxstream import XlsxWriter, Zip64RequiredError, sanitize_sheet_name
+from datafiles import xlsx as xlsxstream
+from datafiles.xlsx import XlsxWriter, Zip64RequiredError, sanitize_sheet_name
 
 MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 

@@ -7,6 +7,7 @@ SQLITE_BUSY_TIMEOUT (seconds). With none set, Nilai runs on SQLite (db.sqlite3 n
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -67,19 +68,42 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "axes",
     "surveys",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "surveys.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "surveys.middleware.ApiRequestGuardMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # last: turns a locked-out login (django-axes) into the 429 page
+    "axes.middleware.AxesMiddleware",
 ]
+
+# Login throttling (django-axes) on every form login (/dashboard/login/, /admin/login/): after
+# AXES_FAILURE_LIMIT failed passwords for one username from one address, that pair is locked
+# for AXES_COOLOFF_TIME and answered 429 (surveys.middleware.lockout_response); a success
+# resets the count. Admins unlock in the admin ("Access attempts": delete the row) or with
+# `manage.py axes_reset_username NAME`. API tokens never pass through authenticate(), so token
+# authentication is unaffected.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("LOGIN_LOCKOUT_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "surveys.middleware.lockout_response"
+AXES_VERBOSE = False
 
 ROOT_URLCONF = "backend.urls"
 WSGI_APPLICATION = "backend.wsgi.application"
@@ -136,6 +160,12 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 100,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # JSON with a depth limit and no NUL / lone surrogates (surveys.safejson)
+    "DEFAULT_PARSER_CLASSES": [
+        "surveys.api.parsers.SafeJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "EXCEPTION_HANDLER": "surveys.api.exceptions.exception_handler",
     "DEFAULT_THROTTLE_RATES": {
         "submissions": os.environ.get("THROTTLE_SUBMISSIONS", "120/min"),
@@ -148,14 +178,19 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Survei internalisasi nilai Pancasila / Pancasila value internalisation survey",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI and Redoc from the installed package (static files), never from a CDN
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {
         "WaveStatusEnum": "surveys.models.WaveStatus",
         "ResponseStatusEnum": "surveys.models.ResponseStatus",
     },
 }
 
-# Throttle counters and other shared state: per-process memory by default; set CACHE_URL
-# (e.g. redis://127.0.0.1:6379/1) in production so that limits hold across workers.
+# Throttle counters and the API's caller generations (token revocation, surveys.signals):
+# per-process memory by default; CACHE_URL (e.g. redis://127.0.0.1:6379/1) is required in
+# production (deploy check nilai.E101) so that limits and revocations hold across workers.
 CACHE_URL = os.environ.get("CACHE_URL", "")
 CACHES = {
     "default": (
@@ -167,6 +202,9 @@ CACHES = {
 
 # Recompute the indices after imports and when a wave closes (a Celery task queued on commit).
 NILAI_AUTO_RECOMPUTE = env_bool("NILAI_AUTO_RECOMPUTE", True)
+
+# Export jobs write their files here (microdata and weights are only ever served from a job).
+NILAI_EXPORT_DIR = Path(os.environ.get("NILAI_EXPORT_DIR", "") or BASE_DIR / "var" / "exports")
 
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
 # Without a broker tasks run eagerly in-process (zero set-up); with one they go to workers.

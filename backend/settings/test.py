@@ -12,3 +12,6 @@ REST_FRAMEWORK = {
     **REST_FRAMEWORK,
     "DEFAULT_THROTTLE_RATES": {"submissions": "10000/min", "anon": "10000/min"},
 }
+# Django's test client logs in without a request, which django-axes refuses; the login
+# throttling tests (tests/test_security_login.py) switch it on themselves.
+AXES_ENABLED = False

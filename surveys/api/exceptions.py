@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from surveys.api.parsers import RequestTooLarge, message
 from surveys.exceptions import DomainError, Msg, render_errors
 from surveys.language import request_language
 
@@ -27,6 +30,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         )
     if isinstance(exc, Http404):
         exc = drf_exceptions.NotFound()
+    elif isinstance(exc, RequestDataTooBig):
+        # Django's body limit (request.body) raised inside a view: 413, not an HTML 400 page
+        exc = RequestTooLarge(message("too_large", limit=settings.DATA_UPLOAD_MAX_MEMORY_SIZE))
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

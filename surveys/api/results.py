@@ -22,29 +22,19 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from datafiles.formats import CONTENT_TYPES
+from surveys import publish
 from surveys.language import request_language
 from surveys.models import (
     ALL_REGIONS,
     OVERALL,
-    AchievementResult,
-    CfaResult,
-    ChangeResult,
-    EstimateResult,
     Indicator,
     IndicatorLevel,
     IndicatorValue,
-    ItemResult,
-    ProxyValidationResult,
-    ReliabilityResult,
-    Role,
     Target,
-    TrendResult,
 )
-from surveys.selectors import published
-from surveys.selectors.access import user_roles, visible_region_codes
-from surveys.services.formats import CONTENT_TYPES
-
-READER_ROLES = frozenset({Role.OFFICE, Role.RESEARCHER, Role.ADMIN})
+from surveys.models.waves import YEAR_MAX, YEAR_MIN
+from surveys.selectors.access import is_reader, user_roles, visible_region_codes
 
 
 class ResultsAccessMixin:
@@ -59,7 +49,7 @@ class ResultsAccessMixin:
     def check_permissions(self, request: Request) -> None:
         super().check_permissions(request)  # type: ignore[misc]  # IsAuthenticated first
         roles = user_roles(request.user)
-        if not roles & READER_ROLES:
+        if not is_reader(roles):
             raise PermissionDenied()
         self.roles = roles
         self.regions = visible_region_codes(request.user, roles=roles)
@@ -82,7 +72,7 @@ class _Params(serializers.Serializer):
 
 def _year_field(help_text: str) -> serializers.IntegerField:
     return serializers.IntegerField(
-        required=False, min_value=1945, max_value=2200, help_text=help_text
+        required=False, min_value=YEAR_MIN, max_value=YEAR_MAX, help_text=help_text
     )
 
 
@@ -142,121 +132,34 @@ class IndicatorParams(AchievementParams):
 # --- serializers ------------------------------------------------------------------------------
 
 
-class EstimateSerializer(serializers.ModelSerializer):
-    wave = serializers.IntegerField(source="wave.year")
-    region = serializers.CharField(source="region_code")
-    instrument = serializers.CharField(source="wave.instrument.code")
-    estimate = serializers.FloatField(allow_null=True)
-    se = serializers.FloatField(allow_null=True)
-    ci_low = serializers.FloatField(allow_null=True)
-    ci_high = serializers.FloatField(allow_null=True)
-    category = serializers.CharField(allow_null=True)
-
-    class Meta:
-        model = EstimateResult
-        fields = [
-            "wave", "region", "dimension", "n", "n_eff", "estimate", "se", "ci_low", "ci_high",
-            "df", "suppressed", "category", "instrument",
-        ]
-
-    def to_representation(self, instance: EstimateResult) -> dict:
-        data = super().to_representation(instance)
-        if instance.suppressed:
-            for field in published.SUPPRESSED_FIELDS:
-                data[field] = None
-        elif not data["category"]:
-            data["category"] = None
-        return data
+_FIELDS: dict[str, type[serializers.Field]] = {
+    "int": serializers.IntegerField, "float": serializers.FloatField,
+    "str": serializers.CharField, "bool": serializers.BooleanField,
+    "category": serializers.CharField,
+}
 
 
-class TrendSerializer(serializers.ModelSerializer):
-    region = serializers.CharField(source="region_code")
-    instrument = serializers.CharField(source="instrument.code")
-    direction = serializers.CharField(allow_null=True)
-
-    class Meta:
-        model = TrendResult
-        fields = [
-            "region", "dimension", "n_points", "first_wave", "last_wave", "ols_slope",
-            "ols_slope_se", "ols_ci_low", "ols_ci_high", "ols_p", "sen_slope", "sen_ci_low",
-            "sen_ci_high", "kendall_tau", "kendall_p", "direction", "instrument",
-        ]
-
-    def to_representation(self, instance: TrendResult) -> dict:
-        data = super().to_representation(instance)
-        data["direction"] = data["direction"] or None
-        return data
+def catalogue_serializer(table: str, class_name: str) -> type[serializers.Serializer]:
+    """A read-only serializer of the published rows of `table` (`publish.rows`): one field per
+    catalogue column, named as published and read from the column's lookup."""
+    fields: dict[str, serializers.Field] = {}
+    for column in publish.TABLES[table].columns:
+        options: dict[str, object] = {"read_only": True, "allow_null": column.null,
+                                      "help_text": column.label("id")}
+        if column.lookup != column.name:
+            options["source"] = column.lookup
+        fields[column.name] = _FIELDS[column.kind](**options)
+    return type(class_name, (serializers.Serializer,), {"__module__": __name__, **fields})
 
 
-class ChangeSerializer(serializers.ModelSerializer):
-    region = serializers.CharField(source="region_code")
-    instrument = serializers.CharField(source="instrument.code")
-
-    class Meta:
-        model = ChangeResult
-        fields = [
-            "region", "dimension", "from_wave", "to_wave", "delta", "se", "z", "p",
-            "significant", "mdc", "instrument",
-        ]
-
-
-class ReliabilitySerializer(serializers.ModelSerializer):
-    wave = serializers.IntegerField(source="wave.year")
-    instrument = serializers.CharField(source="wave.instrument.code")
-
-    class Meta:
-        model = ReliabilityResult
-        fields = [
-            "wave", "dimension", "n", "k", "alpha", "alpha_std", "alpha_ci_low",
-            "alpha_ci_high", "omega_total", "instrument",
-        ]
-
-
-class ItemSerializer(serializers.ModelSerializer):
-    wave = serializers.IntegerField(source="wave.year")
-    instrument = serializers.CharField(source="wave.instrument.code")
-
-    class Meta:
-        model = ItemResult
-        fields = [
-            "wave", "dimension", "item", "item_rest_r", "alpha_if_deleted", "mean", "sd",
-            "instrument",
-        ]
-
-
-class CfaSerializer(serializers.ModelSerializer):
-    wave = serializers.IntegerField(source="wave.year")
-    instrument = serializers.CharField(source="wave.instrument.code")
-
-    class Meta:
-        model = CfaResult
-        fields = [
-            "wave", "n", "chisq", "df", "cfi", "tli", "rmsea", "srmr", "converged", "instrument",
-        ]
-
-
-class ProxyValidationSerializer(serializers.ModelSerializer):
-    indicator = serializers.CharField(source="indicator.code")
-
-    class Meta:
-        model = ProxyValidationResult
-        fields = [
-            "indicator", "n_pairs", "spearman_rho", "spearman_p", "pearson_r", "pearson_p",
-            "pearson_ci_low", "pearson_ci_high", "sign_ok", "accepted",
-        ]
-
-
-class AchievementSerializer(serializers.ModelSerializer):
-    indicator = serializers.CharField(source="indicator.code")
-    region = serializers.CharField(source="region_code")
-    level = serializers.CharField(source="indicator.level")
-
-    class Meta:
-        model = AchievementResult
-        fields = [
-            "indicator", "region", "year", "target", "realisation", "achievement_pct", "met",
-            "met_with_confidence", "level",
-        ]
+EstimateSerializer = catalogue_serializer("estimates", "EstimateSerializer")
+TrendSerializer = catalogue_serializer("trends", "TrendSerializer")
+ChangeSerializer = catalogue_serializer("changes", "ChangeSerializer")
+ReliabilitySerializer = catalogue_serializer("reliability", "ReliabilitySerializer")
+ItemSerializer = catalogue_serializer("items", "ItemSerializer")
+CfaSerializer = catalogue_serializer("cfa", "CfaSerializer")
+ProxyValidationSerializer = catalogue_serializer("proxy_validation", "ProxyValidationSerializer")
+AchievementSerializer = catalogue_serializer("achievements", "AchievementSerializer")
 
 
 class IndicatorValueSerializer(serializers.ModelSerializer):
@@ -321,7 +224,7 @@ class EstimateList(_ResultList):
     params_class = RegionParams
 
     def get_queryset(self) -> QuerySet:
-        return published.estimates(regions=self.regions, **self.params())
+        return publish.rows("estimates", regions=self.regions, **self.params())
 
 
 @extend_schema(parameters=[TrendParams], tags=["results"])
@@ -330,7 +233,7 @@ class TrendList(_ResultList):
     params_class = TrendParams
 
     def get_queryset(self) -> QuerySet:
-        return published.trends(regions=self.regions, **self.params())
+        return publish.rows("trends", regions=self.regions, **self.params())
 
 
 @extend_schema(
@@ -343,7 +246,7 @@ class ChangeList(_ResultList):
     params_class = RegionParams
 
     def get_queryset(self) -> QuerySet:
-        return published.changes(regions=self.regions, **self.params())
+        return publish.rows("changes", regions=self.regions, **self.params())
 
 
 @extend_schema(parameters=[DimensionParams], tags=["results"])
@@ -352,7 +255,7 @@ class ReliabilityList(_ResultList):
     params_class = DimensionParams
 
     def get_queryset(self) -> QuerySet:
-        return published.reliability(**self.params())
+        return publish.rows("reliability", regions=self.regions, **self.params())
 
 
 @extend_schema(parameters=[DimensionParams], tags=["results"])
@@ -361,7 +264,7 @@ class ItemList(_ResultList):
     params_class = DimensionParams
 
     def get_queryset(self) -> QuerySet:
-        return published.items(**self.params())
+        return publish.rows("items", regions=self.regions, **self.params())
 
 
 @extend_schema(parameters=[WaveParams], tags=["results"])
@@ -370,7 +273,7 @@ class CfaList(_ResultList):
     params_class = WaveParams
 
     def get_queryset(self) -> QuerySet:
-        return published.cfa(**self.params())
+        return publish.rows("cfa", regions=self.regions, **self.params())
 
 
 @extend_schema(parameters=[IndicatorParam], tags=["results"])
@@ -379,7 +282,7 @@ class ProxyValidationList(_ResultList):
     params_class = IndicatorParam
 
     def get_queryset(self) -> QuerySet:
-        return published.proxy_validation(**self.params())
+        return publish.rows("proxy_validation", regions=self.regions, **self.params())
 
 
 @extend_schema(parameters=[AchievementParams], tags=["results"])
@@ -388,7 +291,7 @@ class AchievementList(_ResultList):
     params_class = AchievementParams
 
     def get_queryset(self) -> QuerySet:
-        return published.achievements(regions=self.regions, **self.params())
+        return publish.rows("achievements", regions=self.regions, **self.params())
 
 
 @extend_schema(parameters=[IndicatorParams], tags=["results"])
@@ -400,7 +303,7 @@ class IndicatorList(_ResultList):
     params_class = IndicatorParams
 
     def get_queryset(self) -> QuerySet:
-        return published.indicators(regions=self.regions, **self.params())
+        return publish.indicators(regions=self.regions, **self.params())
 
 
 # --- binary downloads ---------------------------------------------------------------------------
@@ -426,9 +329,11 @@ class _BinaryView(ResultsAccessMixin, APIView):
 
 
 class ExportDownload(_BinaryView):
-    """Stream one export table (INTERFACE section 3). Researchers and admins: any table.
-    Offices: aggregate tables, region-keyed ones cut to their regions; respondent-level tables
-    (microdata, weights) are 403. Unknown table or format: 404."""
+    """Stream one aggregate export table (INTERFACE section 3); offices get region-keyed ones
+    cut to their regions. Every download is recorded (ExportDownload audit row, job null).
+    Respondent-level tables (microdata, weights) are served only through an export job
+    (``POST exports/jobs/``): here they answer 400 ``export_job_required`` with ``jobs_url``
+    for researchers and admins, 403 for everyone else. Unknown table or format: 404."""
 
     @extend_schema(
         operation_id="exports_download",
@@ -443,19 +348,28 @@ class ExportDownload(_BinaryView):
             ),
         ],
         responses={
-            (200, media): OpenApiResponse(OpenApiTypes.BINARY) for media in CONTENT_TYPES.values()
+            **{(200, media): OpenApiResponse(OpenApiTypes.BINARY)
+               for media in CONTENT_TYPES.values()},
+            400: OpenApiResponse(description="microdata/weights: gunakan / use exports/jobs/"),
         },
     )
-    def get(self, request: Request, table: str, fmt: str) -> StreamingHttpResponse:
+    def get(self, request: Request, table: str, fmt: str) -> StreamingHttpResponse | HttpResponse:
+        from surveys.api.jobs import client_ip, job_required_response
         from surveys.services import exports
+        from surveys.services.jobs import record_download
 
         spec = exports.EXPORT_TABLES.get(table)
         if spec is None or fmt not in exports.FORMATS:
             raise NotFound()
-        if self.regions is not None and spec.kind != "aggregate":
-            raise PermissionDenied()
+        if spec.kind != "aggregate":
+            if self.regions is not None:
+                raise PermissionDenied()
+            return job_required_response(request, table, fmt)
         lang = request_language()
         chunks = exports.iter_export(table=table, fmt=fmt, region_codes=self.regions, lang=lang)
+        record_download(user=request.user, table=table, fmt=fmt, ip=client_ip(request),
+                        user_agent=request.META.get("HTTP_USER_AGENT", ""),
+                        region_scope=self.regions)
         response = StreamingHttpResponse(chunks, content_type=CONTENT_TYPES[fmt])
         response["Content-Disposition"] = f'attachment; filename="nilai-{table}.{fmt}"'
         response["Content-Language"] = lang

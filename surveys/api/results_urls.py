@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from surveys.api import jobs as j
 from surveys.api import results as r
 
 urlpatterns = [
@@ -14,6 +15,9 @@ urlpatterns = [
     path("proxy-validation/", r.ProxyValidationList.as_view(), name="results-proxy-list"),
     path("indicators/", r.IndicatorList.as_view(), name="results-indicator-list"),
     path("achievements/", r.AchievementList.as_view(), name="results-achievement-list"),
+    path("exports/jobs/", j.ExportJobListCreate.as_view(), name="export-job-list"),
+    path("exports/jobs/<int:pk>/", j.ExportJobDetail.as_view(), name="export-job-detail"),
+    path("exports/jobs/<int:pk>/file", j.ExportJobFile.as_view(), name="export-job-file"),
     path("exports/<slug:table>.<slug:fmt>", r.ExportDownload.as_view(), name="results-export"),
     path("charts/trend.<slug:fmt>", r.TrendChart.as_view(), name="results-trend-chart"),
 ]

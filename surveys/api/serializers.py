@@ -9,6 +9,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from surveys.exceptions import Msg
+from surveys.ingest import contract
 from surveys.language import request_language
 from surveys.models import (
     AgeGroup,
@@ -23,6 +25,7 @@ from surveys.models import (
     Wave,
     WaveStatus,
 )
+from surveys.models.waves import YEAR_MAX, YEAR_MIN
 from surveys.services.submissions import Submission
 
 # --------------------------------------------------------------------------- errors (docs only)
@@ -132,7 +135,7 @@ class WaveSerializer(serializers.ModelSerializer):
 
 class WaveFilterSerializer(serializers.Serializer):
     instrument = serializers.CharField(required=False, help_text="instrument code")
-    year = serializers.IntegerField(required=False, min_value=1945, max_value=2200)
+    year = serializers.IntegerField(required=False, min_value=YEAR_MIN, max_value=YEAR_MAX)
     status = serializers.ChoiceField(choices=WaveStatus.choices, required=False)
 
 
@@ -163,25 +166,78 @@ class AnswersField(serializers.Field):
         return value
 
 
+# Strict JSON types (issue 16 item 8): DRF's own fields coerce (an integer becomes a string or
+# a UUID, "1e3" and true become numbers); these refuse any value of another JSON type.
+
+
+def _strict_fail(code: str) -> serializers.ValidationError:
+    return serializers.ValidationError(Msg(code).render(request_language()), code=code)
+
+
+class StrictCharField(serializers.CharField):
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            raise _strict_fail("strict_string")
+        return super().to_internal_value(data)
+
+
+class StrictChoiceField(serializers.ChoiceField):
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, str):
+            raise _strict_fail("strict_string")
+        return super().to_internal_value(data)
+
+
+class StrictUUIDField(serializers.UUIDField):
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, str):
+            raise _strict_fail("strict_uuid")
+        return super().to_internal_value(data)
+
+
+@extend_schema_field(OpenApiTypes.DOUBLE)
+class StrictFloatField(serializers.Field):
+    """A JSON number (not a string, not a boolean) as a float. Whether the value is acceptable
+    (finite, positive, plausible) is the contract's rule (surveys.ingest.contract), applied by
+    the service, so it is worded the same for the API and the import."""
+
+    def to_internal_value(self, data: Any) -> float:
+        if isinstance(data, bool) or not isinstance(data, int | float):
+            raise _strict_fail("strict_number")
+        try:
+            return float(data)
+        except OverflowError:  # an integer too large for a double
+            return float("inf")
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
 class ResponseCreateInputSerializer(serializers.Serializer):
-    submission_id = serializers.UUIDField(help_text="client-generated UUID; replays are safe")
-    respondent = serializers.CharField(
-        max_length=200, help_text="pseudonymous respondent code (never a NIK or phone number)"
+    submission_id = StrictUUIDField(help_text="client-generated UUID; replays are safe")
+    respondent = StrictCharField(
+        max_length=contract.RESPONDENT_MAX,
+        help_text="pseudonymous respondent code (never a NIK or phone number): printable, no "
+        "control or invisible characters, not starting with = + - @",
     )
-    region = serializers.CharField(max_length=20, help_text="BPS region code")
-    sex = serializers.ChoiceField(choices=Sex.choices)
-    age_group = serializers.ChoiceField(choices=AgeGroup.choices)
+    region = StrictCharField(max_length=20, help_text="BPS region code")
+    sex = StrictChoiceField(choices=Sex.choices)
+    age_group = StrictChoiceField(choices=AgeGroup.choices)
     answers = AnswersField()
-    stratum = serializers.CharField(
-        max_length=60, required=False, allow_null=True, help_text="default: the region code"
+    stratum = StrictCharField(
+        max_length=contract.STRATUM_MAX, required=False, allow_null=True,
+        help_text="default: the region code; enumerators and admins only",
     )
-    psu = serializers.CharField(
-        max_length=80, required=False, allow_null=True, help_text="default: the submission id"
+    psu = StrictCharField(
+        max_length=contract.PSU_MAX, required=False, allow_null=True,
+        help_text="default: the submission id; enumerators and admins only",
     )
-    base_weight = serializers.FloatField(
-        required=False, allow_null=True, help_text="> 0; default 1"
+    base_weight = StrictFloatField(
+        required=False, allow_null=True,
+        help_text="> 0 and at most the region's adult population; default 1; enumerators and "
+        "admins only",
     )
-    status = serializers.ChoiceField(
+    status = StrictChoiceField(
         choices=ResponseStatus.choices,
         default=ResponseStatus.SUBMITTED,
         help_text="`draft` stores partial answers to complete later",
@@ -190,8 +246,8 @@ class ResponseCreateInputSerializer(serializers.Serializer):
 
 class ResponsePatchInputSerializer(serializers.Serializer):
     answers = AnswersField(required=False, help_text="merged into the draft; null clears")
-    sex = serializers.ChoiceField(choices=Sex.choices, required=False)
-    age_group = serializers.ChoiceField(choices=AgeGroup.choices, required=False)
+    sex = StrictChoiceField(choices=Sex.choices, required=False)
+    age_group = StrictChoiceField(choices=AgeGroup.choices, required=False)
 
 
 class ResponseOutputSerializer(serializers.Serializer):
@@ -249,7 +305,7 @@ def submission_payload(sub: Submission) -> dict[str, Any]:
 
 
 class InvitationRedeemInputSerializer(serializers.Serializer):
-    code = serializers.CharField(max_length=40)
+    code = StrictCharField(max_length=40)
 
 
 class InvitationRedeemOutputSerializer(serializers.Serializer):

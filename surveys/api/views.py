@@ -3,7 +3,6 @@ service and serialize; the rules live in surveys.services."""
 
 from __future__ import annotations
 
-import json
 import math
 import uuid
 from typing import Any
@@ -16,7 +15,6 @@ from rest_framework.authentication import (
     SessionAuthentication,
     TokenAuthentication,
 )
-from rest_framework.exceptions import ParseError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
@@ -26,6 +24,7 @@ from rest_framework.views import APIView
 
 from surveys.api import permissions
 from surveys.api import serializers as s
+from surveys.api.parsers import parse_json
 from surveys.api.permissions import (
     CachedTokenAuthentication,
     CanSubmitResponses,
@@ -33,6 +32,7 @@ from surveys.api.permissions import (
 )
 from surveys.api.throttling import InvitationRateThrottle, SubmissionRateThrottle
 from surveys.exceptions import NotFound
+from surveys.ingest import contract
 from surveys.models import (
     AgeGroup,
     Dimension,
@@ -224,14 +224,20 @@ def _text(value: Any, max_length: int) -> str | None:
 
 def _fast_input(data: Any) -> dict[str, Any] | None:
     """The validated input for a well-formed body, checked with plain code; None for anything
-    ResponseCreateInputSerializer might judge differently (then it runs, with its messages)."""
+    ResponseCreateInputSerializer might judge differently (then it runs, with its messages).
+
+    Types are strict, as in the serializer: strings are JSON strings (the submission id too),
+    the base weight a JSON number (not a string, not a boolean)."""
     if type(data) is not dict:
         return None
-    try:
-        submission_id = uuid.UUID(data["submission_id"])
-    except (KeyError, TypeError, ValueError, AttributeError):
+    raw_id = data.get("submission_id")
+    if type(raw_id) is not str:
         return None
-    respondent = _text(data.get("respondent"), 200)
+    try:
+        submission_id = uuid.UUID(raw_id)
+    except ValueError:
+        return None
+    respondent = _text(data.get("respondent"), contract.RESPONDENT_MAX)
     region = _text(data.get("region"), 20)
     sex, age_group = data.get("sex"), data.get("age_group")
     answers = data.get("answers")
@@ -248,7 +254,7 @@ def _fast_input(data: Any) -> dict[str, Any] | None:
         "submission_id": submission_id, "respondent": respondent, "region": region,
         "sex": sex, "age_group": age_group, "answers": answers, "status": status_value,
     }
-    for name, max_length in (("stratum", 60), ("psu", 80)):
+    for name, max_length in (("stratum", contract.STRATUM_MAX), ("psu", contract.PSU_MAX)):
         value = data.get(name)
         if value is not None:
             value = _text(value, max_length)
@@ -282,7 +288,7 @@ class ResponseCreateView(APIView):
       transaction as the response); a later submission for any other respondent id is 403
       ("respondent_forbidden"), as is claiming a key another account is bound to.
 
-    The hot path avoids DRF's serializers and the ORM: the body is parsed once with json.loads
+    The hot path avoids DRF's serializers and the ORM: the body is parsed once with parse_json
     and checked with plain code (falling back to ResponseCreateInputSerializer, for its exact
     error messages, whenever a field is not plainly valid); the caller, the region tree and the
     wave's item layout come from short-lived per-process caches (surveys.api.permissions,
@@ -319,10 +325,7 @@ class ResponseCreateView(APIView):
         v = None
         if request.content_type.startswith("application/json"):
             body = request._request.body  # noqa: SLF001
-            try:
-                raw = json.loads(body) if body else {}
-            except ValueError as exc:
-                raise ParseError(f"JSON parse error - {exc}") from None
+            raw = parse_json(body) if body else {}
             v = _fast_input(raw)
         else:
             raw = request.data

@@ -45,3 +45,15 @@ __all__ += ["RegionAssignment", "Role"]
 from .invitations import Invitation  # noqa: E402
 
 __all__ += ["Invitation"]
+
+from .jobs import ExportDownload, ExportJob, ImportJob, JobSource, JobStatus  # noqa: E402
+
+__all__ += ["ExportDownload", "ExportJob", "ImportJob", "JobSource", "JobStatus"]
+
+from .programmes import Programme, ProgrammeEffectResult, ProgrammeTypeResult  # noqa: E402
+
+__all__ += ["Programme", "ProgrammeEffectResult", "ProgrammeTypeResult"]
+
+from .smallarea import SmallAreaMethod, SmallAreaResult  # noqa: E402
+
+__all__ += ["SmallAreaMethod", "SmallAreaResult"]

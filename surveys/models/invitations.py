@@ -19,6 +19,12 @@ class Invitation(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
         related_name="invitation",
     )
+    # A panel follow-up names the respondent it is for: redeeming it binds the new account to
+    # that key (RespondentAccount), the only way an account gets a key it did not create.
+    respondent = models.ForeignKey(
+        "surveys.Respondent", null=True, blank=True, on_delete=models.CASCADE,
+        related_name="invitations", verbose_name="responden (tindak lanjut panel)",
+    )
 
     class Meta:
         ordering = ["wave", "id"]
@@ -38,9 +44,11 @@ class Invitation(models.Model):
 class RespondentAccount(models.Model):
     """The one respondent key a respondent account may answer for (docs/DECISIONS.md item 14).
 
-    Written by the account's first accepted submission, in the same transaction as the response,
-    and never changed by the API afterwards. Both sides are unique: an account answers for one
-    respondent and a respondent is answered for by at most one account. Enumerators and admins
+    Written by the account's first accepted submission, in the same transaction as the response
+    (only for a key that submission creates), or by redeeming a panel follow-up invitation that
+    names the key (which moves the key to the new account); never changed by the API otherwise.
+    Both sides are unique: an account answers for one respondent and a respondent is answered
+    for by at most one account. Enumerators and admins
     have no row: they submit for anyone in their regions.
     """
 

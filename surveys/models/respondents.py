@@ -8,7 +8,7 @@ class Respondent(models.Model):
     """A panel member known only by a pseudonymous key: never a name or a national id.
 
     With settings.PANEL_KEY_SECRET set, the key is HMAC-SHA256(secret, external id) in hex
-    (see surveys.services.respondents.panel_key_for)."""
+    (see surveys.ingest.keys.panel_key_for)."""
 
     panel_key = models.CharField("kunci panel", max_length=64, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)

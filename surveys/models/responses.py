@@ -6,8 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-#: Byte value that marks a missing answer in Response.answers.
-ANSWER_MISSING = 255
+# Byte value that marks a missing answer in Response.answers (defined with the codec)
+from datafiles.answers import ANSWER_MISSING  # noqa: F401
 
 
 class Sex(models.TextChoices):

@@ -3,6 +3,9 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import F, Q
 
+#: The years a wave (and any year a file or query names) may carry; the one definition.
+YEAR_MIN, YEAR_MAX = 1945, 2200
+
 
 class WaveStatus(models.TextChoices):
     OPEN = "open", "Dibuka"
@@ -34,7 +37,8 @@ class Wave(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["instrument", "year"], name="wave_instrument_year"),
             models.CheckConstraint(
-                condition=Q(year__gte=1945) & Q(year__lte=2200), name="wave_year_range"
+                condition=Q(year__gte=YEAR_MIN) & Q(year__lte=YEAR_MAX),
+                name="wave_year_range",
             ),
             models.CheckConstraint(
                 condition=Q(status__in=WaveStatus.values), name="wave_status_valid"

@@ -1,17 +1,23 @@
-"""The one place that decides which regions a user may read or write.
+"""The one place that decides who may read results and which regions a user may read or write.
 
-Every read of region-scoped rows goes through `visible_region_codes`; tests prove that an office
-of one regency cannot read another's rows by id or by filter.
+`READER_ROLES` admits a caller to published results (API, exports, charts, dashboard); every read
+of region-scoped rows goes through `visible_region_codes`; tests prove that an office of one
+regency cannot read another's rows by id or by filter. The write rule (`write_scope`) is spelled
+once and used by `writable_region_codes`, `can_write_region` and the cached `Principal`.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Literal
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
 from surveys.models import ALL_REGIONS, Region, RegionAssignment, Role
+
+#: Roles that may read published results; everyone else gets 403.
+READER_ROLES = frozenset({Role.OFFICE, Role.RESEARCHER, Role.ADMIN})
 
 
 def user_roles(user: AbstractBaseUser | AnonymousUser) -> set[str]:
@@ -54,16 +60,34 @@ def visible_region_codes(
     return set()
 
 
-def writable_region_codes(user: AbstractBaseUser | AnonymousUser) -> set[str] | None:
-    """Regions a user may submit responses for; None means any region of the wave.
+def is_reader(roles: set[str] | frozenset[str]) -> bool:
+    """Whether these roles may read published results at all."""
+    return bool(set(roles) & READER_ROLES)
 
-    Respondents answer for themselves (any region); enumerators only inside their assignment
-    (an assigned region includes everything below it); admins anywhere.
+
+WriteScope = Literal["any", "assigned", "none"]
+
+
+def write_scope(roles: set[str] | frozenset[str]) -> WriteScope:
+    """The region-write rule: where a caller with `roles` may submit responses.
+
+    ``any``: respondents answer for themselves (any region) and admins write anywhere;
+    ``assigned``: enumerators only inside their assignment (an assigned region includes
+    everything below it); ``none``: everyone else.
     """
-    roles = user_roles(user)
-    if roles & {Role.ADMIN, Role.RESPONDENT}:
-        return None
+    if set(roles) & {Role.ADMIN, Role.RESPONDENT}:
+        return "any"
     if Role.ENUMERATOR in roles:
+        return "assigned"
+    return "none"
+
+
+def writable_region_codes(user: AbstractBaseUser | AnonymousUser) -> set[str] | None:
+    """Regions a user may submit responses for (`write_scope`); None means any region."""
+    scope = write_scope(user_roles(user))
+    if scope == "any":
+        return None
+    if scope == "assigned":
         codes: set[str] = set()
         for root in assigned_region_codes(user):
             codes.update(Region.objects.subtree_codes(root))
@@ -79,12 +103,9 @@ def can_write_region(
     Walks up from the region to its ancestors instead of expanding every assigned subtree, so a
     submission costs one query for the assignments plus one per level above the region.
     """
-    if roles is None:
-        roles = user_roles(user)
-    if roles & {Role.ADMIN, Role.RESPONDENT}:
-        return True
-    if Role.ENUMERATOR not in roles:
-        return False
+    scope = write_scope(user_roles(user) if roles is None else roles)
+    if scope != "assigned":
+        return scope == "any"
     assigned = set(RegionAssignment.objects.filter(user=user).values_list("region_id", flat=True))
     if not assigned:
         return False
@@ -185,11 +206,10 @@ class Principal:
         )
 
     def can_write(self, region: RegionRef) -> bool:
-        """Same rule as `can_write_region`, on the cached assignment and ancestor chain."""
-        if self.roles & {Role.ADMIN, Role.RESPONDENT}:
-            return True
-        if Role.ENUMERATOR not in self.roles:
-            return False
+        """`write_scope`, on the cached assignment and ancestor chain."""
+        scope = write_scope(self.roles)
+        if scope != "assigned":
+            return scope == "any"
         return not self.assigned_region_ids.isdisjoint(region.chain)
 
 
@@ -199,7 +219,7 @@ def principal_for(user: AbstractBaseUser) -> Principal:
 
     roles = frozenset(user_roles(user))
     assigned: frozenset[int] = frozenset()
-    if Role.ENUMERATOR in roles:
+    if write_scope(roles) == "assigned":
         assigned = frozenset(
             RegionAssignment.objects.filter(user=user).values_list("region_id", flat=True)
         )

@@ -44,6 +44,7 @@ from django.db import connections, router
 from django.db.models import QuerySet
 
 from analysis.scoring import DimensionSpec, InstrumentSpec
+from datafiles.answers import answers_matrix
 from surveys.models import (
     INDEX_CODE,
     Indicator,
@@ -59,7 +60,6 @@ from surveys.models import (
     Target,
     Wave,
 )
-from surveys.services.answers import answers_matrix
 
 #: Rows fetched per round trip; large enough to amortise, small enough to stay flat.
 FETCH_CHUNK = 20_000
@@ -84,7 +84,7 @@ class VersionLayout:
 
     ``byte_of_column[j]`` is the byte offset (Item.position) of ``spec.item_codes[j]`` in the
     packed answers, so ``answers_matrix(packed, n, n_bytes)[:, byte_of_column]`` (from
-    `surveys.services.answers`) is in spec order.
+    `datafiles.answers`) is in spec order.
     """
 
     version_id: int

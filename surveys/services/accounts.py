@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, Group
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
@@ -68,15 +69,31 @@ def _code_hash(code: str) -> str:
     return hashlib.sha256(normalised.encode()).hexdigest()
 
 
-def invitation_create(*, wave: Wave, count: int) -> list[str]:
-    """Create `count` one-time codes for `wave`; returns the codes (stored only as hashes)."""
+def invitation_create(*, wave: Wave, count: int, respondent: str | None = None) -> list[str]:
+    """Create `count` one-time codes for `wave`; returns the codes (stored only as hashes).
+
+    A panel follow-up names the `respondent` id it is for (created if new): redeeming the code
+    binds the new account to that key (surveys.ingest: the only way an account gets a key it
+    did not create itself)."""
     if count < 1:
         raise InvalidInput("count_positive")
+    respondent_row = None
+    if respondent is not None:
+        from surveys.ingest.keys import RespondentKeyError, panel_key_for
+        from surveys.models import Respondent
+
+        try:
+            panel_key = panel_key_for(respondent)
+        except RespondentKeyError as exc:
+            raise InvalidInput(exc.msg.code, errors={"respondent": [exc.msg]},
+                               **exc.msg.params) from None
+        respondent_row, _ = Respondent.objects.get_or_create(panel_key=panel_key)
     codes = [
         "".join(secrets.choice(_CODE_ALPHABET) for _ in range(_CODE_LENGTH)) for _ in range(count)
     ]
     Invitation.objects.bulk_create(
-        [Invitation(wave=wave, code_hash=_code_hash(code)) for code in codes]
+        [Invitation(wave=wave, code_hash=_code_hash(code), respondent=respondent_row)
+         for code in codes]
     )
     return [f"{code[:5]}-{code[5:]}" for code in codes]
 
@@ -120,4 +137,56 @@ def invitation_redeem(*, code: str) -> Redeemed:
     token = Token.objects.create(user=user)
     invitation.redeemed_by = user
     invitation.save(update_fields=["redeemed_by"])
+    if invitation.respondent_id is not None:
+        # a panel follow-up: the new account answers for the named key (moved from an earlier
+        # account of the same person, whose cached caller is dropped)
+        from surveys.models.invitations import RespondentAccount
+
+        earlier = list(RespondentAccount.objects.filter(
+            respondent_id=invitation.respondent_id).values_list("user_id", flat=True))
+        RespondentAccount.objects.filter(respondent_id=invitation.respondent_id).delete()
+        RespondentAccount.objects.create(user=user, respondent_id=invitation.respondent_id,
+                                         bound_at=timezone.now())
+        if earlier:
+            callers_invalidate(earlier)
     return Redeemed(user=user, token=token.key, wave=invitation.wave)
+
+
+# --------------------------------------------------------------------------- caller cache
+# The submission endpoint caches each token's caller (roles, regions, binding) per process
+# (surveys.api.permissions). Every change that can take a right away (token deleted, user
+# deactivated or deleted, group or region assignment changed) gives the user a new
+# "generation" in the shared Django cache (surveys.signals); each worker compares the generation
+# it cached with the current one on every request, so with a shared cache (Redis, CACHE_URL) a
+# revocation holds on every worker at its next request. The per-process TTL (30 s) stays as the
+# bound for changes that bypass signals (QuerySet.update()) or a per-process cache.
+
+_CALLER_KEY = "nilai:caller-gen:{}"
+_ALL_CALLERS_KEY = "nilai:caller-gen:all"
+#: Longer than the per-process TTL: a generation key must outlive every entry cached under it.
+CALLER_GENERATION_TIMEOUT = 24 * 3600
+
+
+def caller_generation(user_id: int) -> tuple[object, object]:
+    """The user's current cache generation (and the global one), to compare with a cached one."""
+    keys = (_CALLER_KEY.format(user_id), _ALL_CALLERS_KEY)
+    found = cache.get_many(keys)
+    return found.get(keys[0]), found.get(keys[1])
+
+
+def _bump(keys: list[str]) -> None:
+    if keys:
+        value = secrets.token_hex(8)
+        cache.set_many(dict.fromkeys(keys, value), timeout=CALLER_GENERATION_TIMEOUT)
+
+
+def callers_invalidate(user_ids: Sequence[int] = (), *, everyone: bool = False) -> None:
+    """Drop the cached caller of these users (or of everyone) on every worker, now and again
+    when the surrounding transaction commits (a worker that re-read the old rows in between
+    would otherwise cache them under the new generation)."""
+    keys = [_CALLER_KEY.format(pk) for pk in user_ids if pk is not None]
+    if everyone:
+        keys.append(_ALL_CALLERS_KEY)
+    _bump(keys)
+    if transaction.get_connection().in_atomic_block:
+        transaction.on_commit(lambda: _bump(keys))

@@ -1,8 +1,10 @@
 """Trend charts of published estimates (PNG or SVG), drawn with matplotlib's object API.
 
-`trend_chart_for` reads what one chart needs (through `surveys.selectors.published`, so the
-region scope and the publication rule apply) and `draw_trend` draws it from plain values. No
-pyplot: a Figure per call keeps the drawing free of global state and safe in threaded servers.
+`trend_chart_for` reads what one chart needs (through `surveys.publish`, so the region scope
+and the publication rule apply) and `draw_trend` draws it from plain values. No pyplot: a
+Figure per call keeps the drawing free of global state and safe in threaded servers. Every
+text is drawn as plain text (no mathtext, no TeX): a region name such as ``Kota $x$`` is
+printed as written.
 """
 
 from __future__ import annotations
@@ -12,15 +14,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from surveys.models import (
-    ALL_REGIONS,
-    INDEX_CODE,
-    OVERALL,
-    ChangeResult,
-    Dimension,
-    Target,
-)
-from surveys.selectors import published
+from surveys import publish
+from surveys.models import ALL_REGIONS, OVERALL, Dimension
 
 LABELS = {
     "id": {
@@ -81,7 +76,9 @@ def draw_trend(chart: TrendChart, *, fmt: str, lang: str = "id") -> bytes:
 
     labels = LABELS.get(lang, LABELS["id"])
     years = [p.year for p in chart.points]
-    style = {"svg.fonttype": "none", "svg.hashsalt": "nilai", "font.size": 11}
+    # plain text only: "$" in a label is a character, never mathtext (or TeX)
+    style = {"svg.fonttype": "none", "svg.hashsalt": "nilai", "font.size": 11,
+             "text.parse_math": False, "text.usetex": False}
     with matplotlib.rc_context(style):
         fig = Figure(figsize=(7.0, 3.8), dpi=100, layout="constrained")
         ax = fig.add_subplot()
@@ -194,15 +191,12 @@ def trend_chart_for(
     if regions is not None and region not in regions:
         raise LookupError(region)
     if instrument is None:
-        latest = (
-            published.estimates(regions=regions, region=region, dimension=dimension)
-            .order_by("-wave__year")
-            .first()
+        instrument = publish.latest_instrument(
+            regions=regions, region=region, dimension=dimension
         )
-        if latest is None:
+        if instrument is None:
             raise LookupError(region)
-        instrument = latest.wave.instrument.code
-    series = published.published_series(
+    series = publish.published_series(
         regions=regions, region=region, dimension=dimension, instrument=instrument
     )
     if not series:
@@ -213,25 +207,19 @@ def trend_chart_for(
             TrendPoint(p.year, p.estimate, p.ci_low, p.ci_high, segment=p.version_id)
             for p in series
         ],
-        targets=_index_targets(region) if dimension == OVERALL else {},
+        targets=(
+            publish.index_targets(regions=regions, region=region) if dimension == OVERALL
+            else {}
+        ),
         significant=dict(
-            ChangeResult.objects.filter(
-                instrument__code=instrument,
-                region_code=region,
-                dimension=dimension,
-                significant=True,
-            ).values_list("to_wave", "delta")
+            publish.changes(
+                regions=regions, instrument=instrument, region=region, dimension=dimension
+            )
+            .filter(significant=True)
+            .values_list("to_wave", "delta")
         ),
     )
     return draw_trend(chart, fmt=fmt, lang=lang)
-
-
-def _index_targets(region: str) -> dict[int, float]:
-    return dict(
-        Target.objects.filter(indicator__code=INDEX_CODE, region__code=region).values_list(
-            "year", "target"
-        )
-    )
 
 
 def _title(*, region: str, dimension: str, instrument: str, lang: str) -> str:
@@ -249,5 +237,5 @@ def _title(*, region: str, dimension: str, instrument: str, lang: str) -> str:
     if region == ALL_REGIONS:
         region_name = labels["all"]
     else:
-        region_name = published.region_names({region}).get(region, region)
+        region_name = publish.region_names({region}).get(region, region)
     return f"{dimension_name} — {region_name}"

@@ -14,12 +14,21 @@ A run, step by step (METHODS.md sections 2-8):
    back): trends and year-over-year changes from non-suppressed estimates;
 4. globally, for the index instrument (see `index_instrument`): proxy validation and
    achievements;
-5. one transaction deletes the covered waves' rows and the cross-wave tables and bulk-inserts
+5. one transaction deletes the computed waves' rows and the cross-wave tables and bulk-inserts
    the new rows; the run is marked ``succeeded`` in the same transaction.
 
-Everything is computed before the write transaction opens, so a failure at any step (missing
-population margins, non-convergence, a database error) leaves the previous results in place;
-the run is then marked ``failed`` with its error message and `ComputeError` is raised.
+Waves are computed in isolation (docs/DECISIONS.md, "one bad wave"): a wave that cannot be
+weighted or estimated yet (no population margins for its year, an empty raking cell, raking
+that fails, a design error) is *skipped*: its previous results (estimates, weights,
+reliability, CFA) stay as they are, the run's messages name the wave and the reason (level
+``error``, ``skipped: true``) and ``parameters["skipped_waves"]`` lists it; every other wave
+updates, and the cross-wave tables use the skipped wave's stored (previous) estimates. The run
+is ``succeeded`` when at least one selected wave was computed (or cleared because it has no
+responses), ``failed`` when every selected wave was skipped.
+
+Everything is computed before the write transaction opens, so a failure of the run as a whole
+(every wave skipped, bad indicator inputs, a database error) leaves the previous results in
+place; the run is then marked ``failed`` with its error message and `ComputeError` is raised.
 """
 
 from __future__ import annotations
@@ -46,6 +55,7 @@ from analysis.estimation import DesignError, estimate_domains
 from surveys import models as m
 from surveys.selectors import responses as sel
 from surveys.selectors.weights import pack as packed_weights
+from surveys.services import evaluation
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +69,10 @@ _LOCK_KEY = 0x4E494C4149  # "NILAI": one index run writes at a time on PostgreSQ
 
 class ComputeError(Exception):
     """A run failed for a reason the user can fix (inputs); the run row holds the message."""
+
+
+class WaveSkipped(ComputeError):
+    """One wave cannot be computed yet (its inputs); the run goes on without it."""
 
 
 @dataclass
@@ -90,6 +104,16 @@ class _RunState:
 
     def note(self, level: str, message: str, **where: Any) -> None:
         self.messages.append({"level": level, **where, "message": message})
+
+    def skip(self, wave: m.Wave, reason: WaveSkipped) -> None:
+        label = f"{wave.instrument.code} {wave.year}"
+        if m.EstimateResult.objects.filter(wave=wave).exists():
+            kept_id, kept_en = "hasil sebelumnya dipertahankan", "previous results kept"
+        else:
+            kept_id, kept_en = "belum ada hasil", "no results yet"
+        self.note("error", f"{label}: gelombang dilewati, {kept_id} / wave skipped, {kept_en}: "
+                           f"{reason}", wave=wave.year, instrument=wave.instrument.code,
+                  skipped=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -195,22 +219,23 @@ def _compute_wave(state: _RunState, wave: m.Wave, data: sel.WaveData, population
     with state.timed(f"{year}/weights"):
         pop = population[population["year"] == year]
         if pop.empty:
-            raise ComputeError(
-                f"{label}: tidak ada marginal penduduk tahun {year} (load_population) / "
+            raise WaveSkipped(
+                f"tidak ada marginal penduduk tahun {year} (load_population) / "
                 f"no population margins for {year} (load_population)")
         try:
             raked = weighting.rake_wave(region=data.region, sex=data.sex,
                                         age_group=data.age_group, base_weight=data.base_weight,
                                         population=pop, year=year, trim=trim)
-        except weighting.RakingError as exc:
-            raise ComputeError(f"{label}: pembobotan gagal / raking failed: {exc}") from exc
+        except ValueError as exc:  # RakingError: an empty cell, margins that disagree...
+            raise WaveSkipped(f"pembobotan gagal / raking failed: {exc}") from exc
     tick()
     with state.timed(f"{year}/estimates"):
         try:
             domains = estimate_domains(scores, raked.weights, data.stratum, data.psu,
-                                       data.region, lonely_psu=lonely_psu)  # type: ignore[arg-type]
+                                       data.region, lonely_psu=lonely_psu,  # type: ignore[arg-type]
+                                       categories=True)
         except DesignError as exc:
-            raise ComputeError(f"{label}: desain sampel / sample design: {exc}") from exc
+            raise WaveSkipped(f"desain sampel / sample design: {exc}") from exc
         if domains.singleton_strata:
             state.note("warning", f"{label}: strata dengan satu PSU / strata with a single "
                                   f"PSU ({lonely_psu}): {', '.join(domains.singleton_strata)}",
@@ -317,8 +342,13 @@ def _stored_estimates(instrument_id: int, exclude_wave_ids: set[int]) -> pd.Data
                                        "ci_low", "suppressed"])
 
 
-def _all_estimates(instrument: m.Instrument, outputs: list[_WaveOutput]) -> pd.DataFrame:
-    covered = {o.wave.pk for o in outputs if o.wave.instrument_id == instrument.pk}
+def _all_estimates(instrument: m.Instrument, outputs: list[_WaveOutput],
+                   covered: set[int]) -> pd.DataFrame:
+    """Fresh estimates of the computed waves plus the stored ones of every other wave.
+
+    ``covered``: the waves this run replaces (computed, or cleared for having no responses);
+    a skipped wave is not covered, so its previous, still published estimates take part.
+    """
     fresh = [o.estimates.assign(wave=o.wave.year)
              for o in outputs if o.wave.instrument_id == instrument.pk]
     stored = _stored_estimates(instrument.pk, covered)
@@ -346,10 +376,11 @@ def _none(value: Any) -> Any:
     return value
 
 
-def _write(state: _RunState, waves: list[m.Wave], outputs: list[_WaveOutput],
+def _write(state: _RunState, wave_ids: list[int], outputs: list[_WaveOutput],
            instruments: list[m.Instrument], cross: dict[int, tuple[pd.DataFrame, pd.DataFrame]],
            proxy: pd.DataFrame | None, achieve: pd.DataFrame | None) -> dict[str, int]:
-    wave_ids = [w.pk for w in waves]
+    """Replace the rows of the waves in ``wave_ids`` (computed or cleared; never a skipped
+    wave) and the cross-wave tables."""
     counts: dict[str, int] = {}
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
@@ -488,13 +519,16 @@ def compute_indices(*, instrument: str | None = None, years: Sequence[int] | Non
     -------
     IndexRun
         Status ``succeeded``; ``messages`` holds warnings (alpha < .70, CFA fit, suppressed
-        domains, singleton strata...), ``timings`` seconds per stage.
+        domains, singleton strata...) and, level ``error`` with ``skipped: true``, each wave
+        that could not be computed (it keeps its previous results; also listed in
+        ``parameters["skipped_waves"]``); ``timings`` seconds per stage.
 
     Raises
     ------
     ComputeError
-        On bad or missing inputs (the run row is marked ``failed`` with the message, previous
-        results stay in place). Other exceptions also mark the run failed, then propagate.
+        On bad or missing inputs of the run as a whole, or when every selected wave had to be
+        skipped (the run row is marked ``failed`` with the message, previous results stay in
+        place). Other exceptions also mark the run failed, then propagate.
     """
     parameters = {"instrument": instrument, "years": list(years) if years else None,
                   "wave_ids": list(wave_ids) if wave_ids else None, "lonely_psu": lonely_psu,
@@ -520,40 +554,64 @@ def compute_indices(*, instrument: str | None = None, years: Sequence[int] | Non
                    desc="compute_indices", unit="step", leave=False)
         try:
             outputs: list[_WaveOutput] = []
+            covered: list[int] = []  # computed or cleared; never a skipped wave
+            skipped: list[m.Wave] = []
             for wave, data in zip(waves, _read_waves(state, waves, prefetch=prefetch),
                                   strict=True):
                 bar.set_postfix_str(f"{wave.instrument.code} {wave.year}")
-                out = _compute_wave(state, wave, data, population, lonely_psu=lonely_psu,
-                                    trim=trim, tick=bar.update)
+                try:
+                    out = _compute_wave(state, wave, data, population, lonely_psu=lonely_psu,
+                                        trim=trim, tick=bar.update)
+                except WaveSkipped as exc:
+                    state.skip(wave, exc)
+                    skipped.append(wave)
+                    continue
+                covered.append(wave.pk)
                 if out is not None:
                     outputs.append(out)
+            run.parameters["skipped_waves"] = [f"{w.instrument.code} {w.year}" for w in skipped]
+            if skipped and not covered:
+                reasons = "; ".join(msg["message"] for msg in state.messages
+                                    if msg.get("skipped"))
+                raise ComputeError(f"tidak ada gelombang yang dapat dihitung / no wave could be "
+                                   f"computed: {reasons}")
             bar.set_postfix_str("trends")
             cross: dict[int, tuple[pd.DataFrame, pd.DataFrame]] = {}
             with state.timed("trends"):
                 for inst in instruments:
-                    est = _all_estimates(inst, outputs)
+                    est = _all_estimates(inst, outputs, set(covered))
                     cross[inst.pk] = (trends.trend_table(est), trends.change_table(est))
             bar.update()
             proxy_df = achieve_df = None
+            evaluated: tuple[evaluation.Evaluation, m.Instrument] | None = None
             index_code = index_instrument()
             run.parameters["index_instrument"] = index_code
             if index_code is not None:
                 with state.timed("proxies"):
                     inst = next((i for i in instruments if i.code == index_code), None) \
                         or m.Instrument.objects.get(code=index_code)
-                    est = _all_estimates(inst, outputs)
+                    est = _all_estimates(inst, outputs, set(covered))
                     try:
                         proxy_df = proxies.validate_proxies(indicators, values, est)
                         achieve_df = achievement.achievement_table(targets, indicators,
                                                                    values, est)
                     except ValueError as exc:
                         raise ComputeError(f"indikator/target: {exc}") from exc
+                with state.timed("evaluation"):
+                    try:
+                        evaluated = (evaluation.evaluate(est, values, proxy_df), inst)
+                    except ValueError as exc:
+                        raise ComputeError(f"program/area kecil / programmes/small areas: "
+                                           f"{exc}") from exc
             bar.update()
         finally:
             bar.close()
         state.run.input_checksum = state.digest.hexdigest()
         with state.timed("write"), transaction.atomic():
-            counts = _write(state, waves, outputs, instruments, cross, proxy_df, achieve_df)
+            counts = _write(state, covered, outputs, instruments, cross, proxy_df, achieve_df)
+            if evaluated is not None:
+                with state.timed("write:evaluation"):
+                    counts.update(evaluation.write(run, *evaluated))
             state.timings["total"] = round(time.perf_counter() - start, 4)
             run.status = m.RunStatus.SUCCEEDED
             run.parameters["rows"] = counts
@@ -601,3 +659,41 @@ def queue_recompute(wave_id: int | None = None) -> None:
     from surveys.tasks import compute_indices_task
 
     transaction.on_commit(lambda: compute_indices_task.delay(wave_id=wave_id))
+
+
+def run_notices(*, instrument: str | None = None, lookback: int = 50) -> list[dict[str, Any]]:
+    """What a dashboard should say about the index runs: waves not up to date, a failed run.
+
+    For every wave, the most recent finished run that tried it decides: when that run skipped
+    it (see `compute_indices`), its message is returned (level ``error``, ``skipped: true``,
+    with ``wave``, ``instrument``, ``run`` and ``finished_at``): the wave still shows its
+    previous results, or none. A later run that computed the wave clears the notice; a run
+    that failed for another reason decides nothing about its waves. When the latest finished
+    run failed for a reason other than skipped waves, its error comes first. Only the last
+    ``lookback`` finished runs are read. ``instrument`` keeps the notices of that instrument
+    (and a failure, which names none).
+    """
+    runs = list(m.IndexRun.objects.filter(
+        status__in=[m.RunStatus.SUCCEEDED, m.RunStatus.FAILED]).order_by("-id")[:lookback])
+    notices: list[dict[str, Any]] = []
+    if runs and runs[0].status == m.RunStatus.FAILED and not any(
+            msg.get("skipped") for msg in runs[0].messages):  # else its skips say it all
+        error = next((msg for msg in reversed(runs[0].messages) if msg.get("level") == "error"
+                      and not msg.get("skipped")), None)
+        if error is not None:
+            notices.append({**error, "run": runs[0].pk, "finished_at": runs[0].finished_at})
+    decided: set[str] = set()
+    for run in runs:
+        skips = {f"{msg.get('instrument')} {msg.get('wave')}": msg for msg in run.messages
+                 if msg.get("skipped")}
+        for label in run.parameters.get("waves") or []:
+            if label in decided:
+                continue
+            if label in skips:
+                decided.add(label)
+                msg = skips[label]
+                if instrument is None or msg.get("instrument") == instrument:
+                    notices.append({**msg, "run": run.pk, "finished_at": run.finished_at})
+            elif run.status == m.RunStatus.SUCCEEDED:
+                decided.add(label)
+    return notices

@@ -46,7 +46,7 @@ import pyarrow.csv as pacsv
 from django.core.management import call_command
 from django.db.models import Count
 
-from analysis import scoring
+from analysis import scoring, trends
 from surveys import models as m
 from surveys.selectors.responses import version_layout
 
@@ -71,6 +71,31 @@ SEX_BIAS = {"L": 0.7, "P": 1.35}
 AGE_BIAS = {"17-24": 0.55, "25-34": 0.8, "35-44": 1.0, "45-54": 1.3, "55+": 1.7}
 AGE_EFFECT = {"17-24": -0.15, "25-34": -0.05, "35-44": 0.0, "45-54": 0.08, "55+": 0.15}
 THRESHOLDS = np.array([-2.2, -1.1, -0.1, 1.0])
+#: Demo programmes: (region position in code order, or None = the province; type; dimension
+#: position, or None = the overall index; start; end; effect on the latent trait of the target
+#: dimension(s) in the region from the first wave after the programme). Some work, some do not,
+#: and every evaluation status occurs (no_pre, no_post, no_comparison, ok).
+DEMO_PROGRAMMES = (
+    (0, "sosialisasi", 0, 2022, 2022, 0.40),
+    (1, "dialog", 2, 2022, 2022, 0.0),
+    (2, "pelatihan", 3, 2022, 2023, 0.30),
+    (3, "festival", 1, 2023, 2023, 0.0),
+    (4, "sosialisasi", 4, 2022, 2022, 0.0),
+    (5, "dialog", 2, 2023, 2023, 0.35),
+    (6, "dialog", 2, 2022, 2022, 0.0),
+    (7, "sosialisasi", None, 2021, 2021, 0.0),
+    (None, "paskibraka", 2, 2022, 2024, 0.0),
+    (8, "dialog", 2, 2024, 2025, 0.0),
+    (9, "pelatihan", 3, 2023, 2023, 0.25),
+    (3, "sosialisasi", 0, 2023, 2023, 0.30),
+)
+PROGRAMME_NAMES = {
+    "sosialisasi": ("Sosialisasi nilai Pancasila", "Pancasila values outreach"),
+    "dialog": ("Dialog lintas agama dan budaya", "Interfaith and intercultural dialogue"),
+    "pelatihan": ("Pelatihan musyawarah warga", "Deliberation training for citizens"),
+    "festival": ("Festival budaya nusantara", "Nusantara culture festival"),
+    "paskibraka": ("Paskibraka provinsi", "Provincial flag-raising troop"),
+}
 
 
 class DemoError(RuntimeError):
@@ -157,6 +182,7 @@ def demo_generate(*, respondents: int = DEFAULT_RESPONDENTS, seed: int = DEFAULT
     small_region = int(np.argmin(pop[pop["year"] == years[0]].groupby("region")["population"]
                                  .sum().reindex(codes).to_numpy()))
 
+    programmes = _demo_programmes(codes, spec, years)
     per_wave = max(respondents // len(years), n_reg * PSU_SIZE)
     prev_keys: dict[int, np.ndarray] = {}
     serial = 0
@@ -216,6 +242,9 @@ def demo_generate(*, respondents: int = DEFAULT_RESPONDENTS, seed: int = DEFAULT
                  + region_level[region_idx, None] + region_slope[region_idx, None] * t
                  + psu_effect[:, None] + age_eff[:, None] + sex_eff[:, None] + dim_level
                  + 0.35)
+        for r, dims, end, effect in programmes["effects"]:
+            if effect and year > end:
+                theta[np.ix_(region_idx == r, dims)] += effect
         th = theta[:, dim_of_item]                                  # (n, p)
         u = rng.random((n, p))
         x = np.ones((n, p), dtype=np.uint8)
@@ -258,9 +287,48 @@ def demo_generate(*, respondents: int = DEFAULT_RESPONDENTS, seed: int = DEFAULT
         del frames
         report = responses_import(path=path, instrument_code=instrument)
         _indicators(rng, codes, years, index_means, Path(tmp))
+        _load_programmes(programmes["rows"], Path(tmp))
     return DemoReport(instrument=instrument, years=tuple(years), responses=report.rows,
                       respondents=report.respondents_created, regions=n_reg, skipped=False,
                       seconds=time.perf_counter() - start)
+
+
+def _demo_programmes(codes: list[str], spec: scoring.InstrumentSpec,
+                     years: Sequence[int]) -> dict[str, list]:
+    """The demo registry (rows of a programmes CSV) and the effects built into the answers."""
+    province = (m.Region.objects.filter(level=m.RegionLevel.PROVINCE).order_by("code")
+                .values_list("code", flat=True).first())
+    dims = [d.code for d in spec.dimensions]
+    rows, effects = [], []
+    for pos, kind, dim, start, end, effect in DEMO_PROGRAMMES:
+        if pos is None and province is None:
+            continue
+        region = province if pos is None else codes[pos % len(codes)]
+        # the table is written for 2021-2025; other demo years move it along
+        first = start - DEMO_YEARS[0] + years[0]
+        last = end - DEMO_YEARS[0] + years[0]
+        dimension = "" if dim is None else dims[dim % len(dims)]
+        name_id, name_en = PROGRAMME_NAMES[kind]
+        rows.append({
+            "code": f"DM-{kind[:3].upper()}-{region}-{first % 100:02d}{dimension}",
+            "region": region, "type": kind, "dimension": dimension,
+            "start_year": first, "end_year": last,
+            "name_id": name_id, "name_en": name_en,
+            "budget": 100_000_000 + 25_000_000 * len(rows), "participants": 200 + 150 * len(rows),
+            "rpjmd_code": f"3.01.{len(rows) + 1:02d}",
+        })
+        if pos is not None:
+            targets = list(range(len(dims))) if dim is None else [dim % len(dims)]
+            effects.append((pos % len(codes), targets, last, effect))
+    return {"rows": rows, "effects": effects}
+
+
+def _load_programmes(rows: list[dict], tmp: Path) -> None:
+    from surveys.services.imports.programmes import programmes_load
+
+    path = tmp / "programmes.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    programmes_load(path=path)
 
 
 def _indicators(rng: np.random.Generator, codes: list[str], years: Sequence[int],
@@ -325,14 +393,18 @@ def trend_table_text(*, instrument: str = "IINP", dimension: str = "INDEX") -> s
                                                dimension=dimension)
                .values_list("region_code", "wave__year", "estimate", "ci_low", "ci_high",
                             "suppressed", "n"))
+    ses = dict(((r, y), se) for r, y, se in m.EstimateResult.objects.filter(
+        wave__instrument__code=instrument, dimension=dimension).values_list(
+        "region_code", "wave__year", "se"))
     if not est:
         return "belum ada estimasi / no estimates yet"
     changes = {(r, y): (d, s) for r, y, d, s in m.ChangeResult.objects.filter(
         instrument__code=instrument, dimension=dimension).values_list(
         "region_code", "to_wave", "delta", "significant")}
-    trends = {r: (s, d) for r, s, d in m.TrendResult.objects.filter(
-        instrument__code=instrument, dimension=dimension).values_list(
-        "region_code", "sen_slope", "direction")}
+    series: dict[str, list[tuple[int, float, float]]] = {}
+    for region, year, value, _lo, _hi, suppressed, _n in est:
+        if not suppressed and value is not None:
+            series.setdefault(region, []).append((year, value, ses[(region, year)]))
     names = dict(m.Region.objects.values_list("code", "name"))
     names[m.ALL_REGIONS] = "KALTIM (semua / all)"
     years = sorted({y for _, y, *_ in est})
@@ -350,24 +422,84 @@ def trend_table_text(*, instrument: str = "IINP", dimension: str = "INDEX") -> s
     width = max(len(v) for v in cells.values()) + 1
     name_w = max(len(names.get(r, r)) for r in regions) + 1
     header = "Wilayah / Region".ljust(name_w) + "".join(str(y).ljust(width) for y in years)
-    header += "Tren/yr"
+    header += "Perubahan / change"
     title = (f"Indeks Internalisasi Nilai Pancasila ({instrument}, {dimension}, 0-100): "
              "estimasi [SK 95%] / estimate [95% CI]")
     lines = [title, "=" * len(header), header, "-" * len(header)]
     for region in regions:
         row = names.get(region, region).ljust(name_w)
         row += "".join(cells.get((region, y), "").ljust(width) for y in years)
-        slope, direction = trends.get(region, (None, ""))
-        if slope is not None:
-            arrow = {"up": "↑", "down": "↓"}.get(direction or "", "·")
-            row += f"{slope:+.2f} {arrow}"
+        points = sorted(series.get(region, []))
+        if len(points) >= 2:
+            verdict = trends.office_verdict(*zip(*points, strict=True))
+            word = {"up": "naik", "down": "turun"}.get(verdict.direction, "belum berubah")
+            star = "*" if verdict.change.significant else ""
+            row += f"{verdict.change.delta:+5.1f}{star} {word}"
+            if verdict.n_points >= 3:
+                row += f", {verdict.sen_slope:+.1f}/th"
         lines.append(row)
     lines += [
         "-" * len(header),
         "▲* / ▼*  naik / turun signifikan dari tahun sebelumnya (p < 0,05) / significant rise / "
         "fall since the previous wave (p < .05)",
-        "--       ditekan karena n < 30 / suppressed because n < 30",
-        "Tren/yr  kemiringan Theil-Sen per tahun; ↑/↓ tren monoton signifikan (Mann-Kendall), "
-        "· tidak / Theil-Sen slope per year; ↑/↓ significant monotone trend, · none",
+        "--       tidak ditampilkan (responden < 30) / not shown (fewer than 30 respondents)",
+        "Perubahan dari tahun pertama ke terakhir yang dipublikasikan; naik/turun hanya bila "
+        "p < 0,05 (*), selain itu belum berubah secara signifikan; /th = rata-rata poin per tahun "
+        "(Theil-Sen) / change from the first to the latest published year; rise/fall only when "
+        "p < .05 (*), else not significantly changed; /th = average points per year",
     ]
     return "\n".join(lines)
+
+
+STATUS_TEXT = {
+    "ok": "dievaluasi / evaluated",
+    "no_pre": "tanpa survei sebelum / no wave before",
+    "no_post": "tanpa survei sesudah / no wave after",
+    "no_comparison": "tanpa pembanding / no comparison",
+}
+
+
+def programme_table_text() -> str:
+    """The programmes and their difference-in-differences, with the honest caveats."""
+    rows = list(m.ProgrammeEffectResult.objects.select_related("programme")
+                .order_by("programme__code"))
+    if not rows:
+        return "belum ada evaluasi program / no programme evaluated yet"
+    names = dict(m.Region.objects.values_list("code", "name"))
+    lines = ["Program dan dampaknya (selisih-dari-selisih, DiD) / programmes and their effect "
+             "(difference-in-differences)", "=" * 100,
+             f"{'Kode / code':<26}{'Wilayah / region':<24}{'Sila':<6}{'Tahun':<11}"
+             f"{'DiD [SK 95%]':<22}{'p':<7}{'MDE':<6}Status"]
+    for r in rows:
+        years = f"{r.start_year}-{r.end_year}" if r.end_year != r.start_year else str(r.start_year)
+        if r.did is None:
+            effect = "--".ljust(22) + "".ljust(7) + "".ljust(6)
+        else:
+            star = "*" if r.significant else ""
+            effect = (f"{r.did:+5.1f}{star} [{r.did_ci_low:+.1f}, {r.did_ci_high:+.1f}]".ljust(22)
+                      + f"{r.p:.3f}".ljust(7) + f"{r.mde:.1f}".ljust(6))
+        lines.append(f"{r.programme.code:<26}{names.get(r.region_code, r.region_code)[:23]:<24}"
+                     f"{r.dimension:<6}{years:<11}{effect}{STATUS_TEXT.get(r.status, r.status)}")
+    lines += [
+        "-" * 100,
+        "*  p < 0,05. Program tidak ditempatkan secara acak: DiD adalah bukti, bukan kepastian; "
+        "efek di bawah MDE tidak dapat terlihat. / Programmes are not placed at random: a DiD is "
+        "evidence, not proof; an effect below the MDE cannot be seen.",
+    ]
+    return "\n".join(lines)
+
+
+def small_area_text(instrument: str = "IINP") -> str:
+    """How many region-years the Fay-Herriot model filled (synthetic) or sharpened (EBLUP)."""
+    rows = m.SmallAreaResult.objects.filter(wave__instrument__code=instrument, status="ok")
+    synthetic = list(rows.filter(method="synthetic").order_by("wave__year", "region_code")
+                     .values_list("region_code", "wave__year", "model_estimate", "model_se"))
+    eblup = rows.filter(method="eblup").count()
+    if not synthetic and not eblup:
+        return "estimasi area kecil: model tidak dapat dipasang / small areas: no model fitted"
+    names = dict(m.Region.objects.values_list("code", "name"))
+    filled = ", ".join(f"{names.get(c, c)} {y}: {v:.1f} (±{1.96 * se:.1f})"
+                       for c, y, v, se in synthetic) or "-"
+    return (f"Estimasi area kecil (Fay-Herriot, estimasi model / model-based): {len(synthetic)} "
+            f"sel diisi model / cells filled by the model ({filled}); {eblup} estimasi survei "
+            f"dipertajam (EBLUP) / survey estimates sharpened")

@@ -20,16 +20,20 @@ Tables by kind:
   Who may download which kind is the caller's decision (the API gives offices aggregate tables
   only).
 
-Publication rules applied in EVERY format: suppressed estimates (n < 30) have blank
-``estimate, se, ci_low, ci_high, category``. CSV: booleans ``true``/``false``, nulls empty,
-floats in shortest round-trip form (no rounding), integers plain. SPSS/Stata: variable labels in
-``lang`` (Indonesian by default) and value labels for booleans (0 tidak / 1 ya), category,
-sex, age group and item answers; those variables are stored as integer codes.
+Publication rules applied in EVERY format: the aggregate tables are read through
+`surveys.publish.rows` (their columns are the catalogue's, `surveys.publish.catalogue`), so
+suppressed estimates (n < 30) have blank ``estimate, se, ci_low, ci_high, category`` and the
+region scope is applied in the query. CSV: text cells that a spreadsheet would evaluate (first
+character ``= + - @``, TAB or CR) get a leading ``'`` (`datafiles.csvsafe`); booleans
+``true``/``false``, nulls empty, floats in shortest round-trip form (no rounding), integers
+plain. SPSS/Stata: variable labels in ``lang`` (Indonesian by default) and value labels for
+booleans (0 tidak / 1 ya), category, sex, age group and item answers;
+those variables are stored as integer codes.
 
 Streaming: rows are read with one query through a chunked (server-side on PostgreSQL) cursor and
 written in batches of `CHUNK_ROWS`; CSV, Parquet and XLSX memory stays flat as rows grow. XLSX,
 SPSS and Stata are written to a temporary file that is then streamed in `FILE_CHUNK` pieces.
-.sav/.dta are written batch by batch by our own streaming writers (`surveys.services.statfiles`:
+.sav/.dta are written batch by batch by our own streaming writers (`datafiles.statfiles`:
 bytecode-compressed UTF-8 SPSS system file; Stata format 118), so their memory stays flat as
 rows grow too; the row count is patched into the header at the end. Their strings have a fixed
 width: every string `Column` of a streamed table declares ``width`` (bytes of UTF-8, from the
@@ -46,9 +50,9 @@ dimension scores and the index, masked design codes (stratum, psu) and the raw i
 (no free text exists). k-anonymity (k = 5 by default) on wave x region x sex x age_group: per
 wave x region, when any cell has fewer than k records, age groups are merged into 17-34 /
 35-54 / 55+; if a cell still breaks k, sex is blanked as well; records of cells that still
-have fewer than k are suppressed. In a generalised wave x region the final weight is replaced
-by the mean weight of its generalised cell (raked weights otherwise reveal the original
-sex x age cell); the summary lists every step taken.
+have fewer than k are suppressed (the planner is `datafiles.kanon`). In a generalised wave x
+region the final weight is replaced by the mean weight of its generalised cell (raked weights
+otherwise reveal the original sex x age cell); the summary lists every step taken.
 """
 
 from __future__ import annotations
@@ -68,12 +72,20 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import QuerySet
 
 from analysis import scoring
+from datafiles import kanon
+from datafiles.answers import answers_matrix
+from datafiles.csvsafe import neutralise_batch
+from datafiles.formats import CONTENT_TYPES as CONTENT_TYPES  # re-exported
+from datafiles.formats import FORMATS
+from datafiles.kanon import WIDE_AGE as WIDE_AGE  # re-exported
 from surveys import models as m
-from surveys.selectors.published import SUPPRESSED_FIELDS
+from surveys import publish
+from surveys.publish.catalogue import INSTRUMENT, WAVE, Column, Kind
 from surveys.selectors.responses import (
     fetch_chunks,
     pg_bytes_agg,
@@ -83,17 +95,12 @@ from surveys.selectors.responses import (
     version_layout,
 )
 from surveys.selectors.weights import PackedWeights, wave_weights, waves_weights
-from surveys.services.answers import answers_matrix
 from surveys.services.compute import index_instrument
-from surveys.services.formats import CONTENT_TYPES as CONTENT_TYPES  # re-exported
-from surveys.services.formats import FORMATS
 
 CHUNK_ROWS = 50_000
 FILE_CHUNK = 1 << 20
 DEFAULT_K = 5
 XLSX_MAX_ROWS = 1_048_576
-
-Kind = Literal["int", "float", "str", "bool", "category", "sex", "age_group", "item"]
 
 YES_NO = {"id": {0: "tidak", 1: "ya"}, "en": {0: "no", 1: "yes"}}
 CATEGORIES = [band[2] for band in scoring.CATEGORY_BANDS]
@@ -101,26 +108,10 @@ CATEGORY_EN = ["very low", "low", "medium", "high", "very high"]
 SEXES = [("L", "Laki-laki", "Male"), ("P", "Perempuan", "Female")]
 #: Age groups, then the wider bands used by k-anonymity generalisation.
 AGE_GROUPS = ["17-24", "25-34", "35-44", "45-54", "55+", "17-34", "35-54"]
-WIDE_AGE = {"17-24": "17-34", "25-34": "17-34", "35-44": "35-54", "45-54": "35-54",
-            "55+": "55+"}
 
 
 class ExportError(ValueError):
     """Unknown table or format, or nothing to export (no run yet)."""
-
-
-@dataclass(frozen=True)
-class Column:
-    name: str
-    kind: Kind
-    label_id: str
-    label_en: str = ""
-    #: ``str`` columns: width in UTF-8 bytes in .sav/.dta; None = sized from the data, which
-    #: reads the whole table first (small tables only: the codebook).
-    width: int | None = None
-
-    def label(self, lang: str) -> str:
-        return self.label_en if lang == "en" and self.label_en else self.label_id
 
 
 @dataclass
@@ -160,15 +151,11 @@ def _c(name: str, kind: Kind, label_id: str, label_en: str, width: int | None = 
     return Column(name, kind, label_id, label_en, width)
 
 
-WAVE = _c("wave", "int", "Tahun gelombang survei", "Survey wave (year)")
-REGION = _c("region", "str", "Kode wilayah BPS (ALL = provinsi)",
-            "BPS region code (ALL = province)", width=20)  # Region.code max_length
-DIMENSION = _c("dimension", "str", "Dimensi (sila) atau INDEX", "Dimension (sila) or INDEX",
-               width=20)
-INSTRUMENT = _c("instrument", "str", "Kode instrumen", "Instrument code", width=40)
-
-
 def _query_batches(qs: QuerySet, fields: list[str], names: list[str]) -> Iterator[dict[str, Any]]:
+    try:
+        qs.values_list(*fields).query.sql_with_params()
+    except EmptyResultSet:  # a scope of no region (`region__in=[]`): nothing to read
+        return
     for rows in fetch_chunks(qs, fields, chunk=CHUNK_ROWS):
         cols = list(zip(*rows, strict=True))
         yield dict(zip(names, cols, strict=True))
@@ -180,17 +167,15 @@ def _region_filter(qs: QuerySet, lookup: str, region_codes: set[str] | None) -> 
     return qs.filter(**{f"{lookup}__in": sorted(region_codes)})
 
 
-def _simple(model: type, columns: list[Column], fields: list[str], order: list[str],
-            region_lookup: str | None = None,
-            post: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
-            ) -> Callable[..., _Source]:
+def _published(table: str) -> Callable[..., _Source]:
+    """The source of one published result table: its catalogue columns, read through
+    `publish.rows` (region scope and suppression applied in the query), in chunks."""
+    spec = publish.TABLES[table]
+    columns = spec.exported_columns
+
     def build(*, region_codes: set[str] | None, **_: Any) -> _Source:
-        qs = model.objects.order_by(*order)
-        if region_lookup:
-            qs = _region_filter(qs, region_lookup, region_codes)
-        batches = _query_batches(qs, fields, [c.name for c in columns])
-        if post is not None:
-            batches = (post(b) for b in batches)
+        qs = publish.rows(spec, regions=region_codes, exported_only=True)
+        batches = _query_batches(qs, [c.lookup for c in columns], [c.name for c in columns])
         return _Source(columns=columns, batches=batches)
     return build
 
@@ -207,6 +192,8 @@ def _source_weights(*, region_codes: set[str] | None, **_: Any) -> _Source:
             packed = wave_weights(wave.pk)
             if packed is None:  # recomputed away since the wave list was read
                 continue
+            if region_codes is not None and not region_codes:
+                return  # a scope of no region
             qs = _region_filter(m.Response.objects.filter(wave_id=wave.pk).order_by("id"),
                                 "region__code", region_codes)
             for rows in fetch_chunks(qs, ["id", "respondent__panel_key"], chunk=CHUNK_ROWS):
@@ -224,130 +211,10 @@ def _source_weights(*, region_codes: set[str] | None, **_: Any) -> _Source:
     return _Source(columns=WEIGHT_COLUMNS, batches=batches())
 
 
-def _blank_suppressed(batch: dict[str, Any]) -> dict[str, Any]:
-    supp = batch["suppressed"]
-    for name in SUPPRESSED_FIELDS:  # the one list of what the publication rule blanks
-        batch[name] = [None if s else v for s, v in zip(supp, batch[name], strict=True)]
-    batch["category"] = [v or None for v in batch["category"]]
-    return batch
-
-
-def _empty_to_none(name: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
-    def post(batch: dict[str, Any]) -> dict[str, Any]:
-        batch[name] = [v or None for v in batch[name]]
-        return batch
-    return post
-
-
-ESTIMATE_COLUMNS = [
-    WAVE, REGION, DIMENSION,
-    _c("n", "int", "Jumlah responden dengan skor sah", "Respondents with a valid score"),
-    _c("n_eff", "float", "Ukuran sampel efektif (Kish)", "Kish effective sample size"),
-    _c("estimate", "float", "Estimasi (rata-rata tertimbang, 0-100)",
-       "Estimate (weighted mean, 0-100)"),
-    _c("se", "float", "Galat baku (linearisasi Taylor)", "Standard error (Taylor linearisation)"),
-    _c("ci_low", "float", "Batas bawah SK 95%", "95% CI lower bound"),
-    _c("ci_high", "float", "Batas atas SK 95%", "95% CI upper bound"),
-    _c("df", "int", "Derajat bebas desain", "Design degrees of freedom"),
-    _c("suppressed", "bool", "Ditekan (n < 30)", "Suppressed (n < 30)"),
-    _c("category", "category", "Kategori", "Category"),
-    INSTRUMENT,
-]
 WEIGHT_COLUMNS = [
     _c("respondent", "str", "Kunci panel responden", "Respondent panel key", width=64), WAVE,
     _c("final_weight", "float", "Bobot akhir (raking)", "Final (raked) weight"), INSTRUMENT,
 ]
-RELIABILITY_COLUMNS = [
-    WAVE, DIMENSION,
-    _c("n", "int", "Kasus lengkap", "Complete cases"),
-    _c("k", "int", "Jumlah butir", "Number of items"),
-    _c("alpha", "float", "Alfa Cronbach", "Cronbach's alpha"),
-    _c("alpha_std", "float", "Alfa terstandar", "Standardised alpha"),
-    _c("alpha_ci_low", "float", "Batas bawah SK 95% alfa (Feldt)", "Alpha 95% CI lower (Feldt)"),
-    _c("alpha_ci_high", "float", "Batas atas SK 95% alfa (Feldt)", "Alpha 95% CI upper (Feldt)"),
-    _c("omega_total", "float", "Omega total (McDonald)", "McDonald's omega total"),
-    INSTRUMENT,
-]
-ITEM_COLUMNS = [
-    WAVE, DIMENSION, _c("item", "str", "Kode butir", "Item code", width=40),
-    _c("item_rest_r", "float", "Korelasi butir-sisa", "Item-rest correlation"),
-    _c("alpha_if_deleted", "float", "Alfa jika butir dihapus", "Alpha if item deleted"),
-    _c("mean", "float", "Rata-rata butir", "Item mean"),
-    _c("sd", "float", "Simpangan baku butir", "Item standard deviation"),
-    INSTRUMENT,
-]
-CFA_COLUMNS = [
-    WAVE, _c("n", "int", "Kasus lengkap", "Complete cases"),
-    _c("chisq", "float", "Khi-kuadrat", "Chi-square"),
-    _c("df", "int", "Derajat bebas model", "Model degrees of freedom"),
-    _c("cfi", "float", "CFI", "CFI"), _c("tli", "float", "TLI", "TLI"),
-    _c("rmsea", "float", "RMSEA", "RMSEA"), _c("srmr", "float", "SRMR", "SRMR"),
-    INSTRUMENT, _c("converged", "bool", "Konvergen", "Converged"),
-]
-TREND_COLUMNS = [
-    REGION, DIMENSION,
-    _c("n_points", "int", "Jumlah titik terbit", "Published points"),
-    _c("first_wave", "int", "Gelombang pertama", "First wave"),
-    _c("last_wave", "int", "Gelombang terakhir", "Last wave"),
-    _c("ols_slope", "float", "Kemiringan OLS per tahun", "OLS slope per year"),
-    _c("ols_slope_se", "float", "Galat baku kemiringan OLS", "OLS slope standard error"),
-    _c("ols_ci_low", "float", "Batas bawah SK 95% OLS", "OLS 95% CI lower"),
-    _c("ols_ci_high", "float", "Batas atas SK 95% OLS", "OLS 95% CI upper"),
-    _c("ols_p", "float", "Nilai p OLS", "OLS p-value"),
-    _c("sen_slope", "float", "Kemiringan Theil-Sen", "Theil-Sen slope"),
-    _c("sen_ci_low", "float", "Batas bawah SK 95% Theil-Sen", "Theil-Sen 95% CI lower"),
-    _c("sen_ci_high", "float", "Batas atas SK 95% Theil-Sen", "Theil-Sen 95% CI upper"),
-    _c("kendall_tau", "float", "Tau Kendall", "Kendall's tau"),
-    _c("kendall_p", "float", "Nilai p Mann-Kendall (eksak)", "Mann-Kendall exact p-value"),
-    _c("direction", "str", "Arah tren (up/down/none)", "Trend direction (up/down/none)",
-       width=8),
-    INSTRUMENT,
-]
-CHANGE_COLUMNS = [
-    REGION, DIMENSION,
-    _c("from_wave", "int", "Dari gelombang", "From wave"),
-    _c("to_wave", "int", "Ke gelombang", "To wave"),
-    _c("delta", "float", "Perubahan", "Change"),
-    _c("se", "float", "Galat baku perubahan", "Standard error of the change"),
-    _c("z", "float", "Statistik z", "z statistic"),
-    _c("p", "float", "Nilai p", "p-value"),
-    _c("significant", "bool", "Signifikan (p < 0,05)", "Significant (p < .05)"),
-    _c("mdc", "float", "Perubahan minimum terdeteksi (80%)", "Minimum detectable change (80%)"),
-    INSTRUMENT,
-]
-PROXY_COLUMNS = [
-    _c("indicator", "str", "Kode indikator", "Indicator code", width=60),
-    _c("n_pairs", "int", "Jumlah pasangan wilayah-tahun", "Region-year pairs"),
-    _c("spearman_rho", "float", "Rho Spearman", "Spearman's rho"),
-    _c("spearman_p", "float", "Nilai p Spearman", "Spearman p-value"),
-    _c("pearson_r", "float", "r Pearson", "Pearson's r"),
-    _c("pearson_p", "float", "Nilai p Pearson", "Pearson p-value"),
-    _c("pearson_ci_low", "float", "Batas bawah SK 95% r (Fisher z)", "r 95% CI lower (Fisher z)"),
-    _c("pearson_ci_high", "float", "Batas atas SK 95% r (Fisher z)", "r 95% CI upper (Fisher z)"),
-    _c("sign_ok", "bool", "Arah sesuai polaritas", "Sign matches polarity"),
-    _c("accepted", "bool", "Proksi diterima", "Proxy accepted"),
-]
-ACHIEVEMENT_COLUMNS = [
-    _c("indicator", "str", "Kode indikator", "Indicator code", width=60), REGION,
-    _c("year", "int", "Tahun", "Year"),
-    _c("target", "float", "Target", "Target"),
-    _c("realisation", "float", "Realisasi", "Realisation"),
-    _c("achievement_pct", "float", "Capaian (%)", "Achievement (%)"),
-    _c("met", "bool", "Target tercapai", "Target met"),
-    _c("met_with_confidence", "bool", "Tercapai dengan keyakinan (batas bawah SK >= target)",
-       "Met with confidence (CI low >= target)"),
-]
-
-
-def _source_estimates(*, region_codes: set[str] | None, **_: Any) -> _Source:
-    return _simple(
-        m.EstimateResult, ESTIMATE_COLUMNS,
-        ["wave__year", "region_code", "dimension", "n", "n_eff", "estimate", "se", "ci_low",
-         "ci_high", "df", "suppressed", "category", "wave__instrument__code"],
-        ["wave__instrument__code", "wave__year", "dimension", "region_code"],
-        "region_code", _blank_suppressed)(region_codes=region_codes)
-
-
 # ---------------------------------------------------------------------------------------------
 # microdata and codebook
 
@@ -421,13 +288,6 @@ def _micro_columns(ctx: _MicroContext) -> list[Column]:
     return cols
 
 
-@dataclass
-class _KPlan:
-    level: dict[tuple[int, str], int]
-    suppress: set[tuple[int, str, str, str]]
-    mean_weight: dict[tuple[int, str, str, str], float]
-
-
 def _weighted_cells(waves: list[m.Wave], region_ids: list[int] | None,
                     packed: dict[int, PackedWeights]) -> list[tuple[int, str, str, str, int,
                                                                     float]]:
@@ -467,40 +327,11 @@ def _weighted_cells(waves: list[m.Wave], region_ids: list[int] | None,
 
 
 def _k_plan(cells: list[tuple[int, str, str, str, int, float]], k: int,
-            summary: ExportSummary) -> _KPlan:
-    """Decide per wave x region: 0 keep, 1 merge age groups, 2 also blank sex; cells to drop."""
-    groups: dict[tuple[int, str], list[tuple[str, str, int, float]]] = {}
-    for year, region, sex, age, n, w in cells:
-        groups.setdefault((year, region), []).append((sex, age, n, w))
-    plan = _KPlan(level={}, suppress=set(), mean_weight={})
-    for (year, region), rows in sorted(groups.items()):
-        level = 0
-        for level in (0, 1, 2):
-            merged: dict[tuple[str, str], list[float]] = {}
-            for sex, age, n, w in rows:
-                key = (sex if level < 2 else "", age if level < 1 else WIDE_AGE[age])
-                acc = merged.setdefault(key, [0, 0.0])
-                acc[0] += n
-                acc[1] += w
-            if all(n >= k for n, _ in merged.values()) or level == 2:
-                break
-        plan.level[(year, region)] = level
-        if level:
-            what = ("kelompok umur digabung / age groups merged" if level == 1 else
-                    "kelompok umur digabung dan jenis kelamin dikosongkan / age groups merged "
-                    "and sex blanked")
-            summary.messages.append(f"{year} {region}: {what}")
-            for key, (n, w) in merged.items():
-                plan.mean_weight[(year, region, *key)] = w / n
-        dropped = 0
-        for key, (n, _) in merged.items():
-            if n < k:
-                plan.suppress.add((year, region, *key))
-                dropped += n
-        if dropped:
-            summary.suppressed_records += dropped
-            summary.messages.append(f"{year} {region}: {dropped} rekaman ditekan (sel < {k}) "
-                                    f"/ {dropped} records suppressed (cell < {k})")
+            summary: ExportSummary) -> kanon.KPlan:
+    """`datafiles.kanon.plan`, its steps added to the export summary."""
+    plan = kanon.plan(cells, k)
+    summary.messages.extend(plan.messages)
+    summary.suppressed_records += plan.suppressed_records
     return plan
 
 
@@ -592,6 +423,8 @@ def _source_microdata(*, region_codes: set[str] | None, summary: ExportSummary,
     def pieces() -> Iterator[tuple]:
         """(wave id, then per response: respondent id, region id, sex, age group, response
         id, stratum, psu, and the packed answers joined) - one wave per piece."""
+        if not wave_ids or region_ids == []:
+            return  # no weighted wave, or a scope of no region: nothing to read
         if connection.vendor == "postgresql":
             yield from _micro_pieces_pg(wave_ids, region_ids)
             return
@@ -707,51 +540,23 @@ EXPORT_TABLES: dict[str, ExportTable] = {
     t.name: t for t in [
         ExportTable("estimates", "aggregate", "region",
                     "Estimasi per gelombang x wilayah x dimensi / estimates",
-                    _source_estimates),
+                    _published("estimates")),
         ExportTable("weights", "microdata", None, "Bobot akhir per responden / final weights",
                     _source_weights),
         ExportTable("reliability", "aggregate", None, "Reliabilitas / reliability",
-                    _simple(m.ReliabilityResult, RELIABILITY_COLUMNS,
-                            ["wave__year", "dimension", "n", "k", "alpha", "alpha_std",
-                             "alpha_ci_low", "alpha_ci_high", "omega_total",
-                             "wave__instrument__code"],
-                            ["wave__instrument__code", "wave__year", "dimension"])),
+                    _published("reliability")),
         ExportTable("items", "aggregate", None, "Statistik butir / item statistics",
-                    _simple(m.ItemResult, ITEM_COLUMNS,
-                            ["wave__year", "dimension", "item", "item_rest_r",
-                             "alpha_if_deleted", "mean", "sd", "wave__instrument__code"],
-                            ["wave__instrument__code", "wave__year", "dimension", "item"])),
+                    _published("items")),
         ExportTable("cfa", "aggregate", None, "CFA per gelombang / CFA per wave",
-                    _simple(m.CfaResult, CFA_COLUMNS,
-                            ["wave__year", "n", "chisq", "df", "cfi", "tli", "rmsea", "srmr",
-                             "wave__instrument__code", "converged"],
-                            ["wave__instrument__code", "wave__year"])),
-        ExportTable("trends", "aggregate", "region", "Tren / trends",
-                    _simple(m.TrendResult, TREND_COLUMNS,
-                            ["region_code", "dimension", "n_points", "first_wave", "last_wave",
-                             "ols_slope", "ols_slope_se", "ols_ci_low", "ols_ci_high", "ols_p",
-                             "sen_slope", "sen_ci_low", "sen_ci_high", "kendall_tau",
-                             "kendall_p", "direction", "instrument__code"],
-                            ["instrument__code", "region_code", "dimension"], "region_code",
-                            _empty_to_none("direction"))),
+                    _published("cfa")),
+        ExportTable("trends", "aggregate", "region", "Tren / trends", _published("trends")),
         ExportTable("changes", "aggregate", "region",
-                    "Perubahan antar-tahun / year-over-year changes",
-                    _simple(m.ChangeResult, CHANGE_COLUMNS,
-                            ["region_code", "dimension", "from_wave", "to_wave", "delta", "se",
-                             "z", "p", "significant", "mdc", "instrument__code"],
-                            ["instrument__code", "region_code", "dimension", "from_wave"],
-                            "region_code")),
+                    "Perubahan antar-tahun / year-over-year changes", _published("changes")),
         ExportTable("proxy_validation", "aggregate", None,
                     "Validasi indikator proksi / proxy validation",
-                    _simple(m.ProxyValidationResult, PROXY_COLUMNS,
-                            ["indicator__code", "n_pairs", "spearman_rho", "spearman_p",
-                             "pearson_r", "pearson_p", "pearson_ci_low", "pearson_ci_high",
-                             "sign_ok", "accepted"], ["indicator__code"])),
+                    _published("proxy_validation")),
         ExportTable("achievements", "aggregate", "region", "Capaian target / achievements",
-                    _simple(m.AchievementResult, ACHIEVEMENT_COLUMNS,
-                            ["indicator__code", "region_code", "year", "target", "realisation",
-                             "achievement_pct", "met", "met_with_confidence"],
-                            ["year", "region_code", "indicator__code"], "region_code")),
+                    _published("achievements")),
         ExportTable("microdata", "microdata", "region",
                     "Mikrodata anonim / anonymised microdata", _source_microdata),
         ExportTable("codebook", "aggregate", None, "Buku kode mikrodata / microdata codebook",
@@ -816,7 +621,8 @@ def _write_csv(src: _Source, summary: ExportSummary) -> Iterator[bytes]:
     with pacsv.CSVWriter(drain, schema,
                          write_options=pacsv.WriteOptions(quoting_style="needed")) as writer:
         for batch in src.batches:
-            writer.write_batch(_count(summary, _to_arrow(batch, src.columns)))
+            arrow = _count(summary, _to_arrow(batch, src.columns))
+            writer.write_batch(neutralise_batch(arrow))  # no live formulas in a spreadsheet
             if chunk := drain.take():
                 yield chunk
     if chunk := drain.take():
@@ -854,9 +660,9 @@ def _temp_path(suffix: str) -> Path:
 def _write_xlsx(src: _Source, summary: ExportSummary, table: str, lang: str) -> Iterator[bytes]:
     """Sheet ``table`` (header row of column names; continuation sheets ``table_2``... past
     `XLSX_MAX_ROWS` rows including the header), then ``variabel`` (variable, label_id,
-    label_en). Written by the streaming `xlsxstream` writer: nulls, NaN and empty strings are
+    label_en). Written by the streaming `datafiles.xlsx` writer: nulls, NaN and empty strings are
     blank cells, +-inf (not storable in XLSX) blank too."""
-    from surveys.services.xlsxstream import XlsxWriter
+    from datafiles.xlsx import XlsxWriter
 
     path = _temp_path(".xlsx")
     try:
@@ -919,7 +725,7 @@ def _write_stat(src: _Source, summary: ExportSummary, fmt: str, lang: str) -> It
     (memory flat in the row count), then stream the file. Strings use the column's declared
     width; a column without one (the codebook's free text) is sized from the data, which reads
     that small table first."""
-    from surveys.services import statfiles
+    from datafiles import statfiles
 
     batches: Iterator[dict[str, Any]] | list[dict[str, Any]] = src.batches
     widths = {c.name: c.width for c in src.columns if c.kind == "str"}

@@ -16,10 +16,12 @@ from typing import Any
 
 from django.db import transaction
 
+from surveys import safejson
 from surveys.models import Dimension, Facet, Instrument, InstrumentVersion, Item
 from surveys.services.imports._common import (
     ErrorLog,
     ImportFailed,
+    check_code,
     decode_utf8,
     file_label,
     read_bytes,
@@ -95,16 +97,50 @@ def _check_bilingual(obj: Any, where: str, log: ErrorLog) -> None:
     _check_keys(obj, {"id", "en"}, where, log)
 
 
+def _check_labels(labels: Any, points: int, log: ErrorLog) -> None:
+    """Scale labels: none (an unlabelled numeric scale) or one per point, nothing in between.
+
+    ``{"id": [], "en": []}`` (or ``en`` absent) declares an unlabelled scale. Otherwise ``id``
+    has exactly one label per scale point and ``en`` is either one per point too or absent /
+    empty (not translated: English output falls back to the Indonesian labels). English labels
+    without Indonesian ones, and a list with some points unlabelled, are refused.
+    """
+    if not isinstance(labels, dict) or "id" not in labels:
+        log.add("label skala {id, en} wajib diisi (daftar kosong untuk skala tanpa label)",
+                "scale labels {id, en} are required (empty lists for an unlabelled scale)",
+                field="scale.labels")
+        return
+    _check_keys(labels, {"id", "en"}, "scale.labels", log)
+    counts: dict[str, int] = {}
+    for lang in ("id", "en"):
+        if lang not in labels:
+            continue
+        items = labels[lang]
+        if not isinstance(items, list) or not all(_text(x) for x in items):
+            log.add("label harus daftar teks", "labels must be a list of texts",
+                    field=f"scale.labels.{lang}")
+        elif items and len(items) != points:
+            log.add(f"{len(items)} label untuk {points} titik skala: beri satu label per titik "
+                    "atau kosongkan daftar (skala tanpa label)",
+                    f"{len(items)} labels for {points} scale points: give one label per point "
+                    "or leave the list empty (an unlabelled scale)",
+                    field=f"scale.labels.{lang}")
+        else:
+            counts[lang] = len(items)
+    if counts.get("id") == 0 and counts.get("en", 0) > 0:
+        log.add("label en tanpa label id: skala tanpa label mengosongkan keduanya",
+                "en labels without id labels: an unlabelled scale leaves both empty",
+                field="scale.labels.id")
+
+
 def instrument_validate(document: Any, log: ErrorLog) -> None:
     """Report every problem of an instrument document in `log`."""
     if not isinstance(document, dict):
         log.add("dokumen harus berupa objek JSON", "document must be a JSON object")
         return
     _check_keys(document, _TOP_KEYS, "", log)
-    code = document.get("code")
-    if not _text(code) or len(code) > 40 or code != code.strip():
-        log.add("kode wajib diisi (maks. 40 karakter, tanpa spasi di tepi)",
-                "code is required (max 40 characters, no surrounding spaces)", field="code")
+    check_code(document.get("code"), log, what_id="kode", what_en="code", max_length=40,
+               field="code")
     version = document.get("version")
     if not _int(version) or version < 1:
         log.add("versi harus bilangan bulat >= 1", "version must be an integer >= 1",
@@ -125,24 +161,7 @@ def instrument_validate(document: Any, log: ErrorLog) -> None:
                     f"scale must have 0 <= min < max <= {SCALE_MAX_LIMIT} (min {lo}, max {hi})",
                     field="scale")
         else:
-            points = hi - lo + 1
-            labels = scale.get("labels")
-            if not isinstance(labels, dict) or "id" not in labels:
-                log.add("label skala {id, en} wajib diisi", "scale labels {id, en} are required",
-                        field="scale.labels")
-            else:
-                _check_keys(labels, {"id", "en"}, "scale.labels", log)
-                for lang in ("id", "en"):
-                    if lang not in labels:
-                        continue
-                    items = labels[lang]
-                    if not isinstance(items, list) or not all(_text(x) for x in items):
-                        log.add("label harus daftar teks", "labels must be a list of texts",
-                                field=f"scale.labels.{lang}")
-                    elif len(items) != points:
-                        log.add(f"{len(items)} label untuk {points} titik skala",
-                                f"{len(items)} labels for {points} scale points",
-                                field=f"scale.labels.{lang}")
+            _check_labels(scale.get("labels"), hi - lo + 1, log)
 
     share = document.get("min_valid_share", DEFAULT_MIN_VALID_SHARE)
     if not _number(share) or not 0 < share <= 1:
@@ -163,9 +182,9 @@ def instrument_validate(document: Any, log: ErrorLog) -> None:
             continue
         _check_keys(dim, _DIMENSION_KEYS, where, log)
         dcode = dim.get("code")
-        if not _text(dcode) or len(dcode) > 20:
-            log.add("kode dimensi wajib diisi (maks. 20 karakter)",
-                    "dimension code is required (max 20 characters)", field=f"{where}.code")
+        if not check_code(dcode, log, what_id="kode dimensi", what_en="dimension code",
+                          max_length=20, field=f"{where}.code"):
+            pass  # reported
         elif dcode in RESERVED_DIMENSION_CODES:
             log.add(f"kode dimensi {dcode} dicadangkan", f"dimension code {dcode} is reserved",
                     field=f"{where}.code")
@@ -191,10 +210,9 @@ def instrument_validate(document: Any, log: ErrorLog) -> None:
                 continue
             _check_keys(item, _ITEM_KEYS, iwhere, log)
             icode = item.get("code")
-            if not _text(icode) or len(icode) > 40 or icode != icode.strip() or "," in icode:
-                log.add("kode butir wajib diisi (maks. 40 karakter, tanpa koma)",
-                        "item code is required (max 40 characters, no comma)",
-                        field=f"{iwhere}.code")
+            if not check_code(icode, log, what_id="kode butir", what_en="item code",
+                              max_length=40, field=f"{iwhere}.code"):
+                pass  # reported
             elif icode in item_codes:
                 log.add(f"kode butir {icode} ganda (juga {item_codes[icode]})",
                         f"duplicate item code {icode} (also {item_codes[icode]})",
@@ -225,10 +243,12 @@ def instrument_load(*, path: Path) -> InstrumentLoadResult:
             log.add("berkas kosong", "empty file")
         else:
             try:
-                document = json.loads(text)
+                document = safejson.loads(text)
             except json.JSONDecodeError as exc:
                 log.add(f"JSON tidak sah: {exc.msg} (kolom {exc.colno})",
                         f"invalid JSON: {exc.msg} (column {exc.colno})", row=exc.lineno)
+            except safejson.JSONRejected as exc:  # too deep, NUL, lone surrogate
+                log.add(exc.id_text, exc.en_text)
     if document is not None:
         instrument_validate(document, log)
     log.raise_if_any()

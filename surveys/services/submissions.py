@@ -1,5 +1,8 @@
 """Responses submitted through the API: create (idempotent by submission_id), edit drafts, submit.
 
+Built on the response contract (surveys.ingest): the same field rules, fingerprint, packing and
+insert statements as the file import.
+
 Concurrency is left to the database: the response is one INSERT ... ON CONFLICT DO NOTHING
 RETURNING id and the unique constraints (submission_id; wave + respondent) decide between
 concurrent writers. A writer that loses re-reads the stored row and compares content hashes: the
@@ -9,7 +12,6 @@ window, and no savepoint round trips on the hot path.
 
 from __future__ import annotations
 
-import math
 import time
 import uuid
 from collections.abc import Mapping
@@ -21,27 +23,25 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from surveys.exceptions import Conflict, Forbidden, InvalidInput, Msg, NotFound
-from surveys.models import (
-    InstrumentVersion,
-    Region,
-    Respondent,
-    Response,
-    ResponseSource,
-    ResponseStatus,
-    Wave,
-)
-from surveys.models.invitations import RespondentAccount
-from surveys.selectors.access import Principal, principal_for, region_ref
-from surveys.services.answers import (
+from datafiles.answers import (
     AnswerError,
     ItemLayout,
-    content_hash,
     pack_answers,
     unpack_answers,
     validate_answers,
 )
-from surveys.services.respondents import IdentifyingKeyError, panel_key_for
+from surveys.exceptions import Conflict, Forbidden, InvalidInput, Msg, NotFound
+from surveys.ingest import contract
+from surveys.ingest import layout as layouts
+from surveys.ingest import sql as ingest_sql
+from surveys.ingest.fingerprint import content_hash
+from surveys.ingest.keys import RespondentKeyError, panel_key_for
+from surveys.ingest.layout import layout_for
+from surveys.models import Respondent, Response, ResponseSource, ResponseStatus, Wave
+from surveys.models.invitations import RespondentAccount
+from surveys.selectors.access import Principal, principal_for, region_ref
+
+__all__ = ["Submission", "WaveInfo", "layout_for", "response_submit", "wave_info"]
 
 
 @dataclass(frozen=True)
@@ -100,7 +100,7 @@ def _wave_status(wave_id: int, *, lock: bool) -> str | None:
     current transaction, the row is held FOR SHARE on PostgreSQL: wave_close's FOR UPDATE then
     waits for this transaction, and a submission that starts after the close commits sees the
     wave closed."""
-    sql = f"SELECT status FROM {_WAVE_TABLE} WHERE id = %s"
+    sql = f"SELECT status FROM {ingest_sql.WAVE_TABLE} WHERE id = %s"
     if lock and connection.vendor == "postgresql":
         sql += " FOR SHARE"
     with connection.cursor() as cursor:
@@ -114,75 +114,20 @@ def _wave_accepts_writes(wave: Wave) -> bool:
 
 
 # --------------------------------------------------------------------------- hot-path SQL
-# Hand-written statements for the submission hot path: building the same statements with the
-# ORM cost 2-3 ms of CPU each (bench/README.md). Values go through each field's
-# get_db_prep_save, so they are stored exactly as the ORM would store them.
-
-_q = connection.ops.quote_name
-_WAVE_TABLE = _q(Wave._meta.db_table)
-_RESPONDENT_INSERT = (
-    f"INSERT INTO {_q(Respondent._meta.db_table)} ({_q('panel_key')}, {_q('created_at')}) "
-    f"VALUES (%s, %s) ON CONFLICT DO NOTHING RETURNING {_q('id')}"
-)
-_RESPONDENT_SELECT = f"SELECT id FROM {_q(Respondent._meta.db_table)} WHERE panel_key = %s"
-_BINDING_INSERT = (
-    f"INSERT INTO {_q(RespondentAccount._meta.db_table)} "
-    f"({_q('user_id')}, {_q('respondent_id')}, {_q('bound_at')}) "
-    f"VALUES (%s, %s, %s) ON CONFLICT DO NOTHING RETURNING {_q('respondent_id')}"
-)
-_BINDING_SELECT = (
-    f"SELECT respondent_id FROM {_q(RespondentAccount._meta.db_table)} WHERE user_id = %s"
-)
-_RESPONSE_FIELDS = [
-    Response._meta.get_field(name)
-    for name in (
-        "wave", "respondent", "submission_id", "status", "source", "consent", "region", "sex",
-        "age_group", "stratum", "psu", "base_weight", "probability_sample", "answers",
-        "content_hash", "created_by", "created_at", "updated_at", "submitted_at",
-    )
-]
-_RESPONSE_INSERT = (
-    f"INSERT INTO {_q(Response._meta.db_table)} "
-    f"({', '.join(_q(f.column) for f in _RESPONSE_FIELDS)}) "
-    f"VALUES ({', '.join(['%s'] * len(_RESPONSE_FIELDS))}) "
-    f"ON CONFLICT DO NOTHING RETURNING {_q('id')}"
-)
+# The statements are surveys.ingest.sql's: the column list is written once and every writer
+# passes its values by name.
 
 
-# PostgreSQL: the whole common case (open wave, new submission) as ONE statement in autocommit,
-# instead of BEGIN, wave FOR SHARE, two inserts, COMMIT (five round trips, each ~0.3 ms of
-# client CPU). The wave row is held FOR SHARE until the statement commits, exactly as the
-# transaction did. Respondent and response are inserted only when the wave is open; a unique
-# violation on the response (replay, reused id, respondent already answered) fails the whole
-# statement, so nothing of it stays, and the caller then takes the transactional path, which
-# tells a replay (200) from a conflict (409). When the respondent row was inserted concurrently
-# and is not yet in the statement's snapshot, nothing is inserted and the transactional path
-# runs as well.
-_FAST_INSERT = (
-    f"WITH w AS (SELECT status FROM {_WAVE_TABLE} WHERE id = %s FOR SHARE), "
-    f"p_new AS (INSERT INTO {_q(Respondent._meta.db_table)} (panel_key, created_at) "
-    f"SELECT %s, %s FROM w WHERE w.status = 'open' ON CONFLICT DO NOTHING RETURNING id), "
-    f"p AS (SELECT id FROM p_new UNION ALL SELECT r.id FROM {_q(Respondent._meta.db_table)} r, "
-    f"w WHERE w.status = 'open' AND r.panel_key = %s), "
-    f"ins AS (INSERT INTO {_q(Response._meta.db_table)} "
-    f"({', '.join(_q(f.column) for f in _RESPONSE_FIELDS)}) "
-    f"SELECT {', '.join('p.id' if f.name == 'respondent' else '%s' for f in _RESPONSE_FIELDS)} "
-    f"FROM (SELECT id FROM p LIMIT 1) AS p RETURNING id) "
-    f"SELECT (SELECT id FROM ins)"
-)
-
-
-def _fast_insert(*, wave_id: int, panel_key: str, now: datetime, values: list[Any]) -> bool:
+def _fast_insert(*, wave_id: int, panel_key: str, now: datetime,
+                 values: Mapping[str, Any]) -> bool:
     """True when the one-statement insert stored the response (PostgreSQL, autocommit only)."""
     if connection.vendor != "postgresql" or connection.in_atomic_block:
         return False
-    prep = [
-        f.get_db_prep_save(v, connection)
-        for f, v in zip(_RESPONSE_FIELDS, values, strict=True)
-        if f.name != "respondent"
-    ]
+    prep = ingest_sql.db_params(values, skip=("respondent",))
     try:
-        return _fetch_one(_FAST_INSERT, [wave_id, panel_key, now, panel_key, *prep]) is not None
+        return _fetch_one(
+            ingest_sql.FAST_INSERT, [wave_id, panel_key, now, panel_key, *prep]
+        ) is not None
     except IntegrityError:
         return False
 
@@ -194,49 +139,47 @@ def _fetch_one(sql: str, params: list[Any]) -> Any:
     return None if row is None else row[0]
 
 
-def _respondent_id(panel_key: str, now: datetime) -> int:
-    """The respondent's id, inserting it if new (ON CONFLICT DO NOTHING: a concurrent insert of
-    the same key makes this wait for that transaction, then the SELECT sees its row)."""
-    created_at = Respondent._meta.get_field("created_at").get_db_prep_save(now, connection)
-    respondent_id = _fetch_one(_RESPONDENT_INSERT, [panel_key, created_at])
-    if respondent_id is None:
-        respondent_id = _fetch_one(_RESPONDENT_SELECT, [panel_key])
-    return int(respondent_id)
+_RESPONDENT_CREATED_AT = Respondent._meta.get_field("created_at")
+_BOUND_AT = RespondentAccount._meta.get_field("bound_at")
 
 
-def _bind_account(*, user_id: int, respondent_id: int, now: datetime) -> None:
+def _respondent_id(panel_key: str, now: datetime) -> tuple[int, bool]:
+    """The respondent's id and whether this call created it (ON CONFLICT DO NOTHING: a
+    concurrent insert of the same key makes this wait for that transaction, then the SELECT
+    sees its row)."""
+    created_at = _RESPONDENT_CREATED_AT.get_db_prep_save(now, connection)
+    respondent_id = _fetch_one(ingest_sql.RESPONDENT_INSERT, [panel_key, created_at])
+    if respondent_id is not None:
+        return int(respondent_id), True
+    return int(_fetch_one(ingest_sql.RESPONDENT_SELECT, [panel_key])), False
+
+
+def _bind_account(*, user_id: int, respondent_id: int, now: datetime, created: bool) -> None:
     """Bind a respondent-only account to `respondent_id` on its first submission, or check that
     it is bound to it. Both sides of RespondentAccount are unique, so concurrent first
-    submissions of one account (or two accounts claiming one key) cannot both bind."""
-    bound_at = RespondentAccount._meta.get_field("bound_at").get_db_prep_save(now, connection)
-    if _fetch_one(_BINDING_INSERT, [user_id, respondent_id, bound_at]) is not None:
-        return
-    if _fetch_one(_BINDING_SELECT, [user_id]) != respondent_id:
+    submissions of one account (or two accounts claiming one key) cannot both bind.
+
+    An unbound account binds only a key this very submission `created`: a key that already
+    exists (made by an import, an enumerator or another account) is someone else's (403
+    respondent_key_taken). A panel follow-up names its key on the invitation instead, and the
+    redemption binds it (services.accounts.invitation_redeem)."""
+    bound_to = _fetch_one(ingest_sql.BINDING_SELECT, [user_id])
+    if bound_to is None:
+        if not created:
+            raise Forbidden(
+                "respondent_key_taken", errors={"respondent": [Msg("respondent_key_taken")]}
+            )
+        bound_at = _BOUND_AT.get_db_prep_save(now, connection)
+        if _fetch_one(ingest_sql.BINDING_INSERT, [user_id, respondent_id, bound_at]) is not None:
+            return
+        bound_to = _fetch_one(ingest_sql.BINDING_SELECT, [user_id])
+    if bound_to != respondent_id:
         raise Forbidden("respondent_forbidden")
 
 
-# Published instrument versions never change (a change is a new version with a new checksum),
-# so their item layout is cached per process, keyed by id and content checksum.
-_LAYOUTS: dict[tuple[int, str], ItemLayout] = {}
-
-
-def layout_for(version: InstrumentVersion) -> ItemLayout:
-    key = (version.pk, version.checksum)
-    layout = _LAYOUTS.get(key)
-    if layout is None:
-        layout = ItemLayout.for_version(version)
-        if layout.codes:
-            _LAYOUTS[key] = layout
-    return layout
-
-
-def _hash(
-    *, wave: Wave, panel_key: str, region: Region, fields: Mapping[str, Any],
-    answers: Mapping[str, int | None],
-) -> str:
-    return content_hash(
-        {"wave": wave.pk, "respondent": panel_key, "region": region.code, **fields}, answers
-    )
+def _fingerprint(*, region: str, status: str, fields: Mapping[str, Any],
+                 answers: Mapping[str, int | None]) -> str:
+    return content_hash({"region": region, "status": status, **fields}, answers)
 
 
 # Published waves keep their instrument version (re-opening keeps it; a new version is a new
@@ -249,6 +192,7 @@ WAVE_TTL_SECONDS = 300.0
 class WaveInfo:
     id: int
     label: str  # "IINP 2025", as str(Wave)
+    year: int
     layout: ItemLayout
 
 
@@ -256,7 +200,7 @@ _WAVES: dict[int, tuple[float, WaveInfo]] = {}
 
 
 def wave_info(wave_id: int) -> WaveInfo:
-    """The wave's id, label and item layout (cached per process); NotFound if there is none."""
+    """The wave's id, label, year and item layout (cached per process); NotFound if none."""
     entry = _WAVES.get(wave_id)
     if entry is not None and entry[0] > time.monotonic():
         return entry[1]
@@ -271,7 +215,7 @@ def wave_info(wave_id: int) -> WaveInfo:
     )
     if wave is None:
         raise NotFound("wave_not_found", wave=wave_id)
-    info = WaveInfo(id=wave.pk, label=str(wave), layout=layout_for(wave.version))
+    info = WaveInfo(id=wave.pk, label=str(wave), year=wave.year, layout=layout_for(wave.version))
     if info.layout.codes:
         _WAVES[wave_id] = (time.monotonic() + WAVE_TTL_SECONDS, info)
     return info
@@ -279,7 +223,8 @@ def wave_info(wave_id: int) -> WaveInfo:
 
 def clear_caches() -> None:
     _WAVES.clear()
-    _LAYOUTS.clear()
+    layouts.clear_caches()
+    contract.clear_caches()
 
 
 def response_submit(
@@ -302,16 +247,19 @@ def response_submit(
     """Store a response (final, or a draft when `draft`) in an open wave.
 
     Design defaults: stratum = region, psu = the submission id, base_weight = 1; when none of the
-    three is given the response is marked as not from a probability sample.
+    three is given the response is marked as not from a probability sample. Only enumerators
+    and admins may give them (surveys.ingest.contract).
 
     A respondent-only account (role respondent without enumerator or admin) is bound to one
-    respondent key: its first accepted submission records the key in RespondentAccount (same
-    transaction), and any submission for another key is refused (403 respondent_forbidden).
+    respondent key: the key its first accepted submission creates (same transaction), or the
+    key its invitation names (bound at redemption); any other key is refused (403).
 
-    Raises, in this order: Forbidden (403: region outside an enumerator's assignment; another
-    respondent than the account's own), Conflict (409: closed wave, unless the same submission
-    is replayed), InvalidInput (400, errors per field and per item code), Conflict (409:
-    submission_id reused with other content, respondent already answered this wave).
+    Raises, in this order: Forbidden (403: region outside an enumerator's assignment; design
+    fields from a respondent account; another respondent than the account's own), Conflict
+    (409: closed wave, unless the same submission is replayed), InvalidInput (400, errors per
+    field and per item code), Forbidden (403: an unbound respondent account claiming an existing
+    key), Conflict (409: submission_id reused with other content, respondent already answered
+    this wave).
     """
     info = wave if isinstance(wave, WaveInfo) else wave_info(wave.pk)
     if principal is None:
@@ -319,6 +267,11 @@ def response_submit(
     ref = region_ref(region)
     if ref is not None and not principal.can_write(ref):
         raise Forbidden("region_forbidden", region=region)
+    if principal.respondent_only:
+        design = contract.design_field_errors(
+            {"stratum": stratum, "psu": psu, "base_weight": base_weight})
+        if design:
+            raise Forbidden("design_field_forbidden", field=", ".join(design), errors=design)
 
     layout = info.layout
     errors: dict[str, Any] = {}
@@ -327,10 +280,8 @@ def response_submit(
     panel_key = ""
     try:
         panel_key = panel_key_for(respondent)
-    except IdentifyingKeyError:
-        errors["respondent"] = [Msg("respondent_identifying")]
-    except ValueError as exc:
-        errors["respondent"] = [Msg("respondent_invalid", {"reason": str(exc)})]
+    except RespondentKeyError as exc:
+        errors["respondent"] = [exc.msg]
     if (
         panel_key
         and principal.respondent_only
@@ -343,8 +294,12 @@ def response_submit(
         clean = validate_answers(layout, answers, require_all=not draft)
     except AnswerError as exc:
         errors["answers"] = _answer_errors(exc, layout)
-    if base_weight is not None and not (math.isfinite(base_weight) and base_weight > 0):
-        errors["base_weight"] = [Msg("out_of_range", {"min": "0", "max": "inf"})]
+    if base_weight is not None:
+        weight_errors = contract.weight_error(
+            base_weight, region_id=None if ref is None else ref.id, region=region,
+            year=info.year)
+        if weight_errors:
+            errors["base_weight"] = weight_errors
     closed = Conflict("wave_closed", wave=info.label)
     if errors:
         status_now = _wave_status(info.id, lock=False)
@@ -366,18 +321,17 @@ def response_submit(
         "base_weight": float(base_weight if base_weight is not None else 1.0),
         "probability_sample": probability_sample,
     }
-    digest = content_hash(
-        {"wave": info.id, "respondent": panel_key, "region": ref.code, **fields}, clean
-    )
     status = ResponseStatus.DRAFT.value if draft else ResponseStatus.SUBMITTED.value
+    digest = _fingerprint(region=ref.code, status=status, fields=fields, answers=clean)
     now = timezone.now()
     packed = pack_answers(layout, clean)
 
-    values = [
-        info.id, None, submission_id, status, ResponseSource.API.value, True, ref.id, sex,
-        age_group, fields["stratum"], fields["psu"], fields["base_weight"], probability_sample,
-        packed, digest, user.pk, now, now, None if draft else now,
-    ]
+    values: dict[str, Any] = {
+        "wave": info.id, "respondent": None, "submission_id": submission_id, "status": status,
+        "source": ResponseSource.API.value, "consent": True, "region": ref.id,
+        **fields, "answers": packed, "content_hash": digest, "created_by": user.pk,
+        "created_at": now, "updated_at": now, "submitted_at": None if draft else now,
+    }
     created = Submission(
         submission_id=submission_id, wave_id=info.id, respondent=panel_key, region=ref.code,
         status=status, packed=packed, created_at=now, updated_at=now,
@@ -395,38 +349,37 @@ def response_submit(
             raise NotFound("wave_not_found", wave=info.id)
         if status_now != "open":
             return _replay_or_raise(
-                wave_id=info.id, submission_id=submission_id, digest=digest, status=status,
-                layout=layout, error=closed,
+                wave_id=info.id, submission_id=submission_id, panel_key=panel_key,
+                digest=digest, layout=layout, error=closed,
             )
-        respondent_id = _respondent_id(panel_key, now)
+        respondent_id, respondent_created = _respondent_id(panel_key, now)
         if principal.respondent_only and (
             principal.bound is None or principal.bound[0] != respondent_id
         ):
-            _bind_account(user_id=user.pk, respondent_id=respondent_id, now=now)
+            _bind_account(user_id=user.pk, respondent_id=respondent_id, now=now,
+                          created=respondent_created)
             # the cached Principal learns the binding only once it is committed
             bound = (respondent_id, panel_key)
             transaction.on_commit(lambda: setattr(principal, "bound", bound))
-        values[1] = respondent_id
-        params = [
-            f.get_db_prep_save(v, connection)
-            for f, v in zip(_RESPONSE_FIELDS, values, strict=True)
-        ]
-        if _fetch_one(_RESPONSE_INSERT, params) is not None:
+        values["respondent"] = respondent_id
+        if _fetch_one(ingest_sql.RESPONSE_INSERT, ingest_sql.db_params(values)) is not None:
             return created
         if not Response.objects.filter(submission_id=submission_id).exists():
             if Response.objects.filter(wave_id=info.id, respondent_id=respondent_id).exists():
                 raise Conflict("respondent_duplicate")
             raise IntegrityError(f"response {submission_id} was not inserted")
         return _replay_or_raise(
-            wave_id=info.id, submission_id=submission_id, digest=digest, status=status,
+            wave_id=info.id, submission_id=submission_id, panel_key=panel_key, digest=digest,
             layout=layout, error=Conflict("submission_conflict", submission_id=submission_id),
         )
 
 
 def _replay_or_raise(
-    *, wave_id: int, submission_id: uuid.UUID, digest: str, status: str, layout: ItemLayout,
-    error: Conflict,
+    *, wave_id: int, submission_id: uuid.UUID, panel_key: str, digest: str,
+    layout: ItemLayout, error: Conflict,
 ) -> Submission:
+    """The stored response when it is this very submission again (same wave, respondent and
+    fingerprint; the fingerprint covers the status), else a conflict."""
     stored = (
         Response.objects.select_related("respondent", "region")
         .filter(submission_id=submission_id)
@@ -434,7 +387,11 @@ def _replay_or_raise(
     )
     if stored is None:
         raise error
-    if stored.wave_id == wave_id and stored.content_hash == digest and stored.status == status:
+    if (
+        stored.wave_id == wave_id
+        and stored.respondent.panel_key == panel_key
+        and stored.content_hash == digest
+    ):
         return Submission.from_response(stored, created=False, layout=layout)
     raise Conflict("submission_conflict", submission_id=submission_id)
 
@@ -465,6 +422,18 @@ def _own_draft_for_update(
     if response is None:
         raise NotFound("response_not_found", submission_id=submission_id)
     return response
+
+
+def _refingerprint(response: Response, answers: Mapping[str, int | None]) -> str:
+    return _fingerprint(
+        region=response.region.code, status=response.status,
+        fields={
+            "sex": response.sex, "age_group": response.age_group, "stratum": response.stratum,
+            "psu": response.psu, "base_weight": response.base_weight,
+            "probability_sample": response.probability_sample,
+        },
+        answers=answers,
+    )
 
 
 @transaction.atomic
@@ -499,20 +468,7 @@ def response_draft_update(
     if age_group is not None:
         response.age_group = age_group
     response.answers = pack_answers(layout, merged)
-    response.content_hash = _hash(
-        wave=wave,
-        panel_key=response.respondent.panel_key,
-        region=response.region,
-        fields={
-            "sex": response.sex,
-            "age_group": response.age_group,
-            "stratum": response.stratum,
-            "psu": response.psu,
-            "base_weight": float(response.base_weight),
-            "probability_sample": response.probability_sample,
-        },
-        answers=merged,
-    )
+    response.content_hash = _refingerprint(response, merged)
     response.save(update_fields=["answers", "sex", "age_group", "content_hash", "updated_at"])
     return Submission.from_response(response, created=False, layout=layout)
 
@@ -528,11 +484,13 @@ def response_draft_submit(
         return Submission.from_response(response, created=False, layout=layout)
     if not _wave_accepts_writes(wave):
         raise Conflict("wave_closed", wave=str(wave))
+    answers = unpack_answers(layout, bytes(response.answers))
     try:
-        validate_answers(layout, unpack_answers(layout, bytes(response.answers)), require_all=True)
+        validate_answers(layout, answers, require_all=True)
     except AnswerError as exc:
         raise InvalidInput("invalid", errors={"answers": _answer_errors(exc, layout)}) from None
     response.status = ResponseStatus.SUBMITTED
     response.submitted_at = timezone.now()
-    response.save(update_fields=["status", "submitted_at", "updated_at"])
+    response.content_hash = _refingerprint(response, answers)
+    response.save(update_fields=["status", "submitted_at", "content_hash", "updated_at"])
     return Submission.from_response(response, created=False, layout=layout)

@@ -1,6 +1,6 @@
 """What the dashboard shows for one region, assembled from published results.
 
-Everything is read through `surveys.selectors.published`, so the caller's region scope and the
+Everything is read through `surveys.publish`, so the caller's region scope and the
 publication rule (suppressed estimates are blank) hold here exactly as in the API. The result is
 plain data for the template; the page does no arithmetic of its own.
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from surveys import publish
 from surveys.models import (
     ALL_REGIONS,
     OVERALL,
@@ -21,12 +22,11 @@ from surveys.models import (
     ProxyValidationResult,
     TrendResult,
 )
-from surveys.selectors import published
 
 
 @dataclass(frozen=True)
 class YearRow:
-    estimate: published.PublishedEstimate
+    estimate: publish.PublishedEstimate
     change: ChangeResult | None  # the change INTO this year, when one was computed
 
 
@@ -38,7 +38,7 @@ class DimensionPanel:
     trend: TrendResult | None
 
     @property
-    def latest(self) -> published.PublishedEstimate | None:
+    def latest(self) -> publish.PublishedEstimate | None:
         return self.rows[-1].estimate if self.rows else None
 
 
@@ -74,13 +74,7 @@ class Dashboard:
 
 def latest_instrument(*, regions: set[str] | None) -> str | None:
     """The instrument of the most recent wave with estimates the caller may see."""
-    row = (
-        published.estimates(regions=regions, dimension=OVERALL)
-        .order_by("-wave__year", "wave__instrument__code")
-        .values_list("wave__instrument__code", flat=True)
-        .first()
-    )
-    return row
+    return publish.latest_instrument(regions=regions)
 
 
 def build_dashboard(
@@ -91,16 +85,14 @@ def build_dashboard(
     lang: str = "id",
     region_name: str | None = None,
 ) -> Dashboard:
-    estimates = [
-        published.publish_estimate(row)
-        for row in published.estimates(regions=regions, region=region, instrument=instrument)
-        .order_by("wave__year")
-    ]
+    estimates = publish.published_estimates(
+        regions=regions, region=region, instrument=instrument
+    )
     changes = {
         (c.dimension, c.to_wave): c
-        for c in published.changes(regions=regions, region=region, instrument=instrument)
+        for c in publish.changes(regions=regions, region=region, instrument=instrument)
     }
-    trends = {t.dimension: t for t in published.trends(
+    trends = {t.dimension: t for t in publish.trends(
         regions=regions, region=region, instrument=instrument
     )}
     names, order = _dimension_names(instrument, lang)
@@ -121,7 +113,7 @@ def build_dashboard(
         for code in codes
     ]
     if region_name is None:
-        region_name = published.region_names({region}).get(region, region)
+        region_name = publish.region_names({region}).get(region, region)
     dashboard = Dashboard(
         region=region,
         region_name=region_name,
@@ -133,7 +125,7 @@ def build_dashboard(
     # ALL has no indicator values or targets of its own: show the visible regions' rows
     scope = None if region == ALL_REGIONS else region
     dashboard.achievements = list(
-        published.achievements(regions=regions, region=scope).order_by(
+        publish.achievements(regions=regions, region=scope).order_by(
             "indicator__level", "indicator__code", "region_code", "year"
         )
     )
@@ -155,11 +147,9 @@ def _dimension_names(instrument: str, lang: str) -> tuple[dict[str, str], dict[s
 
 def _add_indicators(dashboard: Dashboard, *, regions: set[str] | None, lang: str) -> None:
     scope = None if dashboard.region == ALL_REGIONS else dashboard.region
-    validation = {
-        v.indicator_id: v for v in ProxyValidationResult.objects.select_related("indicator")
-    }
+    validation = {v.indicator_id: v for v in publish.proxy_validation()}
     years: set[int] = set()
-    for indicator in published.indicators(regions=regions, region=scope):
+    for indicator in publish.indicators(regions=regions, region=scope):
         if indicator.level == IndicatorLevel.INDEX:
             continue  # the index itself is the dimension panels above
         per_region: dict[str, IndicatorRow] = {}

@@ -41,7 +41,8 @@ def _reference_table(responses: pd.DataFrame, population: pd.DataFrame, spec,
         else:
             w = weights[wave]
         result = estimate_domains(score(answers_from_frame(group, spec), spec), w,
-                                  group["stratum"], group["psu"], group["region"])
+                                  group["stratum"], group["psu"], group["region"],
+                                  categories=True)
         parts.append(result.table.assign(wave=wave))
     return pd.concat(parts, ignore_index=True)
 
@@ -177,6 +178,29 @@ def test_empty_domain_row() -> None:
     c = full[full.region == "C"].iloc[0]
     assert (c.n, c.n_eff, c.suppressed, c.category, c.df) == (0, 0.0, True, None, 5)
     assert np.isnan(c.estimate) and np.isnan(c.se) and np.isnan(c.ci_low)
+
+
+def test_any_numeric_score_works_and_categories_are_opt_in() -> None:
+    # Scores on another scale (here 150..350): the estimates need no 0-100 range; the
+    # category bands are only computed when asked for.
+    d = _small_design()
+    y = d["y"] * 2.0 + 150.0
+    plain = estimate_domains(y, d["w"], d["stratum"], d["psu"], d["region"],
+                             dimension_codes=["y1", "y2"]).table
+    reference = estimate_domains(d["y"], d["w"], d["stratum"], d["psu"], d["region"],
+                                 dimension_codes=["y1", "y2"]).table
+    np.testing.assert_allclose(plain.estimate, reference.estimate * 2.0 + 150.0, rtol=1e-12)
+    np.testing.assert_allclose(plain.se, reference.se * 2.0, rtol=1e-9, atol=1e-12)
+    assert plain.estimate.min() > 100
+    assert list(plain.columns) == list(ESTIMATE_COLUMNS)
+    assert plain.category.isna().all() and plain.category.dtype == object
+    with pytest.raises(ValueError, match=r"category values must lie in \[0, 100\]"):
+        estimate_domains(y, d["w"], d["stratum"], d["psu"], d["region"],
+                         dimension_codes=["y1", "y2"], categories=True)
+    banded = estimate_domains(d["y"], d["w"], d["stratum"], d["psu"], d["region"],
+                              dimension_codes=["y1", "y2"], categories=True).table
+    assert banded.category.tolist() == categorize(banded.estimate.to_numpy()).tolist()
+    assert banded.category.notna().sum() == banded.estimate.notna().sum() > 0
 
 
 def test_regions_without_respondents_get_empty_rows_in_the_given_order() -> None:

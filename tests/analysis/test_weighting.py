@@ -10,7 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from analysis import weighting
 from analysis.weighting import (
+    DEFAULT_TOL,
     KishResult,
     Margin,
     RakeResult,
@@ -73,6 +75,47 @@ def test_vector_3_raking_matches_r_survey_rake() -> None:
     )
     assert result.kish.deff_w == pytest.approx(1.004807, abs=5e-7)  # Kish deff 1.004807
     assert result.max_change < 1e-10
+
+
+def _r_rake_default(base: np.ndarray, margins: list[Margin], epsilon: float = 1.0,
+                    maxit: int = 10) -> tuple[np.ndarray, int]:
+    """R survey::rake's loop with its default control (maxit 10, epsilon 1): stop when the
+    largest absolute change of the weighted table of all raking variables is below epsilon."""
+    w = base.astype(float).copy()
+    cells = pd.Series(list(zip(*(np.asarray(mg.codes) for mg in margins), strict=True)))
+    old = pd.Series(w).groupby(cells).sum()
+    for iteration in range(maxit):
+        for mg in margins:
+            codes = pd.Series(np.asarray(mg.codes))
+            sums = pd.Series(w).groupby(codes).transform("sum").to_numpy()
+            w *= codes.map(mg.totals).to_numpy(dtype=float) / sums
+        new = pd.Series(w).groupby(cells).sum()
+        if float((old - new).abs().max()) < epsilon:
+            return w, iteration
+        old = new
+    return w, maxit
+
+
+def test_stopping_rule_is_relative_weight_change_not_r_rakes_table_change() -> None:
+    # The docstrings state the rule: R's rake stops when the weighted table moves by less than
+    # epsilon = 1 unit of weight (maxit 10); Nilai stops on max |w_new / w_old - 1| < 1e-10.
+    # With small totals (sum 10) R's default stops after the first cycle, 1.9 % off the sex
+    # margin; the rule here goes on until both margins are met.
+    margins = [Margin(list("LLLPPPPL"), {"L": 5.1, "P": 4.9}, "sex"),
+               Margin(list("abcabcab"), {"a": 4.0, "b": 3.5, "c": 2.5}, "age")]
+    r_weights, r_iterations = _r_rake_default(np.ones(8), margins)
+    r_male = r_weights[np.array(list("LLLPPPPL")) == "L"].sum()
+    assert r_iterations == 0 and abs(r_male / 5.1 - 1) > 0.01
+    result = rake(np.ones(8), margins)
+    assert result.iterations > 5 and result.max_change < DEFAULT_TOL
+    male = result.weights[np.array(list("LLLPPPPL")) == "L"].sum()
+    assert male == pytest.approx(5.1, rel=1e-9)
+    # converged far enough, R's loop gives the same weights
+    tight, _ = _r_rake_default(np.ones(8), margins, epsilon=1e-13, maxit=100)
+    np.testing.assert_allclose(result.weights, tight, rtol=1e-9)
+    for doc in (weighting.__doc__, rake.__doc__):
+        assert "epsilon" in doc and "max_i |w_i^new / w_i^old - 1| < tol" in doc
+    assert "the rule of R ``survey::rake``" not in rake.__doc__
 
 
 def test_vector_5_kish() -> None:

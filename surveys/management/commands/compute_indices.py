@@ -1,4 +1,9 @@
-"""`manage.py compute_indices [--wave YEAR] [--instrument CODE]`: recompute and store results."""
+"""`manage.py compute_indices [--wave YEAR] [--instrument CODE]`: recompute and store results.
+
+A wave that cannot be computed yet (no population margins, an empty raking cell...) is skipped
+and keeps its previous results; the run still succeeds, says how many waves it skipped and
+prints each one's reason (level ``error``). Only a run that computes no wave at all fails.
+"""
 
 from __future__ import annotations
 
@@ -36,8 +41,13 @@ class Command(BaseCommand):
             raise CommandError(f"perhitungan gagal / run failed: {exc}") from exc
         verbosity = options["verbosity"]
         rows = run.parameters.get("rows", {})
+        skipped = len(run.parameters.get("skipped_waves") or [])
+        status = f"{run.status}" + (
+            f" ({skipped} gelombang dilewati / {skipped} wave{'s' if skipped > 1 else ''} "
+            "skipped, hasil sebelumnya dipertahankan / previous results kept)" if skipped
+            else "")
         self.stdout.write(
-            f"run {run.pk}: {run.status}; " + ", ".join(f"{k} {v}" for k, v in rows.items())
+            f"run {run.pk}: {status}; " + ", ".join(f"{k} {v}" for k, v in rows.items())
             + f" ({run.timings.get('total', 0):.1f} s)")
         if verbosity >= 1:
             for msg in run.messages:

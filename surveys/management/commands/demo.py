@@ -63,5 +63,9 @@ class Command(BaseCommand):
         say("")
         say(demo.trend_table_text(instrument=report.instrument))
         say("")
+        say(demo.small_area_text(instrument=report.instrument))
+        say("")
+        say(demo.programme_table_text())
+        say("")
         say(f"Selesai / done in {time.perf_counter() - start:.1f} s. Lanjut / next: "
             "manage.py export estimates --output estimates.xlsx")

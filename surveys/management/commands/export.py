@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from surveys.services.exports import (
-    DEFAULT_K,
-    EXPORT_TABLES,
-    FORMATS,
-    ExportError,
-    export_table,
-    format_for,
-)
+from surveys.services.exports import DEFAULT_K, EXPORT_TABLES, FORMATS, ExportError, format_for
+from surveys.services.jobs import export_to_path
 
 
 class Command(BaseCommand):
@@ -36,20 +31,25 @@ class Command(BaseCommand):
                                  "microdata and codebook")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        """Every run is recorded as an ExportJob (source cli, the OS user), failed ones too."""
         table = options["table"]
         extra: dict[str, Any] = {}
         if table in ("microdata", "codebook"):
             extra["instrument"] = options["instrument"]
         if table == "microdata":
             extra["k"] = options["k"]
+        folder = Path(options["output"]).expanduser().resolve().parent
+        if not folder.is_dir():
+            raise CommandError(f"folder keluaran tidak ada / output folder does not exist: "
+                               f"{folder}")
         try:
             fmt = format_for(options["output"], options["format"])
-            summary = export_table(
+            job = export_to_path(
                 table=table, fmt=fmt, output=options["output"], lang=options["lang"],
                 region_codes=set(options["region"]) if options["region"] else None, **extra)
-        except ExportError as exc:
+        except (ExportError, OSError) as exc:
             raise CommandError(str(exc)) from exc
-        self.stdout.write(f"{table}: {summary.rows} baris/rows, {len(summary.columns)} kolom/"
-                          f"columns -> {options['output']} ({fmt}, {summary.bytes} bytes)")
-        for message in summary.messages:
+        self.stdout.write(f"{table}: {job.rows} baris/rows -> {options['output']} ({fmt}, "
+                          f"{job.bytes} bytes, sha256 {job.sha256}; pekerjaan/job #{job.pk})")
+        for message in job.messages:
             self.stdout.write(f"  {message}")

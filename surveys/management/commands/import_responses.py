@@ -2,11 +2,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
+from surveys.collect.fieldimport import import_field_export
 from surveys.services.imports import responses_import
 
-from ._importing import import_errors
+from ._importing import recorded_import
 
 
 class Command(BaseCommand):
@@ -25,10 +26,32 @@ class Command(BaseCommand):
             "--replace", action="store_true",
             help="ganti jawaban tersimpan yang berbeda / replace stored responses that differ",
         )
+        parser.add_argument(
+            "--from", dest="platform", choices=["csv", "kobo", "odk"], default="csv",
+            help="csv: the responses CSV of INTERFACE section 1 (default); kobo / odk: a "
+                 "KoboToolbox (CSV/XLSX) or ODK Central (CSV) submission export of the form "
+                 "made by export_xlsform",
+        )
+        parser.add_argument(
+            "--wave", type=int, default=None,
+            help="tahun gelombang bila ekspor tidak memuatnya / the wave's year, when the "
+                 "export has no wave field (a form made without --year)",
+        )
 
     def handle(self, *args, file: Path, instrument: str, instrument_version: int | None,
-               replace: bool, **options) -> None:
-        with import_errors():
-            report = responses_import(path=file, instrument_code=instrument,
-                                      version=instrument_version, replace=replace)
+               replace: bool, platform: str, wave: int | None, **options) -> None:
+        options = {"instrument": instrument, "instrument_version": instrument_version,
+                   "replace": replace, "from": platform, "wave": wave}
+        with recorded_import("import_responses", [file], options) as job:
+            if platform == "csv":
+                if wave is not None:
+                    raise CommandError("--wave hanya untuk / only with --from kobo|odk")
+                report = responses_import(path=file, instrument_code=instrument,
+                                          version=instrument_version, replace=replace)
+            else:
+                report = import_field_export(path=file, platform=platform,
+                                             instrument_code=instrument,
+                                             version=instrument_version, wave=wave,
+                                             replace=replace)
+            job.finish(report)
         self.stdout.write(self.style.SUCCESS(report.summary()))

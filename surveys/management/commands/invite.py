@@ -21,6 +21,11 @@ class Command(BaseCommand):
         parser.add_argument("instrument")
         parser.add_argument("year", type=int)
         parser.add_argument("--count", type=int, default=1)
+        parser.add_argument(
+            "--respondent", default=None,
+            help="panel follow-up: the respondent id the code is for; redeeming it binds the "
+            "new account to that respondent",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         wave = Wave.objects.filter(
@@ -29,7 +34,8 @@ class Command(BaseCommand):
         if wave is None:
             raise CommandError(f"There is no wave {options['instrument']} {options['year']}.")
         try:
-            codes = invitation_create(wave=wave, count=options["count"])
+            codes = invitation_create(wave=wave, count=options["count"],
+                                      respondent=options["respondent"])
         except DomainError as exc:
             raise CommandError(exc.message("en")) from exc
         self.stdout.write("\n".join(codes))

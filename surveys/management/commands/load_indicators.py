@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand
 
 from surveys.services.imports import indicators_load
 
-from ._importing import import_errors
+from ._importing import recorded_import
 
 
 class Command(BaseCommand):
@@ -18,7 +18,8 @@ class Command(BaseCommand):
         parser.add_argument("values", type=Path)
 
     def handle(self, *args, definitions: Path, values: Path, **options) -> None:
-        with import_errors():
+        with recorded_import("load_indicators", [definitions, values]) as job:
             reports = indicators_load(definitions=definitions, values=values)
+            job.finish(*reports)
         for report in reports:
             self.stdout.write(self.style.SUCCESS(report.summary()))

@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand
 
 from surveys.services.imports import population_load
 
-from ._importing import import_errors
+from ._importing import recorded_import
 
 
 class Command(BaseCommand):
@@ -17,6 +17,7 @@ class Command(BaseCommand):
         parser.add_argument("file", type=Path)
 
     def handle(self, *args, file: Path, **options) -> None:
-        with import_errors():
+        with recorded_import("load_population", [file]) as job:
             report = population_load(path=file)
+            job.finish(report)
         self.stdout.write(self.style.SUCCESS(report.summary()))

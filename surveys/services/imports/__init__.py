@@ -9,15 +9,9 @@ from ._common import ERROR_LIMIT, ImportFailed, LoadReport
 from .indicators import indicators_load, targets_load
 from .population import population_load
 from .regions import regions_load
-from .responses import (
-    ResponsesImportReport,
-    content_hashes,
-    import_submission_id,
-    responses_import,
-)
+from .responses import ResponsesImportReport, responses_import
 
 __all__ = [
-    "ERROR_LIMIT", "ImportFailed", "LoadReport", "ResponsesImportReport", "content_hashes",
-    "import_submission_id", "indicators_load", "population_load", "regions_load",
-    "responses_import", "targets_load",
+    "ERROR_LIMIT", "ImportFailed", "LoadReport", "ResponsesImportReport", "indicators_load",
+    "population_load", "regions_load", "responses_import", "targets_load",
 ]

@@ -10,17 +10,26 @@ from __future__ import annotations
 import csv
 import io
 import math
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from surveys.models import AgeGroup, Sex
+from surveys.models.waves import YEAR_MAX, YEAR_MIN
 
 #: How many problems are listed before "... and N more".
 ERROR_LIMIT = 50
 
-YEAR_MIN, YEAR_MAX = 1945, 2200
+#: Codes loaded from files (indicator, instrument, dimension and item codes) are slugs: ASCII
+#: letters and digits, then also ``_ . -``. No leading ``= + - @`` (a spreadsheet would read a
+#: formula), no space, control or invisible character (U+202E, U+200B...).
+SLUG_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+#: Region codes (BPS) are digits; Kemendagri codes are digits in dot-separated groups.
+REGION_CODE_RE = re.compile(r"[0-9]+")
+KEMENDAGRI_CODE_RE = re.compile(r"[0-9]+(?:\.[0-9]+)*")
+
 SEX_VALUES = frozenset(Sex.values)
 AGE_GROUP_VALUES = frozenset(AgeGroup.values)
 
@@ -183,6 +192,37 @@ def csv_records(text: str, *, required: tuple[str, ...], optional: tuple[str, ..
         yield row, {name: cell.strip() for name, cell in zip(names, cells, strict=True)}
     if n_rows == 0:
         log.add("berkas tidak berisi baris data", "file has no data rows")
+
+
+def shown(value: object, limit: int = 60) -> str:
+    """A value for an error message: escaped (a control or invisible character is shown as
+    ``\\u202e``, never acted on) and cut at ``limit`` characters."""
+    text = ascii(value) if isinstance(value, str) else repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def check_code(value: object, log: ErrorLog, *, what_id: str, what_en: str,
+               max_length: int | None = None, pattern: re.Pattern[str] = SLUG_RE,
+               rule_id: str = "hanya huruf, angka, _ . - dan diawali huruf atau angka",
+               rule_en: str = "only letters, digits, _ . - and starting with a letter or digit",
+               row: int | None = None, column: str | None = None,
+               field: str | None = None) -> bool:
+    """Report a code that is empty, too long or not of ``pattern`` (a slug by default)."""
+    if not isinstance(value, str) or not value:
+        log.add(f"{what_id} wajib diisi", f"{what_en} is required", row=row, column=column,
+                field=field)
+        return False
+    if pattern.fullmatch(value) is None:
+        log.add(f"{what_id} {shown(value)} tidak sah: {rule_id}",
+                f"invalid {what_en} {shown(value)}: {rule_en}", row=row, column=column,
+                field=field)
+        return False
+    if max_length is not None and len(value) > max_length:
+        log.add(f"{what_id} lebih dari {max_length} karakter",
+                f"{what_en} longer than {max_length} characters", row=row, column=column,
+                field=field)
+        return False
+    return True
 
 
 def parse_year(value: str, log: ErrorLog, *, row: int, column: str) -> int | None:

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.db import transaction
 
+from surveys import safejson
 from surveys.models import (
     INDEX_CODE,
     Indicator,
@@ -21,6 +22,7 @@ from surveys.models import (
 from ._common import (
     ErrorLog,
     LoadReport,
+    check_code,
     csv_records,
     decode_utf8,
     file_label,
@@ -49,10 +51,13 @@ def _parse_definitions(path: Path, log: ErrorLog) -> dict[str, dict[str, Any]]:
         log.add("berkas kosong", "empty file")
         return {}
     try:
-        document = json.loads(text)
+        document = safejson.loads(text)
     except json.JSONDecodeError as exc:
         log.add(f"JSON tidak sah: {exc.msg} (kolom {exc.colno})",
                 f"invalid JSON: {exc.msg} (column {exc.colno})", row=exc.lineno)
+        return {}
+    except safejson.JSONRejected as exc:  # too deep, NUL, lone surrogate
+        log.add(exc.id_text, exc.en_text)
         return {}
     if not isinstance(document, list) or not document:
         log.add("dokumen harus berupa daftar indikator", "document must be a list of indicators")
@@ -68,8 +73,8 @@ def _parse_definitions(path: Path, log: ErrorLog) -> dict[str, dict[str, Any]]:
                     field=f"{where}.{key}")
         code = spec.get("code")
         ok = True
-        if not isinstance(code, str) or not code.strip() or len(code) > _limit(Indicator, "code"):
-            log.add("kode wajib diisi", "code is required", field=f"{where}.code")
+        if not check_code(code, log, what_id="kode", what_en="code",
+                          max_length=_limit(Indicator, "code"), field=f"{where}.code"):
             ok = False
         elif code == INDEX_CODE:
             log.add(f"kode {INDEX_CODE} dicadangkan untuk indeks survei",
@@ -100,6 +105,10 @@ def _parse_definitions(path: Path, log: ErrorLog) -> dict[str, dict[str, Any]]:
                 log.add(f"{key} harus berupa teks pendek", f"{key} must be a short text",
                         field=f"{where}.{key}")
                 ok = False
+            elif key == "dimension" and value and not check_code(
+                    value, log, what_id="kode dimensi", what_en="dimension code",
+                    field=f"{where}.dimension"):
+                ok = False
         if ok:
             out[code] = {
                 "name_id": name["id"], "name_en": name.get("en", ""),
@@ -123,7 +132,10 @@ def _parse_series(path: Path, *, columns: tuple[str, str, str, str], indicators:
     first: dict[tuple[str, int, int], int] = {}
     for row, rec in csv_records(text, required=columns, optional=(), log=log):
         code = rec["indicator"]
-        if code not in indicators:
+        if not check_code(code, log, what_id="kode indikator", what_en="indicator code",
+                          row=row, column="indicator"):
+            code = ""
+        elif code not in indicators:
             log.add(f"indikator {code} tidak dikenal", f"unknown indicator {code}", row=row,
                     column="indicator")
             code = ""

@@ -9,8 +9,11 @@ from django.db import transaction
 from surveys.models import Region, RegionLevel
 
 from ._common import (
+    KEMENDAGRI_CODE_RE,
+    REGION_CODE_RE,
     ErrorLog,
     LoadReport,
+    check_code,
     csv_records,
     decode_utf8,
     file_label,
@@ -24,6 +27,7 @@ OPTIONAL = ("code_kemendagri",)
 LEVELS = frozenset(RegionLevel.values)
 _CODE_MAX = Region._meta.get_field("code").max_length
 _NAME_MAX = Region._meta.get_field("name").max_length
+_KEMENDAGRI_MAX = Region._meta.get_field("code_kemendagri").max_length
 
 
 def regions_load(*, path: Path) -> LoadReport:
@@ -41,9 +45,10 @@ def regions_load(*, path: Path) -> LoadReport:
             code = rec["code"]
             if not code:
                 log.add("kode kosong", "empty code", row=row, column="code")
-            elif len(code) > _CODE_MAX:
-                log.add(f"kode lebih dari {_CODE_MAX} karakter",
-                        f"code longer than {_CODE_MAX} characters", row=row, column="code")
+            elif not check_code(code, log, what_id="kode", what_en="code", max_length=_CODE_MAX,
+                                pattern=REGION_CODE_RE, rule_id="kode BPS hanya angka",
+                                rule_en="a BPS code is digits only", row=row, column="code"):
+                code = ""
             elif code in rows:
                 log.add(f"kode {code} ganda (juga baris {rows[code][0]})",
                         f"duplicate code {code} (also row {rows[code][0]})",
@@ -53,6 +58,13 @@ def regions_load(*, path: Path) -> LoadReport:
                         f"name empty or longer than {_NAME_MAX} characters",
                         row=row, column="name")
             parse_choice(rec["level"], LEVELS, log, row=row, column="level")
+            kemendagri = rec.get("code_kemendagri", "")
+            if kemendagri:
+                check_code(kemendagri, log, what_id="kode Kemendagri",
+                           what_en="Kemendagri code", max_length=_KEMENDAGRI_MAX,
+                           pattern=KEMENDAGRI_CODE_RE, rule_id="angka dalam kelompok bertitik",
+                           rule_en="digits in dot-separated groups", row=row,
+                           column="code_kemendagri")
             if code and code not in rows:
                 rows[code] = (row, rec)
     existing = {r.code: r for r in Region.objects.select_related("parent")} if rows else {}

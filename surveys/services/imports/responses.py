@@ -1,25 +1,28 @@
 """Import a wide responses CSV (`respondent,wave,region,sex,age_group,stratum,psu,base_weight,
 <item code>...`) into Response rows, all or nothing.
 
+Built on the response contract (surveys.ingest), like the API: the same field definitions
+and rules (respondent keys, choices, lengths, the base-weight rule), the same fingerprint, the
+same column list for the insert.
+
 Built for files of millions of rows: the CSV is parsed by pyarrow, every check runs on whole
 columns (numpy / arrow compute) and problems are located with np.nonzero; answers are packed
 from one uint8 matrix; the content hash and the deterministic submission id are computed
-column-wise and verified against their scalar definitions (services.answers.content_hash,
-import_submission_id) by the tests; rows are written with COPY on PostgreSQL and executemany on
-SQLite. Existing responses of the file's waves are fetched with one query.
+column-wise (surveys.ingest.fingerprint.content_hashes / submission_ids_hex, tested equal to
+their scalar definitions); rows are written with COPY on PostgreSQL and executemany on SQLite.
+Existing responses of the file's waves are fetched with one query.
 
 Idempotence: the submission id of an imported response is uuid5(instrument code, year, panel
-key), and its content hash covers region, sex, age group, stratum, psu, base weight and the
-answers, so importing the same file again writes nothing. A row whose content differs from the
-stored response of the same respondent and wave is an error unless `replace` is set.
+key), and its fingerprint is the contract's (the same as the API's for the same response), so
+importing the same file again writes nothing, and importing a row identical to a response
+submitted through the API says "unchanged". A row whose content differs from the stored
+response of the same respondent and wave is an error unless `replace` is set.
 """
 
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
-import json
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -37,8 +40,13 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from datafiles.answers import ANSWER_MISSING, ItemLayout
+from surveys.ingest import contract
+from surveys.ingest import sql as ingest_sql
+from surveys.ingest.fingerprint import content_hashes, submission_ids_hex
+from surveys.ingest.keys import RespondentKeyError, panel_key_for
+from surveys.ingest.layout import layout_for_version
 from surveys.models import (
-    ANSWER_MISSING,
     InstrumentVersion,
     Region,
     Respondent,
@@ -48,12 +56,8 @@ from surveys.models import (
     Wave,
     WaveStatus,
 )
-from surveys.services.answers import ItemLayout
-from surveys.services.respondents import panel_key_for
 
 from ._common import (
-    AGE_GROUP_VALUES,
-    SEX_VALUES,
     YEAR_MAX,
     YEAR_MIN,
     ErrorLog,
@@ -65,18 +69,9 @@ from ._common import (
 
 META_COLUMNS = ("respondent", "wave", "region", "sex", "age_group", "stratum", "psu",
                 "base_weight")
-#: Namespace of the deterministic submission ids of imported responses.
-IMPORT_NAMESPACE = uuid.UUID("8b6f1c52-3f4e-5a7b-9c1d-2e3f4a5b6c7d")
-_STRATUM_MAX = Response._meta.get_field("stratum").max_length
-_PSU_MAX = Response._meta.get_field("psu").max_length
 _INSERT_BATCH = 20_000
 _LOOKUP_BATCH = 5_000
 _SQLITE_CACHE_KIB = -262_144  # negative = KiB
-
-
-def import_submission_id(instrument_code: str, year: int, panel_key: str) -> uuid.UUID:
-    """The submission id of an imported response: stable across re-imports of the same row."""
-    return uuid.uuid5(IMPORT_NAMESPACE, f"{instrument_code}:{year}:{panel_key}")
 
 
 @dataclass(frozen=True)
@@ -143,25 +138,37 @@ class _Problems:
 
 
 def responses_import(*, path: Path, instrument_code: str, version: int | None = None,
-                     replace: bool = False) -> ResponsesImportReport:
-    """Validate a responses CSV and write it whole, or raise ImportFailed and write nothing."""
+                     replace: bool = False, submission_ids: Sequence[str] | None = None,
+                     label: str | None = None) -> ResponsesImportReport:
+    """Validate a responses CSV and write it whole, or raise ImportFailed and write nothing.
+
+    ``submission_ids`` (one UUID per data row, e.g. the instance ids of an ODK/Kobo export)
+    replace the derived ones for new rows; ``label`` names the file in messages (the original
+    export when ``path`` is its converted copy).
+    """
     # imported here: services.instruments uses this package's helpers
     from surveys.services.instruments import InstrumentNotFound, instrument_version_get
 
-    log = ErrorLog(file_label(path))
+    log = ErrorLog(label or file_label(path))
     try:
         instrument_version = instrument_version_get(code=instrument_code, version=version)
     except InstrumentNotFound as exc:
         raise ImportFailed([f"{log.label}: {exc}"]) from None
-    layout = ItemLayout.for_version(instrument_version)
+    layout = layout_for_version(instrument_version)
     data = read_bytes(path, log)
     log.raise_if_any()
     assert data is not None
     parsed = _parse(data, layout, log)
     log.raise_if_any()
     assert parsed is not None
+    given_ids = None
+    if submission_ids is not None:
+        given_ids = pa.array([uuid.UUID(str(v)).hex for v in submission_ids], type=pa.string())
+        if len(given_ids) != parsed.n:
+            raise ValueError(f"{len(given_ids)} submission ids for {parsed.n} rows")
     try:
-        report = _write(parsed, instrument_version, layout, log, replace=replace)
+        report = _write(parsed, instrument_version, layout, log, replace=replace,
+                        submission_ids=given_ids)
     except IntegrityError as exc:
         # only a concurrent writer can get here: everything else was checked beforehand
         raise ImportFailed([
@@ -323,20 +330,19 @@ def _parse(data: bytes, layout: ItemLayout, log: ErrorLog) -> _Parsed | None:
     key_index = encoded.indices.to_numpy(zero_copy_only=False)
     key_nulls = encoded.indices.is_null().to_numpy(zero_copy_only=False)
     panel_keys: list[str] = []
-    bad_ids: dict[int, str] = {}
+    bad_ids: dict[int, tuple[str, str]] = {}
     secret = settings.PANEL_KEY_SECRET  # read once: settings lookups cost per call
     for j, external in enumerate(distinct):
         try:
             panel_keys.append(panel_key_for(external, secret=secret))
-        except ValueError as exc:
+        except RespondentKeyError as exc:
             panel_keys.append("")
-            bad_ids[j] = str(exc)
+            bad_ids[j] = (exc.msg.render("id"), exc.msg.render("en"))
     key_index = np.where(key_nulls, -1, key_index).astype(np.int64)
     problems.add(key_nulls, "respondent", lambda i: ("sel kosong", "empty cell"))
     if bad_ids:
         bad_mask = np.isin(key_index, np.fromiter(bad_ids, dtype=np.int64))
-        problems.add(bad_mask, "respondent", lambda i: (
-            "id responden tidak dapat dipakai", bad_ids[int(key_index[i])]))
+        problems.add(bad_mask, "respondent", lambda i: bad_ids[int(key_index[i])])
 
     # wave: a year
     years_f, bad = _to_float(cols["wave"])
@@ -361,7 +367,7 @@ def _parse(data: bytes, layout: ItemLayout, log: ErrorLog) -> _Parsed | None:
         region_pos.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
     ] if regions else np.zeros(n, dtype=np.int64)
 
-    for name, allowed in (("sex", SEX_VALUES), ("age_group", AGE_GROUP_VALUES)):
+    for name, allowed in (("sex", contract.SEX_VALUES), ("age_group", contract.AGE_GROUP_VALUES)):
         ok = pc.is_in(cols[name], value_set=pa.array(sorted(allowed))).to_numpy(
             zero_copy_only=False)
         notnull = ~cols[name].is_null().to_numpy(zero_copy_only=False)
@@ -369,17 +375,28 @@ def _parse(data: bytes, layout: ItemLayout, log: ErrorLog) -> _Parsed | None:
         problems.add(~ok & notnull, name, lambda i, name=name, choices=choices: (
             f"'{value(name, i)}' bukan salah satu dari {choices}",
             f"'{value(name, i)}' is not one of {choices}"))
-    for name, limit in (("stratum", _STRATUM_MAX), ("psu", _PSU_MAX)):
+    for name, limit in (("stratum", contract.STRATUM_MAX), ("psu", contract.PSU_MAX)):
         lengths = pc.utf8_length(cols[name]).fill_null(0).to_numpy(zero_copy_only=False)
         problems.add(lengths > limit, name, lambda i, limit=limit: (
             f"lebih dari {limit} karakter", f"longer than {limit} characters"))
 
-    weight, bad = _to_float(cols["base_weight"])
-    with np.errstate(invalid="ignore"):
-        bad |= ~np.isnan(weight) & ~(np.isfinite(weight) & (weight > 0))
-    problems.add(bad, "base_weight", lambda i: (
-        f"bobot dasar '{value('base_weight', i)}' harus angka > 0",
-        f"base weight '{value('base_weight', i)}' must be a number > 0"))
+    # base weight: the contract's rule on the whole column (text that is not a number, "nan"
+    # and "inf" included, is not finite; an empty cell was reported above)
+    weight, _ = _to_float(cols["base_weight"])
+    weight_null = cols["base_weight"].is_null().to_numpy(zero_copy_only=False)
+    region_known = ~unknown & ~cols["region"].is_null().to_numpy(zero_copy_only=False)
+    caps, cap_years = contract.weight_caps(region_ids, years)
+    caps[~region_known | (years == 0)] = np.inf  # no cap for rows already in error
+    weight_problem = contract.weight_problems(weight, caps)
+    weight_problem[weight_null] = contract.WEIGHT_OK
+
+    def weight_text(i: int) -> tuple[str, str]:
+        msg = contract.weight_message(
+            int(weight_problem[i]), value=value("base_weight", i), cap=float(caps[i]),
+            region=value("region", i), year=int(cap_years[i]) or None)
+        return msg.render("id"), msg.render("en")
+
+    problems.add(weight_problem != contract.WEIGHT_OK, "base_weight", weight_text)
 
     # answers: one uint8 matrix, every item column checked at once
     answers = np.full((n, len(layout.codes)), ANSWER_MISSING, dtype=np.uint8)
@@ -428,147 +445,10 @@ def _parse(data: bytes, layout: ItemLayout, log: ErrorLog) -> _Parsed | None:
     )
 
 
-# --- fingerprints ------------------------------------------------------------------------------
-
-_NEEDS_ESCAPE = r'[^\x20\x21\x23-\x5b\x5d-\x7e]'
-
-
-_HASH_CHUNK = 16_384  # rows per block: keeps the byte tables in cache
-
-
-def _string_array(lengths: np.ndarray, data: np.ndarray) -> pa.Array:
-    offsets = np.zeros(len(lengths) + 1, dtype=np.int32)
-    np.cumsum(lengths, out=offsets[1:])
-    return pa.StringArray.from_buffers(len(lengths), pa.py_buffer(offsets), pa.py_buffer(data))
-
-
-def _float_repr(values: np.ndarray) -> pa.Array:
-    """Python's repr() of many floats (what json.dumps writes). Arrow's shortest round-trip
-    text has the same digits; it differs only in style (no ".0" on integers, exponent
-    thresholds), so it is used where the styles agree and repr() elsewhere."""
-    text = pc.cast(pa.array(values, type=pa.float64()), pa.string())
-    with np.errstate(invalid="ignore"):
-        plain = ((values >= 1e-4) & (values < 1e16)
-                 & ~pc.match_substring(text, "e").to_numpy(zero_copy_only=False))
-        integral = plain & (values == np.floor(values))
-    if integral.any():
-        text = pc.if_else(pa.array(integral), pc.binary_join_element_wise(text, ".0", ""), text)
-    odd = np.flatnonzero(~plain)
-    if odd.size:
-        mask = np.zeros(len(values), dtype=bool)
-        mask[odd] = True
-        text = pc.replace_with_mask(
-            text, pa.array(mask), pa.array([repr(float(values[i])) for i in odd.tolist()]))
-    return text
-
-
-def _answers_json(layout: ItemLayout, answers: np.ndarray) -> pa.Array:
-    """The inside of the canonical `answers` object for every row: `"code":value` pairs in code
-    order, missing answers left out. Every item owns a fixed-width byte slot (its key, then
-    its digits) in a row template; a missing answer zeroes its slot; dropping the zero bytes
-    leaves each row's text."""
-    n, k = answers.shape
-    order = sorted(range(k), key=lambda j: layout.codes[j])
-    digits = len(str(layout.scale_max))
-    keys = [f",{json.dumps(layout.codes[j])}:".encode() for j in order]
-    width = sum(len(key) + digits for key in keys)
-    template = np.zeros(width, dtype=np.uint8)
-    owner = np.empty(width, dtype=np.int64)
-    slot_start = np.empty(k, dtype=np.int64)
-    digit_at = np.empty(k, dtype=np.int64)
-    at = 0
-    for t, key in enumerate(keys):
-        slot_start[t] = at
-        template[at: at + len(key)] = np.frombuffer(key, dtype=np.uint8)
-        owner[at: at + len(key) + digits] = t
-        digit_at[t] = at + len(key)
-        at += len(key) + digits
-    digit_table = np.zeros((256, digits), dtype=np.uint8)
-    for value in range(layout.scale_min, layout.scale_max + 1):
-        text = str(value).encode()
-        digit_table[value, : len(text)] = np.frombuffer(text, dtype=np.uint8)
-    chunks = []
-    for lo in range(0, n, _HASH_CHUNK):
-        block = answers[lo: lo + _HASH_CHUNK][:, order]
-        present = block != ANSWER_MISSING
-        text = template * np.take(present, owner, axis=1)  # C order: fast compaction
-        for d in range(digits):
-            text[:, digit_at + d] = digit_table[block, d]
-        has = np.flatnonzero(present.any(axis=1))
-        text[has, slot_start[present[has].argmax(axis=1)]] = 0  # no comma before the first
-        keep = text != 0
-        chunks.append(_string_array(np.count_nonzero(keep, axis=1), text[keep]))
-    if not chunks:
-        return pa.array([], type=pa.string())
-    return pa.concat_arrays(chunks)
-
-
-def content_hashes(*, layout: ItemLayout, answers: np.ndarray, region: pa.Array, sex: pa.Array,
-                   age_group: pa.Array, stratum: pa.Array, psu: pa.Array,
-                   base_weight: np.ndarray) -> list[str]:
-    """Column-wise equivalent of services.answers.content_hash for many rows.
-
-    Builds the same canonical JSON text (sorted keys, no spaces, missing answers omitted) with
-    numpy byte tables and arrow string kernels, then hashes it row by row; rows whose strings
-    would need JSON escaping go through content_hash itself. Tests check equality with
-    content_hash row by row.
-    """
-    from surveys.services.answers import content_hash, unpack_answers
-
-    n = answers.shape[0]
-    answer_text = _answers_json(layout, answers)
-    weight_text = _float_repr(base_weight)
-    blob = pc.binary_join_element_wise(
-        '{"answers":{', answer_text, '},"fields":{"age_group":"', age_group,
-        '","base_weight":', weight_text, ',"psu":"', psu, '","region":"', region,
-        '","sex":"', sex, '","stratum":"', stratum, '"}}', "",
-    ).cast(pa.binary())
-    offsets = np.frombuffer(blob.buffers()[1], dtype=np.int32)[blob.offset: blob.offset + n + 1]
-    buf = memoryview(blob.buffers()[2])
-    sha = hashlib.sha256
-    bounds = offsets.tolist()
-    hashes = [sha(buf[bounds[i]: bounds[i + 1]]).hexdigest() for i in range(n)]
-    escape = np.zeros(n, dtype=bool)
-    for col in (age_group, psu, region, sex, stratum):
-        escape |= pc.match_substring_regex(col, _NEEDS_ESCAPE).to_numpy(zero_copy_only=False)
-    for i in np.flatnonzero(escape).tolist():
-        fields = {
-            "region": region[i].as_py(), "sex": sex[i].as_py(),
-            "age_group": age_group[i].as_py(), "stratum": stratum[i].as_py(),
-            "psu": psu[i].as_py(), "base_weight": float(base_weight[i]),
-        }
-        hashes[i] = content_hash(fields, unpack_answers(layout, answers[i].tobytes()))
-    return hashes
-
-
-def submission_ids_hex(instrument_code: str, years: np.ndarray, panel_keys: pa.Array
-                       ) -> pa.Array:
-    """import_submission_id for many rows, as 32 hex digits each (uuid5 = SHA-1 of namespace +
-    name, truncated to 16 bytes, version and variant bits set)."""
-    n = len(panel_keys)
-    if n == 0:
-        return pa.array([], type=pa.string())
-    names = pc.binary_join_element_wise(
-        instrument_code, pc.cast(pa.array(years, type=pa.int64()), pa.string()), panel_keys, ":")
-    blob = pc.binary_join_element_wise(
-        pa.scalar(IMPORT_NAMESPACE.bytes, pa.binary()), names.cast(pa.binary()),
-        pa.scalar(b"", pa.binary()))
-    offsets = np.frombuffer(blob.buffers()[1], dtype=np.int32)[blob.offset: blob.offset + n + 1]
-    buf = memoryview(blob.buffers()[2])
-    bounds = offsets.tolist()
-    sha1 = hashlib.sha1
-    digests = b"".join([sha1(buf[bounds[i]: bounds[i + 1]]).digest() for i in range(n)])
-    raw = np.frombuffer(digests, dtype=np.uint8).reshape(-1, 20)[:, :16].copy()
-    raw[:, 6] = (raw[:, 6] & 0x0F) | 0x50
-    raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80
-    hexed = np.frombuffer(raw.tobytes().hex().encode("ascii"), dtype="S32")
-    return pa.array(hexed).cast(pa.string())
-
-
 # --- writing -----------------------------------------------------------------------------------
 
 def _write(parsed: _Parsed, version: InstrumentVersion, layout: ItemLayout, log: ErrorLog, *,
-           replace: bool) -> ResponsesImportReport:
+           replace: bool, submission_ids: pa.Array | None = None) -> ResponsesImportReport:
     code = version.instrument.code
     hashes = content_hashes(
         layout=layout, answers=parsed.answers, region=parsed.region, sex=parsed.sex,
@@ -639,7 +519,9 @@ def _write(parsed: _Parsed, version: InstrumentVersion, layout: ItemLayout, log:
             take = pa.array(new)
             _insert_responses(_NewRows(
                 wave=row_wave[new], respondent=ids[key_rows.ravel()],
-                submission=submission_ids_hex(code, parsed.years[new], pc.take(row_keys, take)),
+                submission=(submission_ids.take(take) if submission_ids is not None else
+                            submission_ids_hex(code, parsed.years[new],
+                                               pc.take(row_keys, take))),
                 region=parsed.region_ids[new], sex=parsed.sex.take(take),
                 age_group=parsed.age_group.take(take), stratum=parsed.stratum.take(take),
                 psu=parsed.psu.take(take), base_weight=parsed.base_weight[new],
@@ -770,13 +652,6 @@ def _respondent_ids(keys: pa.Array, now: Any) -> tuple[np.ndarray, int]:
     return ids, created
 
 
-_RESPONSE_FIELDS = (
-    "wave", "respondent", "submission_id", "status", "source", "consent", "region", "sex",
-    "age_group", "stratum", "psu", "base_weight", "probability_sample", "answers",
-    "content_hash", "created_at", "updated_at", "submitted_at",
-)
-
-
 @dataclass
 class _NewRows:
     wave: np.ndarray
@@ -873,43 +748,54 @@ def _bulk_load(cursor: Any, model: Any, n_rows: int) -> Iterator[None]:
 
 
 def _insert_responses(rows: _NewRows, now: Any) -> None:
-    table = _table(Response)
-    cols = ", ".join(_col(Response, name) for name in _RESPONSE_FIELDS)
+    """Insert the new rows: each column given by name, in surveys.ingest.sql's one column
+    list (COPY on PostgreSQL, executemany on SQLite)."""
     n, k = rows.answers.shape
     if _postgres():
         stamp = now.isoformat()
         with connection.cursor() as cursor, _bulk_load(cursor, Response, n):
-            with cursor.cursor.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
+            with cursor.cursor.copy(ingest_sql.RESPONSE_COPY) as copy:
                 for lo in range(0, n, _COPY_CHUNK):
                     hi = min(n, lo + _COPY_CHUNK)
                     part = slice(lo, hi)
                     hexed = np.ascontiguousarray(_HEX[rows.answers[part]]).view(f"S{2 * k}")
-                    answers = pc.binary_join_element_wise(
-                        "\\\\x", pa.array(hexed.ravel()).cast(pa.string()), "")
-                    _copy_write(copy, [
-                        pc.cast(pa.array(rows.wave[part]), pa.string()),
-                        pc.cast(pa.array(rows.respondent[part]), pa.string()),
-                        rows.submission[lo:hi], ResponseStatus.SUBMITTED.value,
-                        ResponseSource.IMPORT.value, "t",
-                        pc.cast(pa.array(rows.region[part]), pa.string()),
-                        _copy_escape(rows.sex[lo:hi]), _copy_escape(rows.age_group[lo:hi]),
-                        _copy_escape(rows.stratum[lo:hi]), _copy_escape(rows.psu[lo:hi]),
-                        pc.cast(pa.array(rows.base_weight[part]), pa.string()), "t", answers,
-                        rows.content_hash[lo:hi], stamp, stamp, stamp,
-                    ])
+                    text = {
+                        "wave": pc.cast(pa.array(rows.wave[part]), pa.string()),
+                        "respondent": pc.cast(pa.array(rows.respondent[part]), pa.string()),
+                        "submission_id": rows.submission[lo:hi],
+                        "status": ResponseStatus.SUBMITTED.value,
+                        "source": ResponseSource.IMPORT.value, "consent": "t",
+                        "region": pc.cast(pa.array(rows.region[part]), pa.string()),
+                        "sex": _copy_escape(rows.sex[lo:hi]),
+                        "age_group": _copy_escape(rows.age_group[lo:hi]),
+                        "stratum": _copy_escape(rows.stratum[lo:hi]),
+                        "psu": _copy_escape(rows.psu[lo:hi]),
+                        "base_weight": pc.cast(pa.array(rows.base_weight[part]), pa.string()),
+                        "probability_sample": "t",
+                        "answers": pc.binary_join_element_wise(
+                            "\\\\x", pa.array(hexed.ravel()).cast(pa.string()), ""),
+                        "content_hash": rows.content_hash[lo:hi], "created_by": "\\N",
+                        "created_at": stamp, "updated_at": stamp, "submitted_at": stamp,
+                    }
+                    _copy_write(copy, [text[name] for name in ingest_sql.RESPONSE_COLUMNS])
         return
     stamp = connection.ops.adapt_datetimefield_value(now)
     packed = rows.answers.tobytes()
-    answers = [packed[i: i + k] for i in range(0, len(packed), k)] if k else [b""] * n
     const = [stamp] * n
-    data = zip(
-        rows.wave.tolist(), rows.respondent.tolist(), rows.submission.to_pylist(),
-        [ResponseStatus.SUBMITTED.value] * n, [ResponseSource.IMPORT.value] * n, [1] * n,
-        rows.region.tolist(), rows.sex.to_pylist(), rows.age_group.to_pylist(),
-        rows.stratum.to_pylist(), rows.psu.to_pylist(), rows.base_weight.tolist(), [1] * n,
-        answers, rows.content_hash.to_pylist(), const, const, const, strict=True,
-    )
-    sql = f"INSERT INTO {table} ({cols}) VALUES ({', '.join(['?'] * len(_RESPONSE_FIELDS))})"
+    values: dict[str, list[Any]] = {
+        "wave": rows.wave.tolist(), "respondent": rows.respondent.tolist(),
+        "submission_id": rows.submission.to_pylist(),
+        "status": [ResponseStatus.SUBMITTED.value] * n,
+        "source": [ResponseSource.IMPORT.value] * n, "consent": [1] * n,
+        "region": rows.region.tolist(), "sex": rows.sex.to_pylist(),
+        "age_group": rows.age_group.to_pylist(), "stratum": rows.stratum.to_pylist(),
+        "psu": rows.psu.to_pylist(), "base_weight": rows.base_weight.tolist(),
+        "probability_sample": [1] * n,
+        "answers": [packed[i: i + k] for i in range(0, len(packed), k)] if k else [b""] * n,
+        "content_hash": rows.content_hash.to_pylist(), "created_by": [None] * n,
+        "created_at": const, "updated_at": const, "submitted_at": const,
+    }
+    data = zip(*(values[name] for name in ingest_sql.RESPONSE_COLUMNS), strict=True)
     raw = connection.connection
     # The default 2 MB page cache makes every insert into the random-keyed unique indexes
     # (submission id, wave x respondent) a page miss; 256 MB keeps them in memory.
@@ -920,7 +806,7 @@ def _insert_responses(rows: _NewRows, now: Any) -> None:
             batch = [row for _, row in zip(range(_INSERT_BATCH), data, strict=False)]
             if not batch:
                 break
-            raw.executemany(sql, batch)
+            raw.executemany(ingest_sql.RESPONSE_INSERT_SQLITE, batch)
     finally:
         raw.execute(f"PRAGMA cache_size = {int(previous)}")
 

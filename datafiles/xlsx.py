@@ -542,7 +542,7 @@ class Sheet:
         numbers = pc.cast(pa.array(np.arange(start, start + n, dtype=np.int64)), pa.string())
         rows = pc.binary_join_element_wise('<row r="', numbers, '">', *cells, "</row>", "")
         offsets, data = _string_buffers(rows)
-        view = memoryview(data)[int(offsets[0]):int(offsets[-1])]
+        view = data.data[int(offsets[0]):int(offsets[-1])]
         self._send(view, rows)
         self._in_part += n
         self.rows += n

@@ -1,22 +1,21 @@
-"""The compact answer layout shared by imports, the API and the analysis selector.
+"""The packed answers codec (no Django): one unsigned byte per item of an instrument version, in
+`Item.position` order, with ANSWER_MISSING (255) for no answer.
 
-`Response.answers` is one unsigned byte per item of the wave's instrument version, in
-`Item.position` order; ANSWER_MISSING (255) marks no answer. These helpers pack, unpack,
-validate and fingerprint answers; both write paths (file import and HTTP API) use them so that
-the same rules apply to every response.
+`Response.answers` stores this layout; the write paths (API and file import, both built on
+`surveys.ingest`) pack with it and the readers (wave reads, microdata export) decode with
+`answers_matrix`. Building an `ItemLayout` from the database is `surveys.ingest.layout_for`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from surveys.models import ANSWER_MISSING, InstrumentVersion
+#: Byte value that marks a missing answer.
+ANSWER_MISSING = 255
 
 
 @dataclass(frozen=True)
@@ -31,15 +30,10 @@ class ItemLayout:
     def index(self) -> dict[str, int]:
         return {code: i for i, code in enumerate(self.codes)}
 
-    @classmethod
-    def for_version(cls, version: InstrumentVersion) -> ItemLayout:
-        codes = tuple(version.items.order_by("position").values_list("code", flat=True))
-        return cls(codes=codes, scale_min=version.scale_min, scale_max=version.scale_max)
-
 
 class AnswerError(ValueError):
-    """Answers failed validation; `errors` maps item code -> list of messages (English keys
-    used by callers to translate)."""
+    """Answers failed validation; `errors` maps item code -> list of reason codes
+    ("unknown_item", "not_integer", "out_of_range", "required")."""
 
     def __init__(self, errors: dict[str, list[str]]):
         super().__init__("; ".join(f"{k}: {', '.join(v)}" for k, v in errors.items()))
@@ -52,8 +46,8 @@ def validate_answers(
     """Check answers against the layout: known codes, integers inside the scale.
 
     Returns a dict item code -> int or None (missing) for every item of the layout. Raises
-    AnswerError listing every bad item (code "unknown_item", "not_integer", "out_of_range",
-    "required").
+    AnswerError listing every bad item. A float with an integral value (5.0) is that integer;
+    a bool is not a number.
     """
     errors: dict[str, list[str]] = {}
     index = layout.index
@@ -110,13 +104,3 @@ def answers_matrix(packed: np.ndarray, n: int, n_items: int) -> np.ndarray:
     out = raw.astype(np.float64)
     out[raw == ANSWER_MISSING] = np.nan
     return out
-
-
-def content_hash(fields: Mapping[str, Any], answers: Mapping[str, int | None]) -> str:
-    """Fingerprint of a response's content: key order and null-vs-absent do not matter."""
-    canonical = {
-        "fields": {k: fields[k] for k in sorted(fields) if fields[k] is not None},
-        "answers": {k: answers[k] for k in sorted(answers) if answers[k] is not None},
-    }
-    blob = json.dumps(canonical, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()

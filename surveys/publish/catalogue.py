@@ -1,0 +1,253 @@
+"""The column catalogue: one list of columns per published result table.
+
+Each `Column` carries its name (as published: API key, export header, statistical variable),
+its type, its label in Indonesian and English, its string width for .sav/.dta, whether it may
+be null and the ORM lookup it is read from. The API serializers (`surveys.api.results`), the
+exports (`surveys.services.exports`), the charts and the dashboard take their columns from
+here; nothing else spells a result table's column list.
+
+A column whose number the publication rule may blank (a suppressed estimate) is read from a
+*published expression* (`ResultTable.expressions`), never from the stored field: see
+`surveys.publish.read`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from django.db.models import Case, CharField, Expression, F, FloatField, Q, Value, When
+from django.db.models.functions import NullIf
+
+from surveys import models as m
+
+Kind = Literal["int", "float", "str", "bool", "category", "sex", "age_group", "item"]
+
+#: Estimate fields blanked when the row is suppressed (n < 30, METHODS section 4).
+SUPPRESSED_FIELDS = ("estimate", "se", "ci_low", "ci_high", "category")
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: Kind
+    label_id: str
+    label_en: str = ""
+    #: ``str`` columns: width in UTF-8 bytes in .sav/.dta; None = sized from the data, which
+    #: reads the whole table first (small tables only: the codebook).
+    width: int | None = None
+    #: ORM lookup the value is read from (default: `name`).
+    source: str | None = None
+    null: bool = True
+    #: False: shown by the API only, not a column of the export file.
+    exported: bool = True
+
+    def label(self, lang: str) -> str:
+        return self.label_en if lang == "en" and self.label_en else self.label_id
+
+    @property
+    def lookup(self) -> str:
+        return self.source or self.name
+
+
+def _c(name: str, kind: Kind, label_id: str, label_en: str, width: int | None = None,
+       **options: object) -> Column:
+    return Column(name, kind, label_id, label_en, width, **options)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class ResultTable:
+    """A published result table: its model, columns, row order, the lookup of its region code
+    (None: province- or wave-level, not region-scoped), the query parameters it filters on
+    (parameter -> lookup) and its published expressions (annotation -> expression)."""
+
+    name: str
+    model: type
+    columns: tuple[Column, ...]
+    order: tuple[str, ...]
+    region_lookup: str | None = None
+    filters: dict[str, str] = field(default_factory=dict)
+    expressions: Callable[[], dict[str, Expression]] | None = None
+
+    def lookups(self, *, exported_only: bool = False) -> list[str]:
+        return [c.lookup for c in self.columns if c.exported or not exported_only]
+
+    @property
+    def exported_columns(self) -> list[Column]:
+        return [c for c in self.columns if c.exported]
+
+
+# --- shared columns -----------------------------------------------------------------------------
+
+WAVE = _c("wave", "int", "Tahun gelombang survei", "Survey wave (year)", source="wave__year",
+          null=False)
+REGION = _c("region", "str", "Kode wilayah BPS (ALL = provinsi)",
+            "BPS region code (ALL = province)", width=20, source="region_code",
+            null=False)  # Region.code max_length
+DIMENSION = _c("dimension", "str", "Dimensi (sila) atau INDEX", "Dimension (sila) or INDEX",
+               width=20, null=False)
+INSTRUMENT = _c("instrument", "str", "Kode instrumen", "Instrument code", width=40,
+                source="wave__instrument__code", null=False)
+INSTRUMENT_OWN = _c("instrument", "str", "Kode instrumen", "Instrument code", width=40,
+                    source="instrument__code", null=False)
+INDICATOR = _c("indicator", "str", "Kode indikator", "Indicator code", width=60,
+               source="indicator__code", null=False)
+
+WAVE_FILTERS = {"wave": "wave__year", "instrument": "wave__instrument__code"}
+
+
+def _published_estimate() -> dict[str, Expression]:
+    """The publication rule in SQL: a suppressed row's numbers and category read as NULL (an
+    empty category too), so the stored values never leave the database."""
+    hidden = Q(suppressed=True)
+    out: dict[str, Expression] = {
+        f"pub_{name}": Case(When(hidden, then=Value(None)), default=F(name),
+                            output_field=FloatField())
+        for name in SUPPRESSED_FIELDS if name != "category"
+    }
+    out["pub_category"] = Case(When(hidden | Q(category=""), then=Value(None)),
+                               default=F("category"), output_field=CharField())
+    return out
+
+
+def _blank_direction() -> dict[str, Expression]:
+    return {"pub_direction": NullIf(F("direction"), Value(""))}
+
+
+def _pub(name: str, kind: Kind, label_id: str, label_en: str, **options: object) -> Column:
+    return _c(name, kind, label_id, label_en, source=f"pub_{name}", **options)
+
+
+ESTIMATE_COLUMNS = (
+    WAVE, REGION, DIMENSION,
+    _c("n", "int", "Jumlah responden dengan skor sah", "Respondents with a valid score",
+       null=False),
+    _c("n_eff", "float", "Ukuran sampel efektif (Kish)", "Kish effective sample size"),
+    _pub("estimate", "float", "Estimasi (rata-rata tertimbang, 0-100)",
+         "Estimate (weighted mean, 0-100)"),
+    _pub("se", "float", "Galat baku (linearisasi Taylor)",
+         "Standard error (Taylor linearisation)"),
+    _pub("ci_low", "float", "Batas bawah SK 95%", "95% CI lower bound"),
+    _pub("ci_high", "float", "Batas atas SK 95%", "95% CI upper bound"),
+    _c("df", "int", "Derajat bebas desain", "Design degrees of freedom"),
+    _c("suppressed", "bool", "Ditekan (n < 30)", "Suppressed (n < 30)", null=False),
+    _pub("category", "category", "Kategori", "Category"),
+    INSTRUMENT,
+)
+RELIABILITY_COLUMNS = (
+    WAVE, DIMENSION,
+    _c("n", "int", "Kasus lengkap", "Complete cases", null=False),
+    _c("k", "int", "Jumlah butir", "Number of items", null=False),
+    _c("alpha", "float", "Alfa Cronbach", "Cronbach's alpha"),
+    _c("alpha_std", "float", "Alfa terstandar", "Standardised alpha"),
+    _c("alpha_ci_low", "float", "Batas bawah SK 95% alfa (Feldt)", "Alpha 95% CI lower (Feldt)"),
+    _c("alpha_ci_high", "float", "Batas atas SK 95% alfa (Feldt)",
+       "Alpha 95% CI upper (Feldt)"),
+    _c("omega_total", "float", "Omega total (McDonald)", "McDonald's omega total"),
+    INSTRUMENT,
+)
+ITEM_COLUMNS = (
+    WAVE, DIMENSION, _c("item", "str", "Kode butir", "Item code", width=40, null=False),
+    _c("item_rest_r", "float", "Korelasi butir-sisa", "Item-rest correlation"),
+    _c("alpha_if_deleted", "float", "Alfa jika butir dihapus", "Alpha if item deleted"),
+    _c("mean", "float", "Rata-rata butir", "Item mean"),
+    _c("sd", "float", "Simpangan baku butir", "Item standard deviation"),
+    INSTRUMENT,
+)
+CFA_COLUMNS = (
+    WAVE, _c("n", "int", "Kasus lengkap", "Complete cases", null=False),
+    _c("chisq", "float", "Khi-kuadrat", "Chi-square"),
+    _c("df", "int", "Derajat bebas model", "Model degrees of freedom"),
+    _c("cfi", "float", "CFI", "CFI"), _c("tli", "float", "TLI", "TLI"),
+    _c("rmsea", "float", "RMSEA", "RMSEA"), _c("srmr", "float", "SRMR", "SRMR"),
+    INSTRUMENT, _c("converged", "bool", "Konvergen", "Converged", null=False),
+)
+TREND_COLUMNS = (
+    REGION, DIMENSION,
+    _c("n_points", "int", "Jumlah titik terbit", "Published points", null=False),
+    _c("first_wave", "int", "Gelombang pertama", "First wave"),
+    _c("last_wave", "int", "Gelombang terakhir", "Last wave"),
+    _c("ols_slope", "float", "Kemiringan OLS per tahun", "OLS slope per year"),
+    _c("ols_slope_se", "float", "Galat baku kemiringan OLS", "OLS slope standard error"),
+    _c("ols_ci_low", "float", "Batas bawah SK 95% OLS", "OLS 95% CI lower"),
+    _c("ols_ci_high", "float", "Batas atas SK 95% OLS", "OLS 95% CI upper"),
+    _c("ols_p", "float", "Nilai p OLS", "OLS p-value"),
+    _c("sen_slope", "float", "Kemiringan Theil-Sen", "Theil-Sen slope"),
+    _c("sen_ci_low", "float", "Batas bawah SK 95% Theil-Sen", "Theil-Sen 95% CI lower"),
+    _c("sen_ci_high", "float", "Batas atas SK 95% Theil-Sen", "Theil-Sen 95% CI upper"),
+    _c("kendall_tau", "float", "Tau Kendall", "Kendall's tau"),
+    _c("kendall_p", "float", "Nilai p Mann-Kendall (eksak)", "Mann-Kendall exact p-value"),
+    _pub("direction", "str", "Arah tren (up/down/none)", "Trend direction (up/down/none)",
+         width=8),
+    INSTRUMENT_OWN,
+)
+CHANGE_COLUMNS = (
+    REGION, DIMENSION,
+    _c("from_wave", "int", "Dari gelombang", "From wave", null=False),
+    _c("to_wave", "int", "Ke gelombang", "To wave", null=False),
+    _c("delta", "float", "Perubahan", "Change", null=False),
+    _c("se", "float", "Galat baku perubahan", "Standard error of the change", null=False),
+    _c("z", "float", "Statistik z", "z statistic", null=False),
+    _c("p", "float", "Nilai p", "p-value", null=False),
+    _c("significant", "bool", "Signifikan (p < 0,05)", "Significant (p < .05)", null=False),
+    _c("mdc", "float", "Perubahan minimum terdeteksi (80%)", "Minimum detectable change (80%)",
+       null=False),
+    INSTRUMENT_OWN,
+)
+PROXY_COLUMNS = (
+    INDICATOR,
+    _c("n_pairs", "int", "Jumlah pasangan wilayah-tahun", "Region-year pairs", null=False),
+    _c("spearman_rho", "float", "Rho Spearman", "Spearman's rho"),
+    _c("spearman_p", "float", "Nilai p Spearman", "Spearman p-value"),
+    _c("pearson_r", "float", "r Pearson", "Pearson's r"),
+    _c("pearson_p", "float", "Nilai p Pearson", "Pearson p-value"),
+    _c("pearson_ci_low", "float", "Batas bawah SK 95% r (Fisher z)",
+       "r 95% CI lower (Fisher z)"),
+    _c("pearson_ci_high", "float", "Batas atas SK 95% r (Fisher z)",
+       "r 95% CI upper (Fisher z)"),
+    _c("sign_ok", "bool", "Arah sesuai polaritas", "Sign matches polarity"),
+    _c("accepted", "bool", "Proksi diterima", "Proxy accepted", null=False),
+)
+ACHIEVEMENT_COLUMNS = (
+    INDICATOR, REGION,
+    _c("year", "int", "Tahun", "Year", null=False),
+    _c("target", "float", "Target", "Target", null=False),
+    _c("realisation", "float", "Realisasi", "Realisation", null=False),
+    _c("achievement_pct", "float", "Capaian (%)", "Achievement (%)", null=False),
+    _c("met", "bool", "Target tercapai", "Target met", null=False),
+    _c("met_with_confidence", "bool", "Tercapai dengan keyakinan (batas bawah SK >= target)",
+       "Met with confidence (CI low >= target)"),
+    _c("level", "str", "Tingkat indikator", "Indicator level", width=10,
+       source="indicator__level", null=False, exported=False),
+)
+
+TABLES: dict[str, ResultTable] = {t.name: t for t in [
+    ResultTable("estimates", m.EstimateResult, ESTIMATE_COLUMNS,
+                ("wave__instrument__code", "wave__year", "dimension", "region_code"),
+                "region_code",
+                {**WAVE_FILTERS, "region": "region_code", "dimension": "dimension"},
+                _published_estimate),
+    ResultTable("reliability", m.ReliabilityResult, RELIABILITY_COLUMNS,
+                ("wave__instrument__code", "wave__year", "dimension"), None,
+                {**WAVE_FILTERS, "dimension": "dimension"}),
+    ResultTable("items", m.ItemResult, ITEM_COLUMNS,
+                ("wave__instrument__code", "wave__year", "dimension", "item"), None,
+                {**WAVE_FILTERS, "dimension": "dimension"}),
+    ResultTable("cfa", m.CfaResult, CFA_COLUMNS, ("wave__instrument__code", "wave__year"),
+                None, dict(WAVE_FILTERS)),
+    ResultTable("trends", m.TrendResult, TREND_COLUMNS,
+                ("instrument__code", "region_code", "dimension"), "region_code",
+                {"region": "region_code", "dimension": "dimension",
+                 "instrument": "instrument__code"}, _blank_direction),
+    ResultTable("changes", m.ChangeResult, CHANGE_COLUMNS,
+                ("instrument__code", "region_code", "dimension", "from_wave"), "region_code",
+                {"wave": "to_wave", "region": "region_code", "dimension": "dimension",
+                 "instrument": "instrument__code"}),
+    ResultTable("proxy_validation", m.ProxyValidationResult, PROXY_COLUMNS,
+                ("indicator__code",), None, {"indicator": "indicator__code"}),
+    ResultTable("achievements", m.AchievementResult, ACHIEVEMENT_COLUMNS,
+                ("year", "region_code", "indicator__code"), "region_code",
+                {"indicator": "indicator__code", "region": "region_code", "year": "year",
+                 "level": "indicator__level"}),
+]}

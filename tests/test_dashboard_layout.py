@@ -1,0 +1,128 @@
+"""Dashboard layout in headless Chromium (issue 9, "The office's first login"): at 1280 px no
+table is clipped (a wide table scrolls inside its card and shows a visible cue), and on a phone
+every chart is on screen. Skipped where Chromium/chromedriver/selenium are missing."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from surveys import models as m
+from surveys.models import Role
+from tests.results_world import build_world, make_user
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not CHROMIUM.exists() or not Path(CHROMEDRIVER).exists(),
+        reason="needs /usr/bin/chromium and chromedriver",
+    ),
+    pytest.mark.django_db(transaction=True),
+]
+
+PASSWORD = "kata-sandi-uji-123"
+
+#: per table: its wrapper (the nearest .scroll), whether it overflows it, whether the wrapper
+#: scrolls, whether the cue shows, and whether the table's right edge is cut by any ancestor
+TABLES_JS = """
+return Array.from(document.querySelectorAll('main table')).map(function (table) {
+  var wrap = table.closest('.scroll');
+  var box = table.getBoundingClientRect();
+  var clipped = false;
+  for (var el = table.parentElement; el && el !== document.body; el = el.parentElement) {
+    var style = getComputedStyle(el);
+    if (el !== wrap && style.overflowX !== 'visible' &&
+        el.getBoundingClientRect().right < box.right - 1) { clipped = true; }
+  }
+  var scrolls = wrap && getComputedStyle(wrap).overflowX === 'auto';
+  return {
+    id: table.className || table.parentElement.id,
+    wrapped: !!wrap,
+    overflows: wrap ? wrap.scrollWidth > wrap.clientWidth + 1 : box.right > innerWidth,
+    scrolls: !!scrolls,
+    cue: wrap ? (getComputedStyle(wrap).backgroundImage.indexOf('gradient') >= 0 &&
+                 getComputedStyle(wrap).backgroundAttachment.indexOf('local') >= 0 &&
+                 getComputedStyle(wrap).scrollbarWidth !== 'none' &&
+                 wrap.tabIndex === 0) : false,
+    clipped: clipped,
+    pageOverflow: document.documentElement.scrollWidth - innerWidth
+  };
+});
+"""
+
+CHARTS_JS = """
+return Array.from(document.querySelectorAll('img.chart')).map(function (img) {
+  var r = img.getBoundingClientRect();
+  return {w: r.width, h: r.height, left: r.left, right: r.right, vw: innerWidth,
+          display: getComputedStyle(img).display};
+});
+"""
+
+
+@pytest.fixture
+def browser():
+    webdriver = pytest.importorskip("selenium.webdriver")
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
+                 "--disable-gpu", "--lang=id"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.implicitly_wait(5)
+    yield driver
+    driver.quit()
+
+
+def _login(browser, live_server) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    build_world()
+    # long names make the indicator tables wide, as real ones are
+    m.Indicator.objects.filter(code="KONFLIK_SARA").update(
+        name_id="Jumlah insiden konflik bernuansa suku, agama, ras dan antargolongan per 100 ribu"
+    )
+    make_user("kesbang-kaltim", Role.OFFICE, "64", password=PASSWORD)
+    browser.get(f"{live_server.url}/dashboard/login/")
+    browser.find_element(By.NAME, "username").send_keys("kesbang-kaltim")
+    browser.find_element(By.NAME, "password").send_keys(PASSWORD)
+    browser.find_element(By.CSS_SELECTOR, "#login-form button[type=submit]").click()
+    WebDriverWait(browser, 10).until(ec.presence_of_element_located((By.ID, "region-select")))
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_no_table_is_clipped_and_wide_ones_scroll_with_a_cue(live_server, browser, width):
+    browser.set_window_size(width, 900)
+    _login(browser, live_server)
+    browser.get(f"{live_server.url}/dashboard/?region=ALL")
+
+    tables = browser.execute_script(TABLES_JS)
+
+    assert tables
+    for table in tables:
+        assert table["wrapped"], table
+        assert not table["clipped"], table
+        assert table["pageOverflow"] <= 0, table
+        if table["overflows"]:
+            assert table["scrolls"] and table["cue"], table
+
+
+def test_every_chart_is_on_a_phone_screen(live_server, browser):
+    browser.set_window_size(390, 844)
+    _login(browser, live_server)
+    browser.get(f"{live_server.url}/dashboard/?region=6401")
+
+    charts = browser.execute_script(CHARTS_JS)
+
+    assert charts
+    for chart in charts:
+        assert chart["display"] != "none" and chart["w"] > 200 and chart["h"] > 100, chart
+        assert chart["left"] >= 0 and chart["right"] <= chart["vw"], chart
