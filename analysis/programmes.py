@@ -30,6 +30,7 @@ Viechtbauer (2010), J. Stat. Softw. 36(3) (metafor) for the pooled estimates.
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -69,6 +70,16 @@ def _dimension(value: object) -> str:
     return str(value)
 
 
+@dataclass(frozen=True)
+class _Programme:
+    code: str
+    region: str
+    type: str
+    dimension: str
+    start: int
+    end: int
+
+
 def _series_table(estimates: pd.DataFrame) -> dict[tuple[str, str], dict[int, tuple[float, float]]]:
     """(region, dimension) -> {wave: (estimate, se)} over the published rows."""
     pub = published_index(estimates)
@@ -95,19 +106,22 @@ def evaluate_programmes(programmes: pd.DataFrame, estimates: pd.DataFrame,
     provinces = {str(c) for c in province_codes}
     series = _series_table(estimates)
     surveyed = sorted({str(r) for r in estimates["region"].astype(str)} - {ALL_REGION})
-    regs = [dict(code=str(r.code), region=str(r.region), type=str(r.type),
-                 dimension=_dimension(r.dimension), start=int(r.start_year), end=int(r.end_year))
-            for r in programmes.itertuples(index=False)]
+    regs = [_Programme(code=str(code), region=str(region), type=str(kind),
+                       dimension=_dimension(dim), start=int(start), end=int(end))
+            for code, region, kind, dim, start, end in zip(
+                programmes["code"], programmes["region"], programmes["type"],
+                programmes["dimension"], programmes["start_year"], programmes["end_year"],
+                strict=True)]
     rows = []
     for prog in regs:
         row: dict[str, object] = {c: _NAN for c in EFFECT_COLUMNS}
-        row.update(programme=prog["code"], region=prog["region"], type=prog["type"],
-                   dimension=prog["dimension"], start_year=prog["start"],
-                   end_year=prog["end"], significant=None)
-        is_province = prog["region"] in provinces
-        own = series.get((ALL_REGION if is_province else prog["region"], prog["dimension"]), {})
-        pre = [w for w in own if w < prog["start"]]
-        post = [w for w in own if w > prog["end"]]
+        row.update(programme=prog.code, region=prog.region, type=prog.type,
+                   dimension=prog.dimension, start_year=prog.start,
+                   end_year=prog.end, significant=None)
+        is_province = prog.region in provinces
+        own = series.get((ALL_REGION if is_province else prog.region, prog.dimension), {})
+        pre = [w for w in own if w < prog.start]
+        post = [w for w in own if w > prog.end]
         if not pre or not post:
             row["status"] = "no_pre" if not pre else "no_post"
             rows.append(row)
@@ -119,16 +133,16 @@ def evaluate_programmes(programmes: pd.DataFrame, estimates: pd.DataFrame,
         comparison: list[str] = []
         if not is_province:
             excluded = {
-                other["region"] for other in regs
-                if other["region"] not in provinces
-                and other["start"] <= t1 and other["end"] >= t0 + 1
-                and (other["dimension"] in (prog["dimension"], INDEX_CODE)
-                     or prog["dimension"] == INDEX_CODE)
+                other.region for other in regs
+                if other.region not in provinces
+                and other.start <= t1 and other.end >= t0 + 1
+                and (other.dimension in (prog.dimension, INDEX_CODE)
+                     or prog.dimension == INDEX_CODE)
             }
             for region in surveyed:
-                if region == prog["region"] or region in excluded:
+                if region == prog.region or region in excluded:
                     continue
-                s = series.get((region, prog["dimension"]), {})
+                s = series.get((region, prog.dimension), {})
                 if t0 in s and t1 in s:
                     comparison.append(region)
         row["n_comparison"] = len(comparison)
@@ -136,10 +150,10 @@ def evaluate_programmes(programmes: pd.DataFrame, estimates: pd.DataFrame,
             row["status"] = "no_comparison"
             rows.append(row)
             continue
-        diffs = [series[(c, prog["dimension"])][t1][0] - series[(c, prog["dimension"])][t0][0]
+        diffs = [series[(c, prog.dimension)][t1][0] - series[(c, prog.dimension)][t0][0]
                  for c in comparison]
-        var_c = [series[(c, prog["dimension"])][t1][1] ** 2
-                 + series[(c, prog["dimension"])][t0][1] ** 2 for c in comparison]
+        var_c = [series[(c, prog.dimension)][t1][1] ** 2
+                 + series[(c, prog.dimension)][t0][1] ** 2 for c in comparison]
         d_c = float(np.mean(diffs))
         se_c = float(np.sqrt(np.sum(var_c)) / len(comparison))
         did = d_t - d_c

@@ -248,6 +248,7 @@ def read_submissions(path: str | Path, platform: str, instrument: Mapping[str, A
     if not any(code in out.columns for code in items):
         raise SubmissionsError(f"{path.name}: no item column of instrument "
                                f"{instrument['code']} found (e.g. {items[0]})")
+    id_col: str | None
     if platform == "odk":
         id_col = next((c for c in ("meta-instanceID", "instanceID", "KEY") if c in columns), None)
         time_col = "SubmissionDate"

@@ -7,5 +7,5 @@ class SurveysConfig(AppConfig):
     verbose_name = "Survei Nilai Pancasila"
 
     def ready(self) -> None:
-        # caller-cache invalidation (signals) and the shared-cache deploy check
-        from surveys import checks, security_checks, signals  # noqa: F401
+        # caller-cache invalidation (signals) and the deploy checks
+        from surveys import checks, signals  # noqa: F401

@@ -1,4 +1,9 @@
-"""Deploy checks of the response contract (`manage.py check --deploy`).
+"""Nilai's deploy checks (`manage.py check --deploy`), in one place.
+
+nilai.E101: the default cache is per process (CACHE_URL unset). Throttle counters and the
+caller-revocation generations (surveys.signals) must be shared by every worker: with a
+per-process cache each of N workers allows the full rate (N times in all) and a revoked token
+keeps working on the other workers for up to 30 s.
 
 nilai.E201: PANEL_KEY_SECRET is not set. Without it respondent ids are stored in clear (only
 ids that look like a NIK or phone number are refused), so a production deployment must set it:
@@ -11,6 +16,28 @@ from typing import Any
 
 from django.conf import settings
 from django.core.checks import Error, Tags, register
+
+PER_PROCESS_CACHES = (
+    "django.core.cache.backends.locmem.LocMemCache",
+    "django.core.cache.backends.dummy.DummyCache",
+)
+
+
+@register(Tags.caches, Tags.security, deploy=True)
+def shared_cache_check(app_configs: Any = None, **kwargs: Any) -> list[Error]:
+    backend = settings.CACHES.get("default", {}).get("BACKEND", "")
+    if backend in PER_PROCESS_CACHES:
+        return [
+            Error(
+                "Cache bawaan hanya per proses; setel CACHE_URL (mis. redis://127.0.0.1:6379/1) "
+                "/ the default cache is per process: set CACHE_URL (e.g. "
+                "redis://127.0.0.1:6379/1).",
+                hint="Throttling and immediate token revocation need one cache shared by all "
+                "workers.",
+                id="nilai.E101",
+            )
+        ]
+    return []
 
 
 @register(Tags.security, deploy=True)

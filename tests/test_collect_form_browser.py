@@ -352,7 +352,6 @@ def test_respondent_fills_the_questionnaire_on_a_phone_with_the_network_cut(
 
     # the signal goes: submit anyway
     network(browser, online=False)
-    print("DEBUG sessions", _WORKER_SESSIONS, browser.execute_cdp_cmd("Target.getTargets", {}))
     wait_for(browser, lambda d: d.find_element(By.ID, "status").text.startswith(
         "Tidak ada sinyal"), "offline notice")
     press_next(browser)
@@ -364,20 +363,13 @@ def test_respondent_fills_the_questionnaire_on_a_phone_with_the_network_cut(
 
     # still without signal, the form reopens from the service worker, still waiting to send
     # (the invitation link again: the network would refuse the spent code, the cache cannot)
-    print("DEBUG before", browser.execute_cdp_cmd("Target.getTargets", {}))
     browser.get(f"{live_server.url}/isi/?kode={code}")
-    print("DEBUG after", browser.execute_cdp_cmd("Target.getTargets", {}))
     wait_message(browser, "pending")
     assert browser.find_elements(By.ID, "refusal") == [], "served by the service worker"
     assert local_session(browser)["final"] is True
 
     # the signal comes back: the form sends by itself
     network(browser, online=True)
-    import time as _t
-    for _ in range(8):
-        _t.sleep(1)
-        print("DEBUG state", browser.execute_script("return [navigator.onLine, document.getElementById('message') && document.getElementById('message').dataset.kind, document.getElementById('main').dataset.state, location.href]"))
-    print("DEBUG session", {k: v for k, v in local_session(browser).items() if k not in ("instrument", "regions")})
     done = wait_message(browser, "done")
     assert "Terima kasih" in done.text
     shot(browser, "05-terima-kasih")
@@ -397,9 +389,11 @@ def test_respondent_fills_the_questionnaire_on_a_phone_with_the_network_cut(
     session = local_session(browser)
     assert session["done"] is True and session["answers"] == {} and session["token"] is None
 
-    # a reload shows the thanks again, and still one response
-    browser.refresh()
+    # the invitation link opened again (online: the server knows the code is spent) finds the
+    # finished answers on this phone and thanks again, instead of refusing the code
+    browser.get(f"{live_server.url}/isi/?kode={code}")
     wait_message(browser, "done")
+    assert not browser.find_element(By.ID, "refusal").is_displayed()
     assert m.Response.objects.count() == 1
 
 
@@ -440,12 +434,20 @@ def test_closed_wave_and_spent_or_unknown_codes_are_refused_kindly(live_server, 
 
 
 def test_wave_closing_while_answering_shows_a_clear_message(live_server, browser, small_wave):
+    from selenium.webdriver.common.by import By
+
+    # an unlabelled scale: numbered points
+    small_wave.version.labels_id = []
+    small_wave.version.labels_en = []
+    small_wave.version.save()
     code = invitation_create(wave=small_wave, count=1)[0]
     browser.get(f"{live_server.url}/isi/?kode={code}")
     wait_heading(browser, "Tentang Anda")
     fill_about(browser, "Paser")
     press_next(browser)
     wait_heading(browser, "Sila 1")
+    assert [el.text for el in browser.find_elements(
+        By.CSS_SELECTOR, "#field-S1_01 label.point")] == ["1", "2", "3", "4", "5"]
     wave_close(instrument="IINP", year=2025)
     api_views.clear_caches()
     # the next save of the draft is refused; the form says why instead of asking for more
@@ -508,3 +510,43 @@ def test_lost_replies_never_duplicate_a_response(live_server, browser, small_wav
     assert stored.status == m.ResponseStatus.SUBMITTED
     assert stored_answers(stored) == typed
     assert (stored.region.code, stored.sex, stored.age_group) == ("6402", "L", "55+")
+
+
+def test_the_api_messages_are_shown_under_their_item(live_server, browser, small_wave):
+    """What the API refuses is said under the item it concerns, in the API's own words."""
+    from rest_framework.test import APIClient
+    from selenium.webdriver.common.by import By
+
+    code = invitation_create(wave=small_wave, count=1)[0]
+    browser.get(f"{live_server.url}/isi/?kode={code}")
+    wait_heading(browser, "Tentang Anda")
+    fill_about(browser, "Paser")
+    press_next(browser)
+    wait_heading(browser, "Sila 1")
+    wait_for(browser, lambda d: local_session(d)["server"]["draft"] is True, "draft saved")
+    # a value the form itself never offers (a stale copy, a tampered one) reaches the server
+    browser.execute_script(
+        "var id = JSON.parse(localStorage.getItem('nilai-isi:current'));"
+        "var s = JSON.parse(localStorage.getItem('nilai-isi:s:' + id));"
+        "s.answers.S1_02 = 9; localStorage.setItem('nilai-isi:s:' + id, JSON.stringify(s));"
+    )
+    browser.refresh()
+    session = local_session(browser)
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {session['token']}")
+    refused = api.patch(
+        f"/api/v1/waves/{small_wave.pk}/responses/{session['submissionId']}/",
+        {"answers": {"S1_02": 9}}, format="json",
+    )
+    assert refused.status_code == 400
+    expected = " ".join(refused.json()["errors"]["answers"]["S1_02"])
+    wait_for(browser, lambda d: d.find_element(By.ID, "err-S1_02").text == expected,
+             "the API's message under the item")
+    assert browser.find_element(By.ID, "error-summary").is_displayed()
+    assert browser.find_element(By.ID, "f-q-S1_02-1").get_attribute("aria-invalid") == "true"
+    shot(browser, "13-pesan-dari-api")
+    # choosing an offered answer clears it and the draft takes it
+    click_label(browser, "f-q-S1_02-4")
+    assert not browser.find_element(By.ID, "err-S1_02").is_displayed()
+    wait_for(browser, lambda d: stored_answers(m.Response.objects.get())["S1_02"] == 4,
+             "draft corrected")

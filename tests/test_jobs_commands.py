@@ -116,7 +116,8 @@ def test_instrument_and_responses_imports_are_recorded_with_options(os_user, tmp
 
     job = m.ImportJob.objects.get(command="import_responses")
     assert job.status == "done"
-    assert job.options == {"instrument": "IINP", "instrument_version": None, "replace": False}
+    assert job.options == {"instrument": "IINP", "instrument_version": None, "replace": False,
+                           "from": "csv", "wave": None}
     assert (job.rows_inserted, job.rows_updated, job.rows_unchanged) == (3, 0, 0)
     instrument_job = m.ImportJob.objects.get(command="load_instrument")
     assert (instrument_job.rows_inserted, instrument_job.rows_unchanged) == (1, 0)

@@ -26,7 +26,7 @@ from rest_framework.authtoken.models import Token
 
 from surveys import models as m
 from surveys.api import permissions
-from surveys.security_checks import shared_cache_check
+from surveys.checks import shared_cache_check
 from surveys.services.accounts import caller_generation, token_issue
 from tests import api_fixtures as fx
 from tests.api_fixtures import payload, responses_url

@@ -145,6 +145,16 @@
       h.slice(16, 20) + "-" + h.slice(20);
   }
 
+  /** The code as the server hashes it (surveys.services.accounts): no dashes or spaces, upper
+   *  case; SHA-256, so the code itself is never stored. */
+  async function codeHash(code) {
+    var normalised = code.trim().toUpperCase().replace(/[- ]/g, "");
+    var digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(normalised));
+    return Array.prototype.map.call(new Uint8Array(digest), function (x) {
+      return (x + 0x100).toString(16).slice(1);
+    }).join("");
+  }
+
   function show(id, visible) {
     var node = document.getElementById(id);
     if (node) node.hidden = !visible;
@@ -850,6 +860,7 @@
       return;
     }
     session = newSession(r.body);
+    session.codeHash = await codeHash(code);
     save(session);
     storageSet("current", session.id);
     // the code is spent: a reload continues from this device, not from the code
@@ -902,6 +913,19 @@
       render(true);
     } else if (current && !current.done) {
       show("resume", true);
+    }
+    var code = new URLSearchParams(location.search).get("kode");
+    if (state === "used" && code) {
+      // the link of a code this device redeemed: its answers, not a refusal
+      codeHash(code).then(function (hash) {
+        var mine = allSessions().filter(function (s) { return s.codeHash === hash; })[0];
+        if (!mine) return;
+        session = mine;
+        storageSet("current", mine.id);
+        history.replaceState(null, "", HOME);
+        render(true);
+        runSync();
+      });
     }
     runSync();
   }
