@@ -134,7 +134,37 @@ def build_world() -> World:
         pearson_r=-0.49, pearson_p=0.028, pearson_ci_low=-0.77, pearson_ci_high=-0.06,
         sign_ok=True, accepted=True,
     )
+    _evaluation(run, waves, {"6401": paser, "6402": kubar})
     return World(instrument, waves, run, konflik, sosialisasi, index_indicator)
+
+
+def _evaluation(run: m.IndexRun, waves: dict[int, m.Wave], regions: dict[str, m.Region]) -> None:
+    """Programme evaluation (shared by every reader) and small-area estimates (scoped like the
+    estimates): the suppressed 6402 INDEX 2022 cell has a synthetic model estimate and no
+    direct one."""
+    for code, region in regions.items():
+        programme = m.Programme.objects.create(
+            code=f"P-{code}", region=region, type="dialog", start_year=2022, end_year=2022,
+            name_id=f"Dialog {code}")
+        m.ProgrammeEffectResult.objects.create(
+            run=run, programme=programme, region_code=code, type="dialog", dimension="INDEX",
+            start_year=2022, end_year=2022, pre_wave=2021, post_wave=2023, treated_change=3.5,
+            treated_se=1.2, comparison_change=1.5, comparison_se=1.1, n_comparison=1, did=2.0,
+            did_se=1.6, did_ci_low=-1.1, did_ci_high=5.1, p=0.21, mde=4.5, significant=False,
+            status="ok")
+    m.ProgrammeTypeResult.objects.create(run=run, type="dialog", k=2, fe_estimate=2.0, fe_se=1.1,
+                                         re_estimate=2.0, re_se=1.1, tau2=0.0, i2=0.0, q=0.0,
+                                         q_p=1.0)
+    for wave in waves.values():
+        for code in regions:
+            est = m.EstimateResult.objects.get(wave=wave, region_code=code, dimension="INDEX")
+            direct = None if est.suppressed else est.estimate
+            m.SmallAreaResult.objects.create(
+                run=run, wave=wave, region_code=code, covariate="KONFLIK_SARA", direct=direct,
+                direct_se=None if direct is None else est.se,
+                model_estimate=(direct if direct is not None else 57.0) + 0.25, model_se=1.5,
+                gamma=0.0 if direct is None else 0.6, sigma2_u=3.0,
+                method="synthetic" if direct is None else "eblup", n_areas=2, status="ok")
 
 
 def make_user(username: str, role: str, *region_codes: str, password: str = "") -> AbstractBaseUser:

@@ -22,7 +22,7 @@ from analysis.scoring import categorize
 pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 
 TABLES = ["weights", "estimates", "reliability", "items", "cfa", "trends", "changes",
-          "proxy_validation", "achievements"]
+          "proxy_validation", "achievements", "programme_effects", "programme_types", "sae"]
 KEYS = {
     "weights": ["respondent", "wave"],
     "estimates": ["wave", "region", "dimension"],
@@ -33,6 +33,9 @@ KEYS = {
     "changes": ["region", "dimension", "from_wave", "to_wave"],
     "proxy_validation": ["indicator"],
     "achievements": ["indicator", "region", "year"],
+    "programme_effects": ["programme"],
+    "programme_types": ["type"],
+    "sae": ["wave", "region"],
 }
 # (relative, absolute) tolerance per column; METHODS.md section 9.
 REL6 = (1e-6, 1e-12)
@@ -53,6 +56,16 @@ TOLERANCE = {
                                                     "pearson_p", "pearson_ci_low",
                                                     "pearson_ci_high")},
     "achievements": {c: (1e-6, 1e-9) for c in ("target", "realisation", "achievement_pct")},
+    # DiD figures 1e-6; pooled random effects 1e-4 (tau^2 1e-3, I^2 1e-2); small areas 1e-4
+    "programme_effects": {c: (0.0, 1e-6) for c in (
+        "pre_wave", "post_wave", "treated_change", "treated_se", "comparison_change",
+        "comparison_se", "n_comparison", "did", "did_se", "did_ci_low", "did_ci_high", "p",
+        "mde")},
+    "programme_types": {**{c: (0.0, 1e-4) for c in (
+        "fe_estimate", "fe_se", "re_estimate", "re_se", "re_ci_low", "re_ci_high", "re_p", "q",
+        "q_p")}, "tau2": (0.0, 1e-3), "i2": (0.0, 1e-2)},
+    "sae": {c: (0.0, 1e-4) for c in ("direct", "direct_se", "model_estimate", "model_se",
+                                     "gamma", "sigma2_u")},
 }
 INTERFACE_COLUMNS = {
     "estimates": "wave,region,dimension,n,n_eff,estimate,se,ci_low,ci_high,df,suppressed,category",
@@ -68,15 +81,28 @@ INTERFACE_COLUMNS = {
                         "pearson_ci_low,pearson_ci_high,sign_ok,accepted",
     "achievements": "indicator,region,year,target,realisation,achievement_pct,met,"
                     "met_with_confidence",
+    "programme_effects": "programme,region,type,dimension,start_year,end_year,pre_wave,"
+                         "post_wave,treated_change,treated_se,comparison_change,comparison_se,"
+                         "n_comparison,did,did_se,did_ci_low,did_ci_high,p,mde,significant,"
+                         "status",
+    "programme_types": "type,k,fe_estimate,fe_se,re_estimate,re_se,re_ci_low,re_ci_high,re_p,"
+                       "tau2,i2,q,q_p",
+    "sae": "wave,region,dimension,covariate,direct,direct_se,model_estimate,model_se,gamma,"
+           "sigma2_u,method,n_areas,status",
 }
 #: Max deviations found, printed at the end of the session (-s) for the record.
 DEVIATIONS: dict[str, dict[str, float]] = {}
 
 
 def _read(path: Path) -> pd.DataFrame:
-    return pd.read_csv(path, dtype={"region": str, "respondent": str, "indicator": str,
-                                    "dimension": str, "item": str}, keep_default_na=False,
-                       na_values=[""])
+    frame = pd.read_csv(path, dtype={"region": str, "respondent": str, "indicator": str,
+                                     "dimension": str, "item": str, "p": str},
+                        keep_default_na=False, na_values=[""])
+    if "p" in frame:
+        # the upstream programme_effects.csv prints p as "np.float64(0.35...)" (DECISIONS 37)
+        frame["p"] = pd.to_numeric(frame["p"].str.replace(r"^np\.float64\((.*)\)$", r"\1",
+                                                          regex=True))
+    return frame
 
 
 @pytest.fixture(scope="module")
@@ -94,6 +120,7 @@ def exported(kaltim_dir: Path, tmp_path_factory: pytest.TempPathFactory,
             call_command("load_indicators", str(kaltim_dir / "indicators.json"),
                          str(kaltim_dir / "indicator_values.csv"), stdout=quiet)
             call_command("load_targets", str(kaltim_dir / "targets.csv"), stdout=quiet)
+            call_command("load_programmes", str(kaltim_dir / "programmes.csv"), stdout=quiet)
             call_command("compute_indices", stdout=quiet)
             for table in [*TABLES, "microdata", "codebook"]:
                 call_command("export", table, "--output", str(out / f"{table}.csv"),

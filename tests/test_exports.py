@@ -39,7 +39,8 @@ def _csv(table: str, **kw) -> pd.DataFrame:
 def test_registry_covers_interface_tables_in_order() -> None:
     assert list(exports.EXPORT_TABLES) == [
         "estimates", "weights", "reliability", "items", "cfa", "trends", "changes",
-        "proxy_validation", "achievements", "microdata", "codebook"]
+        "proxy_validation", "achievements", "programme_effects", "programme_types", "sae",
+        "microdata", "codebook"]
     assert exports.FORMATS == ("csv", "xlsx", "parquet", "sav", "dta")
     kinds = {name: t.kind for name, t in exports.EXPORT_TABLES.items()}
     assert {n for n, k in kinds.items() if k == "microdata"} == {"weights", "microdata"}

@@ -86,6 +86,7 @@ class Req:
     params: dict[str, Any] | None = None
     ok: bool = False
     follow_file: bool = False  # export job: fetch the finished file too
+    shared: bool = False  # a table every reader sees whole (SHARED_TABLES): no scope check
 
 
 # --- the world -------------------------------------------------------------------------------
@@ -146,7 +147,14 @@ RESULT_LISTS = {
     "results-item-list": "items/", "results-cfa-list": "cfa/",
     "results-proxy-list": "proxy-validation/", "results-indicator-list": "indicators/",
     "results-achievement-list": "achievements/",
+    "results-programme-effect-list": "programme-effects/",
+    "results-programme-type-list": "programme-types/",
+    "results-small-area-list": "small-area/",
 }
+#: the programme evaluation is shared with every reader of the province on purpose (learning
+#: from other regions is the point, DECISIONS 38): the suppression check applies, not the scope
+SHARED_TABLES = {"programme_effects", "programme_types"}
+SHARED_LISTS = {"results-programme-effect-list", "results-programme-type-list"}
 
 
 def _lists(name: str) -> Callable[[str], list[Req]]:
@@ -163,7 +171,8 @@ def _exports(role: str) -> list[Req]:
         for fmt in exports.FORMATS:
             # respondent-level tables are served through export jobs only
             ok = role in READERS and spec.kind == "aggregate"
-            out.append(Req("get", f"/api/v1/exports/{table}.{fmt}", ok=ok))
+            out.append(Req("get", f"/api/v1/exports/{table}.{fmt}", ok=ok,
+                           shared=table in SHARED_TABLES))
     return out
 
 
@@ -173,7 +182,7 @@ def _job_create(role: str) -> list[Req]:
         for fmt in exports.FORMATS:
             ok = role in {"researcher", "admin"} or (role == "office" and spec.kind == "aggregate")
             out.append(Req("post", "/api/v1/exports/jobs/", {"table": table, "format": fmt},
-                           ok=ok, follow_file=True))
+                           ok=ok, follow_file=True, shared=table in SHARED_TABLES))
         if spec.region_column is not None:
             out.append(Req("post", "/api/v1/exports/jobs/",
                            {"table": table, "format": "csv", "filters": {"region": ["6402"]}},
@@ -231,7 +240,8 @@ EXERCISE: dict[tuple[str, bool], Callable[[str], list[Req]]] = {
     ("export-job-detail", False): lambda role: [
         Req("get", f"/api/v1/exports/jobs/{pk}/") for pk in _job_ids()],
     ("export-job-file", False): lambda role: [
-        Req("get", f"/api/v1/exports/jobs/{pk}/file") for pk in _job_ids()],
+        Req("get", f"/api/v1/exports/jobs/{pk}/file", shared=table in SHARED_TABLES)
+        for pk, table in m.ExportJob.objects.order_by("pk").values_list("pk", "table")],
     **{(f"{kind[:-1]}-{what}", suffix): _catalogue(kind, what == "detail", suffix)
        for kind in ("regions", "instruments", "waves", "programmes")
        for what in ("list", "detail")
@@ -427,7 +437,7 @@ def perform(role: str, api: APIClient, web: Client, name: str, req: Req, tmp_pat
     if response.status_code not in (200, 202):
         return
     seen[name] = seen.get(name, 0) + 1
-    scoped = role == "office" and name not in CATALOGUE | ECHO
+    scoped = role == "office" and name not in CATALOGUE | ECHO | SHARED_LISTS and not req.shared
     check(parse(body, response["Content-Type"], tmp_path), where, scoped=scoped)
     if req.follow_file:
         job = api.get(json.loads(body)["url"]).json()
@@ -435,7 +445,7 @@ def perform(role: str, api: APIClient, web: Client, name: str, req: Req, tmp_pat
         file_response = api.get(job["file_url"])
         assert file_response.status_code == 200, f"{where}: file {file_response.status_code}"
         check(parse(_body(file_response), file_response["Content-Type"], tmp_path),
-              f"{where} file", scoped=role == "office")
+              f"{where} file", scoped=role == "office" and not req.shared)
 
 
 # --- the tests ---------------------------------------------------------------------------------

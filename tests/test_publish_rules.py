@@ -66,7 +66,9 @@ def test_write_scope(roles, scope):
 
 API_PATHS = {"estimates": "estimates/", "trends": "trends/", "changes": "changes/",
              "reliability": "reliability/", "items": "items/", "cfa": "cfa/",
-             "proxy_validation": "proxy-validation/", "achievements": "achievements/"}
+             "proxy_validation": "proxy-validation/", "achievements": "achievements/",
+             "programme_effects": "programme-effects/", "programme_types": "programme-types/",
+             "sae": "small-area/"}
 
 
 @pytest.mark.django_db

@@ -125,6 +125,20 @@ class AchievementParams(_Params):
         return attrs
 
 
+class ProgrammeEffectParams(_Params):
+    region = serializers.CharField(required=False, help_text="Kode BPS wilayah program")
+    type = serializers.CharField(required=False, help_text="Jenis program (slug)")
+    dimension = serializers.CharField(required=False, help_text="Kode dimensi, atau INDEX")
+
+
+class ProgrammeTypeParams(_Params):
+    type = serializers.CharField(required=False, help_text="Jenis program (slug)")
+
+
+class SmallAreaParams(WaveParams):
+    region = serializers.CharField(required=False, help_text="Kode BPS wilayah")
+
+
 class IndicatorParams(AchievementParams):
     dimension = serializers.CharField(required=False, help_text="Sila terkait (S1..S5)")
 
@@ -159,6 +173,9 @@ ReliabilitySerializer = catalogue_serializer("reliability", "ReliabilitySerializ
 ItemSerializer = catalogue_serializer("items", "ItemSerializer")
 CfaSerializer = catalogue_serializer("cfa", "CfaSerializer")
 ProxyValidationSerializer = catalogue_serializer("proxy_validation", "ProxyValidationSerializer")
+ProgrammeEffectSerializer = catalogue_serializer("programme_effects", "ProgrammeEffectSerializer")
+ProgrammeTypeSerializer = catalogue_serializer("programme_types", "ProgrammeTypeSerializer")
+SmallAreaSerializer = catalogue_serializer("sae", "SmallAreaSerializer")
 AchievementSerializer = catalogue_serializer("achievements", "AchievementSerializer")
 
 
@@ -292,6 +309,48 @@ class AchievementList(_ResultList):
 
     def get_queryset(self) -> QuerySet:
         return publish.rows("achievements", regions=self.regions, **self.params())
+
+
+@extend_schema(
+    parameters=[ProgrammeEffectParams], tags=["results"],
+    description="Difference-in-differences of every programme (METHODS 11), readable by every "
+                "office, researcher and admin. Programmes are not placed at random: a DiD is "
+                "evidence, not proof; an effect below `mde` cannot be seen.",
+)
+class ProgrammeEffectList(_ResultList):
+    serializer_class = ProgrammeEffectSerializer
+    params_class = ProgrammeEffectParams
+
+    def get_queryset(self) -> QuerySet:
+        return publish.rows("programme_effects", regions=self.regions, **self.params())
+
+
+@extend_schema(
+    parameters=[ProgrammeTypeParams], tags=["results"],
+    description="Effects pooled by programme type (fixed and REML random effects, I², Q). "
+                "Comparison groups of one province overlap: the pooled SE is approximate.",
+)
+class ProgrammeTypeList(_ResultList):
+    serializer_class = ProgrammeTypeSerializer
+    params_class = ProgrammeTypeParams
+
+    def get_queryset(self) -> QuerySet:
+        return publish.rows("programme_types", regions=self.regions, **self.params())
+
+
+@extend_schema(
+    parameters=[SmallAreaParams], tags=["results"],
+    description="Fay-Herriot small-area estimates of the overall index (METHODS 12). Every "
+                "number here is MODEL-BASED (estimasi model): `method` eblup combines the "
+                "survey and the model, synthetic is the model alone (not surveyed or "
+                "suppressed). Never mixed into estimates, trends, changes or achievements.",
+)
+class SmallAreaList(_ResultList):
+    serializer_class = SmallAreaSerializer
+    params_class = SmallAreaParams
+
+    def get_queryset(self) -> QuerySet:
+        return publish.rows("sae", regions=self.regions, **self.params())
 
 
 @extend_schema(parameters=[IndicatorParams], tags=["results"])

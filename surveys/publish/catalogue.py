@@ -222,6 +222,66 @@ ACHIEVEMENT_COLUMNS = (
        source="indicator__level", null=False, exported=False),
 )
 
+PROGRAMME_EFFECT_COLUMNS = (
+    _c("programme", "str", "Kode program/kegiatan", "Programme code", width=60,
+       source="programme__code", null=False),
+    REGION,
+    _c("type", "str", "Jenis program", "Programme type", width=40, null=False),
+    DIMENSION,
+    _c("start_year", "int", "Tahun mulai", "Start year", null=False),
+    _c("end_year", "int", "Tahun selesai", "End year", null=False),
+    _c("pre_wave", "int", "Gelombang sebelum", "Wave before"),
+    _c("post_wave", "int", "Gelombang sesudah", "Wave after"),
+    _c("treated_change", "float", "Perubahan di wilayah program", "Change where it ran"),
+    _c("treated_se", "float", "Galat baku perubahan wilayah program", "SE of that change"),
+    _c("comparison_change", "float", "Perubahan rata-rata pembanding",
+       "Mean change of the comparison regions"),
+    _c("comparison_se", "float", "Galat baku perubahan pembanding", "SE of the comparison change"),
+    _c("n_comparison", "int", "Jumlah wilayah pembanding", "Comparison regions"),
+    _c("did", "float", "Selisih dari selisih (DiD)", "Difference-in-differences"),
+    _c("did_se", "float", "Galat baku DiD", "DiD standard error"),
+    _c("did_ci_low", "float", "Batas bawah SK 95% DiD", "DiD 95% CI lower"),
+    _c("did_ci_high", "float", "Batas atas SK 95% DiD", "DiD 95% CI upper"),
+    _c("p", "float", "Nilai p", "p-value"),
+    _c("mde", "float", "Efek minimum terdeteksi (80%)", "Minimum detectable effect (80%)"),
+    _c("significant", "bool", "Signifikan (p < 0,05)", "Significant (p < .05)"),
+    _c("status", "str", "Status evaluasi", "Evaluation status", width=16, null=False),
+)
+PROGRAMME_TYPE_COLUMNS = (
+    _c("type", "str", "Jenis program", "Programme type", width=40, null=False),
+    _c("k", "int", "Program dievaluasi (ok)", "Programmes evaluated (ok)", null=False),
+    _c("fe_estimate", "float", "Efek gabungan tetap", "Fixed-effect estimate"),
+    _c("fe_se", "float", "Galat baku efek tetap", "Fixed-effect SE"),
+    _c("re_estimate", "float", "Efek gabungan acak (REML)", "Random-effects estimate (REML)"),
+    _c("re_se", "float", "Galat baku efek acak", "Random-effects SE"),
+    _c("re_ci_low", "float", "Batas bawah SK 95% efek acak", "Random-effects 95% CI lower"),
+    _c("re_ci_high", "float", "Batas atas SK 95% efek acak", "Random-effects 95% CI upper"),
+    _c("re_p", "float", "Nilai p efek acak", "Random-effects p-value"),
+    _c("tau2", "float", "Tau kuadrat (REML)", "Tau squared (REML)"),
+    _c("i2", "float", "I kuadrat (%)", "I squared (%)"),
+    _c("q", "float", "Q Cochran", "Cochran's Q"),
+    _c("q_p", "float", "Nilai p Q", "Q p-value"),
+)
+SAE_COLUMNS = (
+    WAVE, REGION, DIMENSION,
+    _c("covariate", "str", "Kovariat (indikator proksi)", "Covariate (proxy indicator)",
+       width=60),
+    _c("direct", "float", "Estimasi survei langsung (bila terbit)",
+       "Direct survey estimate (where published)"),
+    _c("direct_se", "float", "Galat baku estimasi langsung", "Direct estimate SE"),
+    _c("model_estimate", "float", "Estimasi model (Fay-Herriot)",
+       "Model-based estimate (Fay-Herriot)"),
+    _c("model_se", "float", "Akar MSE estimasi model", "Root MSE of the model estimate"),
+    _c("gamma", "float", "Bobot survei (gamma)", "Weight of the survey (gamma)"),
+    _c("sigma2_u", "float", "Varians efek area", "Area-effect variance"),
+    _c("method", "str", "Metode (eblup/synthetic)", "Method (eblup/synthetic)", width=10,
+       null=False),
+    _c("n_areas", "int", "Jumlah area dengan estimasi langsung", "Areas with a direct estimate",
+       null=False),
+    _c("status", "str", "Status model", "Model status", width=20, null=False),
+    INSTRUMENT,
+)
+
 TABLES: dict[str, ResultTable] = {t.name: t for t in [
     ResultTable("estimates", m.EstimateResult, ESTIMATE_COLUMNS,
                 ("wave__instrument__code", "wave__year", "dimension", "region_code"),
@@ -250,4 +310,15 @@ TABLES: dict[str, ResultTable] = {t.name: t for t in [
                 ("year", "region_code", "indicator__code"), "region_code",
                 {"indicator": "indicator__code", "region": "region_code", "year": "year",
                  "level": "indicator__level"}),
+    # every office, researcher and admin reads every programme's evaluation (sharing what
+    # worked elsewhere is the point): not region-scoped
+    ResultTable("programme_effects", m.ProgrammeEffectResult, PROGRAMME_EFFECT_COLUMNS,
+                ("programme__code",), None,
+                {"region": "region_code", "type": "type", "dimension": "dimension"}),
+    ResultTable("programme_types", m.ProgrammeTypeResult, PROGRAMME_TYPE_COLUMNS, ("type",),
+                None, {"type": "type"}),
+    # model-based estimates: the same region scope as the estimates
+    ResultTable("sae", m.SmallAreaResult, SAE_COLUMNS,
+                ("wave__instrument__code", "wave__year", "region_code"), "region_code",
+                {**WAVE_FILTERS, "region": "region_code"}),
 ]}
