@@ -50,6 +50,9 @@ ALL_REGION = "ALL"
 SAE_COLUMNS: tuple[str, ...] = (
     "wave", "region", "dimension", "covariate", "direct", "direct_se", "model_estimate",
     "model_se", "gamma", "sigma2_u", "method", "n_areas", "status",
+    # diagnostics beside the INTERFACE columns: the wave's coefficients, and model SE over
+    # direct SE per area (near 1 or below where the survey is strong: the model does not distort)
+    "beta_intercept", "beta_covariate", "se_ratio",
 )
 _NAN = float("nan")
 
@@ -187,6 +190,7 @@ def sae_wave(wave: int, areas: pd.DataFrame, covariate: str | None) -> pd.DataFr
         "direct": np.where(has, direct, _NAN), "direct_se": np.where(has, direct_se, _NAN),
         "model_estimate": _NAN, "model_se": _NAN, "gamma": _NAN, "sigma2_u": _NAN,
         "method": np.where(has, "eblup", "synthetic"), "n_areas": m, "status": "ok",
+        "beta_intercept": _NAN, "beta_covariate": _NAN, "se_ratio": _NAN,
     })
     if m < p + 2:
         out["status"] = "too_few_areas"
@@ -207,6 +211,10 @@ def sae_wave(wave: int, areas: pd.DataFrame, covariate: str | None) -> pd.DataFr
         out.loc[~has, "model_se"] = np.sqrt(syn_mse)
         out.loc[~has, "gamma"] = 0.0
     out["sigma2_u"] = fit.sigma2_u
+    out["beta_intercept"] = float(fit.beta[0])
+    if covariate is not None:
+        out["beta_covariate"] = float(fit.beta[1])
+    out.loc[has, "se_ratio"] = out.loc[has, "model_se"] / out.loc[has, "direct_se"]
     return out.loc[:, list(SAE_COLUMNS)]
 
 

@@ -33,6 +33,11 @@ class SmallAreaResult(_RunResult):
     method = models.CharField(max_length=10, choices=SmallAreaMethod.choices)
     n_areas = models.PositiveIntegerField()
     status = models.CharField(max_length=20)
+    # diagnostics (issue 11): the wave's fitted coefficients, and model SE / direct SE of the
+    # area (how much the model sharpens, or would distort, where the survey is strong)
+    beta_intercept = models.FloatField(null=True)
+    beta_covariate = models.FloatField(null=True)
+    se_ratio = models.FloatField(null=True)
 
     class Meta:
         ordering = ["wave__year", "region_code"]

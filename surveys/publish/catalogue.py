@@ -279,6 +279,11 @@ SAE_COLUMNS = (
     _c("n_areas", "int", "Jumlah area dengan estimasi langsung", "Areas with a direct estimate",
        null=False),
     _c("status", "str", "Status model", "Model status", width=20, null=False),
+    _c("beta_intercept", "float", "Koefisien konstanta model gelombang",
+       "Model intercept of the wave"),
+    _c("beta_covariate", "float", "Koefisien kovariat model gelombang",
+       "Model covariate coefficient of the wave"),
+    _c("se_ratio", "float", "Rasio galat baku model / langsung", "Model SE / direct SE"),
     INSTRUMENT,
 )
 
