@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from surveys import models as m
@@ -19,6 +20,7 @@ from surveys.services.accounts import token_issue, user_grant_role
 from tests import factories as f
 
 ITEM_CODES = ["S1_01", "S1_02", "S1_03", "S2_01", "S2_02", "S2_03"]
+EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
 
 
 def build_world(n_items_per_dimension: int = 3) -> dict[str, Any]:
@@ -52,6 +54,15 @@ def build_world(n_items_per_dimension: int = 3) -> dict[str, Any]:
         "province": province, "r6401": r6401, "r6402": r6402, "district": district,
         "instrument": instrument, "version": version, "wave": wave, "codes": codes,
     }
+
+
+@pytest.fixture
+def fresh_throttle_counters() -> Iterator[None]:
+    """Throttle counters live in the cache: start and end each test with none (a module uses
+    it with ``pytestmark = pytest.mark.usefixtures("fresh_throttle_counters")`` or by name)."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ import hashlib
 from io import StringIO
 
 import pytest
-from django.core.cache import cache
 from django.core.management import CommandError, call_command
 from rest_framework.test import APIClient
 
@@ -15,16 +14,15 @@ from tests import api_fixtures as fx
 from tests.api_fixtures import payload, responses_url
 
 world = fx.world
+fresh_throttle_counters = fx.fresh_throttle_counters
+EN = fx.EN
 
 REDEEM = "/api/v1/invitations/redeem/"
-EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
 
 
 @pytest.fixture(autouse=True)
-def _fresh_throttle_counters():
-    cache.clear()
-    yield
-    cache.clear()
+def _fresh_throttle_counters(fresh_throttle_counters: None) -> None:
+    """Every test starts with empty throttle counters (tests.api_fixtures)."""
 
 
 def _invite(count: int = 2) -> list[str]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -20,17 +19,16 @@ from tests import api_fixtures as fx
 from tests.api_fixtures import ITEM_CODES, client_for, payload, responses_url
 
 world = fx.world
+fresh_throttle_counters = fx.fresh_throttle_counters
+EN = fx.EN
 respondent_client = fx.respondent_client
 enumerator_client = fx.enumerator_client
 
-EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
 
 
 @pytest.fixture(autouse=True)
-def _fresh_throttle_counters():
-    cache.clear()
-    yield
-    cache.clear()
+def _fresh_throttle_counters(fresh_throttle_counters: None) -> None:
+    """Every test starts with empty throttle counters (tests.api_fixtures)."""
 
 
 # ------------------------------------------------------------------------- create

@@ -10,7 +10,6 @@ import json
 import re
 
 import pytest
-from django.core.cache import cache
 from django.test import Client
 from rest_framework.test import APIClient
 
@@ -20,16 +19,15 @@ from surveys.services.accounts import invitation_create
 from tests import api_fixtures as fx
 
 world = fx.world
+fresh_throttle_counters = fx.fresh_throttle_counters
+EN = fx.EN
 
 FORM = "/isi/"
-EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
 
 
 @pytest.fixture(autouse=True)
-def _fresh_throttle_counters():
-    cache.clear()
-    yield
-    cache.clear()
+def _fresh_throttle_counters(fresh_throttle_counters: None) -> None:
+    """Every test starts with empty throttle counters (tests.api_fixtures)."""
 
 
 def _code(wave: m.Wave) -> str:

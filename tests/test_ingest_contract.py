@@ -11,7 +11,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-from django.core.cache import cache
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import transaction
@@ -31,20 +30,19 @@ from tests import api_fixtures as fx
 from tests.api_fixtures import ITEM_CODES, client_for, payload, responses_url
 
 world = fx.world
+fresh_throttle_counters = fx.fresh_throttle_counters
+EN = fx.EN
 respondent_client = fx.respondent_client
 enumerator_client = fx.enumerator_client
 
-EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
 META = ["respondent", "wave", "region", "sex", "age_group", "stratum", "psu", "base_weight"]
 #: What differs by nature between an API row and an imported row of the same response.
 BOOKKEEPING = {"id", "source", "created_by_id", "created_at", "updated_at", "submitted_at"}
 
 
 @pytest.fixture(autouse=True)
-def _fresh_throttle_counters():
-    cache.clear()
-    yield
-    cache.clear()
+def _fresh_throttle_counters(fresh_throttle_counters: None) -> None:
+    """Every test starts with empty throttle counters (tests.api_fixtures)."""
 
 
 def _csv(tmp_path: Path, rows: list[dict[str, Any]], name: str = "responses.csv") -> Path:
