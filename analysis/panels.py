@@ -82,29 +82,63 @@ def retention(previous: pd.DataFrame, current: pd.DataFrame, *, wave: int,
     for frame, name in ((previous, "previous wave"), (current, "current wave")):
         if frame["respondent"].duplicated().any():
             raise ValueError(f"{name}: a respondent appears twice")
-    prev = previous.assign(region=previous["region"].astype(str),
-                           back=previous["respondent"].isin(set(current["respondent"])))
-    cur = current.assign(region=current["region"].astype(str),
-                         new=~current["respondent"].isin(set(previous["respondent"])))
-    regions = sorted(set(prev["region"]) | set(cur["region"]))
+    prev_keys = previous["respondent"].to_numpy()
+    cur_keys = current["respondent"].to_numpy()
+    # hash-based membership (pd.factorize) rather than sorting: keys may be strings
+    key_codes, _ = pd.factorize(np.concatenate([prev_keys, cur_keys]))
+    n_keys = int(key_codes.max()) + 1 if key_codes.size else 0
+    in_cur = np.zeros(n_keys, dtype=bool)
+    in_prev = np.zeros(n_keys, dtype=bool)
+    in_prev[key_codes[:prev_keys.size]] = True
+    in_cur[key_codes[prev_keys.size:]] = True
+    back = in_cur[key_codes[:prev_keys.size]]
+    new = ~in_prev[key_codes[prev_keys.size:]]
+    region_codes, region_values = pd.factorize(np.concatenate([
+        previous["region"].to_numpy(dtype=object), current["region"].to_numpy(dtype=object)]))
+    names = [str(v) for v in region_values]
+    regions = sorted(set(names))
+    rank = np.array([regions.index(v) for v in names], dtype=np.intp)
+    k = len(regions)
+    # per region (and ALL): counts by one bincount each, no per-region filtering
+    p_code = rank[region_codes[:prev_keys.size]]
+    c_code = rank[region_codes[prev_keys.size:]]
+    n_prev = np.bincount(p_code, minlength=k)
+    n_back = np.bincount(p_code, weights=back, minlength=k).astype(np.int64)
+    n_new = np.bincount(c_code, weights=new, minlength=k).astype(np.int64)
     ret_rows, att_rows = [], []
-    for region in [*regions, ALL_REGION]:
-        p = prev if region == ALL_REGION else prev.loc[prev["region"] == region]
-        c = cur if region == ALL_REGION else cur.loc[cur["region"] == region]
-        back = int(p["back"].sum())
+    for i, region in [*enumerate(regions), (None, ALL_REGION)]:
+        n_p = int(prev_keys.size if i is None else n_prev[i])
+        kept = int(back.sum() if i is None else n_back[i])
         ret_rows.append(dict(region=region, wave=wave, previous_wave=previous_wave,
-                             n_previous=len(p), reinterviewed=back,
-                             retention_pct=_pct(back, len(p)),
-                             new_entrants=int(c["new"].sum())))
-        for variable in ("sex", "age_group"):
-            for group, part in p.groupby(p[variable].astype(str), sort=True):
-                n, kept = len(part), int(part["back"].sum())
+                             n_previous=n_p, reinterviewed=kept, retention_pct=_pct(kept, n_p),
+                             new_entrants=int(new.sum() if i is None else n_new[i])))
+    for variable in ("sex", "age_group"):
+        raw_code, raw_groups = pd.factorize(previous[variable].to_numpy(dtype=object))
+        group_names = [str(v) for v in raw_groups]
+        groups = sorted(group_names)
+        g_code = np.array([groups.index(v) for v in group_names], dtype=np.intp)[raw_code] \
+            if raw_code.size else np.empty(0, dtype=np.intp)
+        g = len(groups)
+        cell = p_code * g + g_code
+        n_cell = np.bincount(cell, minlength=k * g).reshape(k, g)
+        back_cell = np.bincount(cell, weights=back, minlength=k * g).reshape(k, g)
+        for i, region in [*enumerate(regions), (None, ALL_REGION)]:
+            counts = n_cell.sum(axis=0) if i is None else n_cell[i]
+            kept_counts = back_cell.sum(axis=0) if i is None else back_cell[i]
+            for j, group in enumerate(groups):
+                n, kept = int(counts[j]), int(kept_counts[j])
+                if n == 0:
+                    continue
                 att_rows.append(dict(region=region, wave=wave, previous_wave=previous_wave,
-                                     variable=variable, group=group, n_previous=n,
-                                     reinterviewed=kept,
-                                     attrition_pct=100.0 - _pct(kept, n)))
-    return (pd.DataFrame(ret_rows, columns=list(RETENTION_COLUMNS)),
-            pd.DataFrame(att_rows, columns=list(ATTRITION_COLUMNS)))
+                                     variable=variable, group=str(group), n_previous=n,
+                                     reinterviewed=kept, attrition_pct=100.0 - _pct(kept, n)))
+    att = pd.DataFrame(att_rows, columns=list(ATTRITION_COLUMNS))
+    order = {r: i for i, r in enumerate([*regions, ALL_REGION])}
+    att = att.sort_values(["region", "variable", "group"], key=lambda col: (
+        col.map(order) if col.name == "region" else
+        col.map({"sex": 0, "age_group": 1}) if col.name == "variable" else col),
+        kind="mergesort").reset_index(drop=True)
+    return pd.DataFrame(ret_rows, columns=list(RETENTION_COLUMNS)), att
 
 
 def panel_change(previous: pd.DataFrame, current: pd.DataFrame, dimensions: Sequence[str], *,

@@ -46,6 +46,7 @@ __all__ = [
     "fit_indices",
     "invariance_step_rejected",
     "measurement_invariance",
+    "measurement_invariance_from_moments",
 ]
 
 # Convergence is declared when the largest absolute gradient element of F is below this.
@@ -399,7 +400,8 @@ def _heywood_hint(x: np.ndarray, s: np.ndarray, p: int) -> str:
     return ""
 
 
-def _check_factor_of_item(factor_of_item: Sequence[int], p: int) -> tuple[np.ndarray, int]:
+def _check_factor_of_item(factor_of_item: Sequence[int] | np.ndarray,
+                          p: int) -> tuple[np.ndarray, int]:
     f = np.asarray(factor_of_item)
     if f.ndim != 1 or f.size != p:
         raise ValueError(f"factor_of_item must have one entry per column ({p}), got {f.size}")
@@ -925,11 +927,51 @@ def measurement_invariance(
                 f"group {name!r} has {xg.shape[0]} complete cases, needs more than {p}"
             )
         mean_g, s_g, n_g = _complete_case_cov(xg)
-        if np.linalg.eigvalsh(s_g)[0] <= 1e-12 * float(np.trace(s_g)):
-            raise InvarianceError(f"group {name!r} has a singular covariance matrix")
         covs.append(s_g)
         means.append(mean_g)
         sizes.append(n_g)
+    return measurement_invariance_from_moments(names, covs, means, sizes, f)
+
+
+def measurement_invariance_from_moments(
+    groups: Sequence[object], covs: Sequence[np.ndarray], means: Sequence[np.ndarray],
+    sizes: Sequence[int], factor_of_item: Sequence[int] | np.ndarray,
+) -> InvarianceResult:
+    """`measurement_invariance` on each group's complete-case moments.
+
+    ``covs[g]`` is the covariance matrix with divisor ``N_g`` and ``means[g]`` the mean vector
+    of group ``groups[g]``'s ``sizes[g]`` complete cases (rows without a missing item). The
+    index run keeps these per wave and fits the models on them, never on the raw rows: the fit
+    then costs the same at any sample size. Groups are taken in the order given.
+
+    Raises
+    ------
+    InvarianceError
+        Fewer than 2 groups, a group with no more cases than items, a singular covariance.
+    CfaConvergenceError
+        If a level's ML fit does not converge.
+    """
+    names = tuple(str(g) for g in groups)
+    n_groups = len(names)
+    if n_groups < 2:
+        raise InvarianceError(f"need at least 2 groups with complete cases, got {n_groups}")
+    if not (len(covs) == len(means) == len(sizes) == n_groups):
+        raise ValueError("groups, covs, means and sizes must have the same length")
+    covs = [np.asarray(s, dtype=float) for s in covs]
+    means = [np.asarray(v, dtype=float) for v in means]
+    p = covs[0].shape[0]
+    f, m = _check_factor_of_item(factor_of_item, p)
+    for name, s_g, mean_g, n_g in zip(names, covs, means, sizes, strict=True):
+        if s_g.shape != (p, p) or mean_g.shape != (p,):
+            raise ValueError(f"group {name!r}: moments of {s_g.shape} / {mean_g.shape}, "
+                             f"expected ({p}, {p}) / ({p},)")
+        if n_g <= p:
+            raise InvarianceError(
+                f"group {name!r} has {n_g} complete cases, needs more than {p}"
+            )
+        if np.linalg.eigvalsh(s_g)[0] <= 1e-12 * float(np.trace(s_g)):
+            raise InvarianceError(f"group {name!r} has a singular covariance matrix")
+    sizes = [int(v) for v in sizes]
     size_arr = np.asarray(sizes, dtype=float)
     n_total = int(size_arr.sum())
     pstar = p * (p + 1) // 2 + p

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -181,6 +181,8 @@ class WaveData:
     base_weight: np.ndarray
     answers: np.ndarray
     checksum: str
+    #: the Respondent row id (panel member) of each response, int64: pairs waves without keys
+    respondent_id: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
 
     @property
     def spec(self) -> InstrumentSpec:
@@ -216,6 +218,7 @@ class _Columns:
     psu: np.ndarray
     weight: np.ndarray
     raw: np.ndarray  # (n, n_bytes) uint8 in byte (Item.position) order
+    respondent_id: np.ndarray | None = None
 
     def in_id_order(self) -> _Columns:
         """The same rows sorted by response id (the aggregated reads return groups' rows in
@@ -226,22 +229,27 @@ class _Columns:
             region_id=self.region_id[order], sex=self.sex[order], age=self.age[order],
             stratum=self.stratum[order], psu=self.psu[order], weight=self.weight[order],
             raw=self.raw[order],
+            respondent_id=self.respondent_id[order] if self.respondent_id is not None else None,
         )
 
 
 def _read_cursor(wave_id: int, layout: VersionLayout, with_respondent: bool) -> _Columns:
     """Portable path: one values_list query fetched in chunks."""
     fields = ["id", "respondent__panel_key" if with_respondent else "respondent_id",
-              "region_id", "sex", "age_group", "stratum", "psu", "base_weight", "answers"]
+              "region_id", "sex", "age_group", "stratum", "psu", "base_weight", "answers",
+              "respondent_id"]
     ids: list[np.ndarray] = []
+    respondent_ids: list[np.ndarray] = []
     keys: list = []
     region_ids: list[np.ndarray] = []
     texts: list[list] = [[], [], [], []]
     weights: list[np.ndarray] = []
     blocks: list[np.ndarray] = []
     for rows in fetch_chunks(submitted_responses(wave_id).order_by("id"), fields):
-        rid, key, region, sex, age, stratum, psu, weight, blobs = zip(*rows, strict=True)
+        rid, key, region, sex, age, stratum, psu, weight, blobs, person = zip(*rows,
+                                                                               strict=True)
         ids.append(np.fromiter(rid, dtype=np.int64, count=len(rid)))
+        respondent_ids.append(np.fromiter(person, dtype=np.int64, count=len(rid)))
         region_ids.append(np.fromiter(region, dtype=np.int64, count=len(rid)))
         weights.append(np.fromiter(weight, dtype=np.float64, count=len(rid)))
         if with_respondent:
@@ -260,6 +268,8 @@ def _read_cursor(wave_id: int, layout: VersionLayout, with_respondent: bool) -> 
         sex=sex, age=age, stratum=stratum, psu=psu,
         weight=np.concatenate(weights) if weights else np.empty(0),
         raw=np.vstack(blocks) if blocks else np.empty((0, layout.n_bytes), dtype=np.uint8),
+        respondent_id=(np.concatenate(respondent_ids) if respondent_ids
+                       else np.empty(0, dtype=np.int64)),
     )
 
 
@@ -316,7 +326,8 @@ def _read_pg(wave_id: int, layout: VersionLayout, with_respondent: bool,
     # rows within a group come in any order: they are put in id order on the client
     sql = (f"SELECT {binary('int8send(r.id)')}, {key_sql}, {binary('int8send(r.region_id)')}, "
            f"{text('r.sex')}, {text('r.age_group')}, {text('r.stratum')}, {text('r.psu')}, "
-           f"{binary('float8send(r.base_weight)')}, {binary('r.answers')} "
+           f"{binary('float8send(r.base_weight)')}, {binary('r.answers')}, "
+           f"{binary('int8send(r.respondent_id)')} "
            f"FROM {table} r {join} WHERE r.wave_id = %s AND r.status = %s "
            f"GROUP BY r.id / {PG_GROUP}")
     connection.ensure_connection()
@@ -336,6 +347,7 @@ def _read_pg(wave_id: int, layout: VersionLayout, with_respondent: bool,
         region_id=send_numbers([row[2] for row in rows]), sex=split(3), age=split(4),
         stratum=split(5), psu=split(6), weight=send_numbers([row[7] for row in rows], ">f8"),
         raw=raw.reshape(ids.size, layout.n_bytes),
+        respondent_id=send_numbers([row[9] for row in rows]),
     ).in_id_order()
 
 
@@ -364,7 +376,8 @@ def _read_sqlite(wave_id: int, layout: VersionLayout, with_respondent: bool,
            f"group_concat(r.sex, char(31)), group_concat(r.age_group, char(31)), "
            f"group_concat(r.stratum, char(31)), group_concat(r.psu, char(31)), "
            f"group_concat(CAST(r.base_weight / pow(2, {exponent}) AS INTEGER), ','), "
-           f"group_concat({exponent}, ','), group_concat(hex(r.answers), ''), count(*) "
+           f"group_concat({exponent}, ','), group_concat(hex(r.answers), ''), count(*), "
+           f"group_concat(r.respondent_id, ',') "
            f"FROM {table} r {join} WHERE r.wave_id = %s AND r.status = %s "
            f"GROUP BY r.id / {PG_GROUP}")
     try:
@@ -400,7 +413,7 @@ def _read_sqlite(wave_id: int, layout: VersionLayout, with_respondent: bool,
         raise ValueError("packed answers do not match the instrument's item count")
     return _Columns(
         ids=ids, keys=keys, region_id=numbers(2), sex=sex, age=age, stratum=stratum, psu=psu,
-        weight=weight, raw=raw.reshape(n, layout.n_bytes),
+        weight=weight, raw=raw.reshape(n, layout.n_bytes), respondent_id=numbers(11),
     ).in_id_order()
 
 
@@ -455,6 +468,8 @@ def wave_data(*, wave_id: int, layout: VersionLayout | None = None,
         base_weight=cols.weight.astype(np.float64, copy=False),
         answers=answers,
         checksum=digest.hexdigest(),
+        respondent_id=(cols.respondent_id.astype(np.int64, copy=False)
+                       if cols.respondent_id is not None else np.full(n, -1, dtype=np.int64)),
     )
 
 
