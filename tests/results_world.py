@@ -15,6 +15,7 @@ from rest_framework.authtoken.models import Token
 
 from surveys import models as m
 from tests import factories as f
+from tests.longitudinal_world import add_longitudinal
 
 YEARS = (2021, 2022, 2023)
 BASE = {"ALL": 60.0, "6401": 62.0, "6402": 56.0}
@@ -135,6 +136,7 @@ def build_world() -> World:
         sign_ok=True, accepted=True,
     )
     _evaluation(run, waves, {"6401": paser, "6402": kubar})
+    add_longitudinal(run, waves)
     return World(instrument, waves, run, konflik, sosialisasi, index_indicator)
 
 

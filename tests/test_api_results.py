@@ -10,6 +10,7 @@ import csv
 import io
 
 import pytest
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from surveys.models import Role
@@ -296,7 +297,8 @@ def test_export_csv_streams_with_headers_and_blank_suppressed_rows(world):
     assert response.status_code == 200
     assert response.streaming
     assert response["Content-Type"] == "text/csv; charset=utf-8"
-    assert response["Content-Disposition"] == 'attachment; filename="nilai-estimates.csv"'
+    assert response["Content-Disposition"] == (  # the date names the download (issue 17)
+        f'attachment; filename="nilai-estimates-{timezone.localdate().isoformat()}.csv"')
     table = csv_rows(content)
     assert table[0][:12] == ESTIMATE_HEADER
     assert len(table) == 1 + 18
@@ -370,7 +372,8 @@ def test_binary_formats_have_their_content_type_and_hide_suppressed(world, fmt, 
 
     assert response.status_code == 200
     assert response["Content-Type"] == content_type
-    assert response["Content-Disposition"] == f'attachment; filename="nilai-estimates.{fmt}"'
+    assert response["Content-Disposition"] == (
+        f'attachment; filename="nilai-estimates-{timezone.localdate().isoformat()}.{fmt}"')
     path = tmp_path / f"estimates.{fmt}"
     path.write_bytes(content)
     frame = read_table(path, fmt)

@@ -57,8 +57,8 @@ def test_svg_chart_has_series_target_and_significance_in_indonesian(world):
     assert response.status_code == 200
     assert response["Content-Type"] == "image/svg+xml"
     texts = svg_texts(response.content)
-    for label in ("Estimasi", "Interval kepercayaan 95%", "Target",
-                  "Perubahan signifikan (p < 0,05)", "Tahun", "Skor (0–100)",
+    for label in ("Nilai indeks", "Selang kepercayaan 95 %", "Target",
+                  "Perubahan signifikan (p < 0,05)", "Tahun", "Nilai (0–100)",
                   "Indeks keseluruhan — Paser", "2021", "2022", "2023"):
         assert label in texts
     assert {"estimate-" + str(world.waves[2021].version_id), "target", "significant"} <= svg_ids(
@@ -74,9 +74,9 @@ def test_svg_chart_in_english(world):
     )
 
     texts = svg_texts(response.content)
-    assert "Estimate" in texts
-    assert "95% confidence interval" in texts
-    assert "S1 Belief in God — Whole survey area" in texts
+    assert "Index value" in texts
+    assert "95 % confidence interval" in texts
+    assert "S1 Belief in God — Kalimantan Timur" in texts  # the province's name
     assert "Target" not in texts  # targets are drawn for INDEX only
     assert response["Content-Language"] == "en"
 
@@ -87,7 +87,7 @@ def test_suppressed_year_is_a_gap_and_marked(world):
     )
 
     texts = svg_texts(response.content)
-    assert "Tidak dipublikasikan (n < 30)" in texts
+    assert "Tidak ditampilkan (responden < 30)" in texts
     assert "suppressed" in svg_ids(response.content)
     assert "55,123" not in response.content.decode()
     assert "55.123" not in response.content.decode()
@@ -105,7 +105,7 @@ def test_office_gets_404_for_another_regency_and_its_own_chart(world):
     assert own.status_code == 200
     assert "Indeks keseluruhan — Paser" in svg_texts(own.content)
     assert province.status_code == 200
-    assert "Indeks keseluruhan — Seluruh wilayah survei" in svg_texts(province.content)
+    assert "Indeks keseluruhan — Kalimantan Timur" in svg_texts(province.content)
 
 
 def test_unknown_format_or_series_is_404(world):
@@ -166,3 +166,52 @@ def test_draw_trend_keeps_dollar_signs_in_title():
     chart = TrendChart(title="$x", points=[TrendPoint(2021, 50.0, 48.0, 52.0)])
 
     assert "$x" in svg_texts(draw_trend(chart, fmt="svg"))
+
+
+def test_a_suppressed_year_shows_the_model_estimate_apart_and_labelled(world):
+    response = client_for(Role.RESEARCHER).get(
+        "/api/v1/charts/trend.svg", {"region": "6402", "dimension": "INDEX"}
+    )
+
+    texts = svg_texts(response.content)
+    ids = svg_ids(response.content)
+    assert "Estimasi model / model-based" in texts
+    assert "model-based" in ids
+    # the survey line does not pass through the model point: 2022 is still a gap in it
+    assert "suppressed" in ids
+
+
+def test_a_surveyed_region_year_draws_no_model_point(world):
+    response = client_for(Role.RESEARCHER).get(
+        "/api/v1/charts/trend.svg", {"region": "6401", "dimension": "INDEX"}
+    )
+
+    assert "model-based" not in svg_ids(response.content)
+    assert "Estimasi model / model-based" not in svg_texts(response.content)
+
+
+def test_the_offices_programmes_are_shaded_periods_on_its_chart(world):
+    response = client_for(Role.OFFICE, "6401").get(
+        "/api/v1/charts/trend.svg", {"region": "6401", "dimension": "INDEX"}
+    )
+
+    assert "programme-0" in svg_ids(response.content)
+    assert "Program kantor" in svg_texts(response.content)
+    # S1 had no programme
+    s1 = client_for(Role.RESEARCHER).get(
+        "/api/v1/charts/trend.svg", {"region": "6401", "dimension": "S1"})
+    assert "programme-0" not in svg_ids(s1.content)
+
+
+def test_the_phone_chart_is_drawn_narrow_so_its_text_stays_legible(world):
+    client = client_for(Role.RESEARCHER)
+    wide = client.get("/api/v1/charts/trend.svg", {"region": "6401"})
+    phone = client.get("/api/v1/charts/trend.svg", {"region": "6401", "size": "phone"})
+
+    def width(content: bytes) -> float:
+        return float(ET.fromstring(content).get("width").removesuffix("pt"))
+
+    assert phone.status_code == 200
+    # drawn at 288 pt (4 in) instead of 504 pt: a 360 px screen shrinks it far less
+    assert width(phone.content) < 0.6 * width(wide.content)
+    assert client.get("/api/v1/charts/trend.svg", {"size": "huge"}).status_code == 400

@@ -71,7 +71,8 @@ def test_office_logs_in_picks_a_region_and_reads_the_trend_table(live_server, br
     assert [r.get_attribute("data-year") for r in rows] == ["2021", "2022", "2023"]
     assert rows[0].find_elements(By.TAG_NAME, "td")[1].text == "56,0"
     assert rows[1].get_attribute("class") == "suppressed"
-    assert "tidak dipublikasikan (n < 30)" in rows[1].text
+    assert "tidak ditampilkan (responden < 30)" in rows[1].text
+    assert "estimasi model / model-based" in rows[1].text  # the SAE cell, labelled
     assert browser.find_element(By.CSS_SELECTOR, "#summary h2").text == "Kutai Barat"
 
     # the chart image loads through the session (same-origin API call) and fits a phone screen

@@ -74,6 +74,7 @@ def browser():
     for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
                  "--disable-gpu", "--lang=id"):
         options.add_argument(flag)
+    options.add_experimental_option("prefs", {"intl.accept_languages": "id,id-ID"})
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.implicitly_wait(5)
     yield driver
@@ -126,3 +127,102 @@ def test_every_chart_is_on_a_phone_screen(live_server, browser):
     for chart in charts:
         assert chart["display"] != "none" and chart["w"] > 200 and chart["h"] > 100, chart
         assert chart["left"] >= 0 and chart["right"] <= chart["vw"], chart
+
+
+KPIS_JS = """
+return ['kpi-target', 'kpi-realisation', 'kpi-achievement'].map(function (id) {
+  var r = document.getElementById(id).getBoundingClientRect();
+  return {id: id, left: r.left, right: r.right, top: r.top, bottom: r.bottom,
+          vw: innerWidth, vh: innerHeight,
+          pageOverflow: document.documentElement.scrollWidth - innerWidth};
+});
+"""
+
+
+def test_phone_first_screen_shows_target_realisation_and_capaian(live_server, browser):
+    """Issue 17: at 390 px the first card's target, realisasi and capaian are on the first
+    screen, with no horizontal scrolling."""
+    browser.set_window_size(390, 844)
+    _login(browser, live_server)
+    m.AchievementResult.objects.create(
+        run=m.IndexRun.objects.get(), indicator=m.Indicator.objects.get(code="INDEX"),
+        region_code="6401", year=2023, target=64.0, realisation=65.0, achievement_pct=101.6,
+        met=True, met_with_confidence=False)
+    browser.get(f"{live_server.url}/dashboard/?region=6401")
+
+    kpis = browser.execute_script(KPIS_JS)
+
+    for kpi in kpis:
+        assert kpi["left"] >= 0 and kpi["right"] <= kpi["vw"], kpi
+        assert kpi["top"] >= 0 and kpi["bottom"] <= kpi["vh"], kpi
+        assert kpi["pageOverflow"] <= 0, kpi
+    from selenium.webdriver.common.by import By
+    assert "101,6" in browser.find_element(By.ID, "kpi-achievement").text
+    assert "tercapai" in browser.find_element(By.ID, "kpi-achievement").text
+
+
+@pytest.mark.parametrize("region", ["ALL", "6401", "6402"])
+def test_no_table_overflows_its_card_at_1280(live_server, browser, region):
+    browser.set_window_size(1280, 900)
+    _login(browser, live_server)
+    browser.get(f"{live_server.url}/dashboard/?region={region}&sila=INDEX")
+
+    tables = browser.execute_script(TABLES_JS)
+
+    assert len(tables) >= 4
+    for table in tables:
+        assert not table["overflows"], table
+        assert not table["clipped"] and table["pageOverflow"] <= 0, table
+
+
+def test_phone_tables_are_card_rows_and_model_cells_are_labelled(live_server, browser):
+    from selenium.webdriver.common.by import By
+
+    browser.set_window_size(390, 844)
+    _login(browser, live_server)
+    browser.get(f"{live_server.url}/dashboard/?region=6402")
+
+    row = browser.find_element(By.CSS_SELECTOR, '#dimension-INDEX tr[data-year="2022"]')
+    assert "estimasi model / model-based" in row.text
+    label = browser.execute_script(
+        "return getComputedStyle(arguments[0], '::before').content",
+        row.find_element(By.TAG_NAME, "td"))
+    assert label == '"Tahun"'  # each cell names its column on a phone
+    # card-row tables never need sideways scrolling on a phone (others scroll with a cue)
+    tables = [t for t in browser.execute_script(TABLES_JS) if "cards" in t["id"].split()]
+    assert len(tables) >= 3
+    assert all(not t["overflows"] for t in tables), tables
+
+
+def test_programme_panel_renders_with_its_caveat(live_server, browser):
+    from selenium.webdriver.common.by import By
+
+    browser.set_window_size(390, 844)
+    _login(browser, live_server)
+    browser.get(f"{live_server.url}/dashboard/?region=6401&sila=INDEX")
+
+    caveat = browser.find_element(By.ID, "learn-caveat")
+    browser.execute_script("arguments[0].scrollIntoView()", caveat)
+    assert caveat.is_displayed()
+    assert "tidak ditempatkan secara acak" in caveat.text
+    forest = browser.find_element(By.ID, "forest")
+    assert forest.is_displayed() and forest.size["width"] > 200
+    assert browser.execute_script(
+        "return document.documentElement.scrollWidth - innerWidth") <= 0
+
+
+def test_english_page_is_english_throughout_in_the_browser(live_server, browser):
+    import re
+
+    from selenium.webdriver.common.by import By
+
+    browser.set_window_size(1280, 900)
+    _login(browser, live_server)
+    browser.get(f"{live_server.url}/dashboard/?region=6402&lang=en")
+
+    body = browser.find_element(By.TAG_NAME, "main").text
+    assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en"
+    for word in ("selang", "ditampilkan", "Tahun", "Perubahan", "sedang", "tinggi",
+                 "Belajar", "Kesimpulan", "Capaian", "Wilayah", "signifikan"):
+        assert not re.search(rf"\b{word}\b", body), word
+    assert "Learn from other regions" in body

@@ -35,6 +35,14 @@ def test_demo_end_to_end_prints_trend_table() -> None:
     statuses = set(m.ProgrammeEffectResult.objects.values_list("status", flat=True))
     assert statuses == {"ok", "no_pre", "no_post", "no_comparison"}
     assert m.SmallAreaResult.objects.filter(method="synthetic", status="ok").exists()
+    # the panel (about half of each region's respondents answered the previous wave), its
+    # within-person change and the invariance verdict of the version (issue 12)
+    kept = m.RetentionResult.objects.filter(variable="all", region_code="ALL")
+    assert kept.count() == 4 and all(35 <= r.retention_pct <= 65 for r in kept)
+    assert m.PanelChangeResult.objects.filter(region_code="ALL", dimension="INDEX",
+                                              suppressed=False).count() == 4
+    assert m.InvarianceResult.objects.filter(level="scalar", waves="2021,2022,2023,2024,2025"
+                                             ).exists()
     # both proxies validated, output indicators not; achievements against targets
     assert set(m.ProxyValidationResult.objects.values_list("indicator__code", flat=True)) == {
         "KONFLIK_SARA", "PARTISIPASI_MUSRENBANG"}

@@ -40,7 +40,7 @@ def test_registry_covers_interface_tables_in_order() -> None:
     assert list(exports.EXPORT_TABLES) == [
         "estimates", "weights", "reliability", "items", "cfa", "trends", "changes",
         "proxy_validation", "achievements", "programme_effects", "programme_types", "sae",
-        "microdata", "codebook"]
+        "invariance", "retention", "panel_changes", "microdata", "codebook"]
     assert exports.FORMATS == ("csv", "xlsx", "parquet", "sav", "dta")
     kinds = {name: t.kind for name, t in exports.EXPORT_TABLES.items()}
     assert {n for n, k in kinds.items() if k == "microdata"} == {"weights", "microdata"}

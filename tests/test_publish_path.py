@@ -23,7 +23,7 @@ import math
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -73,6 +73,12 @@ NON_PUBLISHING = {
     "wave-response-submit": "submission endpoint (write side)",
     "invitation-redeem": "submission side: redeems an invitation code",
     "collect:": "data-collection form and its service worker (submission side)",
+    # the Bappeda report (issue 13): these start a report job or show its status; the PDF/DOCX
+    # comes from export-job-file. Its scope (office: own region only) and the suppression rule
+    # are proven on the documents themselves (pdftotext, python-docx) in tests/test_report*.py
+    "report-create": "starts a report job (job record only; scope tested in test_report_jobs)",
+    "dashboard:report-start": "starts a report job (redirect only; test_report_jobs)",
+    "dashboard:report-status": "status page of the caller's own report job (test_report_jobs)",
 }
 
 
@@ -150,6 +156,8 @@ RESULT_LISTS = {
     "results-programme-effect-list": "programme-effects/",
     "results-programme-type-list": "programme-types/",
     "results-small-area-list": "small-area/",
+    "results-retention-list": "retention/", "results-panel-change-list": "panel-changes/",
+    "results-invariance-list": "invariance/",
 }
 #: the programme evaluation is shared with every reader of the province on purpose (learning
 #: from other regions is the point, DECISIONS 38): the suppression check applies, not the scope
@@ -271,6 +279,7 @@ class Parsed:
     rows: list[dict[str, Any]]
     y_ticks: list[float]
     html_text: list[str]
+    shared_text: list[str] = field(default_factory=list)  # see `_Html`
 
 
 def _json_walk(value: Any, scalars: list, rows: list) -> None:
@@ -297,16 +306,37 @@ def _table_rows(header: list[str], data: list[list[Any]]) -> list[dict[str, Any]
 
 
 class _Html(HTMLParser):
+    """Texts and attribute values of a page; those inside an element marked ``data-shared``
+    (the dashboard's programme panel: the registry and its evaluation are shared with every
+    reader on purpose, DECISIONS 38) are kept apart in `shared`: checked for suppressed
+    numbers, not for the region scope."""
+
     def __init__(self) -> None:
         super().__init__()
         self.texts: list[str] = []
+        self.shared: list[str] = []
+        self._shared_tag: str | None = None
+        self._shared_depth = 0
+
+    def _sink(self) -> list[str]:
+        return self.shared if self._shared_tag else self.texts
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.texts += [value for _, value in attrs if value]
+        if self._shared_tag is None and any(name == "data-shared" for name, _ in attrs):
+            self._shared_tag = tag
+        if tag == self._shared_tag:
+            self._shared_depth += 1
+        self._sink().extend(value for _, value in attrs if value)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == self._shared_tag:
+            self._shared_depth -= 1
+            if self._shared_depth == 0:
+                self._shared_tag = None
 
     def handle_data(self, data: str) -> None:
         if data.strip():
-            self.texts.append(data.strip())
+            self._sink().append(data.strip())
 
 
 def parse(content: bytes, content_type: str, tmp_path: Path) -> Parsed:
@@ -314,6 +344,7 @@ def parse(content: bytes, content_type: str, tmp_path: Path) -> Parsed:
     rows: list[dict[str, Any]] = []
     ticks: list[float] = []
     html: list[str] = []
+    shared: list[str] = []
     ctype = content_type.split(";")[0]
     if ctype == "application/json":
         _json_walk(json.loads(content), scalars, rows)
@@ -356,10 +387,11 @@ def parse(content: bytes, content_type: str, tmp_path: Path) -> Parsed:
         parser = _Html()
         parser.feed(content.decode("utf-8"))
         html = parser.texts
+        shared = parser.shared
         scalars = list(html)
     else:
         raise AssertionError(f"unparsed output type {content_type!r}")
-    return Parsed(scalars, rows, ticks, html)
+    return Parsed(scalars, rows, ticks, html, shared)
 
 
 # --- checks ------------------------------------------------------------------------------------
@@ -394,9 +426,10 @@ def _truthy(value: Any) -> bool:
 
 
 def check(parsed: Parsed, where: str, *, scoped: bool) -> None:
-    leaks = [v for v in parsed.scalars if _is_hidden_number(v)]
+    leaks = [v for v in parsed.scalars + parsed.shared_text if _is_hidden_number(v)]
     assert not leaks, f"{where}: suppressed numbers published: {leaks}"
-    assert HIDDEN_CATEGORY not in [v for v in parsed.scalars if isinstance(v, str)], where
+    assert HIDDEN_CATEGORY not in [
+        v for v in parsed.scalars + parsed.shared_text if isinstance(v, str)], where
     for row in parsed.rows:
         if "suppressed" in row and _truthy(row["suppressed"]):
             shown = {f: row[f] for f in SUPPRESSED_FIELDS if f in row and row[f] is not None
@@ -404,7 +437,7 @@ def check(parsed: Parsed, where: str, *, scoped: bool) -> None:
             assert not shown, f"{where}: suppressed row shows {shown}"
         if scoped and "region" in row:
             assert row["region"] in OFFICE_SCOPE | {None, ""}, f"{where}: region {row['region']}"
-    for text in parsed.html_text:
+    for text in parsed.html_text + parsed.shared_text:
         assert not _hidden_in_text(text), f"{where}: {text!r}"
     if parsed.y_ticks:
         assert min(parsed.y_ticks) >= LOWEST_PUBLISHED - 5, f"{where}: y axis {parsed.y_ticks}"

@@ -68,7 +68,8 @@ API_PATHS = {"estimates": "estimates/", "trends": "trends/", "changes": "changes
              "reliability": "reliability/", "items": "items/", "cfa": "cfa/",
              "proxy_validation": "proxy-validation/", "achievements": "achievements/",
              "programme_effects": "programme-effects/", "programme_types": "programme-types/",
-             "sae": "small-area/"}
+             "sae": "small-area/", "retention": "retention/",
+             "panel_changes": "panel-changes/", "invariance": "invariance/"}
 
 
 @pytest.mark.django_db

@@ -263,10 +263,15 @@ class ExportJobFile(_JobAccess, APIView):
             user_agent=request.META.get("HTTP_USER_AGENT", ""),
             region_scope=set(job.region_scope) if job.region_scope is not None else None,
         )
+        filename, content_type = f"nilai-{job.table}-{job.pk}.{job.format}", None
+        if job.table == "report":  # a document or a ZIP of documents (surveys.reports.jobs)
+            from surveys.reports import CONTENT_TYPES as REPORT_TYPES
+
+            filename = f"nilai-{path.name}"
+            content_type = REPORT_TYPES[path.suffix.lstrip(".")]
         response = FileResponse(
             open(path, "rb"), as_attachment=True,  # noqa: SIM115 - FileResponse closes it
-            filename=f"nilai-{job.table}-{job.pk}.{job.format}",
-            content_type=CONTENT_TYPES[job.format],
+            filename=filename, content_type=content_type or CONTENT_TYPES[job.format],
         )
         response["Cache-Control"] = "private, no-store"
         response["Content-Language"] = job.language

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 from django.http import HttpResponse, StreamingHttpResponse
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -387,6 +388,11 @@ class _BinaryView(ResultsAccessMixin, APIView):
     renderer_classes = [JSONRenderer]
 
 
+def _slug_ok(value: str) -> bool:
+    """A region or instrument code fit for a query and a file name (letters, digits, . _ -)."""
+    return len(value) <= 40 and all(c.isascii() and (c.isalnum() or c in "._-") for c in value)
+
+
 class ExportDownload(_BinaryView):
     """Stream one aggregate export table (INTERFACE section 3); offices get region-keyed ones
     cut to their regions. Every download is recorded (ExportDownload audit row, job null).
@@ -425,12 +431,24 @@ class ExportDownload(_BinaryView):
                 raise PermissionDenied()
             return job_required_response(request, table, fmt)
         lang = request_language()
-        chunks = exports.iter_export(table=table, fmt=fmt, region_codes=self.regions, lang=lang)
+        # the dashboard's buttons: ?region= narrows the caller's scope (outside it the file is
+        # empty, as a list is), ?instrument= the tables that carry one; both name the file
+        region = request.query_params.get("region", "")
+        instrument = request.query_params.get("instrument", "")
+        if not _slug_ok(region) or not _slug_ok(instrument):
+            raise NotFound()
+        scope = self.regions
+        if region and spec.region_column is not None:
+            scope = {region} if scope is None else {region} & scope
+        chunks = exports.iter_export(table=table, fmt=fmt, region_codes=scope, lang=lang,
+                                     instrument=instrument or None)
         record_download(user=request.user, table=table, fmt=fmt, ip=client_ip(request),
                         user_agent=request.META.get("HTTP_USER_AGENT", ""),
-                        region_scope=self.regions)
+                        region_scope=scope)
         response = StreamingHttpResponse(chunks, content_type=CONTENT_TYPES[fmt])
-        response["Content-Disposition"] = f'attachment; filename="nilai-{table}.{fmt}"'
+        name = "-".join(part for part in ("nilai", table, instrument, region,
+                                          timezone.localdate().isoformat()) if part)
+        response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
         response["Content-Language"] = lang
         response["Cache-Control"] = "private, no-store"
         return response
@@ -444,6 +462,10 @@ class ChartParams(serializers.Serializer):
     dimension = serializers.CharField(required=False, default=OVERALL)
     instrument = serializers.CharField(
         required=False, help_text="Kode instrumen; bawaan: instrumen gelombang terakhir"
+    )
+    size = serializers.ChoiceField(
+        choices=["wide", "phone"], required=False, default="wide",
+        help_text="wide (kartu 1280 px / card at 1280 px) atau / or phone (layar 390 px)",
     )
 
 
@@ -480,6 +502,7 @@ class TrendChart(_BinaryView):
                 instrument=params.validated_data.get("instrument"),
                 fmt=fmt,
                 lang=request_language(),
+                size=params.validated_data["size"],
             )
         except LookupError as exc:
             raise NotFound() from exc
@@ -488,3 +511,71 @@ class TrendChart(_BinaryView):
         response["Content-Language"] = request_language()
         return response
 
+
+
+# --- longitudinal results (issue 12) ------------------------------------------------------------
+
+
+class RetentionParams(WaveParams):
+    region = serializers.CharField(required=False, help_text="Kode BPS wilayah, atau ALL")
+    variable = serializers.ChoiceField(choices=["all", "sex", "age_group"], required=False,
+                                       help_text="all, sex, age_group")
+
+
+class PanelChangeParams(RetentionParams):
+    variable = None  # type: ignore[assignment]
+    dimension = serializers.CharField(required=False, help_text="Kode dimensi, atau INDEX")
+
+
+class InvarianceParams(_Params):
+    instrument = serializers.CharField(required=False, help_text="Kode instrumen")
+    version = serializers.IntegerField(required=False, min_value=1, help_text="Versi instrumen")
+
+
+RetentionSerializer = catalogue_serializer("retention", "RetentionSerializer")
+PanelChangeSerializer = catalogue_serializer("panel_changes", "PanelChangeSerializer")
+InvarianceSerializer = catalogue_serializer("invariance", "InvarianceSerializer")
+
+
+@extend_schema(
+    parameters=[RetentionParams], tags=["results"],
+    description="Panel retention between a wave and the previous wave of its instrument, per "
+                "region of the previous wave (and ALL): `variable` all (with new entrants), "
+                "or attrition by sex / age_group.",
+)
+class RetentionList(_ResultList):
+    serializer_class = RetentionSerializer
+    params_class = RetentionParams
+
+    def get_queryset(self) -> QuerySet:
+        return publish.rows("retention", regions=self.regions, **self.params())
+
+
+@extend_schema(
+    parameters=[PanelChangeParams], tags=["results"],
+    description="Within-person change of the panel members of two consecutive waves (weighted "
+                "mean paired difference, design-based SE on the later wave), with the "
+                "cross-sectional change of the same cell beside it and the comparability of "
+                "the waves (comparable / partial: compare relations, not means / not). Fewer "
+                "than 30 pairs: suppressed, numbers blank.",
+)
+class PanelChangeList(_ResultList):
+    serializer_class = PanelChangeSerializer
+    params_class = PanelChangeParams
+
+    def get_queryset(self) -> QuerySet:
+        return publish.rows("panel_changes", regions=self.regions, **self.params())
+
+
+@extend_schema(
+    parameters=[InvarianceParams], tags=["results"],
+    description="Measurement invariance (configural, metric, scalar) of the correlated-factors "
+                "CFA across the waves of each instrument version, Chen's (2007) rule with the "
+                "SRMR supplement (METHODS 5), and the comparability it gives.",
+)
+class InvarianceList(_ResultList):
+    serializer_class = InvarianceSerializer
+    params_class = InvarianceParams
+
+    def get_queryset(self) -> QuerySet:
+        return publish.rows("invariance", regions=self.regions, **self.params())

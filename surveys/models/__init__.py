@@ -57,3 +57,15 @@ __all__ += ["Programme", "ProgrammeEffectResult", "ProgrammeTypeResult"]
 from .smallarea import SmallAreaMethod, SmallAreaResult  # noqa: E402
 
 __all__ += ["SmallAreaMethod", "SmallAreaResult"]
+
+from .longitudinal import (  # noqa: E402
+    COMPARABILITY_OF_LEVEL,
+    Comparability,
+    InvarianceResult,
+    PanelChangeResult,
+    RetentionResult,
+    WaveMoments,
+)
+
+__all__ += ["COMPARABILITY_OF_LEVEL", "Comparability", "InvarianceResult", "PanelChangeResult",
+            "RetentionResult", "WaveMoments"]

@@ -327,3 +327,99 @@ TABLES: dict[str, ResultTable] = {t.name: t for t in [
                 ("wave__instrument__code", "wave__year", "region_code"), "region_code",
                 {**WAVE_FILTERS, "region": "region_code"}),
 ]}
+
+
+# --- longitudinal tables (issue 12) -------------------------------------------------------------
+
+def _published_panel_change() -> dict[str, Expression]:
+    """A panel change of fewer than 30 pairs keeps n_pairs and its flag; its numbers read as
+    NULL (the publication rule of the estimates; its `significant` is stored blank)."""
+    hidden = Q(suppressed=True)
+    out: dict[str, Expression] = {
+        f"pub_{name}": Case(When(hidden, then=Value(None)), default=F(name),
+                            output_field=FloatField())
+        for name in ("change", "se", "ci_low", "ci_high", "p")
+    }
+    return out
+
+
+COMPARABILITY = _c("comparability", "str",
+                   "Keterbandingan antar-gelombang (comparable = invariansi skalar; partial = "
+                   "metrik: bandingkan hubungan, bukan rata-rata; not = tidak sebanding)",
+                   "Comparability across waves (comparable = scalar invariance; partial = "
+                   "metric: compare relations, not means; not = not comparable)", width=12)
+PREVIOUS_WAVE = _c("previous_wave", "int", "Gelombang sebelumnya", "Previous wave", null=False)
+RETENTION_COLUMNS = (
+    WAVE, PREVIOUS_WAVE, REGION,
+    _c("variable", "str", "Kelompok (all/sex/age_group)", "Breakdown (all/sex/age_group)",
+       width=10, null=False),
+    _c("group", "str", "Nilai kelompok (ALL, L/P, kelompok umur)",
+       "Group (ALL, L/P, age group)", width=20, null=False),
+    _c("n_previous", "int", "Responden gelombang sebelumnya",
+       "Respondents of the previous wave", null=False),
+    _c("reinterviewed", "int", "Diwawancarai kembali", "Re-interviewed", null=False),
+    _c("retention_pct", "float", "Retensi (%)", "Retention (%)"),
+    _c("attrition_pct", "float", "Atrisi (%)", "Attrition (%)"),
+    _c("new_entrants", "int", "Responden baru di wilayah (hanya baris all)",
+       "New entrants in the region (all rows only)"),
+    INSTRUMENT,
+)
+PANEL_CHANGE_COLUMNS = (
+    WAVE, PREVIOUS_WAVE, REGION, DIMENSION,
+    _c("n_pairs", "int", "Anggota panel dengan skor sah di kedua gelombang",
+       "Panel members with a valid score in both waves", null=False),
+    _pub("change", "float", "Perubahan dalam-individu (rata-rata tertimbang selisih)",
+         "Within-person change (weighted mean paired difference)"),
+    _pub("se", "float", "Galat baku (desain gelombang kemudian)",
+         "Standard error (design of the later wave)"),
+    _pub("ci_low", "float", "Batas bawah SK 95%", "95% CI lower bound"),
+    _pub("ci_high", "float", "Batas atas SK 95%", "95% CI upper bound"),
+    _c("df", "int", "Derajat bebas desain", "Design degrees of freedom"),
+    _pub("p", "float", "Nilai p", "p-value"),
+    _c("significant", "bool", "Signifikan (p < 0,05)", "Significant (p < .05)"),
+    _c("suppressed", "bool", "Ditekan (pasangan < 30)", "Suppressed (pairs < 30)", null=False),
+    _c("cross_delta", "float", "Perubahan lintas-seksi (semua responden)",
+       "Cross-sectional change (all respondents)"),
+    _c("cross_se", "float", "Galat baku perubahan lintas-seksi", "Cross-sectional change SE"),
+    _c("cross_significant", "bool", "Perubahan lintas-seksi signifikan",
+       "Cross-sectional change significant"),
+    COMPARABILITY,
+    INSTRUMENT,
+)
+INVARIANCE_COLUMNS = (
+    INSTRUMENT_OWN,
+    _c("version", "int", "Versi instrumen", "Instrument version", source="version__version",
+       null=False),
+    _c("level", "str", "Tingkat invariansi (configural/metric/scalar)",
+       "Invariance level (configural/metric/scalar)", width=10, null=False),
+    _c("n", "int", "Kasus lengkap (semua gelombang)", "Complete cases (all waves)", null=False),
+    _c("chisq", "float", "Khi-kuadrat", "Chi-square"),
+    _c("df", "int", "Derajat bebas model", "Model degrees of freedom"),
+    _c("cfi", "float", "CFI", "CFI"), _c("tli", "float", "TLI", "TLI"),
+    _c("rmsea", "float", "RMSEA", "RMSEA"), _c("srmr", "float", "SRMR", "SRMR"),
+    _c("delta_cfi", "float", "Selisih CFI terhadap tingkat sebelumnya",
+       "CFI change against the previous level"),
+    _c("delta_rmsea", "float", "Selisih RMSEA", "RMSEA change"),
+    _c("delta_srmr", "float", "Selisih SRMR", "SRMR change"),
+    _c("rejected", "bool", "Ditolak (aturan Chen 2007)", "Rejected (Chen 2007 rule)",
+       null=False),
+    _c("waves", "str", "Gelombang yang dibandingkan", "Waves compared", width=200,
+       null=False),
+    COMPARABILITY,
+)
+_LONGITUDINAL_FILTERS = {**WAVE_FILTERS, "region": "region_code"}
+
+TABLES.update({t.name: t for t in [
+    # panels: region-scoped like the estimates (retention by region of the previous wave)
+    ResultTable("retention", m.RetentionResult, RETENTION_COLUMNS,
+                ("wave__instrument__code", "wave__year", "region_code", "variable", "group"),
+                "region_code", {**_LONGITUDINAL_FILTERS, "variable": "variable"}),
+    ResultTable("panel_changes", m.PanelChangeResult, PANEL_CHANGE_COLUMNS,
+                ("wave__instrument__code", "wave__year", "dimension", "region_code"),
+                "region_code", {**_LONGITUDINAL_FILTERS, "dimension": "dimension"},
+                _published_panel_change),
+    # per instrument version, province-wide: not region-scoped
+    ResultTable("invariance", m.InvarianceResult, INVARIANCE_COLUMNS,
+                ("instrument__code", "version__version", "id"), None,
+                {"instrument": "instrument__code", "version": "version__version"}),
+]})

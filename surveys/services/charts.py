@@ -15,32 +15,43 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from surveys import publish
-from surveys.models import ALL_REGIONS, OVERALL, Dimension
+from surveys.models import ALL_REGIONS, OVERALL, Dimension, Programme, Region
 
 LABELS = {
     "id": {
-        "estimate": "Estimasi",
-        "ci": "Interval kepercayaan 95%",
+        "estimate": "Nilai indeks",
+        "ci": "Selang kepercayaan 95 %",
         "target": "Target",
         "significant": "Perubahan signifikan (p < 0,05)",
-        "suppressed": "Tidak dipublikasikan (n < 30)",
+        "suppressed": "Tidak ditampilkan (responden < 30)",
+        "model": "Estimasi model / model-based",
+        "programme": "Program kantor",
         "year": "Tahun",
-        "score": "Skor (0–100)",
+        "score": "Nilai (0–100)",
         "overall": "Indeks keseluruhan",
         "all": "Seluruh wilayah survei",
     },
     "en": {
-        "estimate": "Estimate",
-        "ci": "95% confidence interval",
+        "estimate": "Index value",
+        "ci": "95 % confidence interval",
         "target": "Target",
         "significant": "Significant change (p < 0.05)",
-        "suppressed": "Not published (n < 30)",
+        "suppressed": "Not shown (fewer than 30 respondents)",
+        "model": "Model-based estimate",
+        "programme": "Office programme",
         "year": "Year",
         "score": "Score (0–100)",
         "overall": "Overall index",
         "all": "Whole survey area",
     },
 }
+
+#: figure sizes (inches at 100 dpi): ``wide`` for a card at 1280 px, ``phone`` drawn for a
+#: 360-390 px screen so that its text stays legible at its displayed size
+SIZES = {"wide": (7.0, 3.8), "phone": (4.0, 4.2)}
+Z95 = 1.959963984540054
+MODEL_COLOUR = "#6c3483"
+PROGRAMME_COLOUR = "#d5f5e3"
 
 ESTIMATE_COLOUR = "#1f4e79"
 TARGET_COLOUR = "#b22222"
@@ -62,26 +73,39 @@ class TrendChart:
     points: Sequence[TrendPoint]
     targets: dict[int, float] = field(default_factory=dict)
     significant: dict[int, float] = field(default_factory=dict)  # to_wave -> delta
+    #: model-based (small-area) estimates of suppressed/unsurveyed years: year -> (estimate,
+    #: ci_low, ci_high); drawn apart (hollow, dashed), never joined to the survey line
+    models: dict[int, tuple[float, float, float]] = field(default_factory=dict)
+    #: the office's own programmes as (start year, end year): shaded periods
+    programmes: Sequence[tuple[int, int]] = ()
 
 
 def _nan(value: float | None) -> float:
     return math.nan if value is None else value
 
 
-def draw_trend(chart: TrendChart, *, fmt: str, lang: str = "id") -> bytes:
-    """Draw `chart` as ``png`` or ``svg`` bytes. SVG text stays text (searchable, labelled)."""
+def draw_trend(chart: TrendChart, *, fmt: str, lang: str = "id", size: str = "wide") -> bytes:
+    """Draw `chart` as ``png`` or ``svg`` bytes. SVG text stays text (searchable, labelled).
+    ``size`` is ``wide`` or ``phone`` (`SIZES`); the title wraps to the figure's width."""
+    import textwrap
+
     import matplotlib
     from matplotlib.figure import Figure
     from matplotlib.ticker import FuncFormatter
 
     labels = LABELS.get(lang, LABELS["id"])
-    years = [p.year for p in chart.points]
+    years = sorted({p.year for p in chart.points} | set(chart.models))
+    phone = size == "phone"
     # plain text only: "$" in a label is a character, never mathtext (or TeX)
     style = {"svg.fonttype": "none", "svg.hashsalt": "nilai", "font.size": 11,
              "text.parse_math": False, "text.usetex": False}
     with matplotlib.rc_context(style):
-        fig = Figure(figsize=(7.0, 3.8), dpi=100, layout="constrained")
+        fig = Figure(figsize=SIZES.get(size, SIZES["wide"]), dpi=100, layout="constrained")
         ax = fig.add_subplot()
+        for i, (start, end) in enumerate(sorted(chart.programmes)):
+            span = ax.axvspan(start - 0.45, end + 0.45, color=PROGRAMME_COLOUR, alpha=0.9,
+                              linewidth=0, zorder=0, label=labels["programme"] if i == 0 else None)
+            span.set_gid(f"programme-{i}")
         first = True
         for segment in sorted({p.segment for p in chart.points}):
             points = [p for p in chart.points if p.segment == segment]
@@ -130,6 +154,18 @@ def draw_trend(chart: TrendChart, *, fmt: str, lang: str = "id") -> bytes:
                 label=labels["suppressed"],
             )
             marks.set_gid("suppressed")
+        if chart.models:
+            model_years = sorted(chart.models)
+            values = [chart.models[y][0] for y in model_years]
+            bars = ax.errorbar(
+                model_years, values,
+                yerr=[[v - chart.models[y][1] for y, v in zip(model_years, values, strict=True)],
+                      [chart.models[y][2] - v for y, v in zip(model_years, values, strict=True)]],
+                fmt="D", markersize=7, markerfacecolor="white", color=MODEL_COLOUR,
+                ecolor=MODEL_COLOUR, elinewidth=1.5, capsize=4, linestyle="none",
+                label=labels["model"])
+            bars[2][0].set_linestyle("--")
+            bars[0].set_gid("model-based")
         if chart.targets:
             target_years = sorted(chart.targets)
             (target,) = ax.plot(
@@ -156,7 +192,7 @@ def draw_trend(chart: TrendChart, *, fmt: str, lang: str = "id") -> bytes:
                 label=labels["significant"],
             )
             marks.set_gid("significant")
-        ax.set_title(chart.title, fontsize=11)
+        ax.set_title(textwrap.fill(chart.title, 40 if phone else 75), fontsize=11)
         ax.set_xlabel(labels["year"])
         ax.set_ylabel(labels["score"])
         ax.set_xticks(years, [str(y) for y in years])
@@ -166,8 +202,8 @@ def draw_trend(chart: TrendChart, *, fmt: str, lang: str = "id") -> bytes:
             ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}".replace(".", ",")))
         ax.margins(y=0.12)
         ax.grid(axis="y", alpha=0.3)
-        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, fontsize=9,
-                  frameon=False)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=1 if phone else 2,
+                  fontsize=10 if phone else 9, frameon=False)
         out = io.BytesIO()
         metadata = {"Date": None} if fmt == "svg" else {"Software": None}
         fig.savefig(out, format=fmt, metadata=metadata)
@@ -182,6 +218,7 @@ def trend_chart_for(
     instrument: str | None,
     fmt: str,
     lang: str = "id",
+    size: str = "wide",
 ) -> bytes:
     """The trend chart of one region x dimension the caller may see.
 
@@ -201,8 +238,23 @@ def trend_chart_for(
     )
     if not series:
         raise LookupError(region)
+    shown = {p.year for p in series if p.estimate is not None}
+    models = {}
+    for row in publish.rows("sae", regions=regions, region=region, instrument=instrument):
+        value, se = row["model_estimate"], row["model_se"]
+        if (row["dimension"] == dimension and row["wave__year"] not in shown
+                and value is not None and se is not None
+                and math.isfinite(value) and math.isfinite(se)):
+            models[row["wave__year"]] = (value, value - Z95 * se, value + Z95 * se)
+    programmes = list(
+        Programme.objects.filter(
+            region__code=region, dimension_code="" if dimension == OVERALL else dimension)
+        .values_list("start_year", "end_year")
+    ) if region != ALL_REGIONS else []
     chart = TrendChart(
         title=_title(region=region, dimension=dimension, instrument=instrument, lang=lang),
+        models=models,
+        programmes=programmes,
         points=[
             TrendPoint(p.year, p.estimate, p.ci_low, p.ci_high, segment=p.version_id)
             for p in series
@@ -219,7 +271,7 @@ def trend_chart_for(
             .values_list("to_wave", "delta")
         ),
     )
-    return draw_trend(chart, fmt=fmt, lang=lang)
+    return draw_trend(chart, fmt=fmt, lang=lang, size=size)
 
 
 def _title(*, region: str, dimension: str, instrument: str, lang: str) -> str:
@@ -235,7 +287,10 @@ def _title(*, region: str, dimension: str, instrument: str, lang: str) -> str:
         )
         dimension_name = f"{dimension} {(row[0] or row[1]) if row else ''}".strip()
     if region == ALL_REGIONS:
-        region_name = labels["all"]
+        # the whole design is named after its province (the one province row), when known
+        provinces = list(Region.objects.filter(level="province", parent__isnull=True)
+                         .values_list("name", flat=True)[:2])
+        region_name = provinces[0] if len(provinces) == 1 else labels["all"]
     else:
         region_name = publish.region_names({region}).get(region, region)
     return f"{dimension_name} — {region_name}"

@@ -55,7 +55,7 @@ from analysis.estimation import DesignError, estimate_domains
 from surveys import models as m
 from surveys.selectors import responses as sel
 from surveys.selectors.weights import pack as packed_weights
-from surveys.services import evaluation
+from surveys.services import evaluation, longitudinal
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +84,9 @@ class _WaveOutput:
     reliability: list[dict[str, Any]]
     items: list[dict[str, Any]]
     cfa: dict[str, Any] | None
+    #: longitudinal stage (issue 12): the wave's panel data (dropped once paired) and moments
+    panel: longitudinal.PanelWave | None = None
+    moments: longitudinal.Moments | None = None
 
 
 @dataclass
@@ -252,9 +255,16 @@ def _compute_wave(state: _RunState, wave: m.Wave, data: sel.WaveData, population
     tick()
     with state.timed(f"{year}/cfa"):
         cfa_row = _cfa(state, keyed, spec, year, label)
+    with state.timed(f"{year}/moments"):  # the invariance stage fits on these
+        n_c, mean_c, cov_c = longitudinal.wave_moments(keyed)
+        moments = longitudinal.Moments(year, wave.version_id, tuple(spec.item_codes), n_c,
+                                       mean_c, cov_c)
+    with state.timed(f"{year}/panel"):
+        panel = longitudinal.panel_wave(wave, data, scores, raked.weights)
     tick()
     return _WaveOutput(wave=wave, response_ids=data.response_id, weights=raked.weights,
-                       estimates=est, reliability=rel_rows, items=item_rows, cfa=cfa_row)
+                       estimates=est, reliability=rel_rows, items=item_rows, cfa=cfa_row,
+                       panel=panel, moments=moments)
 
 
 def _reliability(state: _RunState, keyed: np.ndarray, spec: scoring.InstrumentSpec, year: int,
@@ -556,6 +566,7 @@ def compute_indices(*, instrument: str | None = None, years: Sequence[int] | Non
             outputs: list[_WaveOutput] = []
             covered: list[int] = []  # computed or cleared; never a skipped wave
             skipped: list[m.Wave] = []
+            panel_stage = longitudinal.PanelStage(note=state.note, lonely_psu=lonely_psu)
             for wave, data in zip(waves, _read_waves(state, waves, prefetch=prefetch),
                                   strict=True):
                 bar.set_postfix_str(f"{wave.instrument.code} {wave.year}")
@@ -569,6 +580,10 @@ def compute_indices(*, instrument: str | None = None, years: Sequence[int] | Non
                 covered.append(wave.pk)
                 if out is not None:
                     outputs.append(out)
+                    if out.panel is not None:
+                        with state.timed("panels"):
+                            panel_stage.add(out.panel)
+                        out.panel = None
             run.parameters["skipped_waves"] = [f"{w.instrument.code} {w.year}" for w in skipped]
             if skipped and not covered:
                 reasons = "; ".join(msg["message"] for msg in state.messages
@@ -581,6 +596,10 @@ def compute_indices(*, instrument: str | None = None, years: Sequence[int] | Non
                 for inst in instruments:
                     est = _all_estimates(inst, outputs, set(covered))
                     cross[inst.pk] = (trends.trend_table(est), trends.change_table(est))
+            with state.timed("invariance"):
+                invariance = longitudinal.invariance_tables(
+                    instruments, [o.moments for o in outputs if o.moments is not None],
+                    set(covered), state.note)
             bar.update()
             proxy_df = achieve_df = None
             evaluated: tuple[evaluation.Evaluation, m.Instrument] | None = None
@@ -612,6 +631,11 @@ def compute_indices(*, instrument: str | None = None, years: Sequence[int] | Non
             if evaluated is not None:
                 with state.timed("write:evaluation"):
                     counts.update(evaluation.write(run, *evaluated))
+            with state.timed("write:longitudinal"):
+                counts.update(longitudinal.write(
+                    run, covered=covered, instruments=instruments, panel=panel_stage,
+                    moments={o.wave.pk: o.moments for o in outputs if o.moments is not None},
+                    invariance=invariance, cross={k: v[1] for k, v in cross.items()}))
             state.timings["total"] = round(time.perf_counter() - start, 4)
             run.status = m.RunStatus.SUCCEEDED
             run.parameters["rows"] = counts

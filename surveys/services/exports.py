@@ -173,8 +173,11 @@ def _published(table: str) -> Callable[..., _Source]:
     spec = publish.TABLES[table]
     columns = spec.exported_columns
 
-    def build(*, region_codes: set[str] | None, **_: Any) -> _Source:
-        qs = publish.rows(spec, regions=region_codes, exported_only=True)
+    def build(*, region_codes: set[str] | None, instrument: str | None = None,
+              **_: Any) -> _Source:
+        # `instrument` cuts the tables that carry one (the dashboard's download buttons)
+        given = {"instrument": instrument} if instrument and "instrument" in spec.filters else {}
+        qs = publish.rows(spec, regions=region_codes, exported_only=True, **given)
         batches = _query_batches(qs, [c.lookup for c in columns], [c.name for c in columns])
         return _Source(columns=columns, batches=batches)
     return build
@@ -566,6 +569,15 @@ EXPORT_TABLES: dict[str, ExportTable] = {
         ExportTable("sae", "aggregate", "region",
                     "Estimasi area kecil (model) / small-area estimates (model-based)",
                     _published("sae")),
+        ExportTable("invariance", "aggregate", None,
+                    "Invariansi pengukuran antar-gelombang / measurement invariance across waves",
+                    _published("invariance")),
+        ExportTable("retention", "aggregate", "region",
+                    "Retensi dan atrisi panel / panel retention and attrition",
+                    _published("retention")),
+        ExportTable("panel_changes", "aggregate", "region",
+                    "Perubahan dalam-individu (panel) / within-person change (panel)",
+                    _published("panel_changes")),
         ExportTable("microdata", "microdata", "region",
                     "Mikrodata anonim / anonymised microdata", _source_microdata),
         ExportTable("codebook", "aggregate", None, "Buku kode mikrodata / microdata codebook",

@@ -165,6 +165,10 @@ def run_export_job(job_id: int) -> ExportJob:
     job = ExportJob.objects.get(pk=job_id)
     if job.status in (JobStatus.DONE, JobStatus.FAILED):
         return job
+    if job.table == "report":  # the Bappeda report (surveys.reports.jobs)
+        from surveys.reports.jobs import run_report_job
+
+        return run_report_job(job)
     directory = export_dir() / str(job.pk)
     try:
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)

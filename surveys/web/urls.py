@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from surveys.reports import urls as report_urls
 from surveys.web import account, views
 
 app_name = "dashboard"
@@ -13,4 +14,5 @@ urlpatterns = [
     path(
         "password/<uidb64>/<token>/", account.PasswordSetView.as_view(), name="password-set"
     ),
+    *report_urls.dashboard_patterns,  # "Unduh laporan / Download report" (surveys.reports.web)
 ]
