@@ -8,9 +8,11 @@ respondent ids drawn from a pool twice the wave size), about 3 % missing answers
 fresh SQLite file and a fresh PostgreSQL database (postgres@127.0.0.1:5432, database
 nilai_bench, created and dropped with psql): migrate, load regions + instrument, run
 `manage.py import_responses` (first import, then a re-import that must be a no-op), each as its
-own process under /usr/bin/time (wall time includes Django start-up; peak RSS of that process).
-For comparison, psql's `\\copy` of the same CSV into a bare table with typed columns and no
-constraints. Prints a Markdown table.
+own process under /usr/bin/time (wall time includes Django start-up; peak RSS of that process),
+with NILAI_AUTO_RECOMPUTE=false (no eager compute_indices after the commit). For comparison,
+psql's `\\copy` of the same CSV into a bare logged table with typed columns and no
+constraints, right before and right after the PostgreSQL imports (same run, same load); the
+1-minute load average at the start of each step is printed beside it. Prints a Markdown table.
 """
 
 from __future__ import annotations
@@ -89,16 +91,19 @@ def prepare(env: dict[str, str]) -> None:
 
 
 def run_backend(name: str, url: str, csv_path: Path, rows: int) -> list[dict]:
-    env = {**os.environ, "DATABASE_URL": url, "DEBUG": "false",
+    # NILAI_AUTO_RECOMPUTE off: without a broker compute_indices would run eagerly inside
+    # the import's process after the commit (it has its own bench, bench_pipeline.py)
+    env = {**os.environ, "DATABASE_URL": url, "DEBUG": "false", "NILAI_AUTO_RECOMPUTE": "false",
            "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
     prepare(env)
     out = []
     cmd = [PYTHON, "manage.py", "import_responses", str(csv_path), "--instrument", "IINP"]
     for label in ("import", "re-import (no-op)"):
+        load = os.getloadavg()[0]
         wall, rss, stdout = timed(cmd, env)
         print(f"[{name} {label}] {stdout.splitlines()[0]}", file=sys.stderr)
         out.append({"backend": name, "run": label, "wall": wall, "rss": rss,
-                    "rate": rows / wall})
+                    "rate": rows / wall, "load": load})
     return out
 
 
@@ -110,12 +115,13 @@ def psql_copy(csv_path: Path, rows: int) -> dict:
          "stratum text", "psu text", "base_weight float8"] + [f'"{c}" smallint' for c in codes])
     subprocess.run([*PG_ADMIN, "-d", PG_DB, "-c", f"DROP TABLE IF EXISTS bare; "
                     f"CREATE TABLE bare ({columns})"], check=True)
+    load = os.getloadavg()[0]
     start = time.perf_counter()
     subprocess.run([*PG_ADMIN, "-d", PG_DB, "-c",
                     f"\\copy bare FROM '{csv_path}' WITH (FORMAT csv, HEADER true)"], check=True)
     wall = time.perf_counter() - start
     return {"backend": "postgresql", "run": "psql \\copy into a bare table", "wall": wall,
-            "rss": float("nan"), "rate": rows / wall}
+            "rss": float("nan"), "rate": rows / wall, "load": load}
 
 
 def main() -> None:
@@ -137,17 +143,27 @@ def main() -> None:
         subprocess.run([*PG_ADMIN, "-d", "postgres", "-c", f"CREATE DATABASE {PG_DB}"],
                        check=True)
         try:
+            # the bare COPY right before and right after the import: same run, same load
+            results.append(psql_copy(csv_path, args.rows))
             results += run_backend(
                 "postgresql", f"postgres://postgres@127.0.0.1:5432/{PG_DB}", csv_path, args.rows)
             results.append(psql_copy(csv_path, args.rows))
         finally:
             subprocess.run([*PG_ADMIN, "-d", "postgres", "-c", f"DROP DATABASE {PG_DB}"],
                            check=True)
-    print(f"| backend | run ({args.rows:,} rows) | wall s | rows/s | peak RSS MiB |")
-    print("|---|---|---:|---:|---:|")
+    print(f"| backend | run ({args.rows:,} rows) | wall s | rows/s | peak RSS MiB | "
+          "load (1 min) |")
+    print("|---|---|---:|---:|---:|---:|")
     for r in results:
         rss = "-" if r["rss"] != r["rss"] else f"{r['rss']:.0f}"
-        print(f"| {r['backend']} | {r['run']} | {r['wall']:.1f} | {r['rate']:,.0f} | {rss} |")
+        print(f"| {r['backend']} | {r['run']} | {r['wall']:.1f} | {r['rate']:,.0f} | {rss} | "
+              f"{r['load']:.1f} |")
+    copies = [r["wall"] for r in results if r["run"].startswith("psql")]
+    imports = [r["wall"] for r in results if r["backend"] == "postgresql"
+               and r["run"] == "import"]
+    if copies and imports:
+        print(f"\nPostgreSQL import / bare COPY (mean of the two COPYs): "
+              f"{imports[0] / (sum(copies) / len(copies)):.1f}x")
 
 
 if __name__ == "__main__":

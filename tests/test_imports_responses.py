@@ -408,32 +408,114 @@ def test_vectorised_hashes_with_a_two_digit_scale_and_odd_weights():
     ]
 
 
-def test_postgres_bulk_mode_restores_foreign_keys_and_indexes(base: Path, tmp_path: Path,
-                                                               monkeypatch: pytest.MonkeyPatch):
+def _response_schema() -> tuple[list, list]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                       "WHERE conrelid = 'surveys_response'::regclass ORDER BY 1")
+        constraints = cursor.fetchall()
+        cursor.execute("SELECT indexname, indexdef FROM pg_indexes "
+                       "WHERE tablename = 'surveys_response' ORDER BY 1")
+        return constraints, cursor.fetchall()
+
+
+def test_postgres_import_takes_no_lock_that_blocks_submissions(base: Path, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch):
+    """Even on the largest-load path: nothing of the table is dropped (that took ACCESS
+    EXCLUSIVE until commit), the waves are held FOR SHARE (as API submissions hold theirs),
+    and the foreign-key triggers are skipped for the COPY only."""
     from django.db import connection
 
     from surveys.services.imports import responses as module
 
     if connection.vendor != "postgresql":
         pytest.skip("PostgreSQL only")
-    monkeypatch.setattr(module, "BULK_MIN_ROWS", 1)
+    monkeypatch.setattr(module, "ANALYZE_MIN_ROWS", 1, raising=False)
+    monkeypatch.setattr(module, "BULK_MIN_ROWS", 1, raising=False)  # the loader before
+    seen: dict[str, object] = {}
+    original = module._insert_responses
 
-    def schema() -> tuple[list, list]:
+    def spy(rows, now):  # noqa: ANN001, ANN202
+        original(rows, now)
         with connection.cursor() as cursor:
-            cursor.execute("SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
-                           "WHERE conrelid = 'surveys_response'::regclass ORDER BY 1")
-            constraints = cursor.fetchall()
-            cursor.execute("SELECT indexname, indexdef FROM pg_indexes "
-                           "WHERE tablename = 'surveys_response' ORDER BY 1")
-            return constraints, cursor.fetchall()
+            cursor.execute(
+                "SELECT relation::regclass::text, mode FROM pg_locks WHERE pid = "
+                "pg_backend_pid() AND relation IN ('surveys_response'::regclass, "
+                "'surveys_wave'::regclass)")
+            seen["locks"] = set(cursor.fetchall())
+            cursor.execute("SHOW session_replication_role")
+            seen["role"] = cursor.fetchone()[0]
 
-    before = schema()
+    monkeypatch.setattr(module, "_insert_responses", spy)
+    run(write(tmp_path, [row("R0", wave="2020")]))  # an existing wave, locked by the next
+    before = _response_schema()
 
-    assert "2 new, 0 unchanged" in run(write(tmp_path, [row("R1"), row("R2")]))
+    out = run(write(tmp_path, [row("R1"), row("R2"), row("R3", wave="2020")]))
 
-    assert schema() == before
+    assert "3 new, 0 unchanged" in out
+    assert _response_schema() == before
     assert len([c for c in before[0] if "FOREIGN KEY" in c[1]]) == 4
-    assert m.Response.objects.filter(region__code="6401").count() == 2
+    weak = {"AccessShareLock", "RowShareLock", "RowExclusiveLock", "ShareUpdateExclusiveLock"}
+    assert {mode for _, mode in seen["locks"]} <= weak, seen["locks"]
+    assert ("surveys_wave", "RowShareLock") in seen["locks"]  # FOR SHARE, not FOR UPDATE
+    assert seen["role"] == "origin"
+    assert m.Response.objects.filter(region__code="6401").count() == 4
+
+
+def test_postgres_a_trigger_of_the_table_still_fires(base: Path, tmp_path: Path):
+    """The foreign-key triggers are skipped only when the table has no trigger of its own
+    (session_replication_role = replica would skip that one too)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only")
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE audit_rows (n int)")
+        cursor.execute("CREATE FUNCTION audit_row() RETURNS trigger LANGUAGE plpgsql AS "
+                       "$$ BEGIN INSERT INTO audit_rows VALUES (1); RETURN NEW; END $$")
+        cursor.execute("CREATE TRIGGER audit AFTER INSERT ON surveys_response "
+                       "FOR EACH ROW EXECUTE FUNCTION audit_row()")
+
+    assert "2 new" in run(write(tmp_path, [row("R1"), row("R2")]))
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM audit_rows")
+        assert cursor.fetchone()[0] == 2
+
+
+def test_postgres_a_role_that_may_not_skip_triggers_still_imports(base: Path, tmp_path: Path):
+    """Without the right to set session_replication_role (neither superuser nor granted),
+    the failed SET is rolled back to its savepoint and the foreign-key triggers run."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only")
+    role = f"nilai_plain_{uuid.uuid4().hex[:12]}"  # roles are cluster-wide
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE ROLE {role} NOSUPERUSER")  # rolled back with the test
+        cursor.execute(f"GRANT ALL ON ALL TABLES IN SCHEMA public TO {role}")
+        cursor.execute(f"GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO {role}")
+        cursor.execute(f"SET ROLE {role}")
+        try:
+            out = run(write(tmp_path, [row("R1"), row("R2")]))
+        finally:
+            cursor.execute("RESET ROLE")
+
+    assert "2 new" in out
+    assert m.Response.objects.count() == 2
+
+
+def test_rows_are_stored_in_respondent_order(base: Path, tmp_path: Path):
+    """New rows are written in (respondent, wave) order, so the primary key and the unique
+    (respondent, wave) index are filled front to back."""
+    run(write(tmp_path, [row("R1", wave="2021")], name="first.csv"))  # R1 gets the lowest id
+    run(write(tmp_path, [row("R3", wave="2021"), row("R2", wave="2022"),
+                         row("R1", wave="2022"), row("R2", wave="2021")]))
+
+    stored = list(m.Response.objects.order_by("id").values_list("respondent__panel_key",
+                                                                "wave__year"))
+    assert stored == [("R1", 2021), ("R1", 2022), ("R2", 2021), ("R2", 2022), ("R3", 2021)]
 
 
 def test_trailing_blank_lines_are_ignored(base: Path, tmp_path: Path):
@@ -441,3 +523,24 @@ def test_trailing_blank_lines_are_ignored(base: Path, tmp_path: Path):
     path.write_text(",".join(META + ITEMS) + "\n" + ",".join(row("R1")) + "\n\n\r\n")
 
     assert "1 new, 0 unchanged" in run(path)
+
+
+KEY_CASES = ["R1", "DM6401-0000099", " R2", "R3 ", "R\t4", "R\x1f5", "=1+2", "@SUM", "+62", "-R",
+             "", "3171-0123-4567-8901", "NIK3171012345678901", "(0812)34567890",
+             "6281234567890", "081234567", "\uff13\uff11\uff17\uff11012345678901",
+             "R\u202e1", "R\u200b1", "Ré", "x" * 64, "x" * 65, "R" * 200]
+
+
+@pytest.mark.parametrize("secret", ["", "s3cret", "k" * 100])
+def test_column_wise_panel_keys_equal_panel_key_for(secret: str):
+    from surveys.ingest.keys import RespondentKeyError, panel_key_for, panel_keys_for
+
+    keys, refused = panel_keys_for(pa.array(KEY_CASES), secret=secret)
+
+    for i, external in enumerate(KEY_CASES):
+        try:
+            expected = panel_key_for(external, secret=secret)
+        except RespondentKeyError as exc:
+            assert keys[i] == "" and refused[i].msg == exc.msg, external
+        else:
+            assert keys[i] == expected and i not in refused, external

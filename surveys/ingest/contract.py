@@ -129,19 +129,23 @@ def weight_caps(region_ids: np.ndarray, years: np.ndarray) -> tuple[np.ndarray, 
     """`weight_cap` for many rows (population read afresh, one query): caps (float64) and
     their population years (0 = none)."""
     totals = population_totals()
-    caps = np.empty(len(region_ids), dtype=np.float64)
-    cap_years = np.zeros(len(region_ids), dtype=np.int64)
-    pairs = np.stack([np.asarray(region_ids, dtype=np.int64),
-                      np.asarray(years, dtype=np.int64)], axis=1)
-    if not len(pairs):
-        return caps, cap_years
-    distinct, inverse = np.unique(pairs, axis=0, return_inverse=True)
-    for j, (region_id, year) in enumerate(distinct.tolist()):
+    region_ids = np.asarray(region_ids, dtype=np.int64)
+    years = np.asarray(years, dtype=np.int64)
+    if not len(region_ids):
+        return np.empty(0, dtype=np.float64), np.zeros(0, dtype=np.int64)
+    # one int64 per (region, year): a 1-D unique is ~20x faster than np.unique(axis=0)
+    span = int(years.max()) - int(years.min()) + 1
+    distinct, inverse = np.unique((region_ids - int(region_ids.min())) * span
+                                  + (years - int(years.min())), return_inverse=True)
+    cap_table = np.empty(len(distinct), dtype=np.float64)
+    year_table = np.zeros(len(distinct), dtype=np.int64)
+    for j, code in enumerate(distinct.tolist()):
+        region_id = int(region_ids.min()) + code // span
+        year = int(years.min()) + code % span
         cap, cap_year = weight_cap(region_id, year, totals)
-        rows = inverse.ravel() == j
-        caps[rows] = cap
-        cap_years[rows] = cap_year or 0
-    return caps, cap_years
+        cap_table[j], year_table[j] = cap, cap_year or 0
+    inverse = inverse.ravel()
+    return cap_table[inverse], year_table[inverse]
 
 
 def weight_error(weight: float, *, region_id: int | None, region: str, year: int

@@ -54,8 +54,18 @@ RESPONSE_INSERT = (
     f"VALUES ({', '.join(['%s'] * len(RESPONSE_COLUMNS))}) "
     f"ON CONFLICT DO NOTHING RETURNING {_q('id')}"
 )
-#: The import on PostgreSQL (text format; values in RESPONSE_COLUMNS order, NULL as \N).
-RESPONSE_COPY = f"COPY {RESPONSE_TABLE} ({COLUMN_LIST}) FROM STDIN"
+#: The import on PostgreSQL in COPY's binary format: the same columns, by name, with the
+#: variable-length text fields last (the fixed-width ones are laid out as one numpy record
+#: per row; surveys.services.imports.responses).
+RESPONSE_COPY_TEXT_FIELDS = ("sex", "age_group", "stratum", "psu")
+RESPONSE_COPY_BINARY_COLUMNS = tuple(
+    name for name in RESPONSE_COLUMNS if name not in RESPONSE_COPY_TEXT_FIELDS
+) + RESPONSE_COPY_TEXT_FIELDS
+RESPONSE_COPY_BINARY = (
+    f"COPY {RESPONSE_TABLE} "
+    f"({', '.join(_q(_FIELDS[name].column) for name in RESPONSE_COPY_BINARY_COLUMNS)}) "
+    f"FROM STDIN WITH (FORMAT binary)"
+)
 #: The import on SQLite (raw sqlite3 placeholders).
 RESPONSE_INSERT_SQLITE = (
     f"INSERT INTO {RESPONSE_TABLE} ({COLUMN_LIST}) "

@@ -43,13 +43,14 @@ class Response(models.Model):
     Values are validated against the scale by the write services before they are packed.
     """
 
-    # No single-column index on wave: the (wave, respondent) and (wave, status) indexes lead
-    # with it. Every index costs bulk imports time (bench/README.md, imports).
+    # Four indexes in all, each a cost to bulk imports (bench/README.md, imports): the primary
+    # key, submission_id, (respondent, wave) and (wave, status). No single-column index on
+    # wave or respondent: the two composite indexes lead with them.
     wave = models.ForeignKey(
         "surveys.Wave", on_delete=models.PROTECT, related_name="responses", db_index=False
     )
     respondent = models.ForeignKey(
-        "surveys.Respondent", on_delete=models.PROTECT, related_name="responses"
+        "surveys.Respondent", on_delete=models.PROTECT, related_name="responses", db_index=False
     )
     submission_id = models.UUIDField("ID pengiriman", default=uuid.uuid4, unique=True)
     status = models.CharField(
@@ -81,8 +82,9 @@ class Response(models.Model):
         verbose_name = "jawaban responden"
         verbose_name_plural = "jawaban responden"
         constraints = [
+            # respondent first: it serves lookups by respondent too (panels, deletion checks)
             models.UniqueConstraint(
-                fields=["wave", "respondent"], name="response_one_per_respondent_wave"
+                fields=["respondent", "wave"], name="response_one_per_respondent"
             ),
             models.CheckConstraint(condition=Q(base_weight__gt=0), name="response_weight_pos"),
             models.CheckConstraint(condition=Q(sex__in=Sex.values), name="response_sex_valid"),

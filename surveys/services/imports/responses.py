@@ -9,8 +9,14 @@ Built for files of millions of rows: the CSV is parsed by pyarrow, every check r
 columns (numpy / arrow compute) and problems are located with np.nonzero; answers are packed
 from one uint8 matrix; the content hash and the deterministic submission id are computed
 column-wise (surveys.ingest.fingerprint.content_hashes / submission_ids_hex, tested equal to
-their scalar definitions); rows are written with COPY on PostgreSQL and executemany on SQLite.
-Existing responses of the file's waves are fetched with one query.
+their scalar definitions; panel keys likewise, surveys.ingest.keys.panel_keys_for). Existing
+responses of the file's waves are fetched with one query.
+
+PostgreSQL: new rows go in (respondent, wave) order through one binary COPY into the live
+table, block by block, each block's ids and fingerprints computed while the server stores the
+previous one. Nothing of the table is dropped or altered and the waves are held FOR SHARE, so
+API submissions go on during a load (`_lock_waves`, `_trusted_load`; docs/DECISIONS.md 46).
+SQLite: executemany in batches.
 
 Idempotence: the submission id of an imported response is uuid5(instrument code, year, panel
 key), and its fingerprint is the contract's (the same as the API's for the same response), so
@@ -23,10 +29,12 @@ from __future__ import annotations
 
 import csv
 import io
+import struct
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -37,14 +45,14 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.json as pa_json
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from datafiles.answers import ANSWER_MISSING, ItemLayout
 from surveys.ingest import contract
 from surveys.ingest import sql as ingest_sql
 from surveys.ingest.fingerprint import content_hashes, submission_ids_hex
-from surveys.ingest.keys import RespondentKeyError, panel_key_for
+from surveys.ingest.keys import panel_keys_for
 from surveys.ingest.layout import layout_for_version
 from surveys.models import (
     InstrumentVersion,
@@ -265,6 +273,19 @@ def _to_float(col: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     return values, np.isnan(values) & ~null
 
 
+def _small_ints(col: pa.Array) -> np.ndarray | None:
+    """An answer column whose cells are all empty or integers 0..32767 as int16 (-1 where
+    empty), or None when any cell needs the general path (`_to_float`): a decimal point,
+    text, a negative or huge number."""
+    try:
+        ints = pc.cast(col, pa.int16())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    if pc.any(pc.less(ints, 0)).as_py():
+        return None
+    return ints.fill_null(-1).to_numpy(zero_copy_only=False)
+
+
 def _parse(data: bytes, layout: ItemLayout, log: ErrorLog) -> _Parsed | None:
     names = _read_header(data, layout, log)
     if names is None:
@@ -326,18 +347,10 @@ def _parse(data: bytes, layout: ItemLayout, log: ErrorLog) -> _Parsed | None:
     # respondent: a pseudonymous id, turned into a panel key per distinct value
     respondent = cols["respondent"]
     encoded = respondent.dictionary_encode()
-    distinct = encoded.dictionary.to_pylist()
     key_index = encoded.indices.to_numpy(zero_copy_only=False)
     key_nulls = encoded.indices.is_null().to_numpy(zero_copy_only=False)
-    panel_keys: list[str] = []
-    bad_ids: dict[int, tuple[str, str]] = {}
-    secret = settings.PANEL_KEY_SECRET  # read once: settings lookups cost per call
-    for j, external in enumerate(distinct):
-        try:
-            panel_keys.append(panel_key_for(external, secret=secret))
-        except RespondentKeyError as exc:
-            panel_keys.append("")
-            bad_ids[j] = (exc.msg.render("id"), exc.msg.render("en"))
+    panel_keys, refused = panel_keys_for(encoded.dictionary, secret=settings.PANEL_KEY_SECRET)
+    bad_ids = {j: (exc.msg.render("id"), exc.msg.render("en")) for j, exc in refused.items()}
     key_index = np.where(key_nulls, -1, key_index).astype(np.int64)
     problems.add(key_nulls, "respondent", lambda i: ("sel kosong", "empty cell"))
     if bad_ids:
@@ -404,6 +417,15 @@ def _parse(data: bytes, layout: ItemLayout, log: ErrorLog) -> _Parsed | None:
     for j, code in enumerate(layout.codes):
         if code not in cols:
             continue
+        ints = _small_ints(cols[code])
+        if ints is not None:  # every cell empty or a plain integer: the common case
+            present = ints >= 0
+            out = present & ((ints < lo) | (ints > hi))
+            problems.add(out, code, lambda i, code=code: (
+                f"nilai {value(code, i)} di luar skala {lo}..{hi}",
+                f"value {value(code, i)} outside the scale {lo}..{hi}"))
+            answers[:, j] = np.where(present & ~out, ints, ANSWER_MISSING).astype(np.uint8)
+            continue
         values, bad = _to_float(cols[code])
         present = ~np.isnan(values)
         problems.add(bad, code, lambda i, code=code: (
@@ -450,20 +472,12 @@ def _parse(data: bytes, layout: ItemLayout, log: ErrorLog) -> _Parsed | None:
 def _write(parsed: _Parsed, version: InstrumentVersion, layout: ItemLayout, log: ErrorLog, *,
            replace: bool, submission_ids: pa.Array | None = None) -> ResponsesImportReport:
     code = version.instrument.code
-    hashes = content_hashes(
-        layout=layout, answers=parsed.answers, region=parsed.region, sex=parsed.sex,
-        age_group=parsed.age_group, stratum=parsed.stratum, psu=parsed.psu,
-        base_weight=parsed.base_weight,
-    )
     file_years = sorted(set(np.unique(parsed.years).tolist()))
     distinct_keys = pa.array(parsed.panel_keys, type=pa.string())
     row_keys = pc.take(distinct_keys, pa.array(parsed.key_index))
     now = timezone.now()
     with transaction.atomic():
-        waves = {
-            w.year: w for w in Wave.objects.select_for_update().select_related("version").filter(
-                instrument=version.instrument, year__in=file_years)
-        }
+        waves = _lock_waves(version.instrument, file_years)
         for year, wave in sorted(waves.items()):
             if wave.version_id != version.id:
                 hint = f"--instrument-version {wave.version.version}"
@@ -487,13 +501,19 @@ def _write(parsed: _Parsed, version: InstrumentVersion, layout: ItemLayout, log:
         row_wave = wave_ids[parsed.years]
 
         existing = _existing_responses([w.pk for w in waves.values()])
+        # fingerprints: here those of the rows already stored (to compare); the new rows'
+        # are computed block by block while their COPY runs (_insert_responses)
+        hashes: list[str | None] = [None] * parsed.n
         if len(existing):
-            incoming = pd.DataFrame({"wave_id": row_wave, "panel_key": row_keys.to_pandas(),
-                                     "hash": hashes})
+            incoming = pd.DataFrame({"wave_id": row_wave, "panel_key": row_keys.to_pandas()})
             merged = incoming.merge(existing, on=["wave_id", "panel_key"], how="left",
                                     sort=False)
             stored = merged["id"].notna().to_numpy()
-            same = stored & (merged["stored_hash"].to_numpy() == merged["hash"].to_numpy())
+            at = np.flatnonzero(stored)
+            if at.size:
+                for i, h in zip(at.tolist(), _hashes(parsed, layout, at), strict=True):
+                    hashes[i] = h
+            same = stored & (merged["stored_hash"].to_numpy() == np.array(hashes, dtype=object))
             stored_ids = merged["id"].to_numpy()
         else:
             stored = same = np.zeros(parsed.n, dtype=bool)
@@ -519,13 +539,13 @@ def _write(parsed: _Parsed, version: InstrumentVersion, layout: ItemLayout, log:
             take = pa.array(new)
             _insert_responses(_NewRows(
                 wave=row_wave[new], respondent=ids[key_rows.ravel()],
-                submission=(submission_ids.take(take) if submission_ids is not None else
-                            submission_ids_hex(code, parsed.years[new],
-                                               pc.take(row_keys, take))),
+                submission=submission_ids.take(take) if submission_ids is not None else None,
                 region=parsed.region_ids[new], sex=parsed.sex.take(take),
                 age_group=parsed.age_group.take(take), stratum=parsed.stratum.take(take),
                 psu=parsed.psu.take(take), base_weight=parsed.base_weight[new],
-                answers=parsed.answers[new], content_hash=pa.array(hashes).take(take),
+                answers=parsed.answers[new], region_code=parsed.region.take(take),
+                years=parsed.years[new], keys=pc.take(row_keys, take), code=code,
+                layout=layout,
             ), now)
         replaced = np.flatnonzero(differs)
         if replaced.size:
@@ -536,6 +556,42 @@ def _write(parsed: _Parsed, version: InstrumentVersion, layout: ItemLayout, log:
         respondents_created=respondents_created, waves_created=tuple(created_waves),
         waves=tuple(file_years),
     )
+
+
+#: pg_advisory_xact_lock(class, instrument id) serialises the imports of one instrument.
+_IMPORT_LOCK_CLASS = 0x4E494C49
+
+
+def _lock_waves(instrument: Any, years: list[int]) -> dict[int, Wave]:
+    """The instrument's existing waves of these years, locked until the import commits.
+
+    PostgreSQL: imports of one instrument run one at a time (a transaction-scoped advisory
+    lock, so a second import of the same file waits and then finds everything stored), and
+    the waves are held FOR SHARE: their status cannot change under the import, while API
+    submissions, which take the same FOR SHARE lock on their wave, go on (FOR UPDATE here
+    stalled every submission into those waves for the whole load)."""
+    queryset = Wave.objects.select_related("version").filter(
+        instrument=instrument, year__in=years)
+    if not _postgres():
+        return {w.year: w for w in queryset.select_for_update()}
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)",
+                       [_IMPORT_LOCK_CLASS, instrument.pk])
+        cursor.execute(
+            f"SELECT {_col(Wave, 'id')} FROM {_table(Wave)} WHERE "
+            f"{_col(Wave, 'instrument')} = %s AND {_col(Wave, 'year')} = ANY(%s) FOR SHARE",
+            [instrument.pk, list(years)])
+    return {w.year: w for w in queryset}
+
+
+def _hashes(parsed: _Parsed, layout: ItemLayout, idx: np.ndarray) -> list[str]:
+    """The contract's fingerprints of the rows `idx`."""
+    take = pa.array(idx)
+    return content_hashes(
+        layout=layout, answers=parsed.answers[idx], region=parsed.region.take(take),
+        sex=parsed.sex.take(take), age_group=parsed.age_group.take(take),
+        stratum=parsed.stratum.take(take), psu=parsed.psu.take(take),
+        base_weight=parsed.base_weight[idx])
 
 
 def _table(model: Any) -> str:
@@ -634,10 +690,22 @@ def _respondent_ids(keys: pa.Array, now: Any) -> tuple[np.ndarray, int]:
         else:
             cursor.executemany(f"INSERT INTO {_KEYS_TABLE} (ord, panel_key) VALUES (%s, %s)",
                                list(zip(order.to_pylist(), keys.to_pylist(), strict=True)))
+        if postgres:
+            # FOR KEY SHARE on the respondents that exist already: what the foreign-key
+            # check of every inserted response would take on its respondent, once per
+            # respondent, so no concurrent delete removes one the new responses point to
+            # (the ones created below are this transaction's own; one created meanwhile by
+            # an API submission comes with its response, which protects it)
+            cursor.execute(
+                f"SELECT count(*) FROM (SELECT 1 FROM {_KEYS_TABLE} k JOIN {table} r "
+                f"ON r.{key_col} = k.panel_key FOR KEY SHARE OF r) AS locked")
+        # in key order (the unique index is filled front to back); a respondent created by
+        # an API submission meanwhile is taken as it is, never an error
         cursor.execute(
             f"INSERT INTO {table} ({key_col}, {created_col}) SELECT k.panel_key, %s "
             f"FROM {_KEYS_TABLE} k WHERE NOT EXISTS (SELECT 1 FROM {table} r "
-            f"WHERE r.{key_col} = k.panel_key)", [now])
+            f"WHERE r.{key_col} = k.panel_key) ORDER BY k.panel_key "
+            f"ON CONFLICT ({key_col}) DO NOTHING", [now])
         created = cursor.rowcount
         select = (f"SELECT r.{id_col} FROM {_KEYS_TABLE} k JOIN {table} r "
                   f"ON r.{key_col} = k.panel_key ORDER BY k.ord")
@@ -656,7 +724,7 @@ def _respondent_ids(keys: pa.Array, now: Any) -> tuple[np.ndarray, int]:
 class _NewRows:
     wave: np.ndarray
     respondent: np.ndarray
-    submission: pa.Array
+    submission: pa.Array | None  # None: derived (import_submission_id)
     region: np.ndarray
     sex: pa.Array
     age_group: pa.Array
@@ -664,10 +732,41 @@ class _NewRows:
     psu: pa.Array
     base_weight: np.ndarray
     answers: np.ndarray
-    content_hash: pa.Array
+    region_code: pa.Array
+    years: np.ndarray
+    keys: pa.Array  # panel keys
+    code: str  # instrument
+    layout: ItemLayout
+
+    def sorted(self) -> _NewRows:
+        """The same rows in (respondent, wave) order."""
+        order = np.lexsort((self.wave, self.respondent))
+        if np.array_equal(order, np.arange(len(order))):
+            return self
+        take = pa.array(order)
+
+        def reorder(value: Any) -> Any:
+            if isinstance(value, np.ndarray):
+                return value[order]
+            if isinstance(value, pa.Array | pa.ChunkedArray):
+                return value.take(take)
+            return value
+
+        return _NewRows(**{f.name: reorder(getattr(self, f.name)) for f in fields(self)})
+
+    def identity(self, lo: int, hi: int) -> tuple[pa.Array, pa.Array]:
+        """Submission ids (32 hex digits) and fingerprints of rows lo..hi."""
+        part = slice(lo, hi)
+        submission = (self.submission[lo:hi] if self.submission is not None else
+                      submission_ids_hex(self.code, self.years[part], self.keys[lo:hi]))
+        hashes = content_hashes(
+            layout=self.layout, answers=self.answers[part], region=self.region_code[lo:hi],
+            sex=self.sex[lo:hi], age_group=self.age_group[lo:hi],
+            stratum=self.stratum[lo:hi], psu=self.psu[lo:hi],
+            base_weight=self.base_weight[part])
+        return submission, pa.array(hashes, type=pa.string())
 
 
-_HEX = np.array([f"{b:02x}".encode() for b in range(256)], dtype="S2")
 _COPY_SPECIAL = r"[\\\t\n\r]"
 _COPY_CHUNK = 200_000
 
@@ -692,99 +791,177 @@ def _copy_write(copy: Any, columns: list[Any]) -> None:
     copy.write(memoryview(lines.buffers()[2])[offsets[0]: offsets[-1]])
 
 
-#: PostgreSQL bulk mode: from this many new rows, and when the file brings at least as many rows
-#: as the table holds, foreign keys and plain indexes are dropped for the COPY and restored
-#: after it (one validating join per key, one sorted build per index), as pg_restore does.
-#: Unique constraints stay: rebuilding them after the load was measured no faster.
-BULK_MIN_ROWS = 100_000
+#: PostgreSQL: from this many new rows the planner statistics are refreshed after the load.
+ANALYZE_MIN_ROWS = 100_000
+
+
+class _Referenced:
+    """What the new rows point to, for the set-based checks of `_trusted_load`."""
+
+    def __init__(self, waves: np.ndarray, regions: np.ndarray):
+        self.waves = np.unique(waves).tolist()
+        self.regions = np.unique(regions).tolist()
 
 
 @contextmanager
-def _bulk_load(cursor: Any, model: Any, n_rows: int) -> Iterator[None]:
-    """Drop foreign keys and non-constraint indexes of `model`'s table around a large COPY and
-    restore them after it (each restored foreign key is checked again, in one join), then
-    refresh the table's planner statistics.
+def _trusted_load(cursor: Any, refs: _Referenced) -> Iterator[bool]:
+    """PostgreSQL: write the new response rows without a foreign-key trigger per row.
 
-    Runs inside the import's transaction, so a failure restores everything; the table is
-    locked (ACCESS EXCLUSIVE) until commit, which is why it applies to large loads only.
+    The row triggers of the four foreign keys cost more than the COPY itself (one lookup and
+    one row lock per key and row, about 60 s per million rows). Their work is done here once
+    per referenced row instead, inside the import's transaction: the waves are held FOR SHARE
+    (`_lock_waves`), the existing respondents FOR KEY SHARE (`_respondent_ids`), the regions
+    FOR KEY SHARE below, and each set is counted (the respondents in `_respondent_ids`);
+    `created_by` is NULL. Then, for the COPY only,
+    `SET LOCAL session_replication_role = replica` skips the triggers; constraints, unique
+    indexes and check constraints still apply, and nothing is dropped, so no lock beyond ROW
+    EXCLUSIVE is taken on the live table and API submissions go on (docs/DECISIONS.md).
+
+    Applies only when the table has no trigger of its own (replica mode would skip it too)
+    and the role may set the parameter (a superuser, or PostgreSQL 15's `GRANT SET ON
+    PARAMETER session_replication_role`); otherwise the triggers run (slower, same result).
+    Yields whether the triggers are skipped.
     """
-    name = model._meta.db_table
-    cursor.execute("SELECT GREATEST(reltuples, 0) FROM pg_class WHERE oid = %s::regclass",
-                   [name])
-    (stored,) = cursor.fetchone()
-    if n_rows < BULK_MIN_ROWS or n_rows < stored:
-        yield
+    cursor.execute("SELECT count(*) FROM pg_trigger WHERE tgrelid = %s::regclass "
+                   "AND NOT tgisinternal", [Response._meta.db_table])
+    (own_triggers,) = cursor.fetchone()
+    if own_triggers:
+        yield False
         return
-    cursor.execute(
-        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
-        "WHERE conrelid = %s::regclass AND contype = 'f' ORDER BY conname", [name])
-    foreign_keys = cursor.fetchall()
-    cursor.execute(
-        "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i "
-        "WHERE i.indrelid = %s::regclass AND NOT EXISTS (SELECT 1 FROM pg_constraint c "
-        "WHERE c.conindid = i.indexrelid AND c.conrelid = i.indrelid) ORDER BY 1", [name])
-    indexes = cursor.fetchall()
-    table = connection.ops.quote_name(name)
-    # ALTER TABLE refuses to run while deferred checks of rows written earlier in this
-    # transaction (the new waves) are pending: run them now.
-    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-    for constraint, _ in foreign_keys:
+    try:
+        with transaction.atomic():
+            cursor.execute("SET LOCAL session_replication_role = replica")
+    except DatabaseError:
+        yield False
+        return
+    checks = (
+        (Wave, refs.waves, "FOR SHARE"),  # already held: re-taking it is free
+        (Region, refs.regions, "FOR KEY SHARE"),
+    )
+    for model, ids, lock in checks:
         cursor.execute(
-            f"ALTER TABLE {table} DROP CONSTRAINT {connection.ops.quote_name(constraint)}")
-    for index, _ in indexes:
-        cursor.execute(f"DROP INDEX {index}")
-    yield
-    cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
-    for _, definition in indexes:
-        cursor.execute(definition)
-    if foreign_keys:
-        cursor.execute(f"ALTER TABLE {table} " + ", ".join(
-            f"ADD CONSTRAINT {connection.ops.quote_name(constraint)} {definition}"
-            for constraint, definition in foreign_keys))
-    cursor.execute("SET CONSTRAINTS ALL DEFERRED")
-    # fresh planner statistics: right after a load autovacuum has not caught up, and with the
-    # old row estimate (a few hundred) the exports' aggregations sorted a million rows on disk
-    cursor.execute(f"ANALYZE {table}")
+            f"SELECT count(*) FROM (SELECT 1 FROM {_table(model)} WHERE {_col(model, 'id')} "
+            f"= ANY(%s) {lock}) AS locked", [ids])
+        (found,) = cursor.fetchone()
+        if found != len(ids):  # pragma: no cover - ids come from rows read in this transaction
+            raise RuntimeError(f"{model.__name__}: {len(ids) - found} referenced rows missing")
+    yield True
+    cursor.execute("SET LOCAL session_replication_role = DEFAULT")
+
+
+_PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+_PG_COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + bytes(8)  # no flags, no header extension
+_PG_COPY_TRAILER = b"\xff\xff"
+
+
+def _big_endian(values: np.ndarray, dtype: str) -> np.ndarray:
+    """(n, size) bytes of each value in network byte order."""
+    array = np.ascontiguousarray(values, dtype=dtype)
+    return array.view(np.uint8).reshape(len(array), -1)
+
+
+def _fixed_width_text(arr: pa.Array, width: int) -> np.ndarray:
+    """(n, width) bytes of a string array whose values all have `width` bytes."""
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    n = len(arr)
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32)[arr.offset: arr.offset + n + 1]
+    if n and not (np.diff(offsets) == width).all():  # pragma: no cover - built that way
+        raise ValueError(f"values of {width} bytes expected")
+    data = np.frombuffer(arr.buffers()[2], dtype=np.uint8) if n else np.zeros(0, np.uint8)
+    return data[offsets[0]: offsets[-1]].reshape(n, width) if n else data.reshape(0, width)
+
+
+def _binary_rows(rows: _NewRows, lo: int, hi: int, stamp_us: int) -> memoryview:
+    """Rows lo..hi in COPY's binary format, columns in RESPONSE_COPY_BINARY_COLUMNS order.
+
+    Per row: the field count, then every field as its length and its bytes. The fixed-width
+    fields go into one (rows x width) byte matrix, column by column; the four text fields are
+    appended by arrow's element-wise join, each after its length."""
+    n = hi - lo
+    part = slice(lo, hi)
+    stamp = _big_endian(np.array([stamp_us]), ">i8")[0].tobytes()
+    submission, content_hash = rows.identity(lo, hi)
+    hexed = _fixed_width_text(submission, 32).tobytes().decode("ascii")
+    fixed: dict[str, Any] = {
+        "wave": _big_endian(rows.wave[part], ">i8"),
+        "respondent": _big_endian(rows.respondent[part], ">i8"),
+        "submission_id": np.frombuffer(bytes.fromhex(hexed), dtype=np.uint8).reshape(n, 16),
+        "status": ResponseStatus.SUBMITTED.value.encode(),
+        "source": ResponseSource.IMPORT.value.encode(), "consent": b"\x01",
+        "region": _big_endian(rows.region[part], ">i8"),
+        "base_weight": _big_endian(rows.base_weight[part], ">f8"),
+        "probability_sample": b"\x01", "answers": rows.answers[part],
+        "content_hash": _fixed_width_text(content_hash, 64),
+        "created_by": None, "created_at": stamp, "updated_at": stamp, "submitted_at": stamp,
+    }
+    pieces: list[Any] = [struct.pack(">h", len(ingest_sql.RESPONSE_COPY_BINARY_COLUMNS))]
+    for name in ingest_sql.RESPONSE_COPY_BINARY_COLUMNS:
+        if name in ingest_sql.RESPONSE_COPY_TEXT_FIELDS:
+            continue
+        value = fixed[name]
+        if value is None:
+            pieces.append(struct.pack(">i", -1))
+        elif isinstance(value, bytes):
+            pieces.append(struct.pack(">i", len(value)) + value)
+        else:
+            pieces += [struct.pack(">i", value.shape[1]), value]
+    width = sum(len(p) if isinstance(p, bytes) else p.shape[1] for p in pieces)
+    matrix = np.empty((n, width), dtype=np.uint8)
+    at = 0
+    for piece in pieces:
+        size = len(piece) if isinstance(piece, bytes) else piece.shape[1]
+        matrix[:, at: at + size] = (np.frombuffer(piece, dtype=np.uint8)
+                                    if isinstance(piece, bytes) else piece)
+        at += size
+    columns: list[Any] = [pa.FixedSizeBinaryArray.from_buffers(
+        pa.binary(width), n, [None, pa.py_buffer(matrix)]).cast(pa.binary())]
+    for name in ingest_sql.RESPONSE_COPY_TEXT_FIELDS:
+        text = getattr(rows, name)[lo:hi].cast(pa.binary())
+        lengths = _big_endian(pc.binary_length(text).to_numpy(zero_copy_only=False), ">i4")
+        columns += [pa.FixedSizeBinaryArray.from_buffers(
+            pa.binary(4), n, [None, pa.py_buffer(lengths)]).cast(pa.binary()), text]
+    joined = pc.binary_join_element_wise(*columns, pa.scalar(b"", pa.binary()))
+    offsets = np.frombuffer(joined.buffers()[1], dtype=np.int32)[
+        joined.offset: joined.offset + n + 1]
+    return memoryview(joined.buffers()[2])[offsets[0]: offsets[-1]]
 
 
 def _insert_responses(rows: _NewRows, now: Any) -> None:
     """Insert the new rows: each column given by name, in surveys.ingest.sql's one column
     list (COPY on PostgreSQL, executemany on SQLite)."""
+    # in (respondent, wave) order: the primary key and the unique index on that pair are
+    # filled front to back, the (wave, status) index at one point per wave; only the
+    # submission ids land at random pages
+    rows = rows.sorted()
     n, k = rows.answers.shape
     if _postgres():
-        stamp = now.isoformat()
-        with connection.cursor() as cursor, _bulk_load(cursor, Response, n):
-            with cursor.cursor.copy(ingest_sql.RESPONSE_COPY) as copy:
+        from psycopg.copy import QueuedLibpqWriter
+
+        stamp_us = (now - _PG_EPOCH) // timedelta(microseconds=1)
+        refs = _Referenced(rows.wave, rows.region)
+        with connection.cursor() as cursor, _trusted_load(cursor, refs):
+            # the queued writer sends from a thread: the next block's ids, fingerprints and
+            # bytes are computed while the server stores the previous one
+            with cursor.cursor.copy(ingest_sql.RESPONSE_COPY_BINARY,
+                                    writer=QueuedLibpqWriter(cursor.cursor)) as copy:
+                copy.write(_PG_COPY_SIGNATURE)
                 for lo in range(0, n, _COPY_CHUNK):
-                    hi = min(n, lo + _COPY_CHUNK)
-                    part = slice(lo, hi)
-                    hexed = np.ascontiguousarray(_HEX[rows.answers[part]]).view(f"S{2 * k}")
-                    text = {
-                        "wave": pc.cast(pa.array(rows.wave[part]), pa.string()),
-                        "respondent": pc.cast(pa.array(rows.respondent[part]), pa.string()),
-                        "submission_id": rows.submission[lo:hi],
-                        "status": ResponseStatus.SUBMITTED.value,
-                        "source": ResponseSource.IMPORT.value, "consent": "t",
-                        "region": pc.cast(pa.array(rows.region[part]), pa.string()),
-                        "sex": _copy_escape(rows.sex[lo:hi]),
-                        "age_group": _copy_escape(rows.age_group[lo:hi]),
-                        "stratum": _copy_escape(rows.stratum[lo:hi]),
-                        "psu": _copy_escape(rows.psu[lo:hi]),
-                        "base_weight": pc.cast(pa.array(rows.base_weight[part]), pa.string()),
-                        "probability_sample": "t",
-                        "answers": pc.binary_join_element_wise(
-                            "\\\\x", pa.array(hexed.ravel()).cast(pa.string()), ""),
-                        "content_hash": rows.content_hash[lo:hi], "created_by": "\\N",
-                        "created_at": stamp, "updated_at": stamp, "submitted_at": stamp,
-                    }
-                    _copy_write(copy, [text[name] for name in ingest_sql.RESPONSE_COLUMNS])
+                    copy.write(_binary_rows(rows, lo, min(n, lo + _COPY_CHUNK), stamp_us))
+                copy.write(_PG_COPY_TRAILER)
+            if n >= ANALYZE_MIN_ROWS:
+                # fresh planner statistics: autovacuum has not caught up right after a load,
+                # and with the old estimate the exports sorted a million rows on disk.
+                # ANALYZE takes SHARE UPDATE EXCLUSIVE: inserts and reads go on.
+                cursor.execute(f"ANALYZE {_table(Response)}")
         return
     stamp = connection.ops.adapt_datetimefield_value(now)
+    submission, content_hash = rows.identity(0, n)
     packed = rows.answers.tobytes()
     const = [stamp] * n
     values: dict[str, list[Any]] = {
         "wave": rows.wave.tolist(), "respondent": rows.respondent.tolist(),
-        "submission_id": rows.submission.to_pylist(),
+        "submission_id": submission.to_pylist(),
         "status": [ResponseStatus.SUBMITTED.value] * n,
         "source": [ResponseSource.IMPORT.value] * n, "consent": [1] * n,
         "region": rows.region.tolist(), "sex": rows.sex.to_pylist(),
@@ -792,7 +969,7 @@ def _insert_responses(rows: _NewRows, now: Any) -> None:
         "psu": rows.psu.to_pylist(), "base_weight": rows.base_weight.tolist(),
         "probability_sample": [1] * n,
         "answers": [packed[i: i + k] for i in range(0, len(packed), k)] if k else [b""] * n,
-        "content_hash": rows.content_hash.to_pylist(), "created_by": [None] * n,
+        "content_hash": content_hash.to_pylist(), "created_by": [None] * n,
         "created_at": const, "updated_at": const, "submitted_at": const,
     }
     data = zip(*(values[name] for name in ingest_sql.RESPONSE_COLUMNS), strict=True)
@@ -811,7 +988,8 @@ def _insert_responses(rows: _NewRows, now: Any) -> None:
         raw.execute(f"PRAGMA cache_size = {int(previous)}")
 
 
-def _update_responses(parsed: _Parsed, idx: np.ndarray, ids: np.ndarray, hashes: list[str],
+def _update_responses(parsed: _Parsed, idx: np.ndarray, ids: np.ndarray,
+                      hashes: list[str | None],
                       now: Any) -> None:
     names = ("region", "sex", "age_group", "stratum", "psu", "base_weight", "answers",
              "content_hash", "status", "source", "probability_sample", "updated_at")
