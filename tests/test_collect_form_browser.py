@@ -12,7 +12,6 @@ and chromedriver exist and selenium is installed (requirements-dev.txt); skipped
 from __future__ import annotations
 
 import json
-import shutil
 import urllib.request
 from pathlib import Path
 
@@ -25,20 +24,12 @@ from surveys.api import views as api_views
 from surveys.ingest.layout import layout_for
 from surveys.services.accounts import invitation_create
 from surveys.services.waves import wave_close, wave_open
+from tests.browser import BROWSER_MARKS, chrome
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts" / "collect_form"
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not CHROMIUM.exists() or not Path(CHROMEDRIVER).exists(),
-        reason="needs /usr/bin/chromium and chromedriver",
-    ),
-    pytest.mark.django_db(transaction=True),
-]
+pytestmark = BROWSER_MARKS
 
 WAIT = 15
 
@@ -55,16 +46,7 @@ def _fresh_caches():
 
 @pytest.fixture
 def browser():
-    webdriver = pytest.importorskip("selenium.webdriver")
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
-                 "--disable-gpu", "--lang=id", "--window-size=390,844"):
-        options.add_argument(flag)
-    options.add_experimental_option("prefs", {"intl.accept_languages": "id,id-ID"})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver = chrome("--window-size=390,844")
     # a phone's viewport (headless windows are at least 500 px wide)
     driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
         "width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": True,

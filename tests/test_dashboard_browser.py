@@ -6,41 +6,20 @@ chromium-driver) and selenium is installed (requirements-dev.txt); skipped elsew
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import pytest
 
 from surveys.models import Role
+from tests.browser import BROWSER_MARKS, chrome
 from tests.results_world import build_world, make_user
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not CHROMIUM.exists() or not Path(CHROMEDRIVER).exists(),
-        reason="needs /usr/bin/chromium and chromedriver",
-    ),
-    pytest.mark.django_db(transaction=True),
-]
+pytestmark = BROWSER_MARKS
 
 PASSWORD = "kata-sandi-uji-123"
 
 
 @pytest.fixture
 def browser():
-    webdriver = pytest.importorskip("selenium.webdriver")
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
-                 "--disable-gpu", "--lang=id", "--window-size=390,844"):
-        options.add_argument(flag)
-    options.add_experimental_option("prefs", {"intl.accept_languages": "id,id-ID"})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver = chrome("--window-size=390,844")
     driver.implicitly_wait(5)
     yield driver
     driver.quit()

@@ -16,7 +16,6 @@ import hashlib
 import io
 import logging
 import os
-import shutil
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -182,7 +181,7 @@ def request_report(*, user: AbstractBaseUser, regions: Sequence[str], year: int,
 def run_report_job(job: ExportJob) -> ExportJob:
     """Run a queued report job (called by `surveys.services.jobs.run_export_job`); errors are
     recorded on the job, never raised."""
-    from surveys.services.jobs import export_dir
+    from surveys.services.jobs import discard_failed_job, export_dir
 
     directory = export_dir() / str(job.pk)
     try:
@@ -190,15 +189,7 @@ def run_report_job(job: ExportJob) -> ExportJob:
         _write(job, directory)
     except Exception:
         log.exception("report job %s failed", job.pk)
-        if job.status != JobStatus.FAILED:
-            job.status = JobStatus.FAILED
-            job.finished_at = timezone.now()
-            job.messages = [*job.messages, "direktori laporan tidak dapat dibuat / the report "
-                                           f"directory cannot be created: {directory}"]
-            job.save(update_fields=["status", "finished_at", "messages"])
-        job.file_path = ""
-        job.save(update_fields=["file_path"])
-        shutil.rmtree(directory, ignore_errors=True)
+        discard_failed_job(job, directory, what_id="laporan", what_en="report")
     return job
 
 

@@ -56,6 +56,7 @@ from surveys import models as m
 from surveys.selectors import responses as sel
 from surveys.selectors.weights import pack as packed_weights
 from surveys.services import evaluation, longitudinal
+from surveys.services._rows import db_value
 
 logger = logging.getLogger(__name__)
 
@@ -376,16 +377,6 @@ def _all_estimates(instrument: m.Instrument, outputs: list[_WaveOutput],
 # writing
 
 
-def _none(value: Any) -> Any:
-    if value is None:
-        return None
-    if isinstance(value, float | np.floating):
-        return None if np.isnan(value) else float(value)
-    if value is pd.NA:
-        return None
-    return value
-
-
 def _write(state: _RunState, wave_ids: list[int], outputs: list[_WaveOutput],
            instruments: list[m.Instrument], cross: dict[int, tuple[pd.DataFrame, pd.DataFrame]],
            proxy: pd.DataFrame | None, achieve: pd.DataFrame | None) -> dict[str, int]:
@@ -448,21 +439,21 @@ def _write_tables(state: _RunState, outputs: list[_WaveOutput], instruments: lis
     est_objs = [
         m.EstimateResult(
             run=run, wave=o.wave, region_code=str(r.region), dimension=str(r.dimension),
-            n=int(r.n), n_eff=_none(r.n_eff), estimate=_none(r.estimate), se=_none(r.se),
-            ci_low=_none(r.ci_low), ci_high=_none(r.ci_high), df=int(r.df),
+            n=int(r.n), n_eff=db_value(r.n_eff), estimate=db_value(r.estimate), se=db_value(r.se),
+            ci_low=db_value(r.ci_low), ci_high=db_value(r.ci_high), df=int(r.df),
             suppressed=bool(r.suppressed), category=r.category or "")
         for o in outputs for r in o.estimates.itertuples(index=False)
     ]
     counts["estimates"] = len(m.EstimateResult.objects.bulk_create(est_objs,
                                                                    batch_size=BATCH_SIZE))
-    rel = [m.ReliabilityResult(run=run, wave=o.wave, **{k: _none(v) for k, v in row.items()})
+    rel = [m.ReliabilityResult(run=run, wave=o.wave, **{k: db_value(v) for k, v in row.items()})
            for o in outputs for row in o.reliability]
     counts["reliability"] = len(m.ReliabilityResult.objects.bulk_create(rel,
                                                                         batch_size=BATCH_SIZE))
-    items = [m.ItemResult(run=run, wave=o.wave, **{k: _none(v) for k, v in row.items()})
+    items = [m.ItemResult(run=run, wave=o.wave, **{k: db_value(v) for k, v in row.items()})
              for o in outputs for row in o.items]
     counts["items"] = len(m.ItemResult.objects.bulk_create(items, batch_size=BATCH_SIZE))
-    cfas = [m.CfaResult(run=run, wave=o.wave, **{k: _none(v) for k, v in o.cfa.items()})
+    cfas = [m.CfaResult(run=run, wave=o.wave, **{k: db_value(v) for k, v in o.cfa.items()})
             for o in outputs if o.cfa is not None]
     counts["cfa"] = len(m.CfaResult.objects.bulk_create(cfas, batch_size=BATCH_SIZE))
 
@@ -474,18 +465,18 @@ def _write_tables(state: _RunState, outputs: list[_WaveOutput], instruments: lis
             trend_objs.append(m.TrendResult(
                 run=run, instrument=instrument, region_code=str(r.pop("region")),
                 direction=r.pop("direction") or "",
-                **{k: _none(v) for k, v in r.items()}))
+                **{k: db_value(v) for k, v in r.items()}))
         for r in change_df.to_dict("records"):
             change_objs.append(m.ChangeResult(
                 run=run, instrument=instrument, region_code=str(r.pop("region")),
-                **{k: _none(v) for k, v in r.items()}))
+                **{k: db_value(v) for k, v in r.items()}))
     counts["trends"] = len(m.TrendResult.objects.bulk_create(trend_objs, batch_size=BATCH_SIZE))
     counts["changes"] = len(m.ChangeResult.objects.bulk_create(change_objs,
                                                                batch_size=BATCH_SIZE))
     indicators = {i.code: i for i in m.Indicator.objects.all()}
     if proxy is not None:
         objs = [m.ProxyValidationResult(run=run, indicator=indicators[r.pop("indicator")],
-                                        **{k: _none(v) for k, v in r.items()})
+                                        **{k: db_value(v) for k, v in r.items()})
                 for r in proxy.to_dict("records")]
         counts["proxy_validation"] = len(m.ProxyValidationResult.objects.bulk_create(objs))
     if achieve is not None:
@@ -493,7 +484,7 @@ def _write_tables(state: _RunState, outputs: list[_WaveOutput], instruments: lis
             indicators[m.INDEX_CODE] = m.Indicator.objects.index()
         objs = [m.AchievementResult(run=run, indicator=indicators[r.pop("indicator")],
                                     region_code=str(r.pop("region")),
-                                    **{k: _none(v) for k, v in r.items()})
+                                    **{k: db_value(v) for k, v in r.items()})
                 for r in achieve.to_dict("records")]
         counts["achievements"] = len(m.AchievementResult.objects.bulk_create(
             objs, batch_size=BATCH_SIZE))

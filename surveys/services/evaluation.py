@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
 from analysis import programmes as prog
 from analysis import sae
 from surveys import models as m
+from surveys.services._rows import db_value
 
 
 @dataclass
@@ -54,16 +54,6 @@ def evaluate(estimates: pd.DataFrame, indicator_values: pd.DataFrame,
     return Evaluation(effects=effects, types=types, small_areas=small)
 
 
-def _value(value: object) -> object:
-    if value is None or value is pd.NA:
-        return None
-    if isinstance(value, float | np.floating):
-        return None if np.isnan(value) else float(value)
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
-
-
 def write(run: m.IndexRun, result: Evaluation, instrument: m.Instrument) -> dict[str, int]:
     """Replace the stored evaluation (call inside the run's write transaction)."""
     m.ProgrammeEffectResult.objects.all().delete()
@@ -76,8 +66,8 @@ def write(run: m.IndexRun, result: Evaluation, instrument: m.Instrument) -> dict
         region = row.pop("region")
         effects.append(m.ProgrammeEffectResult(
             run=run, programme_id=ids[code], region_code=str(region),
-            **{k: _value(v) for k, v in row.items()}))
-    types = [m.ProgrammeTypeResult(run=run, **{k: _value(v) for k, v in row.items()})
+            **{k: db_value(v) for k, v in row.items()}))
+    types = [m.ProgrammeTypeResult(run=run, **{k: db_value(v) for k, v in row.items()})
              for row in result.types.to_dict("records")]
     waves = dict(m.Wave.objects.filter(instrument=instrument).values_list("year", "id"))
     small = []
@@ -89,7 +79,7 @@ def write(run: m.IndexRun, result: Evaluation, instrument: m.Instrument) -> dict
         small.append(m.SmallAreaResult(
             run=run, wave_id=waves[wave], region_code=str(row.pop("region")),
             covariate=covariate if isinstance(covariate, str) else "",
-            **{k: _value(v) for k, v in row.items()}))
+            **{k: db_value(v) for k, v in row.items()}))
     return {
         "programme_effects": len(m.ProgrammeEffectResult.objects.bulk_create(effects)),
         "programme_types": len(m.ProgrammeTypeResult.objects.bulk_create(types)),

@@ -178,16 +178,22 @@ def run_export_job(job_id: int) -> ExportJob:
         _write(job, directory / name, mode=0o600)
     except Exception:
         log.exception("export job %s failed", job.pk)
-        if job.status != JobStatus.FAILED:  # failed before the export started (directory)
-            job.status = JobStatus.FAILED
-            job.finished_at = timezone.now()
-            job.messages = [*job.messages, "direktori ekspor tidak dapat dibuat / the export "
-                                           f"directory cannot be created: {directory}"]
-            job.save(update_fields=["status", "finished_at", "messages"])
-        job.file_path = ""
-        job.save(update_fields=["file_path"])
-        shutil.rmtree(directory, ignore_errors=True)
+        discard_failed_job(job, directory, what_id="ekspor", what_en="export")
     return job
+
+
+def discard_failed_job(job: ExportJob, directory: Path, *, what_id: str, what_en: str) -> None:
+    """After a job's failure: mark it failed if the failure came before the work started (its
+    folder could not be made), forget its file and remove its folder."""
+    if job.status != JobStatus.FAILED:
+        job.status = JobStatus.FAILED
+        job.finished_at = timezone.now()
+        job.messages = [*job.messages, f"direktori {what_id} tidak dapat dibuat / the {what_en} "
+                                       f"directory cannot be created: {directory}"]
+        job.save(update_fields=["status", "finished_at", "messages"])
+    job.file_path = ""
+    job.save(update_fields=["file_path"])
+    shutil.rmtree(directory, ignore_errors=True)
 
 
 # --- exports from the command line ------------------------------------------------------------

@@ -37,6 +37,7 @@ from analysis import panels, scoring, validity
 from analysis.estimation import estimate_domains
 from surveys import models as m
 from surveys.selectors import responses as sel
+from surveys.services._rows import db_value
 
 Note = Callable[..., None]
 
@@ -261,18 +262,6 @@ def invariance_tables(instruments: list[m.Instrument], fresh: list[Moments],
     return out
 
 
-def _value(value: object) -> object:
-    if value is None or value is pd.NA:
-        return None
-    if isinstance(value, float | np.floating):
-        return None if np.isnan(value) else float(value)
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.bool_):
-        return bool(value)
-    return value
-
-
 def write(run: m.IndexRun, *, covered: list[int], instruments: list[m.Instrument],
           panel: PanelStage, moments: dict[int, Moments],
           invariance: dict[int, tuple[m.InstrumentVersion, list[dict[str, Any]]]],
@@ -286,15 +275,15 @@ def write(run: m.IndexRun, *, covered: list[int], instruments: list[m.Instrument
     m.InvarianceResult.objects.filter(instrument__in=instruments).delete()
     waves = {w.pk: w for w in m.Wave.objects.filter(pk__in=[*moments, *panel.tables])}
     moment_objs = [m.WaveMoments(run=run, wave_id=wid, version_id=mo.version_id, n=mo.n,
-                                 items=list(mo.items), means=[_value(v) for v in mo.mean],
-                                 cov=[[_value(v) for v in row] for row in mo.cov])
+                                 items=list(mo.items), means=[db_value(v) for v in mo.mean],
+                                 cov=[[db_value(v) for v in row] for row in mo.cov])
                    for wid, mo in moments.items()]
     inv_objs = []
     verdict: dict[int, str] = {}
     for version, rows in invariance.values():
         verdict[version.pk] = rows[0]["comparability"]
         inv_objs += [m.InvarianceResult(run=run, instrument_id=version.instrument_id,
-                                        version=version, **{k: _value(v) for k, v in r.items()})
+                                        version=version, **{k: db_value(v) for k, v in r.items()})
                      for r in rows]
     ret_objs, change_objs = [], []
     for wave_id, (before, ret, change) in panel.tables.items():
@@ -311,15 +300,15 @@ def write(run: m.IndexRun, *, covered: list[int], instruments: list[m.Instrument
         for r in ret.to_dict("records"):
             ret_objs.append(m.RetentionResult(
                 run=run, wave_id=wave_id, previous_wave=before.year,
-                region_code=str(r.pop("region")), **{k: _value(v) for k, v in r.items()}))
+                region_code=str(r.pop("region")), **{k: db_value(v) for k, v in r.items()}))
         for r in change.to_dict("records"):
             region = str(r.pop("region"))
             xs = lookup.get((region, str(r["dimension"])), {})
             change_objs.append(m.PanelChangeResult(
                 run=run, wave_id=wave_id, previous_wave=before.year, region_code=region,
-                cross_delta=_value(xs.get("delta")), cross_se=_value(xs.get("se")),
-                cross_significant=_value(xs.get("significant")), comparability=comparability,
-                **{k: _value(v) for k, v in r.items()}))
+                cross_delta=db_value(xs.get("delta")), cross_se=db_value(xs.get("se")),
+                cross_significant=db_value(xs.get("significant")), comparability=comparability,
+                **{k: db_value(v) for k, v in r.items()}))
     return {
         "wave_moments": len(m.WaveMoments.objects.bulk_create(moment_objs)),
         "invariance": len(m.InvarianceResult.objects.bulk_create(inv_objs)),
