@@ -261,3 +261,12 @@ def test_glossary_explains_each_term_in_the_page_language(world):
         assert f'id="{term}"' in glossary
     assert "semakin kecil semakin baik" in glossary
     assert "60-&lt;80 tinggi" in glossary
+
+
+def test_dashboard_numbers_use_the_report_notation() -> None:
+    # one notation for the dashboard and the report: a significant p never reads "0,050",
+    # and a rounded zero has no sign
+    from surveys.web.panels import num, p_text, signed
+    assert p_text(0.0496, "id") == "p = 0,0496" and p_text(0.0004, "en") == "p < 0.001"
+    assert num(-0.04, 1, "id") == "0,0" and num(1234.5, 1, "id") == "1.234,5"
+    assert signed(1.5, 1, "en") == "+1.5" and signed(-1.5, 1, "en") == "-1.5"

@@ -37,6 +37,7 @@ from surveys.models import (
     RegionLevel,
     TrendResult,
 )
+from surveys.reports import text as fmt
 from surveys.services import longitudinal
 from surveys.web.labels import category_label, labels_for
 
@@ -215,21 +216,15 @@ def latest_instrument(*, regions: set[str] | None) -> str | None:
 
 
 def num(value: float | None, digits: int, lang: str) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    text = f"{value:,.{digits}f}"
-    if lang != "en":  # 1.234,5
-        text = text.replace(",", "\u2009").replace(".", ",").replace("\u2009", ".")
-    return text
+    return fmt.number(value, digits, lang)
 
 
 def signed(value: float, digits: int, lang: str) -> str:
-    return ("+" if value > 0 else "") + num(value, digits, lang)
+    return fmt.number(value, digits, lang, sign=value > 0)
 
 
 def p_text(p: float, lang: str) -> str:
-    return "p < 0,001" if p < 0.001 and lang != "en" else (
-        "p < 0.001" if p < 0.001 else f"p = {num(p, 3, lang)}")
+    return fmt.pvalue(p, lang)
 
 
 def rupiah(value: Any, lang: str) -> str:
