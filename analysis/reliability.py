@@ -32,6 +32,7 @@ __all__ = [
     "feldt_ci",
     "omega_total",
     "reliability",
+    "reliability_from_moments",
 ]
 
 
@@ -309,6 +310,23 @@ def reliability(
     if len(set(codes)) != k:
         raise ValueError(f"item_codes contain duplicates: {codes}")
     n, mean, cov = _complete_moments(x)
+    return reliability_from_moments(n, mean, cov, codes, omega=omega)
+
+
+def reliability_from_moments(n: int, mean: np.ndarray, cov: np.ndarray,
+                             item_codes: Sequence[str], *, omega: bool = True
+                             ) -> ReliabilityResult:
+    """:func:`reliability` from the complete cases' count, item means and covariance
+    (ddof = 1) instead of their rows: what a parallel index run combines from its parts."""
+    codes = tuple(str(c) for c in item_codes)
+    mean = np.asarray(mean, dtype=np.float64)
+    cov = np.asarray(cov, dtype=np.float64)
+    k = cov.shape[0]
+    if k < 2 or cov.shape != (k, k) or mean.shape != (k,) or len(codes) != k:
+        raise ValueError(f"need k >= 2 items with k means and a k x k covariance, got "
+                         f"{len(codes)} codes, means {mean.shape}, covariance {cov.shape}")
+    if n < 2:
+        raise ValueError(f"need at least 2 complete cases, got {n}")
 
     var = np.diag(cov)
     total = float(cov.sum())

@@ -13,6 +13,8 @@ same holds for a wave that is absent altogether. ``from_wave``/``to_wave`` alway
 
 Series breaks (an instrument methodology change) are not detected here: pass only waves that
 are comparable (METHODS.md section 1, "never fit one trend across a break").
+`analysis.bridges.segmented_tables` splits an instrument's waves into series at version breaks
+and calls these functions per series (bridge estimates across a linked version boundary).
 
 Sources: scipy.stats ``linregress``, ``theilslopes`` (Sen 1968) and ``kendalltau`` with the
 exact null distribution (Mann 1945; Kendall 1975); the MDC factor 2.80 = z(0.975) + z(0.80)

@@ -134,6 +134,45 @@ def export_for_r(data: list[dict], population: pd.DataFrame, spec: InstrumentSpe
         print(f"wrote {path}")
 
 
+def compare_r(data: list[dict], population: pd.DataFrame, spec: InstrumentSpec,
+              out_dir: Path) -> None:
+    """Time R survey (bench/bench_r_survey.R) and `estimate_domains` on the same inputs in one
+    run: the CSVs written by `export_for_r`, R in a subprocess, then Python three times on
+    the same weights and scores (reading and scoring not timed on either side)."""
+    import re
+    import subprocess
+
+    export_for_r(data, population, spec, out_dir)
+    inputs = []
+    for wave in data:
+        frame = pd.read_csv(out_dir / f"wave_{wave['wave']}.csv",
+                            dtype={"region": str, "stratum": str})
+        scores = frame[["S1", "S2", "S3", "S4", "S5", "INDEX"]].to_numpy()
+        inputs.append((scores, frame["w"].to_numpy(), frame["stratum"].to_numpy(dtype=str),
+                       frame["psu"].to_numpy(), frame["region"].to_numpy(dtype=str)))
+    load_r = os.getloadavg()[0]
+    t0 = time.perf_counter()
+    r = subprocess.run(["Rscript", str(Path(__file__).with_name("bench_r_survey.R")),
+                        str(out_dir)], capture_output=True, text=True, check=True)
+    r_wall = time.perf_counter() - t0
+    print(r.stdout, end="")
+    r_total = float(re.findall(r": ([0-9.]+) s$", r.stdout.strip())[-1])
+    load_py = os.getloadavg()[0]
+    py = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        for y, w, stratum, psu, region in inputs:
+            estimate_domains(y, w, stratum, psu, region, categories=True,
+                             dimension_codes=["S1", "S2", "S3", "S4", "S5", "INDEX"])
+        py.append(time.perf_counter() - t0)
+    print(f"R survey (svydesign + svyby/svymean, timed inside R): {r_total:.2f} s "
+          f"(process {r_wall:.1f} s with reading), load {load_r:.2f}")
+    print(f"estimate_domains, same inputs: {py[0]:.3f} s first, {min(py):.3f} s best of 3 "
+          f"({', '.join(f'{t:.3f}' for t in py)}), load {load_py:.2f}")
+    print(f"ratio R / Python: {r_total / py[0]:.0f}x (first run), "
+          f"{r_total / min(py):.0f}x (best of 3)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--respondents", type=int, default=1_000_000,
@@ -143,6 +182,9 @@ def main() -> None:
     parser.add_argument("--export-r", type=Path, metavar="DIR",
                         help="also write wave_<year>.csv (design, final weights, scores) to DIR "
                              "for bench/bench_r_survey.R, then exit")
+    parser.add_argument("--compare-r", type=Path, metavar="DIR",
+                        help="write the R inputs to DIR, run bench/bench_r_survey.R on them and "
+                             "time estimate_domains on the same inputs (one run), then exit")
     args = parser.parse_args()
 
     rng = np.random.default_rng(args.seed)
@@ -156,6 +198,9 @@ def main() -> None:
     rss_data = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     if args.export_r is not None:
         export_for_r(data, population, spec, args.export_r)
+        return
+    if args.compare_r is not None:
+        compare_r(data, population, spec, args.compare_r)
         return
 
     seconds: dict[str, float] = defaultdict(float)

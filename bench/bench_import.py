@@ -124,19 +124,76 @@ def psql_copy(csv_path: Path, rows: int) -> dict:
             "rss": float("nan"), "rate": rows / wall, "load": load}
 
 
+#: The response table's index sets timed by --index-floor (server-side COPY cost alone).
+INDEX_SETS = {
+    "no index": [],
+    "primary key": ["ALTER TABLE t ADD PRIMARY KEY (id)"],
+    "as live, without submission_id": [
+        "ALTER TABLE t ADD PRIMARY KEY (id)",
+        "CREATE UNIQUE INDEX ON t (respondent_id, wave_id)",
+        "CREATE INDEX ON t (wave_id, status)"],
+    "as live (4 indexes)": [
+        "ALTER TABLE t ADD PRIMARY KEY (id)",
+        "CREATE UNIQUE INDEX ON t (respondent_id, wave_id)",
+        "CREATE INDEX ON t (wave_id, status)", "CREATE UNIQUE INDEX ON t (submission_id)"],
+    "as live, submission_id unique through a hash index (EXCLUDE USING hash)": [
+        "ALTER TABLE t ADD PRIMARY KEY (id)",
+        "CREATE UNIQUE INDEX ON t (respondent_id, wave_id)",
+        "CREATE INDEX ON t (wave_id, status)",
+        "ALTER TABLE t ADD EXCLUDE USING hash (submission_id WITH =)"],
+}
+
+
+def index_floor(rows: int) -> list[dict]:
+    """The server's share: the imported rows, in the import's (respondent, wave) order, COPYed
+    in binary from a file into an empty copy of the response table with each index set (no
+    client work, no triggers): what the import's COPY costs the server whatever the client
+    does."""
+    dump = Path(tempfile.gettempdir()) / "nilai_bench_rows.bin"
+    psql = [*PG_ADMIN, "-d", PG_DB, "-c"]
+    subprocess.run([*psql, f"\\copy (SELECT * FROM surveys_response ORDER BY respondent_id, "
+                    f"wave_id) TO '{dump}' WITH (FORMAT binary)"], check=True)
+    out = []
+    try:
+        for label, statements in INDEX_SETS.items():
+            subprocess.run([*psql, "DROP TABLE IF EXISTS t; CREATE TABLE t (LIKE "
+                            "surveys_response INCLUDING DEFAULTS); " + "; ".join(statements)],
+                           check=True)
+            load = os.getloadavg()[0]
+            start = time.perf_counter()
+            subprocess.run([*psql, f"\\copy t FROM '{dump}' WITH (FORMAT binary)"],
+                           check=True)
+            wall = time.perf_counter() - start
+            out.append({"backend": "postgresql", "run": f"binary \\copy, {label}",
+                        "wall": wall, "rss": float("nan"), "rate": rows / wall, "load": load})
+        subprocess.run([*psql, "DROP TABLE t"], check=True)
+    finally:
+        dump.unlink(missing_ok=True)
+    return out
+
+
 def main() -> None:
+    global PG_DB
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--skip-postgres", action="store_true")
+    parser.add_argument("--skip-sqlite", action="store_true")
+    parser.add_argument("--pg-db", default=PG_DB, help=f"database to create and drop ({PG_DB})")
+    parser.add_argument("--index-floor", action="store_true",
+                        help="after the imports, time binary COPYs of the imported rows into "
+                             "copies of the table with each index set of INDEX_SETS")
     args = parser.parse_args()
+    PG_DB = args.pg_db
     csv_path = Path(tempfile.gettempdir()) / f"nilai_bench_responses_{args.rows}.csv"
     if not csv_path.exists():
         start = time.perf_counter()
         generate(csv_path, args.rows)
         print(f"generated {csv_path} in {time.perf_counter() - start:.1f} s", file=sys.stderr)
     results = []
-    with tempfile.TemporaryDirectory() as tmp:
-        results += run_backend("sqlite", f"sqlite:///{tmp}/bench.sqlite3", csv_path, args.rows)
+    if not args.skip_sqlite:
+        with tempfile.TemporaryDirectory() as tmp:
+            results += run_backend("sqlite", f"sqlite:///{tmp}/bench.sqlite3", csv_path,
+                                   args.rows)
     if not args.skip_postgres:
         subprocess.run([*PG_ADMIN, "-d", "postgres", "-c", f"DROP DATABASE IF EXISTS {PG_DB}"],
                        check=True)
@@ -148,6 +205,8 @@ def main() -> None:
             results += run_backend(
                 "postgresql", f"postgres://postgres@127.0.0.1:5432/{PG_DB}", csv_path, args.rows)
             results.append(psql_copy(csv_path, args.rows))
+            if args.index_floor:
+                results += index_floor(args.rows)
         finally:
             subprocess.run([*PG_ADMIN, "-d", "postgres", "-c", f"DROP DATABASE {PG_DB}"],
                            check=True)

@@ -68,7 +68,7 @@ def setup_database() -> dict[str, Any]:
     manage("load_regions", str(REFERENCE / "regions.csv"))
     manage("load_instrument", str(REFERENCE / "instrument.json"))
     opened = manage("open_wave", "IINP", "2025")
-    wave_id = int(re.search(r"wave (\d+):", opened).group(1))
+    wave_id = int(re.search(r"(?:wave|gelombang) (\d+):", opened).group(1))
     manage("grant", "bench-enum", "enumerator", "--region", "64")
     token = manage("issue_token", "bench-enum").strip().splitlines()[-1]
     instrument = json.loads((REFERENCE / "instrument.json").read_text())
@@ -147,10 +147,13 @@ class Client:
 
 
 def main() -> None:
+    global PG_DB
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--rate", type=float, default=20.0)
+    parser.add_argument("--pg-db", default=PG_DB, help=f"database to create and drop ({PG_DB})")
     args = parser.parse_args()
+    PG_DB = args.pg_db
     csv_path = Path(tempfile.gettempdir()) / f"nilai_bench_responses_{args.rows}.csv"
     if not csv_path.exists():
         generate(csv_path, args.rows)

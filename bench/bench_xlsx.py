@@ -8,6 +8,8 @@ Cases (each in its own process, so that the peak RSS is its own):
   code, sex, age group, two masked design codes, two short labels), 6 float64 (full-precision
   weights and scores) and 30 int16 items 1-5; every numeric column ~5 % missing (null).
 - ``narrow``: ROWS x 4 (int, float, string, bool).
+- ``formatted-wide``: ``wide`` with a number format on every numeric column (``0.00`` for the
+  floats, ``0`` for the items), as the Excel download for people writes them (issue 17).
 - ``openpyxl-narrow`` / ``openpyxl-wide``: openpyxl ``write_only`` on OPENPYXL_ROWS rows,
   extrapolated linearly to ROWS.
 - ``xlsxwriter-wide`` / ``xlsxwriter-narrow``: XlsxWriter in ``constant_memory`` mode (rows
@@ -151,8 +153,12 @@ def run_case(case: str, rows: int, batch: int, path: Path) -> dict:
             i += 1
         book.close()
     else:
+        formats = None
+        if case.startswith("formatted"):
+            formats = ["0.00" if pa.types.is_floating(c.type) else
+                       "0" if pa.types.is_integer(c.type) else None for c in batches[0][1]]
         with open(path, "wb") as fh, XlsxWriter(fh) as wb:
-            sh = wb.add_sheet(kind, header=names)
+            sh = wb.add_sheet(kind, header=names, formats=formats)
             i = 0
             while done < rows:
                 cols = batches[i % DISTINCT][1]
@@ -228,7 +234,8 @@ def main() -> None:
         print(json.dumps(run_case(args.case, rows, args.batch, Path(args.out))))
         return
     with tempfile.TemporaryDirectory(prefix="bench-xlsx-") as tmp:
-        cases = [("wide", args.rows), ("xlsxwriter-wide", args.rows), ("narrow", args.rows),
+        cases = [("wide", args.rows), ("formatted-wide", args.rows),
+                 ("xlsxwriter-wide", args.rows), ("narrow", args.rows),
                  ("xlsxwriter-narrow", args.rows),
                  ("openpyxl-narrow", args.openpyxl_rows), ("openpyxl-wide", args.openpyxl_rows),
                  ("check-wide", args.check_rows), ("check-xlsxwriter-wide", args.check_rows)]

@@ -41,6 +41,15 @@ at most ``max_rows`` rows including its header (Excel: 1,048,576); when it is fu
 starts a continuation sheet ``name_2``, ``name_3``, ... with the same header. The header row is
 bold, and frozen at the top.
 
+Display: ``add_sheet(..., active=True)`` makes the sheet the one Excel opens on (its tab
+selected; readers such as pandas still read the first sheet by default).
+``add_sheet(..., formats=[...], widths=[...])`` gives each column an Excel number format
+(e.g. ``"0.0"``, ``"0"``, ``'0.0" %"'``; None = General) and a width in characters. A format
+only changes how a number is SHOWN (the cell keeps its full value: ``<c s="2"><v>61.23456</v>``);
+it applies to number cells (floats, integers, decimals), not to text, booleans or blanks. Each
+distinct format is one cell style (``cellXfs``) of ``xl/styles.xml``; the common ones use
+Excel's built-in format ids, the others are declared under ``numFmts`` from id 164.
+
 Zip: ZIP64 only where needed. A forced ZIP64 entry gets a ZIP64 extra field in its local header
 from Python's zipfile while its central directory record (under 2 GiB) has none, and Excel is
 reported to be strict about ZIP64 and such mismatches. ``zip64=None`` (the default) therefore
@@ -247,7 +256,11 @@ def _encode_strings(arr: pa.Array) -> pa.Array:
     return cells
 
 
-def _encode_floats(arr: pa.Array, nonfinite: str) -> pa.Array:
+def _num_open(style: int) -> str:
+    return f'<c s="{style}"><v>' if style else _NUM_OPEN
+
+
+def _encode_floats(arr: pa.Array, nonfinite: str, style: int = 0) -> pa.Array:
     if arr.type != pa.float64():
         arr = arr.cast(pa.float64())
     x = arr.to_numpy(zero_copy_only=False)  # nulls -> NaN
@@ -267,39 +280,41 @@ def _encode_floats(arr: pa.Array, nonfinite: str) -> pa.Array:
         plain = pc.invert(pc.match_substring(text, "e"))
         cond = pc.and_(pa.array(integral), plain)
         text = pc.if_else(cond, pc.binary_join_element_wise(text, ".0", ""), text)
-    cells = pc.binary_join_element_wise(_NUM_OPEN, text, _NUM_CLOSE, "")
+    cells = pc.binary_join_element_wise(_num_open(style), text, _NUM_CLOSE, "")
     return pc.fill_null(cells, _EMPTY) if cells.null_count else cells
 
 
-def _encode_ints(arr: pa.Array) -> pa.Array:
+def _encode_ints(arr: pa.Array, style: int = 0) -> pa.Array:
     """Integers; a small range of values (survey answers, codes, years) by a lookup of the
     ready-made cells, which is several times faster than formatting each one."""
     if arr.null_count == len(arr):
         return pa.array([_EMPTY] * len(arr), pa.string())
     lo, hi = (v.as_py() for v in pc.min_max(arr).values())
     span = hi - lo
+    opener = _num_open(style)
     if span <= _LOOKUP_SPAN:
-        table = pa.array([f"{_NUM_OPEN}{v}{_NUM_CLOSE}" for v in range(lo, hi + 1)] + [_EMPTY],
+        table = pa.array([f"{opener}{v}{_NUM_CLOSE}" for v in range(lo, hi + 1)] + [_EMPTY],
                          pa.string())
         index = pc.subtract(arr, pa.scalar(lo, arr.type)).cast(pa.int32())
         return table.take(pc.fill_null(index, span + 1) if arr.null_count else index)
-    cells = pc.binary_join_element_wise(_NUM_OPEN, pc.cast(arr, pa.string()), _NUM_CLOSE, "")
+    cells = pc.binary_join_element_wise(opener, pc.cast(arr, pa.string()), _NUM_CLOSE, "")
     return pc.fill_null(cells, _EMPTY) if cells.null_count else cells
 
 
-def _encode_column(arr: pa.Array, nonfinite: str) -> pa.Array:
+def _encode_column(arr: pa.Array, nonfinite: str, style: int = 0) -> pa.Array:
+    """Cell XML of one column chunk; ``style`` (a cellXfs index) applies to number cells."""
     t = arr.type
     if pa.types.is_dictionary(t):
-        return _encode_column(arr.dictionary_decode(), nonfinite)
+        return _encode_column(arr.dictionary_decode(), nonfinite, style)
     if pa.types.is_null(t):
         return pa.array([_EMPTY] * len(arr), pa.string())
     if pa.types.is_floating(t):
-        return _encode_floats(arr, nonfinite)
+        return _encode_floats(arr, nonfinite, style)
     if pa.types.is_integer(t):
-        return _encode_ints(arr)
+        return _encode_ints(arr, style)
     if pa.types.is_decimal(t):
-        cells = pc.binary_join_element_wise(_NUM_OPEN, pc.cast(arr, pa.string()), _NUM_CLOSE,
-                                            "")
+        cells = pc.binary_join_element_wise(_num_open(style), pc.cast(arr, pa.string()),
+                                            _NUM_CLOSE, "")
         return pc.fill_null(cells, _EMPTY) if cells.null_count else cells
     if pa.types.is_boolean(t):
         return _BOOL_CELLS.take(pc.fill_null(arr.cast(pa.int8()), 2))
@@ -428,13 +443,22 @@ class _Sink:
 class Sheet:
     """One logical sheet: its rows may continue on ``name_2``, ``name_3``... (`names`)."""
 
-    def __init__(self, wb: XlsxWriter, name: str, header: Sequence[Any] | None) -> None:
+    def __init__(self, wb: XlsxWriter, name: str, header: Sequence[Any] | None,
+                 formats: Sequence[str | None] | None = None,
+                 widths: Sequence[float | None] | None = None, active: bool = False) -> None:
         self._wb = wb
+        self.active = active
         self._base = name
         self.header = list(header) if header is not None else None
         self.ncols = len(self.header) if self.header is not None else None
         if self.ncols is not None and self.ncols > EXCEL_MAX_COLS:
             raise ValueError(f"{self.ncols} columns: XLSX allows at most {EXCEL_MAX_COLS}")
+        for given, what in ((formats, "formats"), (widths, "widths")):
+            if given is not None and self.ncols is not None and len(given) != self.ncols:
+                raise ValueError(f"{len(given)} {what} for {self.ncols} columns")
+        #: cellXfs index per column (0: no number format)
+        self._styles = [wb._style_for(f) for f in formats] if formats is not None else None
+        self._widths = list(widths) if widths is not None else None
         self._first_row = 2 if self.header is not None else 1
         self._capacity = wb.max_rows - (1 if self.header is not None else 0)
         if self._capacity < 1:
@@ -458,11 +482,21 @@ class Sheet:
         self.names.append(name)
         part_name = wb._register(name)
         views = ""
+        selected = ' tabSelected="1"' if self.active and part == 1 else ""
         if self.header is not None and wb.freeze_header:
-            views = ('<sheetViews><sheetView workbookViewId="0"><pane ySplit="1" '
+            views = (f'<sheetViews><sheetView{selected} workbookViewId="0"><pane ySplit="1" '
                      'topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
                      '<selection pane="bottomLeft"/></sheetView></sheetViews>')
-        head = (f'{_XML_DECL}<worksheet xmlns="{_NS_MAIN}" xmlns:r="{_NS_REL}">{views}'
+        elif selected:
+            views = f'<sheetViews><sheetView{selected} workbookViewId="0"/></sheetViews>'
+        if self.active and part == 1:
+            wb._active = len(wb._sheets) - 1
+        cols = ""
+        if self._widths is not None and any(w for w in self._widths):
+            cols = "<cols>" + "".join(
+                f'<col min="{i}" max="{i}" width="{float(w):g}" customWidth="1"/>'
+                for i, w in enumerate(self._widths, 1) if w) + "</cols>"
+        head = (f'{_XML_DECL}<worksheet xmlns="{_NS_MAIN}" xmlns:r="{_NS_REL}">{views}{cols}'
                 "<sheetData>")
         if self.header is not None:
             cells = "".join(_py_cell(v, "empty", ' s="1"') for v in self.header)
@@ -537,7 +571,8 @@ class Sheet:
             self._write_chunk([a.slice(half) for a in arrays])
             return
         nonfinite = self._wb.nonfinite
-        cells = [_encode_column(a, nonfinite) for a in arrays]
+        styles = self._styles or [0] * len(arrays)
+        cells = [_encode_column(a, nonfinite, s) for a, s in zip(arrays, styles, strict=True)]
         start = self._first_row + self._in_part
         numbers = pc.cast(pa.array(np.arange(start, start + n, dtype=np.int64)), pa.string())
         rows = pc.binary_join_element_wise('<row r="', numbers, '">', *cells, "</row>", "")
@@ -564,7 +599,12 @@ class Sheet:
                 size = 0
                 self._room()
             number = self._first_row + self._in_part
-            text = f'<row r="{number}">{"".join(_py_cell(v, nonfinite) for v in row)}</row>'
+            if self._styles is not None:
+                body = "".join(_py_cell(v, nonfinite, _style_attr(v, s))
+                               for v, s in zip(row, self._styles, strict=True))
+            else:
+                body = "".join(_py_cell(v, nonfinite) for v in row)
+            text = f'<row r="{number}">{body}</row>'
             parts.append(text)
             size += len(text)
             self._in_part += 1
@@ -616,6 +656,9 @@ class XlsxWriter:
         self._sink = _Sink(self._zf, threaded)
         self._sheets: list[str] = []  # sheet names in order
         self._current: Sheet | None = None
+        #: number format code -> (numFmtId, cellXfs index); 0 and 1 are normal and bold
+        self._formats: dict[str, tuple[int, int]] = {}
+        self._active = 0  # the sheet Excel opens on
         self._closed = False
 
     # -- sheets --------------------------------------------------------------------------------
@@ -652,13 +695,32 @@ class XlsxWriter:
         self._sheets.append(name)
         return f"xl/worksheets/sheet{len(self._sheets)}.xml"
 
-    def add_sheet(self, name: str, header: Sequence[Any] | None = None) -> Sheet:
-        """Start a new sheet (the previous one is finished). ``header``: the first row, bold."""
+    def add_sheet(self, name: str, header: Sequence[Any] | None = None, *,
+                  formats: Sequence[str | None] | None = None,
+                  widths: Sequence[float | None] | None = None, active: bool = False) -> Sheet:
+        """Start a new sheet (the previous one is finished). ``header``: the first row, bold.
+        ``formats``: per column, an Excel number format code for its number cells (None:
+        General); ``widths``: per column, its width in characters (None: Excel's default);
+        ``active``: Excel opens the workbook on this sheet (one sheet at most)."""
         self._check_open()
         if self._current is not None:
             self._current.close()
-        self._current = Sheet(self, name, header)
+        if active and self._active:
+            raise ValueError("another sheet is already the active one")
+        self._current = Sheet(self, name, header, formats, widths, active)
         return self._current
+
+    def _style_for(self, code: str | None) -> int:
+        """The cellXfs index of a number format (registered on first use); 0 for None."""
+        if code is None or code == "General":
+            return 0
+        if code not in self._formats:
+            if any(ch in code for ch in "<>&") or not code.isprintable():
+                raise ValueError(f"unsupported number format {code!r}")
+            custom = sum(1 for c in self._formats if c not in _BUILTIN_FORMATS)
+            num_id = _BUILTIN_FORMATS.get(code, 164 + custom)
+            self._formats[code] = (num_id, 2 + len(self._formats))
+        return self._formats[code][1]
 
     # -- closing -------------------------------------------------------------------------------
 
@@ -706,17 +768,19 @@ class XlsxWriter:
         now = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         sheets = "".join(f'<sheet name="{_xml_attr(name)}" sheetId="{i}" r:id="rId{i}"/>'
                          for i, name in enumerate(self._sheets, 1))
+        active = f' activeTab="{self._active}"' if self._active else ""
         parts = {
             "xl/workbook.xml": (
                 f'{_XML_DECL}<workbook xmlns="{_NS_MAIN}" xmlns:r="{_NS_REL}">'
-                f'<bookViews><workbookView/></bookViews><sheets>{sheets}</sheets></workbook>'),
+                f'<bookViews><workbookView{active}/></bookViews><sheets>{sheets}</sheets>'
+                '</workbook>'),
             "xl/_rels/workbook.xml.rels": (
                 f'{_XML_DECL}<Relationships xmlns="{_NS_PKG_REL}">'
                 + "".join(f'<Relationship Id="rId{i}" Type="{_NS_REL}/worksheet" '
                           f'Target="worksheets/sheet{i}.xml"/>' for i in range(1, n + 1))
                 + f'<Relationship Id="rId{n + 1}" Type="{_NS_REL}/styles" '
                   'Target="styles.xml"/></Relationships>'),
-            "xl/styles.xml": _STYLES,
+            "xl/styles.xml": _styles(self._formats),
             "docProps/core.xml": _CORE.format(now=now),
             "docProps/app.xml": _APP,
             "_rels/.rels": _RELS,
@@ -739,6 +803,32 @@ class XlsxWriter:
         }
         for name, text in parts.items():
             self._zf.writestr(name, text.encode())
+
+
+#: Excel's built-in number formats (ECMA-376 18.8.30) used without a numFmt declaration.
+_BUILTIN_FORMATS = {"0": 1, "0.00": 2, "#,##0": 3, "#,##0.00": 4, "0%": 9, "0.00%": 10}
+
+
+def _style_attr(value: Any, style: int) -> str:
+    """The ``s`` attribute for a Python value in a styled column: numbers only."""
+    if not style or isinstance(value, bool | np.bool_) or not isinstance(
+            value, int | float | Decimal | np.integer | np.floating):
+        return ""
+    return f' s="{style}"'
+
+
+def _styles(formats: dict[str, tuple[int, int]]) -> str:
+    """xl/styles.xml: normal (0), bold header (1), then one cell style per number format."""
+    custom = "".join(f'<numFmt numFmtId="{num_id}" formatCode="{_xml_attr(code)}"/>'
+                     for code, (num_id, _) in formats.items() if code not in _BUILTIN_FORMATS)
+    n_custom = sum(1 for code in formats if code not in _BUILTIN_FORMATS)
+    numfmts = f'<numFmts count="{n_custom}">{custom}</numFmts>' if n_custom else ""
+    xfs = "".join(f'<xf numFmtId="{num_id}" fontId="0" fillId="0" borderId="0" xfId="0" '
+                  'applyNumberFormat="1"/>'
+                  for num_id, _ in sorted(formats.values(), key=lambda v: v[1]))
+    return _STYLES.replace("<fonts ", numfmts + "<fonts ", 1).replace(
+        '<cellXfs count="2">', f'<cellXfs count="{2 + len(formats)}">', 1).replace(
+        "</cellXfs>", xfs + "</cellXfs>", 1)
 
 
 _STYLES = (

@@ -8,6 +8,9 @@ keeps working on the other workers for up to 30 s.
 nilai.E201: PANEL_KEY_SECRET is not set. Without it respondent ids are stored in clear (only
 ids that look like a NIK or phone number are refused), so a production deployment must set it:
 then only HMAC-SHA256(secret, id) is stored (surveys.ingest.keys, docs/DECISIONS.md item 2).
+
+nilai.W301 (every run, not only --deploy): a translation catalogue is not compiled or older than
+its .po (surveys/i18n.py).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.checks import Error, Tags, register
+from django.core.checks import Warning as CheckWarning
 
 PER_PROCESS_CACHES = (
     "django.core.cache.backends.locmem.LocMemCache",
@@ -52,4 +56,22 @@ def panel_key_secret_check(app_configs: Any = None, **kwargs: Any) -> list[Error
             "base64) and keep it: changing it breaks the panel links across waves.",
             id="nilai.E201",
         )
+    ]
+
+
+@register(Tags.translation)
+def compiled_catalogue_check(app_configs: Any = None, **kwargs: Any) -> list[CheckWarning]:
+    """nilai.W301: a gettext catalogue (locale/<lang>/LC_MESSAGES/django.po) has no compiled
+    .mo, or an older one: the pages would show the English msgids, or stale words."""
+    from surveys.i18n import stale
+
+    return [
+        CheckWarning(
+            f"Katalog terjemahan {lang} belum dikompilasi / the {lang} translation catalogue "
+            f"is not compiled: {reason}.",
+            hint="Run `make setup`, `python -m surveys.i18n compile` or "
+            "`python manage.py compilemessages`.",
+            id="nilai.W301",
+        )
+        for lang, reason in stale()
     ]

@@ -1,10 +1,11 @@
-"""Domain errors raised by services, with their messages in Indonesian and English.
+"""Domain errors raised by services, with their messages in Indonesian and English (gettext).
 
 Services raise these with a message code and parameters; the API exception handler
 (surveys.api.exceptions) maps them to 400/403/409 and renders the message in the request's
-language, and management commands turn them into CommandError (English). Field errors use the
-same codes: ``errors`` maps a field to a list of ``Msg`` or, for ``answers``, an item code to a
-list of ``Msg``.
+language (the ``code`` is stable for API clients; the text comes from locale/), and management
+commands turn them into CommandError in the active language (Indonesian unless
+NILAI_LANGUAGE=en). Field errors use the same codes: ``errors`` maps a field to a list of
+``Msg`` or, for ``answers``, an item code to a list of ``Msg``.
 """
 
 from __future__ import annotations
@@ -13,144 +14,70 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-#: code -> (Indonesian, English). Parameters are str.format fields.
-MESSAGES: dict[str, tuple[str, str]] = {
-    "invalid": ("Data tidak valid.", "Invalid input."),
-    "wave_closed": (
-        "Gelombang {wave} sudah ditutup; jawaban tidak dapat lagi dikirim atau diubah.",
-        "Wave {wave} is closed; responses can no longer be submitted or changed.",
-    ),
-    "submission_conflict": (
-        "submission_id {submission_id} sudah dipakai untuk jawaban dengan isi yang berbeda.",
-        "submission_id {submission_id} was already used for a response with different content.",
-    ),
-    "respondent_duplicate": (
-        "Responden ini sudah memiliki jawaban di gelombang ini dengan submission_id lain.",
-        "This respondent already has a response in this wave under another submission_id.",
-    ),
-    "response_final": (
-        "Jawaban ini sudah dikirim final dan tidak dapat diubah.",
-        "This response has been submitted and is final; it cannot be changed.",
-    ),
-    "region_forbidden": (
-        "Wilayah {region} berada di luar wilayah tugas Anda.",
-        "Region {region} is outside your assigned regions.",
-    ),
-    "unknown_region": ("Wilayah {region} tidak dikenal.", "Unknown region {region}."),
-    "unknown_item": ("Kode butir tidak dikenal.", "Unknown item code."),
-    "not_integer": (
-        "Jawaban harus bilangan bulat atau null.",
-        "The answer must be an integer or null.",
-    ),
-    "out_of_range": (
-        "Jawaban harus di antara {min} dan {max}.",
-        "The answer must be between {min} and {max}.",
-    ),
-    "required": ("Butir ini wajib dijawab.", "This item must be answered."),
-    "respondent_identifying": (
-        "ID responden tampak seperti NIK atau nomor telepon; gunakan kode pseudonim.",
-        "The respondent id looks like a NIK or phone number; use a pseudonymous code.",
-    ),
-    "respondent_invalid": (
-        "ID responden tidak valid: {reason}.", "Invalid respondent id: {reason}."
-    ),
-    "invitation_invalid": ("Kode undangan tidak dikenal.", "Unknown invitation code."),
-    "invitation_used": (
-        "Kode undangan ini sudah dipakai.",
-        "This invitation code has already been used.",
-    ),
-    "unknown_role": (
-        "Peran {role} tidak dikenal; pilih salah satu dari: {choices}.",
-        "Unknown role {role}; choose one of: {choices}.",
-    ),
-    "region_not_for_role": (
-        "Wilayah hanya dapat ditugaskan kepada enumerator dan kantor.",
-        "Regions can only be assigned to enumerators and offices.",
-    ),
-    "region_required": (
-        "Peran {role} memerlukan paling sedikit satu --region.",
-        "Role {role} needs at least one --region.",
-    ),
-    "unknown_user": ("Pengguna {username} tidak dikenal.", "Unknown user {username}."),
-    "unknown_instrument": (
-        "Instrumen {instrument} tidak dikenal.", "Unknown instrument {instrument}."
-    ),
-    "unknown_version": (
-        "Instrumen {instrument} tidak memiliki versi {version}.",
-        "Instrument {instrument} has no version {version}.",
-    ),
-    "unknown_wave": (
-        "Tidak ada gelombang {instrument} {year}.",
-        "There is no wave {instrument} {year}.",
-    ),
-    "wave_version_mismatch": (
-        "Gelombang {instrument} {year} sudah memakai versi {current}, bukan {version}.",
-        "Wave {instrument} {year} already uses version {current}, not {version}.",
-    ),
-    "response_not_found": (
-        "Jawaban {submission_id} tidak ditemukan di gelombang ini.",
-        "Response {submission_id} not found in this wave.",
-    ),
-    "wave_not_found": ("Gelombang {wave} tidak ditemukan.", "Wave {wave} not found."),
-    "count_positive": ("Jumlah harus positif.", "The count must be positive."),
-    "respondent_forbidden": (
-        "Akun responden ini hanya dapat mengirim jawaban untuk responden yang terikat padanya "
-        "(responden pada kiriman pertamanya).",
+from django.utils.translation import gettext
+from django.utils.translation import gettext_noop as _noop
+
+from surveys.language import in_language
+
+#: code -> English msgid; the Indonesian is in locale/id (gettext). Parameters are str.format
+#: fields, filled in after translation.
+MESSAGES: dict[str, str] = {
+    "invalid": _noop("Invalid input."),
+    "wave_closed": _noop("Wave {wave} is closed; responses can no longer be submitted or changed."),
+    "submission_conflict": _noop(
+        "submission_id {submission_id} was already used for a response with different content."),
+    "respondent_duplicate": _noop(
+        "This respondent already has a response in this wave under another submission_id."),
+    "response_final": _noop("This response has been submitted and is final; it cannot be changed."),
+    "region_forbidden": _noop("Region {region} is outside your assigned regions."),
+    "unknown_region": _noop("Unknown region {region}."),
+    "unknown_item": _noop("Unknown item code."),
+    "not_integer": _noop("The answer must be an integer or null."),
+    "out_of_range": _noop("The answer must be between {min} and {max}."),
+    "required": _noop("This item must be answered."),
+    "respondent_identifying": _noop(
+        "The respondent id looks like a NIK or phone number; use a pseudonymous code."),
+    "respondent_invalid": _noop("Invalid respondent id: {reason}."),
+    "invitation_invalid": _noop("Unknown invitation code."),
+    "invitation_used": _noop("This invitation code has already been used."),
+    "unknown_role": _noop("Unknown role {role}; choose one of: {choices}."),
+    "region_not_for_role": _noop("Regions can only be assigned to enumerators and offices."),
+    "region_required": _noop("Role {role} needs at least one --region."),
+    "unknown_user": _noop("Unknown user {username}."),
+    "unknown_instrument": _noop("Unknown instrument {instrument}."),
+    "unknown_version": _noop("Instrument {instrument} has no version {version}."),
+    "unknown_wave": _noop("There is no wave {instrument} {year}."),
+    "wave_version_mismatch": _noop(
+        "Wave {instrument} {year} already uses version {current}, not {version}."),
+    "response_not_found": _noop("Response {submission_id} not found in this wave."),
+    "wave_not_found": _noop("Wave {wave} not found."),
+    "count_positive": _noop("The count must be positive."),
+    "respondent_forbidden": _noop(
         "This respondent account may only submit for the respondent it is bound to (the "
-        "respondent of its first submission).",
-    ),
-    # the response contract (surveys.ingest): design fields, base weight, respondent keys
-    "design_field_forbidden": (
-        "Akun responden tidak boleh mengisi {field}: rancangan sampel (strata, PSU, bobot dasar) "
-        "ditetapkan oleh enumerator, impor, atau admin.",
+        "respondent of its first submission)."),
+    "design_field_forbidden": _noop(
         "A respondent account may not send {field}: the sample design (stratum, PSU, base "
-        "weight) is set by enumerators, imports or admins.",
-    ),
-    "weight_not_finite": (
-        "Bobot dasar {value} harus angka terhingga lebih dari 0.",
-        "The base weight {value} must be a finite number greater than 0.",
-    ),
-    "weight_not_positive": (
-        "Bobot dasar {value} harus lebih dari 0.",
-        "The base weight {value} must be greater than 0.",
-    ),
-    "weight_above_population": (
-        "Bobot dasar {value} melebihi penduduk dewasa wilayah {region} ({cap}, tahun {year}).",
-        "The base weight {value} exceeds the adult population of region {region} ({cap}, "
-        "year {year}).",
-    ),
-    "weight_above_cap": (
-        "Bobot dasar {value} melebihi batas {cap} (wilayah tanpa data penduduk).",
+        "weight) is set by enumerators, imports or admins."),
+    "weight_not_finite": _noop("The base weight {value} must be a finite number greater than 0."),
+    "weight_not_positive": _noop("The base weight {value} must be greater than 0."),
+    "weight_above_population": _noop(
+        "The base weight {value} exceeds the adult population of region {region} ({cap}, year "
+        "{year})."),
+    "weight_above_cap": _noop(
         "The base weight {value} exceeds the limit of {cap} (a region without population "
-        "figures).",
-    ),
-    "respondent_empty": ("ID responden kosong.", "The respondent id is empty."),
-    "respondent_too_long": (
-        "ID responden lebih dari {max} karakter.",
-        "The respondent id is longer than {max} characters.",
-    ),
-    "respondent_unprintable": (
-        "ID responden memuat karakter kendali atau tak terlihat ({char}).",
-        "The respondent id contains a control or invisible character ({char}).",
-    ),
-    "respondent_formula": (
-        "ID responden tidak boleh diawali '{char}' (dibaca sebagai rumus oleh spreadsheet).",
-        "The respondent id may not start with '{char}' (spreadsheets read it as a formula).",
-    ),
-    "respondent_key_taken": (
-        "ID responden ini sudah dipakai oleh responden lain; akun responden hanya dapat "
-        "memakai ID yang dibuat untuknya atau yang tercantum pada undangannya.",
+        "figures)."),
+    "respondent_empty": _noop("The respondent id is empty."),
+    "respondent_too_long": _noop("The respondent id is longer than {max} characters."),
+    "respondent_unprintable": _noop(
+        "The respondent id contains a control or invisible character ({char})."),
+    "respondent_formula": _noop(
+        "The respondent id may not start with '{char}' (spreadsheets read it as a formula)."),
+    "respondent_key_taken": _noop(
         "This respondent id already belongs to someone else; a respondent account may only use "
-        "an id created for it or the one named by its invitation.",
-    ),
-    "strict_string": ("Harus berupa teks (string JSON).", "Must be a JSON string."),
-    "strict_number": (
-        "Harus berupa angka JSON, bukan teks atau boolean.",
-        "Must be a JSON number, not a string or a boolean.",
-    ),
-    "strict_uuid": (
-        "Harus berupa UUID yang ditulis sebagai teks.", "Must be a UUID written as a string."
-    ),
+        "an id created for it or the one named by its invitation."),
+    "strict_string": _noop("Must be a JSON string."),
+    "strict_number": _noop("Must be a JSON number, not a string or a boolean."),
+    "strict_uuid": _noop("Must be a UUID written as a string."),
 }
 
 
@@ -159,16 +86,19 @@ class Msg:
     code: str
     params: Mapping[str, Any] = field(default_factory=dict)
 
-    def render(self, lang: str = "en") -> str:
-        id_text, en_text = MESSAGES.get(self.code, (self.code, self.code))
-        template = en_text if lang.startswith("en") else id_text
-        return template.format(**self.params)
+    def render(self, lang: str | None = None) -> str:
+        """The message in `lang` ("id"/"en"; default: the active language)."""
+        msgid = MESSAGES.get(self.code)
+        if msgid is None:
+            return self.code
+        with in_language(lang):
+            return gettext(msgid).format(**self.params)
 
 
 FieldErrors = dict[str, list[Msg] | dict[str, list[Msg]]]
 
 
-def render_errors(errors: Mapping[str, Any], lang: str) -> dict[str, Any]:
+def render_errors(errors: Mapping[str, Any], lang: str | None = None) -> dict[str, Any]:
     """Translate a (possibly nested) mapping of field -> [Msg] into plain strings."""
     out: dict[str, Any] = {}
     for key, value in errors.items():
@@ -195,7 +125,7 @@ class DomainError(Exception):
     def code(self) -> str:
         return self.msg.code
 
-    def message(self, lang: str = "en") -> str:
+    def message(self, lang: str | None = None) -> str:
         text = self.msg.render(lang)
         if self.errors:
             detail = render_errors(self.errors, lang)

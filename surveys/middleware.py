@@ -22,33 +22,26 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.html import escape
+from django.utils.translation import gettext
+from django.utils.translation import gettext_noop as _noop
 
-from surveys.language import request_language
+from surveys.language import in_language, request_language
 
 API_PREFIX = "/api/"
 
+#: code -> English msgid (Indonesian in locale/id)
 _MESSAGES = {
-    "nul": (
-        "Alamat atau parameter permintaan memuat karakter NUL (%00).",
-        "The request path or query string contains a NUL character (%00).",
-    ),
-    "too_large": (
-        "Isi permintaan terlalu besar (batas {limit} byte).",
-        "The request body is too large (limit {limit} bytes).",
-    ),
-    "locked_out": (
-        "Terlalu banyak percobaan masuk yang gagal untuk akun ini dari alamat ini. Akun ini "
-        "dikunci sementara; coba lagi dalam {minutes} menit atau minta admin membukanya.",
+    "nul": _noop("The request path or query string contains a NUL character (%00)."),
+    "too_large": _noop("The request body is too large (limit {limit} bytes)."),
+    "locked_out": _noop(
         "Too many failed login attempts for this account from this address. It is locked for "
-        "now; try again in {minutes} minutes or ask an administrator to unlock it.",
-    ),
+        "now; try again in {minutes} minutes or ask an administrator to unlock it."),
 }
 
 
 def _text(code: str, lang: str | None = None, **params: Any) -> str:
-    id_text, en_text = _MESSAGES[code]
-    lang = lang or request_language()
-    return (en_text if lang == "en" else id_text).format(**params)
+    with in_language(lang):
+        return gettext(_MESSAGES[code]).format(**params)
 
 
 def api_error(code: str, status: int, **params: Any) -> JsonResponse:

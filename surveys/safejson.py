@@ -22,41 +22,63 @@ _BAD_TEXT = re.compile("[\x00\ud800-\udfff]")
 
 
 class JSONRejected(ValueError):
-    """Well-formed JSON that Nilai refuses; `message(lang)` says why (id or en)."""
+    """Well-formed JSON that Nilai refuses; `message(lang)` says why (gettext, id or en)."""
 
-    def __init__(self, id_text: str, en_text: str) -> None:
-        self.id_text = id_text
-        self.en_text = en_text
-        super().__init__(en_text)
+    def __init__(self, msgid: str, **params: Any) -> None:
+        self.msgid = msgid
+        self.params = params
+        super().__init__(msgid.format(**params))
 
-    def message(self, lang: str = "en") -> str:
-        return self.en_text if lang.startswith("en") else self.id_text
+    def message(self, lang: str | None = "en") -> str:
+        """The reason in `lang` (None: the active language)."""
+        from django.utils.translation import gettext
+
+        from surveys.language import in_language
+
+        with in_language(lang):
+            return gettext(self.msgid).format(**self.params)
+
+    @property
+    def id_text(self) -> str:
+        return self.message("id")
+
+    @property
+    def en_text(self) -> str:
+        return self.message("en")
 
 
 def _too_deep(max_depth: int, where: str = "") -> JSONRejected:
-    at_id = f" (di {where})" if where else ""
-    at_en = f" (at {where})" if where else ""
-    return JSONRejected(
-        f"JSON bersarang lebih dari {max_depth} tingkat{at_id}.",
-        f"JSON is nested more than {max_depth} levels deep{at_en}.",
-    )
+    if where:
+        # Translators: id: JSON bersarang lebih dari {depth} tingkat (di {where}).
+        return JSONRejected(N_("JSON is nested more than {depth} levels deep (at {where})."),
+                            depth=max_depth, where=where)
+    # Translators: id: JSON bersarang lebih dari {depth} tingkat.
+    return JSONRejected(N_("JSON is nested more than {depth} levels deep."), depth=max_depth)
 
 
 def _bad_text(text: str, where: str, is_key: bool) -> JSONRejected:
-    what_id, what_en = ("kunci", "key") if is_key else ("teks", "string")
-    place_id = f" di {where}" if where else ""
-    place_en = f" at {where}" if where else ""
     if "\x00" in text:
-        return JSONRejected(
-            f"{what_id.capitalize()}{place_id} memuat karakter NUL (\\u0000).",
-            f"The {what_en}{place_en} contains a NUL character (\\u0000).",
-        )
-    return JSONRejected(
-        f"{what_id.capitalize()}{place_id} memuat surrogate tunggal (mis. \\ud800) yang bukan "
-        "teks Unicode yang sah.",
-        f"The {what_en}{place_en} contains a lone surrogate (e.g. \\ud800), which is not valid "
-        "Unicode text.",
-    )
+        if is_key:
+            # Translators: id: Kunci di {where} memuat karakter NUL (\u0000).
+            msgid = N_("The key at {where} contains a NUL character (\\u0000).")
+        else:
+            # Translators: id: Teks di {where} memuat karakter NUL (\u0000).
+            msgid = N_("The string at {where} contains a NUL character (\\u0000).")
+    elif is_key:
+        # Translators: id: Kunci di {where} memuat surrogate tunggal (mis. \ud800) yang bukan
+        #   teks Unicode yang sah.
+        msgid = N_("The key at {where} contains a lone surrogate (e.g. \\ud800), which is not "
+                   "valid Unicode text.")
+    else:
+        # Translators: id: Teks di {where} memuat surrogate tunggal (mis. \ud800) yang bukan
+        #   teks Unicode yang sah.
+        msgid = N_("The string at {where} contains a lone surrogate (e.g. \\ud800), which is "
+                   "not valid Unicode text.")
+    return JSONRejected(msgid, where=where or "$")
+
+
+def N_(msgid: str) -> str:  # noqa: N802 -- the gettext convention for a marked msgid
+    return msgid
 
 
 def _path(parent: str, step: str | int) -> str:

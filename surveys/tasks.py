@@ -15,8 +15,18 @@ def compute_indices_task(wave_id: int | None = None) -> dict[str, object]:
     and reported in the task result; it is not re-raised, so that an import that queued the
     recompute is not turned into an error after it has committed.
     """
+    from surveys.services import compute_parallel
+    from surveys.services.compute import select_waves
+
+    wave_ids = [wave_id] if wave_id is not None else None
     try:
-        run = compute_indices(wave_ids=[wave_id] if wave_id is not None else None)
+        if compute_parallel.parallel_wanted(select_waves(wave_ids=wave_ids)):
+            result = compute_parallel.compute_indices_parallel(wave_ids=wave_ids)
+            return {"status": "queued", "chord": result.id}
+    except ComputeError:
+        pass  # compute_indices records the failure on a run row
+    try:
+        run = compute_indices(wave_ids=wave_ids)
     except ComputeError as exc:
         return {"status": "failed", "error": str(exc)}
     return {"status": run.status, "run": run.pk}
@@ -30,3 +40,38 @@ def run_export_job_task(job_id: int) -> dict[str, object]:
 
     job = run_export_job(job_id)
     return {"status": job.status, "job": job.pk, "rows": job.rows, "sha256": job.sha256}
+
+
+@shared_task(name="surveys.compute_province_part")
+def compute_province_part_task(wave_id: int, region_ids: list[int], *,
+                               lonely_psu: str = "certainty",
+                               trim: bool = False) -> dict[str, object]:
+    """One province group of one wave: its sufficient statistics (the chord's header, see
+    surveys.services.compute_parallel)."""
+    from surveys.services.compute_parallel import province_part
+
+    return province_part(wave_id, region_ids, lonely_psu=lonely_psu, trim=trim)
+
+
+@shared_task(name="surveys.compute_indices_finish")
+def compute_indices_finish_task(results: list[dict[str, object]],
+                                **params: object) -> dict[str, object]:
+    """The chord's body: the index run combined from the parts. Failures as for
+    compute_indices_task (recorded on the run, reported, not re-raised)."""
+    from surveys.services.compute_parallel import finish
+
+    try:
+        run = finish(results, **params)
+    except ComputeError as exc:
+        return {"status": "failed", "error": str(exc)}
+    return {"status": run.status, "run": run.pk}
+
+
+@shared_task(name="surveys.compute_indices_parallel")
+def compute_indices_parallel_task(queue: str | None = None,
+                                  **params: object) -> dict[str, object]:
+    """Queue the per-province chord (returns at once; the body records the run)."""
+    from surveys.services.compute_parallel import compute_indices_parallel
+
+    result = compute_indices_parallel(queue=queue, **params)  # type: ignore[arg-type]
+    return {"status": "queued", "chord": result.id}

@@ -9,6 +9,26 @@ import pytest
 from tests.analysis.reference import require_reference_dir
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Compile the translation catalogues whose .mo is missing or older than the .po, so that
+    `python -m pytest` alone (no `make`) tests the current wording (surveys/i18n.py)."""
+    from surveys.i18n import compile_catalogues
+
+    compile_catalogues()
+
+
+@pytest.fixture(autouse=True)
+def _default_language() -> object:
+    """Each test starts in the default language (settings.LANGUAGE_CODE, Indonesian): Django
+    keeps the language a request activated (LocaleMiddleware) on the thread, and command output
+    follows the active language."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
 @pytest.fixture(scope="session")
 def kaltim_dir() -> Path:
     """The repository's copy of the reference data set (tests/reference/kaltim)."""

@@ -45,9 +45,9 @@ def test_invite_prints_codes_and_stores_only_their_hashes(world):
 
 
 def test_invite_needs_an_existing_wave(world):
-    with pytest.raises(CommandError, match="There is no wave IINP 1999"):
+    with pytest.raises(CommandError, match="Tidak ada gelombang IINP 1999"):
         call_command("invite", "IINP", "1999", "--count", "1")
-    with pytest.raises(CommandError, match="The count must be positive"):
+    with pytest.raises(CommandError, match="Jumlah harus positif"):
         call_command("invite", "IINP", "2025", "--count", "0")
 
 

@@ -48,7 +48,7 @@ def test_office_sees_its_region_and_all_only(world):
     assert row == {
         "wave": 2022, "region": "6401", "dimension": "INDEX", "n": 120, "n_eff": 100.0,
         "estimate": 63.5, "se": 1.25, "ci_low": 61.0, "ci_high": 66.0, "df": 40,
-        "suppressed": False, "category": "tinggi", "instrument": "IINP",
+        "suppressed": False, "category": "tinggi", "instrument": "IINP", "version": 1,
     }
 
 
@@ -129,7 +129,7 @@ def test_suppressed_estimate_is_blank_but_keeps_n(world):
     assert row == {
         "wave": 2022, "region": "6402", "dimension": "INDEX", "n": 25, "n_eff": 20.5,
         "estimate": None, "se": None, "ci_low": None, "ci_high": None, "df": 40,
-        "suppressed": True, "category": None, "instrument": "IINP",
+        "suppressed": True, "category": None, "instrument": "IINP", "version": 1,
     }
     body = researcher.get("/api/v1/estimates/", {"region": "6402"}).content.decode()
     assert str(HIDDEN_ESTIMATE) not in body
@@ -171,7 +171,8 @@ def test_changes_filter_by_wave_means_to_wave(world):
     assert got[0] == {
         "region": "6401", "dimension": "INDEX", "from_wave": 2022, "to_wave": 2023,
         "delta": 1.5, "se": 1.8, "z": 0.83, "p": 0.41, "significant": False, "mdc": 5.04,
-        "instrument": "IINP",
+        "instrument": "IINP", "basis": "full", "reason": "", "from_version": None,
+        "to_version": None,
     }
 
 

@@ -8,6 +8,7 @@ from unittest import mock
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
+from django.utils import translation
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -27,7 +28,7 @@ def run(*args: str) -> str:
 
 def test_grant_creates_the_user_with_role_and_regions(world):
     out = run("grant", "budi", "enumerator", "--region", "6401", "--region", "6402")
-    assert out.splitlines()[0] == "budi: enumerator in 6401, 6402"
+    assert out.splitlines()[0] == "budi: enumerator di 6401, 6402"
     # a new account has no password yet: grant says how to send a one-time link
     assert out.splitlines()[1].endswith("python manage.py login_link budi")
     user = get_user_model().objects.get(username="budi")
@@ -62,7 +63,8 @@ def test_grant_office_and_plain_roles(world):
     ],
 )
 def test_grant_rejects_bad_input_and_changes_nothing(world, args, message):
-    with pytest.raises(CommandError) as exc:
+    # in English (NILAI_LANGUAGE=en activates it for a real run); Indonesian is the default
+    with translation.override("en"), pytest.raises(CommandError) as exc:
         run(*args)
     assert str(exc.value) == message
     assert not get_user_model().objects.filter(username="x").exists()
@@ -82,7 +84,7 @@ def test_issue_token_prints_a_working_token_on_its_last_line(world):
 
 
 def test_issue_token_for_unknown_user_fails(db):
-    with pytest.raises(CommandError, match="Unknown user nobody."):
+    with pytest.raises(CommandError, match="Pengguna nobody tidak dikenal."):
         run("issue_token", "nobody")
 
 
@@ -91,18 +93,18 @@ def test_open_wave_creates_an_open_wave_on_the_latest_version(world):
     out = run("open_wave", "IINP", "2026")
     wave = m.Wave.objects.get(instrument__code="IINP", year=2026)
     assert wave.status == m.WaveStatus.OPEN and wave.version == v2
-    assert out.strip() == f"wave {wave.pk}: IINP 2026 (version 2) opened"
+    assert out.strip() == f"gelombang {wave.pk}: IINP 2026 (versi 2) dibuka"
     out = run("open_wave", "IINP", "2027", "--instrument-version", "1")
     assert m.Wave.objects.get(year=2027).version == world["version"]
-    assert run("open_wave", "IINP", "2027").strip().endswith("already open")
+    assert run("open_wave", "IINP", "2027").strip().endswith("sudah dibuka")
 
 
 def test_open_wave_errors(world):
-    with pytest.raises(CommandError, match="Unknown instrument NOPE."):
+    with pytest.raises(CommandError, match="Instrumen NOPE tidak dikenal."):
         run("open_wave", "NOPE", "2026")
-    with pytest.raises(CommandError, match="Instrument IINP has no version 9."):
+    with pytest.raises(CommandError, match="Instrumen IINP tidak memiliki versi 9."):
         run("open_wave", "IINP", "2026", "--instrument-version", "9")
-    with pytest.raises(CommandError, match="already uses version 1, not 2"):
+    with pytest.raises(CommandError, match="sudah memakai versi 1, bukan 2"):
         f.InstrumentVersionFactory(instrument=world["instrument"], version=2)
         run("open_wave", "IINP", "2025", "--instrument-version", "2")
     assert not m.Wave.objects.filter(year=2026).exists()
@@ -119,7 +121,8 @@ def test_close_wave_closes_and_queues_a_recompute_on_commit(
         assert len(callbacks) == 1
         callbacks[0]()
         task.delay.assert_called_once_with(wave_id=world["wave"].pk)
-    assert out.strip() == f"wave {world['wave'].pk}: IINP 2025 closed; recompute queued"
+    assert out.strip() == (f"gelombang {world['wave'].pk}: IINP 2025 ditutup; perhitungan ulang "
+                           "diantrekan")
     world["wave"].refresh_from_db()
     assert world["wave"].status == m.WaveStatus.CLOSED
 
@@ -132,13 +135,13 @@ def test_close_wave_twice_queues_once_and_reopen_works(
         with django_capture_on_commit_callbacks(execute=True):
             run("close_wave", "IINP", "2025")
         with django_capture_on_commit_callbacks(execute=True):
-            assert run("close_wave", "IINP", "2025").strip().endswith("already closed")
+            assert run("close_wave", "IINP", "2025").strip().endswith("sudah ditutup")
         assert task.delay.call_count == 1
-    assert run("open_wave", "IINP", "2025").strip().endswith("opened")
+    assert run("open_wave", "IINP", "2025").strip().endswith("dibuka")
     world["wave"].refresh_from_db()
     assert world["wave"].status == m.WaveStatus.OPEN
 
 
 def test_close_unknown_wave_fails(world):
-    with pytest.raises(CommandError, match="There is no wave IINP 1990."):
+    with pytest.raises(CommandError, match="Tidak ada gelombang IINP 1990."):
         run("close_wave", "IINP", "1990")

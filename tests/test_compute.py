@@ -135,7 +135,7 @@ def test_skipped_waves_in_the_command_output_and_the_notices(survey: None) -> No
     out = StringIO()
     call_command("compute_indices", stdout=out)
     text = out.getvalue()
-    assert "succeeded" in text and "1 gelombang dilewati / 1 wave skipped" in text
+    assert "berhasil" in text and "1 gelombang dilewati, hasil sebelumnya dipertahankan" in text
     assert "[error] IINP 2023: gelombang dilewati" in text and "load_population" in text
     run = m.IndexRun.objects.latest("id")
     (notice,) = run_notices()

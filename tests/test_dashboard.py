@@ -237,4 +237,4 @@ def test_a_nul_byte_or_overlong_code_in_the_query_is_a_400_not_a_500(world, quer
     response = logged_in(Role.RESEARCHER).get(f"/dashboard/?{query}")
 
     assert response.status_code == 400
-    assert "Parameter tidak sah / invalid parameter" in response.content.decode()
+    assert "Parameter tidak sah: " in response.content.decode()

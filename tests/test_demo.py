@@ -41,8 +41,15 @@ def test_demo_end_to_end_prints_trend_table() -> None:
     assert kept.count() == 4 and all(35 <= r.retention_pct <= 65 for r in kept)
     assert m.PanelChangeResult.objects.filter(region_code="ALL", dimension="INDEX",
                                               suppressed=False).count() == 4
-    assert m.InvarianceResult.objects.filter(level="scalar", waves="2021,2022,2023,2024,2025"
+    # the last wave uses instrument version 2 (issue 12 part 2): invariance covers v1's
+    # waves; the bridge carries the index across the version boundary on the linked items
+    assert m.InvarianceResult.objects.filter(level="scalar", waves="2021,2022,2023,2024"
                                              ).exists()
+    assert m.Wave.objects.get(year=2025).version.version == 2
+    change = m.ChangeResult.objects.get(region_code="ALL", dimension="INDEX", to_wave=2025)
+    assert change.basis == "linked" and change.delta is not None
+    assert m.BridgeResult.objects.filter(region_code="ALL", dimension="INDEX").count() == 5
+    assert "Jembatan versi / version bridge v1 2024 -> v2 2025" in text
     # both proxies validated, output indicators not; achievements against targets
     assert set(m.ProxyValidationResult.objects.values_list("indicator__code", flat=True)) == {
         "KONFLIK_SARA", "PARTISIPASI_MUSRENBANG"}
@@ -50,7 +57,7 @@ def test_demo_end_to_end_prints_trend_table() -> None:
     # running it again reuses the data
     again = StringIO()
     call_command("demo", "--respondents", "3000", stdout=again)
-    assert "already present" in again.getvalue()
+    assert "Data demo sudah ada" in again.getvalue()
     assert m.Response.objects.count() == weighted_count()
 
 

@@ -229,7 +229,7 @@ def test_round_trip_formats_equal_csv(exported: Path) -> None:
         assert got == list(csv["category"].fillna("-"))
         assert [v for v in df["suppressed"].astype(object)] == [
             "ya" if v else "tidak" for v in csv["suppressed"]]
-        assert meta.column_names_to_labels["estimate"].startswith("Estimasi")
+        assert meta.column_names_to_labels["estimate"].startswith("Nilai indeks")
         assert meta.variable_value_labels["suppressed"] == {0: "tidak", 1: "ya"}
 
 

@@ -40,7 +40,7 @@ def test_registry_covers_interface_tables_in_order() -> None:
     assert list(exports.EXPORT_TABLES) == [
         "estimates", "weights", "reliability", "items", "cfa", "trends", "changes",
         "proxy_validation", "achievements", "programme_effects", "programme_types", "sae",
-        "invariance", "retention", "panel_changes", "microdata", "codebook"]
+        "invariance", "retention", "panel_changes", "bridges", "microdata", "codebook"]
     assert exports.FORMATS == ("csv", "xlsx", "parquet", "sav", "dta")
     kinds = {name: t.kind for name, t in exports.EXPORT_TABLES.items()}
     assert {n for n, k in kinds.items() if k == "microdata"} == {"weights", "microdata"}
@@ -50,7 +50,7 @@ def test_csv_conventions_and_suppression(computed: None) -> None:
     raw = b"".join(exports.iter_export(table="estimates", fmt="csv")).decode()
     header, first = raw.splitlines()[:2]
     assert header.replace('"', "") == ("wave,region,dimension,n,n_eff,estimate,se,ci_low,"
-                                       "ci_high,df,suppressed,category,instrument")
+                                       "ci_high,df,suppressed,category,instrument,version")
     assert first.startswith("2021,")  # wave is a plain integer
     assert ",false," in first
     est = _csv("estimates")

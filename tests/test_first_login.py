@@ -67,5 +67,5 @@ def test_link_works_once(client) -> None:
 
 
 def test_login_link_for_unknown_user_is_a_one_line_error() -> None:
-    with pytest.raises(CommandError, match="unknown user: nobody"):
+    with pytest.raises(CommandError, match="pengguna tidak dikenal: nobody"):
         call_command("login_link", "nobody", stdout=StringIO())

@@ -159,7 +159,7 @@ def test_export_command_records_a_cli_job(os_user, tmp_path):
     assert job.file_path == str(out.resolve())
     assert job.sha256 == sha(out) and job.bytes == out.stat().st_size
     assert job.rows == len(out.read_text().splitlines()) - 1
-    assert f"job #{job.pk}" in text and job.sha256 in text
+    assert f"pekerjaan #{job.pk}" in text and job.sha256 in text
 
 
 def test_failed_export_command_is_recorded(os_user, tmp_path):

@@ -157,7 +157,7 @@ RESULT_LISTS = {
     "results-programme-type-list": "programme-types/",
     "results-small-area-list": "small-area/",
     "results-retention-list": "retention/", "results-panel-change-list": "panel-changes/",
-    "results-invariance-list": "invariance/",
+    "results-invariance-list": "invariance/", "results-bridge-list": "bridges/",
 }
 #: the programme evaluation is shared with every reader of the province on purpose (learning
 #: from other regions is the point, DECISIONS 38): the suppression check applies, not the scope

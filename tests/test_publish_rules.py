@@ -69,7 +69,8 @@ API_PATHS = {"estimates": "estimates/", "trends": "trends/", "changes": "changes
              "proxy_validation": "proxy-validation/", "achievements": "achievements/",
              "programme_effects": "programme-effects/", "programme_types": "programme-types/",
              "sae": "small-area/", "retention": "retention/",
-             "panel_changes": "panel-changes/", "invariance": "invariance/"}
+             "panel_changes": "panel-changes/", "invariance": "invariance/",
+             "bridges": "bridges/"}
 
 
 @pytest.mark.django_db

@@ -178,13 +178,16 @@ def test_summary_never_calls_a_non_significant_change_a_rise(samarinda_pdf, tmp_
                                            suppressed=False).order_by("wave__year")
     verdict = trends.office_verdict([r.wave.year for r in rows], [r.estimate for r in rows],
                                     [r.se for r in rows])
-    sentence = re.search(r"Indeks keseluruhan: [^.]*(?:\.\d)?[^.]*\.", text).group(0)
+    # the dashboard's sentence (surveys.reports.text.verdict_sentence) under the series' name
+    sentence = re.search(r"Indeks keseluruhan: Dari [^.]*\.(?: Terlalu sedikit tahun untuk uji "
+                         r"tren\.)?", text).group(0)
     if verdict.direction == "none":
         assert "belum berubah secara signifikan" in sentence
-        assert "naik" not in sentence and "turun" not in sentence
+        # "rata-rata kenaikan ... per tahun" describes the average change; never "naik"/"turun"
+        assert not re.search(r"\b(naik|turun)\b", sentence)
     else:
         assert {"up": "naik", "down": "turun"}[verdict.direction] in sentence
-    assert "terlalu sedikit tahun untuk uji tren" in sentence  # 3 points: MK cannot reject
+    assert "Terlalu sedikit tahun untuk uji tren." in sentence  # 3 points: MK cannot reject
 
 
 # --- the Word file -----------------------------------------------------------------------------
@@ -339,10 +342,11 @@ def test_seven_point_instrument_report(tmp_path) -> None:
     assert "Kota Manado" in text and "skala jawaban 1–7" in text
     assert "62,5 61 97,6 tidak tidak" in text
     # +1.0 with SE 2.83: not significant, and said so; S1 +10 with SE 1.41: a rise
-    assert ("Indeks keseluruhan: belum berubah secara signifikan dari 2022 ke 2023 (+1,0 poin"
-            in text)
-    assert "S1 Ketuhanan: naik 10,0 poin dari 2022 ke 2023 (p < 0,001" in text
-    assert "terlalu sedikit tahun untuk uji tren" in text
+    assert ("Indeks keseluruhan: Dari 2022 ke 2023 indeks belum berubah secara signifikan (+1,0 "
+            "poin, p = " in text)
+    assert ("S1 Ketuhanan: Dari 2022 ke 2023 indeks naik 10,0 poin secara signifikan (p < 0,001; "
+            "MDC " in text)
+    assert "Terlalu sedikit tahun untuk uji tren." in text
     assert "Belum berubah secara signifikan dibanding 2022: Indeks keseluruhan" in text
     assert "Dari 1 indikator bertarget tahun 2023, 0 tercapai; 1 belum tercapai" in text
     document = Document(io.BytesIO(render(report, "docx")))

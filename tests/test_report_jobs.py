@@ -75,8 +75,8 @@ def test_command_docx_several_regions_as_one_zip_in_english(demo_world, tmp_path
 @pytest.mark.parametrize(("args", "message"), [
     (["--region", "9999"], "wilayah 9999 tidak dikenal / unknown region 9999"),
     (["--region", REGION, "--year", "2030"], "tahun tersedia: 2021, 2022, 2023"),
-    (["--region", REGION, "--region", OTHER], "give an --output ending in .zip"),
-    ([], "--region CODE or --all-regions is required"),
+    (["--region", REGION, "--region", OTHER], "beri --output berakhiran .zip"),
+    ([], "--region CODE atau --all-regions wajib"),
 ])
 def test_command_errors_say_what_is_wrong(demo_world, tmp_path, args, message) -> None:  # noqa: F811
     if "--year" not in args:

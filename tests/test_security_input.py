@@ -192,5 +192,5 @@ def test_export_into_a_missing_folder_is_a_one_line_error(tmp_path: Path, db):
     with pytest.raises(CommandError) as exc:
         call_command("export", "estimates", "--output", str(target))
     text = _one_line(exc)
-    assert "output folder does not exist" in text and str(target.parent) in text
+    assert "folder keluaran tidak ada" in text and str(target.parent) in text
     assert not target.parent.exists()

@@ -1,7 +1,8 @@
 """Settings shared by every environment; everything site-specific comes from the environment.
 
-Variables: DATABASE_URL, SECRET_KEY, DEBUG, ALLOWED_HOSTS, CELERY_BROKER_URL, PANEL_KEY_SECRET,
-SQLITE_BUSY_TIMEOUT (seconds). With none set, Nilai runs on SQLite (db.sqlite3 next to manage.py).
+Variables: DATABASE_URL, DATABASE_REPLICA_URL (optional read replica), SECRET_KEY, DEBUG,
+ALLOWED_HOSTS, CELERY_BROKER_URL, PANEL_KEY_SECRET, SQLITE_BUSY_TIMEOUT (seconds). With none
+set, Nilai runs on SQLite (db.sqlite3 next to manage.py).
 """
 
 from __future__ import annotations
@@ -29,15 +30,15 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()]
 
 
-def database_from_env(default_sqlite: Path) -> dict:
-    """Parse DATABASE_URL; SQLite gets WAL, BEGIN IMMEDIATE and a busy timeout.
+def database_from_env(default_sqlite: Path | None, variable: str = "DATABASE_URL") -> dict:
+    """Parse DATABASE_URL (or `variable`); SQLite gets WAL, BEGIN IMMEDIATE and a busy timeout.
 
     Default SQLite transactions start DEFERRED and upgrade to a write lock on the first write,
     which fails at once ("database is locked") when another writer holds it. BEGIN IMMEDIATE takes
     the write lock up front, so a concurrent writer waits for the busy timeout instead of failing;
     WAL lets readers continue while a writer works.
     """
-    url = os.environ.get("DATABASE_URL", f"sqlite:///{default_sqlite}")
+    url = os.environ.get(variable, f"sqlite:///{default_sqlite}")
     config = dj_database_url.parse(url, conn_max_age=int(os.environ.get("CONN_MAX_AGE", "0")))
     if config["ENGINE"] == "django.db.backends.sqlite3":
         timeout = float(os.environ.get("SQLITE_BUSY_TIMEOUT", "30"))
@@ -125,6 +126,14 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": database_from_env(BASE_DIR / "db.sqlite3")}
+# A read replica (streaming replication of the same database): the publish path and the exports
+# read from it, everything else (writes, imports, the index run) stays on "default"
+# (surveys.routers; docs/DECISIONS.md item 58). Never migrated; in tests it mirrors "default".
+if os.environ.get("DATABASE_REPLICA_URL"):
+    DATABASES["replica"] = {**database_from_env(None, "DATABASE_REPLICA_URL"),
+                            "TEST": {"MIRROR": "default"}}
+NILAI_READ_REPLICA = "replica" in DATABASES
+DATABASE_ROUTERS = ["surveys.routers.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -134,8 +143,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-# Indonesian first, English second.
-LANGUAGE_CODE = "id"
+# Indonesian first, English second. The words are gettext catalogues (locale/, surveys/i18n.py).
+# LANGUAGE_CODE is the language of a request that asks for none and of management command
+# output; NILAI_LANGUAGE=en switches it for one process (e.g. `NILAI_LANGUAGE=en python
+# manage.py compute_indices`).
+LANGUAGE_CODE = "en" if os.environ.get("NILAI_LANGUAGE", "").lower().startswith("en") else "id"
 LANGUAGES = [("id", "Bahasa Indonesia"), ("en", "English")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Asia/Jakarta"
@@ -202,6 +214,14 @@ CACHES = {
 
 # Recompute the indices after imports and when a wave closes (a Celery task queued on commit).
 NILAI_AUTO_RECOMPUTE = env_bool("NILAI_AUTO_RECOMPUTE", True)
+# Index runs split by province over Celery workers (surveys.services.compute_parallel, DECISIONS
+# 55): "false" (default: one process), "true", or "auto" (when workers and a result backend are
+# configured and the waves span 2+ provinces with NILAI_COMPUTE_PARALLEL_MIN responses or more).
+NILAI_COMPUTE_PARALLEL = {"true": True, "false": False}.get(
+    os.environ.get("NILAI_COMPUTE_PARALLEL", "false").lower(),
+    os.environ.get("NILAI_COMPUTE_PARALLEL", "false").lower())
+NILAI_COMPUTE_PARALLEL_MIN = int(os.environ.get("NILAI_COMPUTE_PARALLEL_MIN", "500000"))
+NILAI_COMPUTE_SHARDS = int(os.environ.get("NILAI_COMPUTE_SHARDS", "2"))
 
 # Export jobs write their files here (microdata and weights are only ever served from a job).
 NILAI_EXPORT_DIR = Path(os.environ.get("NILAI_EXPORT_DIR", "") or BASE_DIR / "var" / "exports")
@@ -209,6 +229,10 @@ NILAI_EXPORT_DIR = Path(os.environ.get("NILAI_EXPORT_DIR", "") or BASE_DIR / "va
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
 # Without a broker tasks run eagerly in-process (zero set-up); with one they go to workers.
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+if CELERY_TASK_ALWAYS_EAGER:
+    # an eager task still takes a producer: without a URL kombu would describe an AMQP
+    # connection to an unnamed host and log "No hostname was supplied" on every queued task
+    CELERY_BROKER_URL = "memory://localhost/"
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", None)
 CELERY_TASK_ACKS_LATE = True

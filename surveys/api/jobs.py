@@ -21,6 +21,7 @@ import base64
 from django.db.models import QuerySet
 from django.http import FileResponse
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -42,10 +43,6 @@ from surveys.services import jobs as job_service
 LANGUAGES = ("id", "en")
 
 
-def _t(text_id: str, text_en: str) -> str:
-    return text_en if request_language() == "en" else text_id
-
-
 def client_ip(request: Request) -> str | None:
     """The peer address Django saw (REMOTE_ADDR). A proxy in front must pass the client's
     address there (e.g. gunicorn --forwarded-allow-ips with uvicorn/ProxyFix-style set-up);
@@ -54,10 +51,9 @@ def client_ip(request: Request) -> str | None:
 
 
 def microdata_forbidden() -> PermissionDenied:
-    return PermissionDenied(_t(
-        "Data tingkat responden (microdata, weights) hanya untuk peneliti dan admin.",
-        "Respondent-level data (microdata, weights) is for researchers and admins only.",
-    ))
+    # Translators: id: Data tingkat responden (microdata, weights) hanya untuk peneliti dan admin.
+    return PermissionDenied(_(
+        "Respondent-level data (microdata, weights) is for researchers and admins only."))
 
 
 # --- serializers ------------------------------------------------------------------------------
@@ -100,26 +96,27 @@ class ExportJobCreateSerializer(serializers.Serializer):
         filters = attrs.get("filters") or {}
         errors: dict[str, list[str]] = {}
         if "k" in attrs and table != "microdata":
-            errors["k"] = [_t("k hanya berlaku untuk tabel microdata.",
-                              "k applies to the microdata table only.")]
+            # Translators: id: k hanya berlaku untuk tabel microdata.
+            errors["k"] = [_("k applies to the microdata table only.")]
         if "instrument" in filters and table not in ("microdata", "codebook"):
-            errors["filters"] = [_t("instrument hanya berlaku untuk microdata dan codebook.",
-                                    "instrument applies to microdata and codebook only.")]
+            # Translators: id: instrument hanya berlaku untuk microdata dan codebook.
+            errors["filters"] = [_("instrument applies to microdata and codebook only.")]
         regions = filters.get("region")
         if regions:
             if exports.EXPORT_TABLES[table].region_column is None and table not in (
                     job_service.JOB_ONLY_TABLES):
-                errors["filters"] = [_t(
-                    f"Tabel {table} tidak memiliki kolom wilayah; hapus filter region.",
-                    f"Table {table} has no region column; drop the region filter.")]
+                # Translators: id: Tabel {table} tidak memiliki kolom wilayah; hapus filter region.
+                errors["filters"] = [_(
+                    "Table {table} has no region column; drop the region filter.").format(
+                    table=table)]
             else:
                 known = set(Region.objects.filter(code__in=regions)
                             .values_list("code", flat=True)) | {ALL_REGIONS}
                 unknown = sorted(set(regions) - known)
                 if unknown:
-                    errors["filters"] = [_t(
-                        f"Wilayah tidak dikenal: {', '.join(unknown)}.",
-                        f"Unknown regions: {', '.join(unknown)}.")]
+                    # Translators: id: Wilayah tidak dikenal: {regions}.
+                    errors["filters"] = [_("Unknown regions: {regions}.").format(
+                        regions=", ".join(unknown))]
         if errors:
             raise serializers.ValidationError(errors)
         return attrs
@@ -248,15 +245,18 @@ class ExportJobFile(_JobAccess, APIView):
         if job.table in job_service.JOB_ONLY_TABLES and self.regions is not None:
             raise microdata_forbidden()
         if job.status != JobStatus.DONE:
-            detail = (_t("Ekspor gagal.", "The export failed.") if job.status == JobStatus.FAILED
-                      else _t("Ekspor belum selesai; coba lagi nanti.",
-                              "The export is not finished yet; try again later."))
+            if job.status == JobStatus.FAILED:
+                # Translators: id: Ekspor gagal.
+                detail = _("The export failed.")
+            else:
+                # Translators: id: Ekspor belum selesai; coba lagi nanti.
+                detail = _("The export is not finished yet; try again later.")
             return Response({"detail": detail, "errors": {}, "status": job.status,
                              "messages": job.messages}, status=status.HTTP_409_CONFLICT)
         path = job_service.job_file(job)
         if path is None:
-            return Response({"detail": _t("Berkas ekspor sudah dihapus; mulai ekspor baru.",
-                                          "The export file was removed; start a new export."),
+            # Translators: id: Berkas ekspor sudah dihapus; mulai ekspor baru.
+            return Response({"detail": _("The export file was removed; start a new export."),
                              "errors": {}}, status=status.HTTP_410_GONE)
         job_service.record_download(
             user=request.user, job=job, table=job.table, fmt=job.format, ip=client_ip(request),
@@ -286,12 +286,11 @@ def job_required_response(request: Request, table: str, fmt: str) -> Response:
     """What the direct route ``exports/{microdata,weights}.{fmt}`` answers a researcher or
     admin: 400 ``export_job_required``, naming the jobs endpoint and the body to POST."""
     jobs_url = request.build_absolute_uri(reverse("export-job-list"))
-    detail = _t(
-        f"Tabel {table} hanya dapat diunduh melalui pekerjaan ekspor: POST {jobs_url} "
-        f'dengan {{"table": "{table}", "format": "{fmt}"}}.',
-        f"Table {table} can only be downloaded through an export job: POST {jobs_url} "
-        f'with {{"table": "{table}", "format": "{fmt}"}}.',
-    )
+    # Translators: id: Tabel {table} hanya dapat diunduh melalui pekerjaan ekspor: POST {url}
+    #   dengan {body}.
+    detail = _("Table {table} can only be downloaded through an export job: POST {url} with "
+               "{body}.").format(table=table, url=jobs_url,
+                                 body=f'{{"table": "{table}", "format": "{fmt}"}}')
     return Response(
         {"detail": detail, "code": "export_job_required", "errors": {"table": [detail]},
          "jobs_url": jobs_url, "job_request": {"table": table, "format": fmt}},

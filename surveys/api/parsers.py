@@ -11,27 +11,25 @@ from collections.abc import Mapping
 from typing import IO, Any
 
 from django.conf import settings
+from django.utils.translation import gettext
+from django.utils.translation import gettext_noop as _noop
 from rest_framework.exceptions import APIException, ParseError
 from rest_framework.parsers import JSONParser
 
 from surveys import safejson
 from surveys.language import request_language
 
+#: code -> English msgid (Indonesian in locale/id)
 _MESSAGES = {
-    "parse": ("JSON tidak sah: {error}", "JSON parse error - {error}"),
-    "encoding": (
-        "Isi permintaan bukan teks UTF-8 yang sah.", "The request body is not valid UTF-8 text."
-    ),
-    "too_large": (
-        "Isi permintaan terlalu besar (batas {limit} byte).",
-        "The request body is too large (limit {limit} bytes).",
-    ),
+    "parse": _noop("JSON parse error - {error}"),
+    "encoding": _noop("The request body is not valid UTF-8 text."),
+    "too_large": _noop("The request body is too large (limit {limit} bytes)."),
 }
 
 
 def message(code: str, **params: Any) -> str:
-    id_text, en_text = _MESSAGES[code]
-    return (en_text if request_language() == "en" else id_text).format(**params)
+    """The message in the request's language."""
+    return gettext(_MESSAGES[code]).format(**params)
 
 
 class RequestTooLarge(APIException):

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.exceptions import PermissionDenied
@@ -63,19 +64,19 @@ class ProgrammeSerializer(serializers.ModelSerializer):
         partial = bool(self.partial)
         known = set(ProgrammeSerializer.Meta.fields) - {"created_at", "updated_at"}
         unknown = sorted(set(data) - known)
-        errors: dict[str, list[str]] = {name: ["unknown field / isian tidak dikenal"]
-                                        for name in unknown}
+        # Translators: id: isian tidak dikenal
+        errors: dict[str, list[str]] = {name: [_("unknown field")] for name in unknown}
         for name in ("start_year", "end_year", "budget", "participants"):
             value = data.get(name)
             if name in data and value is not None and (
                     isinstance(value, bool) or not isinstance(value, int)):
-                errors.setdefault(name, []).append(
-                    "harus bilangan bulat JSON" if request_language() == "id"
-                    else "must be a JSON integer")
+                # Translators: id: harus bilangan bulat JSON
+                errors.setdefault(name, []).append(_("must be a JSON integer"))
         ctx = Context.load()
         if self.instance is not None and partial and "code" in data \
                 and data["code"] != self.instance.code:
-            errors.setdefault("code", []).append("tidak dapat diubah / cannot be changed")
+            # Translators: id: tidak dapat diubah
+            errors.setdefault("code", []).append(_("cannot be changed"))
         checked = {k: v for k, v in data.items() if k in known and k not in errors}
         lang_id = request_language() == "id"
         for name, msg_id, msg_en in programme_problems(checked, ctx, partial=partial):
@@ -118,10 +119,22 @@ def _may_write(user: Any, roles: set[str], region_id: int) -> bool:
 
 
 @extend_schema_view(
-    list=extend_schema(parameters=[
-        OpenApiParameter("region", str, description="BPS code"),
-        OpenApiParameter("type", str), OpenApiParameter("dimension", str,
-                                                         description="sila code or INDEX")]),
+    list=extend_schema(
+        parameters=[
+            OpenApiParameter("region", str, description="BPS code"),
+            OpenApiParameter("type", str), OpenApiParameter("dimension", str,
+                                                             description="sila code or INDEX")],
+        description="The programme registry: what ran where, when, on which sila. Every "
+                    "office, researcher and admin reads every programme; filter by `region`, "
+                    "`type` and `dimension`.",
+    ),
+    retrieve=extend_schema(description="One programme by its code."),
+    create=extend_schema(
+        description="Register a programme. Offices register programmes of their own regions "
+                    "(and the regions below them), admins anywhere; researchers cannot write."),
+    partial_update=extend_schema(
+        description="Change a programme. Offices change programmes of their own regions "
+                    "only, and cannot move one to another office's region."),
 )
 class ProgrammeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
                        mixins.CreateModelMixin, mixins.UpdateModelMixin,

@@ -234,7 +234,13 @@ class _ResultList(ResultsAccessMixin, ListAPIView):
         return self.params_class().parse(self.request)
 
 
-@extend_schema(parameters=[RegionParams], tags=["results"])
+@extend_schema(
+    parameters=[RegionParams], tags=["results"],
+    description="Index values per wave, region and sila (and the overall INDEX): weighted "
+                "mean on 0-100 with its standard error, 95 % confidence interval, n and "
+                "category. Rows of fewer than 30 respondents keep `n` and `suppressed: true`; "
+                "their numbers and category are blank (not shown).",
+)
 class EstimateList(_ResultList):
     """Domain estimates; suppressed rows (n < 30) carry n but blank numbers and category."""
 
@@ -245,7 +251,13 @@ class EstimateList(_ResultList):
         return publish.rows("estimates", regions=self.regions, **self.params())
 
 
-@extend_schema(parameters=[TrendParams], tags=["results"])
+@extend_schema(
+    parameters=[TrendParams], tags=["results"],
+    description="Trend of each region and sila over the published waves: OLS and Theil-Sen "
+                "slopes (points per year) with 95 % intervals, Mann-Kendall test and the "
+                "direction (up / down / none). A series restarts after an instrument version "
+                "break (`series`, `basis`).",
+)
 class TrendList(_ResultList):
     serializer_class = TrendSerializer
     params_class = TrendParams
@@ -267,7 +279,12 @@ class ChangeList(_ResultList):
         return publish.rows("changes", regions=self.regions, **self.params())
 
 
-@extend_schema(parameters=[DimensionParams], tags=["results"])
+@extend_schema(
+    parameters=[DimensionParams], tags=["results"],
+    description="Reliability of each sila's scale per wave: Cronbach's alpha (with its 95 % "
+                "Feldt interval), standardised alpha and McDonald's omega. Province-wide, "
+                "not per region.",
+)
 class ReliabilityList(_ResultList):
     serializer_class = ReliabilitySerializer
     params_class = DimensionParams
@@ -276,7 +293,11 @@ class ReliabilityList(_ResultList):
         return publish.rows("reliability", regions=self.regions, **self.params())
 
 
-@extend_schema(parameters=[DimensionParams], tags=["results"])
+@extend_schema(
+    parameters=[DimensionParams], tags=["results"],
+    description="Statistics of each questionnaire item per wave: mean, standard deviation, "
+                "item-rest correlation and alpha if the item were deleted. Province-wide.",
+)
 class ItemList(_ResultList):
     serializer_class = ItemSerializer
     params_class = DimensionParams
@@ -285,7 +306,11 @@ class ItemList(_ResultList):
         return publish.rows("items", regions=self.regions, **self.params())
 
 
-@extend_schema(parameters=[WaveParams], tags=["results"])
+@extend_schema(
+    parameters=[WaveParams], tags=["results"],
+    description="Fit of the confirmatory factor analysis (five correlated sila factors) per "
+                "wave: chi-square, CFI, TLI, RMSEA, SRMR and whether the model converged.",
+)
 class CfaList(_ResultList):
     serializer_class = CfaSerializer
     params_class = WaveParams
@@ -294,7 +319,12 @@ class CfaList(_ResultList):
         return publish.rows("cfa", regions=self.regions, **self.params())
 
 
-@extend_schema(parameters=[IndicatorParam], tags=["results"])
+@extend_schema(
+    parameters=[IndicatorParam], tags=["results"],
+    description="How well each outcome indicator tracks the survey index across regions and "
+                "years (Spearman and Pearson correlations, whether the sign matches the "
+                "indicator's polarity) and whether it is accepted as a proxy.",
+)
 class ProxyValidationList(_ResultList):
     serializer_class = ProxyValidationSerializer
     params_class = IndicatorParam
@@ -303,7 +333,14 @@ class ProxyValidationList(_ResultList):
         return publish.rows("proxy_validation", regions=self.regions, **self.params())
 
 
-@extend_schema(parameters=[AchievementParams], tags=["results"])
+@extend_schema(
+    parameters=[AchievementParams], tags=["results"],
+    description="Achievement against targets (capaian) per indicator, region and year: "
+                "target, realisation, capaian in % (polarity-aware: for a negative indicator "
+                "lower is better), whether the target is met and, for the survey index, "
+                "whether it is met with 95 % confidence (the lower bound of the interval "
+                "reaches the target).",
+)
 class AchievementList(_ResultList):
     serializer_class = AchievementSerializer
     params_class = AchievementParams
@@ -393,6 +430,22 @@ def _slug_ok(value: str) -> bool:
     return len(value) <= 40 and all(c.isascii() and (c.isalnum() or c in "._-") for c in value)
 
 
+def _table_parameter_text() -> str:
+    """The export table names with what each holds (the export catalogue), for the schema."""
+    from surveys.services.exports import EXPORT_TABLES
+
+    lines = [f"- `{t.name}`: {t.description}" + (
+        " (only through `POST /api/v1/exports/jobs/`)" if t.kind != "aggregate" else "")
+        for t in EXPORT_TABLES.values()]
+    return "Table to download / tabel yang diunduh:\n\n" + "\n".join(lines)
+
+
+def _table_names() -> list[str]:
+    from surveys.services.exports import EXPORT_TABLES
+
+    return list(EXPORT_TABLES)
+
+
 class ExportDownload(_BinaryView):
     """Stream one aggregate export table (INTERFACE section 3); offices get region-keyed ones
     cut to their regions. Every download is recorded (ExportDownload audit row, job null).
@@ -403,13 +456,35 @@ class ExportDownload(_BinaryView):
     @extend_schema(
         operation_id="exports_download",
         tags=["exports"],
+        description=(
+            "Download one result table as a file: `xlsx` for reading (labels in the request's "
+            "language, names beside the codes, numbers shown rounded while each cell keeps "
+            "its full value), `csv` and `parquet` for processing (codes, full precision), "
+            "`sav` / `dta` for SPSS / Stata (variable and value labels). Offices receive "
+            "their own regions only. `region` narrows the file to one region and `instrument` "
+            "to one instrument; the file is named "
+            "`nilai-<table>-<instrument>-<region>-<date>.<fmt>`. Respondent-level tables "
+            "(`microdata`, `weights`) are prepared as export jobs: here they answer 400 with "
+            "`jobs_url` for researchers and admins and 403 for others. Every download is "
+            "recorded."),
         parameters=[
             OpenApiParameter(
-                "table", str, OpenApiParameter.PATH, description="Tabel / table (INTERFACE 3)"
+                "table", str, OpenApiParameter.PATH, enum=_table_names(),
+                description=_table_parameter_text(),
             ),
             OpenApiParameter(
                 "fmt", str, OpenApiParameter.PATH, enum=list(CONTENT_TYPES),
                 description="csv, xlsx, parquet, sav, dta",
+            ),
+            OpenApiParameter(
+                "region", str, OpenApiParameter.QUERY, required=False,
+                description="BPS region code (or ALL): only this region's rows (within your "
+                            "regions)",
+            ),
+            OpenApiParameter(
+                "instrument", str, OpenApiParameter.QUERY, required=False,
+                description="Instrument code: only this instrument's rows (tables that carry "
+                            "one)",
             ),
         ],
         responses={
@@ -579,3 +654,31 @@ class InvarianceList(_ResultList):
 
     def get_queryset(self) -> QuerySet:
         return publish.rows("invariance", regions=self.regions, **self.params())
+
+
+# --- bridges across instrument versions (issue 12 part 2) ---------------------------------------
+
+
+class BridgeParams(PanelChangeParams):
+    series = serializers.IntegerField(required=False, min_value=1,
+                                      help_text="Deret ke- / series number")
+
+
+BridgeSerializer = catalogue_serializer("bridges", "BridgeSerializer")
+
+
+@extend_schema(
+    parameters=[BridgeParams], tags=["results"],
+    description="Bridge estimates: each wave of a series that spans instrument versions scored "
+                "on the linked items only (same estimator and n < 30 rule as the estimates), "
+                "published beside the full-instrument estimate; they carry the trend of the "
+                "series and the change across the version boundary (changes with basis "
+                "`linked`). Where a dimension keeps fewer than 3 linked items the series "
+                "breaks: a new series starts and no bridge is computed across it.",
+)
+class BridgeList(_ResultList):
+    serializer_class = BridgeSerializer
+    params_class = BridgeParams
+
+    def get_queryset(self) -> QuerySet:
+        return publish.rows("bridges", regions=self.regions, **self.params())

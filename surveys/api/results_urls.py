@@ -23,6 +23,7 @@ urlpatterns = [
     path("retention/", r.RetentionList.as_view(), name="results-retention-list"),
     path("panel-changes/", r.PanelChangeList.as_view(), name="results-panel-change-list"),
     path("invariance/", r.InvarianceList.as_view(), name="results-invariance-list"),
+    path("bridges/", r.BridgeList.as_view(), name="results-bridge-list"),
     path("exports/jobs/", j.ExportJobListCreate.as_view(), name="export-job-list"),
     path("exports/jobs/<int:pk>/", j.ExportJobDetail.as_view(), name="export-job-detail"),
     path("exports/jobs/<int:pk>/file", j.ExportJobFile.as_view(), name="export-job-file"),

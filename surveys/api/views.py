@@ -74,7 +74,10 @@ class CataloguePagination(PageNumberPagination):
         parameters=[s.RegionFilterSerializer], responses={200: s.RegionSerializer(many=True),
                                                           **_errors(400, 401)}
     ),
-    retrieve=extend_schema(responses={200: s.RegionSerializer, **_errors(401, 404)}),
+    retrieve=extend_schema(
+        responses={200: s.RegionSerializer, **_errors(401, 404)},
+        description="One region by its BPS code: name, level, parent and Kemendagri code.",
+    ),
 )
 class RegionViewSet(viewsets.ReadOnlyModelViewSet):
     """Regions (BPS codes), filterable by `level` and `parent` code."""
@@ -99,7 +102,10 @@ class RegionViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 @extend_schema_view(
-    list=extend_schema(responses={200: s.InstrumentSerializer(many=True), **_errors(401)}),
+    list=extend_schema(
+        responses={200: s.InstrumentSerializer(many=True), **_errors(401)},
+        description="The survey instruments (questionnaires) with their latest version.",
+    ),
     retrieve=extend_schema(
         parameters=[s.InstrumentDetailQuerySerializer],
         responses={200: s.InstrumentDetailSerializer, **_errors(400, 401, 404)},
@@ -149,7 +155,11 @@ class InstrumentViewSet(viewsets.ReadOnlyModelViewSet):
         parameters=[s.WaveFilterSerializer],
         responses={200: s.WaveSerializer(many=True), **_errors(400, 401)},
     ),
-    retrieve=extend_schema(responses={200: s.WaveSerializer, **_errors(401, 404)}),
+    retrieve=extend_schema(
+        responses={200: s.WaveSerializer, **_errors(401, 404)},
+        description="One wave (an instrument's survey year) by its id: instrument, version, "
+                    "year and status (open for responses, or closed).",
+    ),
 )
 class WaveViewSet(viewsets.ReadOnlyModelViewSet):
     """Waves: `id` is the `{wave}` of the response endpoints; `status` open or closed."""

@@ -30,9 +30,11 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.templatetags.static import static
 from django.urls import reverse
+from django.utils.translation import gettext_noop as _noop
 from django.views.decorators.http import require_GET
 
-from surveys.language import request_language
+from surveys import language
+from surveys.language import Text, request_language
 from surveys.models import AgeGroup, Invitation, Region, RegionLevel, Sex, WaveStatus
 from surveys.services.accounts import _code_hash as invitation_code_hash
 
@@ -42,183 +44,93 @@ CODE_MAX = 40
 ASSETS = ("surveys/collect/form.js", "surveys/collect/form.css")
 SERVICE_WORKER = "surveys/collect/sw.js"
 
-#: Every word of the form, Indonesian first. Kept as data (like surveys.web.labels) and sent to
-#: the browser whole, so the language switch works offline too.
-STRINGS: dict[str, dict[str, str]] = {
-    "id": {
-        "lang_name": "Bahasa Indonesia",
-        "switch_to": "English",
-        "title": "Survei Nilai Pancasila",
-        "intro": (
-            "Masukkan kode undangan Anda untuk membuka kuesioner. Selama mengisi, jawaban Anda "
-            "disimpan di perangkat ini, juga ketika tidak ada sinyal."
-        ),
-        "code_label": "Kode undangan",
-        "code_hint": "Tertulis pada undangan Anda, misalnya ABCDE-FGH23.",
-        "start": "Mulai",
-        "noscript": (
-            "Kuesioner ini memerlukan JavaScript. Aktifkan JavaScript di peramban Anda, lalu "
-            "muat ulang halaman ini."
-        ),
-        "invalid_title": "Kode tidak dikenal",
-        "invalid_body": (
-            "Kode undangan ini tidak kami kenali. Periksa lagi penulisannya (huruf dan angka "
-            "seperti pada undangan), atau hubungi petugas yang memberi undangan."
-        ),
-        "used_title": "Kode sudah dipakai",
-        "used_body": (
-            "Kode undangan ini sudah dipakai dan tidak dapat dibuka lagi. Jika Anda sudah mulai "
-            "mengisi di perangkat ini, jawaban Anda masih tersimpan: buka halaman Isi Survei "
-            "tanpa kode untuk melanjutkan. Jika bukan Anda yang memakainya, mintalah kode baru "
-            "kepada petugas."
-        ),
-        "closed_title": "Survei sudah ditutup",
-        "closed_body": (
-            "Masa pengisian survei ini ({wave}) sudah berakhir, sehingga jawaban tidak dapat "
-            "dikirim lagi. Terima kasih atas kesediaan Anda."
-        ),
-        "continue_local": "Lanjutkan isian yang tersimpan di perangkat ini",
-        "loading": "Memuat kuesioner…",
-        "about_title": "Tentang Anda",
-        "about_intro": (
-            "Tiga pertanyaan ini dipakai untuk menimbang hasil survei. Jawaban Anda tidak dapat "
-            "dipakai untuk mengenali Anda."
-        ),
-        "region": "Kabupaten/kota tempat tinggal",
-        "choose": "— pilih —",
-        "region_locked": "Wilayah tidak dapat diubah lagi setelah jawaban tersimpan di server.",
-        "sex": "Jenis kelamin",
-        "sex_L": "Laki-laki",
-        "sex_P": "Perempuan",
-        "age_group": "Kelompok umur",
-        "age_suffix": " tahun",
-        "scale_hint": "Pilih satu jawaban untuk setiap pernyataan.",
-        "back": "Sebelumnya",
-        "next": "Berikutnya",
-        "submit": "Kirim jawaban",
-        "page_of": "Halaman {n} dari {total}",
-        "progress": "Kemajuan pengisian",
-        "required": "Pertanyaan ini belum dijawab.",
-        "choose_one": "Mohon pilih salah satu.",
-        "fix": "Masih ada {n} isian yang perlu dilengkapi atau diperbaiki.",
-        "saved_local": "Tersimpan di perangkat ini.",
-        "saved_server": "Tersimpan di perangkat ini dan di server.",
-        "offline": (
-            "Tidak ada sinyal: jawaban disimpan di perangkat ini dan dikirim otomatis saat "
-            "tersambung lagi."
-        ),
-        "sending": "Mengirim jawaban…",
-        "pending_title": "Jawaban akan dikirim nanti",
-        "pending_body": (
-            "Saat ini tidak ada sambungan internet. Jawaban Anda tersimpan di perangkat ini dan "
-            "akan dikirim otomatis begitu ada sinyal. Biarkan halaman ini terbuka, atau buka "
-            "lagi nanti."
-        ),
-        "done_title": "Terima kasih!",
-        "done_body": "Jawaban Anda sudah kami terima. Anda boleh menutup halaman ini.",
-        "error_title": "Jawaban belum dapat dikirim",
-        "revoked": (
-            "Akses dari undangan ini tidak berlaku lagi. Hubungi petugas yang memberi undangan."
-        ),
-        "not_loaded": (
-            "Kuesioner belum termuat di perangkat ini. Sambungkan ke internet sekali untuk "
-            "memuatnya; setelah itu pengisian dapat dilanjutkan tanpa sinyal."
-        ),
-        "review": "Kembali ke jawaban",
-        "new_code": "Isi dengan kode undangan lain",
-        "offline_redeem": (
-            "Tidak ada sambungan internet. Kode undangan hanya dapat dibuka saat tersambung; "
-            "coba lagi begitu ada sinyal."
-        ),
-        "retry": "Coba lagi",
-    },
-    "en": {
-        "lang_name": "English",
-        "switch_to": "Bahasa Indonesia",
-        "title": "Pancasila Values Survey",
-        "intro": (
-            "Enter your invitation code to open the questionnaire. While you answer, your "
-            "answers are kept on this device, even without signal."
-        ),
-        "code_label": "Invitation code",
-        "code_hint": "Printed on your invitation, for example ABCDE-FGH23.",
-        "start": "Start",
-        "noscript": (
-            "This questionnaire needs JavaScript. Please turn JavaScript on in your browser and "
-            "reload this page."
-        ),
-        "invalid_title": "Unknown code",
-        "invalid_body": (
-            "We do not recognise this invitation code. Please check how it is written (letters "
-            "and digits as on the invitation), or contact the person who invited you."
-        ),
-        "used_title": "Code already used",
-        "used_body": (
-            "This invitation code has already been used and cannot be opened again. If you "
-            "started answering on this device, your answers are still kept: open the survey "
-            "page without a code to continue. If it was not you, please ask for a new code."
-        ),
-        "closed_title": "The survey is closed",
-        "closed_body": (
-            "The answering period of this survey ({wave}) has ended, so answers can no longer "
-            "be sent. Thank you for your willingness to take part."
-        ),
-        "continue_local": "Continue the answers kept on this device",
-        "loading": "Loading the questionnaire…",
-        "about_title": "About you",
-        "about_intro": (
-            "These three questions are used to weight the survey results. Your answers cannot "
-            "be used to identify you."
-        ),
-        "region": "Regency/city where you live",
-        "choose": "— choose —",
-        "region_locked": "The region can no longer be changed once answers are saved on the "
-        "server.",
-        "sex": "Sex",
-        "sex_L": "Male",
-        "sex_P": "Female",
-        "age_group": "Age group",
-        "age_suffix": " years",
-        "scale_hint": "Choose one answer for each statement.",
-        "back": "Back",
-        "next": "Next",
-        "submit": "Submit answers",
-        "page_of": "Page {n} of {total}",
-        "progress": "Progress",
-        "required": "This question has not been answered yet.",
-        "choose_one": "Please choose one.",
-        "fix": "{n} answers still need to be completed or corrected.",
-        "saved_local": "Saved on this device.",
-        "saved_server": "Saved on this device and on the server.",
-        "offline": "No signal: answers are kept on this device and sent automatically once "
-        "connected again.",
-        "sending": "Sending your answers…",
-        "pending_title": "Your answers will be sent later",
-        "pending_body": (
-            "There is no internet connection right now. Your answers are kept on this device "
-            "and will be sent automatically as soon as there is signal. Leave this page open, "
-            "or open it again later."
-        ),
-        "done_title": "Thank you!",
-        "done_body": "We have received your answers. You may close this page.",
-        "error_title": "Your answers could not be sent yet",
-        "revoked": (
-            "Access from this invitation is no longer valid. Please contact the person who "
-            "invited you."
-        ),
-        "not_loaded": (
-            "The questionnaire is not on this device yet. Connect to the internet once to load "
-            "it; after that you can continue without signal."
-        ),
-        "review": "Back to the answers",
-        "new_code": "Answer with another invitation code",
-        "offline_redeem": (
-            "There is no internet connection. An invitation code can only be opened while "
-            "connected; please try again when there is signal."
-        ),
-        "retry": "Try again",
-    },
+#: Every word of the form: key -> English msgid (Indonesian in locale/id). Both languages are
+#: sent to the browser whole (`strings()`), so the language switch works offline too.
+MSGIDS: dict[str, Text] = {
+    "title": _noop("Pancasila Values Survey"),
+    "intro": _noop(
+        "Enter your invitation code to open the questionnaire. While you answer, your answers "
+        "are kept on this device, even without signal."),
+    "code_label": _noop("Invitation code"),
+    "code_hint": _noop("Printed on your invitation, for example ABCDE-FGH23."),
+    "start": _noop("Start"),
+    "noscript": _noop(
+        "This questionnaire needs JavaScript. Please turn JavaScript on in your browser and "
+        "reload this page."),
+    "invalid_title": _noop("Unknown code"),
+    "invalid_body": _noop(
+        "We do not recognise this invitation code. Please check how it is written (letters and "
+        "digits as on the invitation), or contact the person who invited you."),
+    "used_title": _noop("Code already used"),
+    "used_body": _noop(
+        "This invitation code has already been used and cannot be opened again. If you started "
+        "answering on this device, your answers are still kept: open the survey page without a "
+        "code to continue. If it was not you, please ask for a new code."),
+    "closed_title": _noop("The survey is closed"),
+    "closed_body": _noop(
+        "The answering period of this survey ({wave}) has ended, so answers can no longer be "
+        "sent. Thank you for your willingness to take part."),
+    "continue_local": _noop("Continue the answers kept on this device"),
+    "loading": _noop("Loading the questionnaire…"),
+    "about_title": _noop("About you"),
+    "about_intro": _noop(
+        "These three questions are used to weight the survey results. Your answers cannot be "
+        "used to identify you."),
+    "region": _noop("Regency/city where you live"),
+    "choose": _noop("— choose —"),
+    "region_locked": _noop(
+        "The region can no longer be changed once answers are saved on the server."),
+    "sex": _noop("Sex"),
+    "sex_L": _noop("Male"),
+    "sex_P": _noop("Female"),
+    "age_group": _noop("Age group"),
+    "age_suffix": _noop(" years"),
+    "scale_hint": _noop("Choose one answer for each statement."),
+    "back": _noop("Back"),
+    "next": _noop("Next"),
+    "submit": _noop("Submit answers"),
+    "page_of": _noop("Page {n} of {total}"),
+    "progress": _noop("Progress"),
+    "required": _noop("This question has not been answered yet."),
+    "choose_one": _noop("Please choose one."),
+    "fix": _noop("{n} answers still need to be completed or corrected."),
+    "saved_local": _noop("Saved on this device."),
+    "saved_server": _noop("Saved on this device and on the server."),
+    "offline": _noop(
+        "No signal: answers are kept on this device and sent automatically once connected again."),
+    "sending": _noop("Sending your answers…"),
+    "pending_title": _noop("Your answers will be sent later"),
+    "pending_body": _noop(
+        "There is no internet connection right now. Your answers are kept on this device and "
+        "will be sent automatically as soon as there is signal. Leave this page open, or open it "
+        "again later."),
+    "done_title": _noop("Thank you!"),
+    "done_body": _noop("We have received your answers. You may close this page."),
+    "error_title": _noop("Your answers could not be sent yet"),
+    "revoked": _noop(
+        "Access from this invitation is no longer valid. Please contact the person who invited "
+        "you."),
+    "not_loaded": _noop(
+        "The questionnaire is not on this device yet. Connect to the internet once to load it; "
+        "after that you can continue without signal."),
+    "review": _noop("Back to the answers"),
+    "new_code": _noop("Answer with another invitation code"),
+    "offline_redeem": _noop(
+        "There is no internet connection. An invitation code can only be opened while connected; "
+        "please try again when there is signal."),
+    "retry": _noop("Try again"),
 }
+#: each language's own name and the switch to the other, never translated
+LANGUAGE_NAMES = {"id": ("Bahasa Indonesia", "English"), "en": ("English", "Bahasa Indonesia")}
+
+
+def strings() -> dict[str, dict[str, str]]:
+    """Every word of the form in both languages, from the gettext catalogues."""
+    out = {}
+    for lang, (name, switch) in LANGUAGE_NAMES.items():
+        out[lang] = {"lang_name": name, "switch_to": switch, **language.words(MSGIDS, lang)}
+    return out
+
 
 #: Refusals of an invitation code: (state, HTTP status).
 UNKNOWN, USED, CLOSED = "invalid", "used", "closed"
@@ -228,7 +140,7 @@ _STATUS = {UNKNOWN: 404, USED: 410, CLOSED: 409}
 def _language(request: HttpRequest) -> str:
     """`?lang=` when given (the page's switch), else the negotiated language."""
     wanted = request.GET.get("lang", "")
-    return wanted if wanted in STRINGS else request_language()
+    return wanted if wanted in LANGUAGE_NAMES else request_language()
 
 
 def invitation_problem(code: str) -> tuple[str | None, str]:
@@ -267,7 +179,8 @@ def region_choices() -> list[dict[str, str]]:
 @require_GET
 def form(request: HttpRequest) -> HttpResponse:
     lang = _language(request)
-    t = STRINGS[lang]
+    every = strings()
+    t = every[lang]
     code = request.GET.get("kode", "").strip()
     state, status, wave_label = "start", 200, ""
     if "kode" in request.GET:
@@ -289,7 +202,7 @@ def form(request: HttpRequest) -> HttpResponse:
         },
         "wave_label": wave_label,
         "client": {
-            "strings": STRINGS,
+            "strings": every,
             "regions": region_choices(),
             "sexes": list(Sex.values),
             "age_groups": list(AgeGroup.values),

@@ -69,3 +69,8 @@ from .longitudinal import (  # noqa: E402
 
 __all__ += ["COMPARABILITY_OF_LEVEL", "Comparability", "InvarianceResult", "PanelChangeResult",
             "RetentionResult", "WaveMoments"]
+
+from .bridges import BridgeResult  # noqa: E402
+from .instruments import ItemLink, LinkRelation  # noqa: E402
+
+__all__ += ["BridgeResult", "ItemLink", "LinkRelation"]

@@ -127,3 +127,47 @@ class Item(models.Model):
 
     def __str__(self) -> str:
         return self.code
+
+
+class LinkRelation(models.TextChoices):
+    """How an item of version N continues version N-1 (docs/INTERFACE-extensions.md)."""
+
+    SAME = "same", "Sama / same"
+    REWORDED = "reworded", "Diubah redaksinya / reworded"
+    NEW = "new", "Baru / new"
+    DROPPED = "dropped", "Dihapus / dropped"
+
+
+class ItemLink(models.Model):
+    """The link of one item of a version (N >= 2) to version N-1: ``same`` / ``reworded`` (item
+    and predecessor set), ``new`` (item only) or ``dropped`` (predecessor only: an item of N-1
+    that version N does not continue). Written with the version, never changed after."""
+
+    version = models.ForeignKey(InstrumentVersion, on_delete=models.CASCADE,
+                                related_name="item_links")
+    item = models.OneToOneField(Item, on_delete=models.CASCADE, null=True, blank=True,
+                                related_name="link")
+    predecessor = models.ForeignKey(Item, on_delete=models.PROTECT, null=True, blank=True,
+                                    related_name="successor_links")
+    relation = models.CharField("hubungan", max_length=10, choices=LinkRelation.choices)
+
+    class Meta:
+        ordering = ["version", "id"]
+        verbose_name = "tautan butir"
+        verbose_name_plural = "tautan butir"
+        constraints = [
+            models.CheckConstraint(condition=Q(relation__in=LinkRelation.values),
+                                   name="item_link_relation_valid"),
+            models.CheckConstraint(
+                condition=(Q(relation__in=["same", "reworded"], item__isnull=False,
+                             predecessor__isnull=False)
+                           | Q(relation="new", item__isnull=False, predecessor__isnull=True)
+                           | Q(relation="dropped", item__isnull=True,
+                               predecessor__isnull=False)),
+                name="item_link_shape"),
+            models.UniqueConstraint(fields=["version", "predecessor"],
+                                    name="item_link_predecessor_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.version} {self.relation}"

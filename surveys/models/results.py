@@ -182,12 +182,19 @@ class TrendResult(_RunResult):
     kendall_tau = models.FloatField(null=True)
     kendall_p = models.FloatField(null=True)
     direction = models.CharField(max_length=8, blank=True, default="")
+    #: series breaks (analysis.bridges): one row per series of a region x dimension, numbered
+    #: from 1; ``linked`` when the series spans instrument versions (bridge estimates)
+    series = models.PositiveSmallIntegerField(default=1)
+    basis = models.CharField(max_length=8, default="full")
+    from_version = models.PositiveIntegerField(null=True)
+    to_version = models.PositiveIntegerField(null=True)
 
     class Meta:
-        ordering = ["region_code", "dimension"]
+        ordering = ["region_code", "dimension", "series"]
         constraints = [
             models.UniqueConstraint(
-                fields=["instrument", "region_code", "dimension"], name="trend_result_unique"
+                fields=["instrument", "region_code", "dimension", "series"],
+                name="trend_result_unique",
             ),
         ]
 
@@ -201,12 +208,18 @@ class ChangeResult(_RunResult):
     dimension = models.CharField(max_length=20)
     from_wave = models.PositiveSmallIntegerField()
     to_wave = models.PositiveSmallIntegerField()
-    delta = models.FloatField()
-    se = models.FloatField()
-    z = models.FloatField()
-    p = models.FloatField()
+    #: blank (with ``reason``) across a series break or a missing bridge estimate
+    delta = models.FloatField(null=True)
+    se = models.FloatField(null=True)
+    z = models.FloatField(null=True)
+    p = models.FloatField(null=True)
     significant = models.BooleanField()
-    mdc = models.FloatField()
+    mdc = models.FloatField(null=True)
+    #: ``full`` within a version, ``linked`` across a version boundary (the bridge change)
+    basis = models.CharField(max_length=8, blank=True, default="full")
+    reason = models.CharField(max_length=20, blank=True, default="")
+    from_version = models.PositiveIntegerField(null=True)
+    to_version = models.PositiveIntegerField(null=True)
 
     class Meta:
         ordering = ["region_code", "dimension", "from_wave"]

@@ -2,9 +2,12 @@
 
 Each `Column` carries its name (as published: API key, export header, statistical variable),
 its type, its label in Indonesian and English, its string width for .sav/.dta, whether it may
-be null and the ORM lookup it is read from. The API serializers (`surveys.api.results`), the
-exports (`surveys.services.exports`), the charts and the dashboard take their columns from
-here; nothing else spells a result table's column list.
+be null, the ORM lookup it is read from and how a person's spreadsheet shows it (`decimals`,
+`unit`: the Excel number format; the value itself is never rounded). `NAME_COLUMNS` lists the
+names the Excel download adds beside a code (region, sila, indicator, programme). The API
+serializers (`surveys.api.results`), the exports (`surveys.services.exports`), the charts, the
+dashboard and the index run's writer (`surveys.services.compute`) take their columns from here;
+nothing else spells a result table's column list.
 
 A column whose number the publication rule may blank (a suppressed estimate) is read from a
 *published expression* (`ResultTable.expressions`), never from the stored field: see
@@ -42,17 +45,59 @@ class Column:
     null: bool = True
     #: False: shown by the API only, not a column of the export file.
     exported: bool = True
+    #: decimals shown in a spreadsheet (None: as stored); integers always show none
+    decimals: int | None = None
+    #: unit shown after the number in a spreadsheet ("%")
+    unit: str = ""
 
     def label(self, lang: str) -> str:
         return self.label_en if lang == "en" and self.label_en else self.label_id
+
+    @property
+    def number_format(self) -> str | None:
+        """The Excel number format of the column's number cells (display only), or None."""
+        if self.kind in ("int", "item"):
+            return "0"
+        if self.kind != "float" or self.decimals is None:
+            return None
+        code = "0." + "0" * self.decimals if self.decimals else "0"
+        return f'{code}" {self.unit}"' if self.unit else code
 
     @property
     def lookup(self) -> str:
         return self.source or self.name
 
 
+#: Decimals a person's spreadsheet shows, by column name (one meaning per name across tables):
+#: index points 1, standard errors and slopes 2, coefficients and fit indices 3, p-values 4
+#: (a p just under .05 never reads 0.050), percentages 1 with "%". Unlisted floats: as stored.
+DISPLAY_DECIMALS: dict[str, int] = {
+    **dict.fromkeys((
+        "estimate", "ci_low", "ci_high", "delta", "mdc", "direct", "model_estimate", "change",
+        "cross_delta", "did", "did_ci_low", "did_ci_high", "treated_change",
+        "comparison_change", "fe_estimate", "re_estimate", "re_ci_low", "re_ci_high", "mde",
+        "achievement_pct", "retention_pct", "attrition_pct", "i2"), 1),
+    **dict.fromkeys((
+        "se", "ols_slope_se", "direct_se", "model_se", "treated_se", "comparison_se",
+        "did_se", "fe_se", "re_se", "cross_se", "ols_slope", "ols_ci_low", "ols_ci_high",
+        "sen_slope", "sen_ci_low", "sen_ci_high", "mean", "sd", "z", "chisq", "tau2", "q",
+        "sigma2_u", "target", "realisation"), 2),
+    **dict.fromkeys((
+        "alpha", "alpha_std", "alpha_ci_low", "alpha_ci_high", "omega_total", "item_rest_r",
+        "alpha_if_deleted", "spearman_rho", "pearson_r", "pearson_ci_low", "pearson_ci_high",
+        "kendall_tau", "cfi", "tli", "rmsea", "srmr", "delta_cfi", "delta_rmsea",
+        "delta_srmr", "gamma", "se_ratio", "beta_intercept", "beta_covariate"), 3),
+    **dict.fromkeys(("p", "ols_p", "kendall_p", "spearman_p", "pearson_p", "re_p", "q_p"), 4),
+    "n_eff": 0,
+}
+DISPLAY_UNITS: dict[str, str] = dict.fromkeys(
+    ("achievement_pct", "retention_pct", "attrition_pct", "i2"), "%")
+
+
 def _c(name: str, kind: Kind, label_id: str, label_en: str, width: int | None = None,
        **options: object) -> Column:
+    options.setdefault("decimals", DISPLAY_DECIMALS.get(name))
+    options.setdefault("unit", DISPLAY_UNITS.get(name, ""))
     return Column(name, kind, label_id, label_en, width, **options)  # type: ignore[arg-type]
 
 
@@ -76,6 +121,18 @@ class ResultTable:
     @property
     def exported_columns(self) -> list[Column]:
         return [c for c in self.columns if c.exported]
+
+    def stored_fields(self) -> list[tuple[str, str]]:
+        """(column, model field) of the columns stored on the table's own model, for the
+        writer of the index run: a published expression (``pub_x``) reads field ``x``,
+        columns read through a relation (wave year, instrument code) are not stored here."""
+        fields = {f.name for f in self.model._meta.concrete_fields if not f.is_relation}
+        out = []
+        for c in self.columns:
+            name = c.source if c.source in fields else c.name
+            if name in fields:
+                out.append((c.name, name))
+        return out
 
 
 # --- shared columns -----------------------------------------------------------------------------
@@ -124,16 +181,19 @@ ESTIMATE_COLUMNS = (
     _c("n", "int", "Jumlah responden dengan skor sah", "Respondents with a valid score",
        null=False),
     _c("n_eff", "float", "Ukuran sampel efektif (Kish)", "Kish effective sample size"),
-    _pub("estimate", "float", "Estimasi (rata-rata tertimbang, 0-100)",
+    _pub("estimate", "float", "Nilai indeks (rata-rata tertimbang, 0-100)",
          "Estimate (weighted mean, 0-100)"),
     _pub("se", "float", "Galat baku (linearisasi Taylor)",
          "Standard error (Taylor linearisation)"),
-    _pub("ci_low", "float", "Batas bawah SK 95%", "95% CI lower bound"),
-    _pub("ci_high", "float", "Batas atas SK 95%", "95% CI upper bound"),
+    _pub("ci_low", "float", "Batas bawah selang kepercayaan 95 %", "95% CI lower bound"),
+    _pub("ci_high", "float", "Batas atas selang kepercayaan 95 %", "95% CI upper bound"),
     _c("df", "int", "Derajat bebas desain", "Design degrees of freedom"),
-    _c("suppressed", "bool", "Ditekan (n < 30)", "Suppressed (n < 30)", null=False),
+    _c("suppressed", "bool", "Tidak ditampilkan (responden < 30)",
+       "Not shown (fewer than 30 respondents)", null=False),
     _pub("category", "category", "Kategori", "Category"),
     INSTRUMENT,
+    _c("version", "int", "Versi instrumen gelombang", "Instrument version of the wave",
+       source="wave__version__version", null=False),
 )
 RELIABILITY_COLUMNS = (
     WAVE, DIMENSION,
@@ -141,8 +201,9 @@ RELIABILITY_COLUMNS = (
     _c("k", "int", "Jumlah butir", "Number of items", null=False),
     _c("alpha", "float", "Alfa Cronbach", "Cronbach's alpha"),
     _c("alpha_std", "float", "Alfa terstandar", "Standardised alpha"),
-    _c("alpha_ci_low", "float", "Batas bawah SK 95% alfa (Feldt)", "Alpha 95% CI lower (Feldt)"),
-    _c("alpha_ci_high", "float", "Batas atas SK 95% alfa (Feldt)",
+    _c("alpha_ci_low", "float", "Batas bawah selang kepercayaan 95 % alfa (Feldt)",
+       "Alpha 95% CI lower (Feldt)"),
+    _c("alpha_ci_high", "float", "Batas atas selang kepercayaan 95 % alfa (Feldt)",
        "Alpha 95% CI upper (Feldt)"),
     _c("omega_total", "float", "Omega total (McDonald)", "McDonald's omega total"),
     INSTRUMENT,
@@ -170,30 +231,45 @@ TREND_COLUMNS = (
     _c("last_wave", "int", "Gelombang terakhir", "Last wave"),
     _c("ols_slope", "float", "Kemiringan OLS per tahun", "OLS slope per year"),
     _c("ols_slope_se", "float", "Galat baku kemiringan OLS", "OLS slope standard error"),
-    _c("ols_ci_low", "float", "Batas bawah SK 95% OLS", "OLS 95% CI lower"),
-    _c("ols_ci_high", "float", "Batas atas SK 95% OLS", "OLS 95% CI upper"),
+    _c("ols_ci_low", "float", "Batas bawah selang kepercayaan 95 % OLS", "OLS 95% CI lower"),
+    _c("ols_ci_high", "float", "Batas atas selang kepercayaan 95 % OLS", "OLS 95% CI upper"),
     _c("ols_p", "float", "Nilai p OLS", "OLS p-value"),
     _c("sen_slope", "float", "Kemiringan Theil-Sen", "Theil-Sen slope"),
-    _c("sen_ci_low", "float", "Batas bawah SK 95% Theil-Sen", "Theil-Sen 95% CI lower"),
-    _c("sen_ci_high", "float", "Batas atas SK 95% Theil-Sen", "Theil-Sen 95% CI upper"),
+    _c("sen_ci_low", "float", "Batas bawah selang kepercayaan 95 % Theil-Sen",
+       "Theil-Sen 95% CI lower"),
+    _c("sen_ci_high", "float", "Batas atas selang kepercayaan 95 % Theil-Sen",
+       "Theil-Sen 95% CI upper"),
     _c("kendall_tau", "float", "Tau Kendall", "Kendall's tau"),
     _c("kendall_p", "float", "Nilai p Mann-Kendall (eksak)", "Mann-Kendall exact p-value"),
     _pub("direction", "str", "Arah tren (up/down/none)", "Trend direction (up/down/none)",
          width=8),
     INSTRUMENT_OWN,
+    _c("series", "int", "Deret ke- (deret baru setelah putus versi)",
+       "Series number (a new series after a version break)", null=False),
+    _c("basis", "str", "Dasar (full = seluruh butir; linked = butir tertaut antar-versi)",
+       "Basis (full = every item; linked = items linked across versions)", width=8,
+       null=False),
+    _c("from_version", "int", "Versi instrumen pertama deret", "First instrument version"),
+    _c("to_version", "int", "Versi instrumen terakhir deret", "Last instrument version"),
 )
 CHANGE_COLUMNS = (
     REGION, DIMENSION,
     _c("from_wave", "int", "Dari gelombang", "From wave", null=False),
     _c("to_wave", "int", "Ke gelombang", "To wave", null=False),
-    _c("delta", "float", "Perubahan", "Change", null=False),
-    _c("se", "float", "Galat baku perubahan", "Standard error of the change", null=False),
-    _c("z", "float", "Statistik z", "z statistic", null=False),
-    _c("p", "float", "Nilai p", "p-value", null=False),
+    _c("delta", "float", "Perubahan", "Change"),
+    _c("se", "float", "Galat baku perubahan", "Standard error of the change"),
+    _c("z", "float", "Statistik z", "z statistic"),
+    _c("p", "float", "Nilai p", "p-value"),
     _c("significant", "bool", "Signifikan (p < 0,05)", "Significant (p < .05)", null=False),
-    _c("mdc", "float", "Perubahan minimum terdeteksi (80%)", "Minimum detectable change (80%)",
-       null=False),
+    _c("mdc", "float", "Perubahan minimum terdeteksi (80%)", "Minimum detectable change (80%)"),
     INSTRUMENT_OWN,
+    _c("basis", "str", "Dasar (full = seluruh butir; linked = butir tertaut, lintas versi)",
+       "Basis (full = every item; linked = linked items, across versions)", width=8),
+    _c("reason", "str", "Alasan kosong (series_break = deret putus; bridge_missing = "
+       "estimasi jembatan tidak terbit)", "Why blank (series_break = the series breaks; "
+       "bridge_missing = no published bridge estimate)", width=20),
+    _c("from_version", "int", "Versi instrumen gelombang awal", "Instrument version (from)"),
+    _c("to_version", "int", "Versi instrumen gelombang akhir", "Instrument version (to)"),
 )
 PROXY_COLUMNS = (
     INDICATOR,
@@ -202,9 +278,9 @@ PROXY_COLUMNS = (
     _c("spearman_p", "float", "Nilai p Spearman", "Spearman p-value"),
     _c("pearson_r", "float", "r Pearson", "Pearson's r"),
     _c("pearson_p", "float", "Nilai p Pearson", "Pearson p-value"),
-    _c("pearson_ci_low", "float", "Batas bawah SK 95% r (Fisher z)",
+    _c("pearson_ci_low", "float", "Batas bawah selang kepercayaan 95 % r (Fisher z)",
        "r 95% CI lower (Fisher z)"),
-    _c("pearson_ci_high", "float", "Batas atas SK 95% r (Fisher z)",
+    _c("pearson_ci_high", "float", "Batas atas selang kepercayaan 95 % r (Fisher z)",
        "r 95% CI upper (Fisher z)"),
     _c("sign_ok", "bool", "Arah sesuai polaritas", "Sign matches polarity"),
     _c("accepted", "bool", "Proksi diterima", "Proxy accepted", null=False),
@@ -216,7 +292,8 @@ ACHIEVEMENT_COLUMNS = (
     _c("realisation", "float", "Realisasi", "Realisation", null=False),
     _c("achievement_pct", "float", "Capaian (%)", "Achievement (%)", null=False),
     _c("met", "bool", "Target tercapai", "Target met", null=False),
-    _c("met_with_confidence", "bool", "Tercapai dengan keyakinan (batas bawah SK >= target)",
+    _c("met_with_confidence", "bool",
+       "Tercapai dengan keyakinan (batas bawah selang kepercayaan >= target)",
        "Met with confidence (CI low >= target)"),
     _c("level", "str", "Tingkat indikator", "Indicator level", width=10,
        source="indicator__level", null=False, exported=False),
@@ -240,8 +317,8 @@ PROGRAMME_EFFECT_COLUMNS = (
     _c("n_comparison", "int", "Jumlah wilayah pembanding", "Comparison regions"),
     _c("did", "float", "Selisih dari selisih (DiD)", "Difference-in-differences"),
     _c("did_se", "float", "Galat baku DiD", "DiD standard error"),
-    _c("did_ci_low", "float", "Batas bawah SK 95% DiD", "DiD 95% CI lower"),
-    _c("did_ci_high", "float", "Batas atas SK 95% DiD", "DiD 95% CI upper"),
+    _c("did_ci_low", "float", "Batas bawah selang kepercayaan 95 % DiD", "DiD 95% CI lower"),
+    _c("did_ci_high", "float", "Batas atas selang kepercayaan 95 % DiD", "DiD 95% CI upper"),
     _c("p", "float", "Nilai p", "p-value"),
     _c("mde", "float", "Efek minimum terdeteksi (80%)", "Minimum detectable effect (80%)"),
     _c("significant", "bool", "Signifikan (p < 0,05)", "Significant (p < .05)"),
@@ -254,8 +331,10 @@ PROGRAMME_TYPE_COLUMNS = (
     _c("fe_se", "float", "Galat baku efek tetap", "Fixed-effect SE"),
     _c("re_estimate", "float", "Efek gabungan acak (REML)", "Random-effects estimate (REML)"),
     _c("re_se", "float", "Galat baku efek acak", "Random-effects SE"),
-    _c("re_ci_low", "float", "Batas bawah SK 95% efek acak", "Random-effects 95% CI lower"),
-    _c("re_ci_high", "float", "Batas atas SK 95% efek acak", "Random-effects 95% CI upper"),
+    _c("re_ci_low", "float", "Batas bawah selang kepercayaan 95 % efek acak",
+       "Random-effects 95% CI lower"),
+    _c("re_ci_high", "float", "Batas atas selang kepercayaan 95 % efek acak",
+       "Random-effects 95% CI upper"),
     _c("re_p", "float", "Nilai p efek acak", "Random-effects p-value"),
     _c("tau2", "float", "Tau kuadrat (REML)", "Tau squared (REML)"),
     _c("i2", "float", "I kuadrat (%)", "I squared (%)"),
@@ -372,12 +451,13 @@ PANEL_CHANGE_COLUMNS = (
          "Within-person change (weighted mean paired difference)"),
     _pub("se", "float", "Galat baku (desain gelombang kemudian)",
          "Standard error (design of the later wave)"),
-    _pub("ci_low", "float", "Batas bawah SK 95%", "95% CI lower bound"),
-    _pub("ci_high", "float", "Batas atas SK 95%", "95% CI upper bound"),
+    _pub("ci_low", "float", "Batas bawah selang kepercayaan 95 %", "95% CI lower bound"),
+    _pub("ci_high", "float", "Batas atas selang kepercayaan 95 %", "95% CI upper bound"),
     _c("df", "int", "Derajat bebas desain", "Design degrees of freedom"),
     _pub("p", "float", "Nilai p", "p-value"),
     _c("significant", "bool", "Signifikan (p < 0,05)", "Significant (p < .05)"),
-    _c("suppressed", "bool", "Ditekan (pasangan < 30)", "Suppressed (pairs < 30)", null=False),
+    _c("suppressed", "bool", "Tidak ditampilkan (pasangan < 30)",
+       "Not shown (fewer than 30 pairs)", null=False),
     _c("cross_delta", "float", "Perubahan lintas-seksi (semua responden)",
        "Cross-sectional change (all respondents)"),
     _c("cross_se", "float", "Galat baku perubahan lintas-seksi", "Cross-sectional change SE"),
@@ -423,3 +503,54 @@ TABLES.update({t.name: t for t in [
                 ("instrument__code", "version__version", "id"), None,
                 {"instrument": "instrument__code", "version": "version__version"}),
 ]})
+
+
+# --- bridges across instrument versions (issue 12 part 2) -------------------------------------
+
+BRIDGE_COLUMNS = (
+    INSTRUMENT, REGION, DIMENSION, WAVE,
+    _c("version", "int", "Versi instrumen gelombang", "Instrument version of the wave",
+       null=False),
+    _c("from_version", "int", "Versi pertama deret", "First version of the series", null=False),
+    _c("to_version", "int", "Versi terakhir deret", "Last version of the series", null=False),
+    _c("series", "int", "Deret ke-", "Series number", null=False),
+    _c("linked_items", "int", "Jumlah butir tertaut", "Linked items", null=False),
+    _c("items", "str", "Kode butir tertaut", "Linked item codes", width=1000, null=False),
+    _c("n", "int", "Jumlah responden dengan skor sah", "Respondents with a valid score",
+       null=False),
+    _c("n_eff", "float", "Ukuran sampel efektif (Kish)", "Kish effective sample size"),
+    _pub("estimate", "float", "Estimasi jembatan (butir tertaut, 0-100)",
+         "Bridge estimate (linked items, 0-100)"),
+    _pub("se", "float", "Galat baku (linearisasi Taylor)",
+         "Standard error (Taylor linearisation)"),
+    _pub("ci_low", "float", "Batas bawah selang kepercayaan 95 %", "95% CI lower bound"),
+    _pub("ci_high", "float", "Batas atas selang kepercayaan 95 %", "95% CI upper bound"),
+    _c("df", "int", "Derajat bebas desain", "Design degrees of freedom"),
+    _c("suppressed", "bool", "Tidak ditampilkan (responden < 30)",
+       "Not shown (fewer than 30 respondents)", null=False),
+    _pub("category", "category", "Kategori", "Category"),
+)
+TABLES["bridges"] = ResultTable(
+    "bridges", m.BridgeResult, BRIDGE_COLUMNS,
+    ("wave__instrument__code", "wave__year", "dimension", "region_code", "series"),
+    "region_code", {**WAVE_FILTERS, "region": "region_code", "dimension": "dimension",
+                    "series": "series"}, _published_estimate)
+
+
+# --- names beside codes in a person's spreadsheet (issue 17) ----------------------------------
+
+#: code column -> the columns the Excel download adds right after it (looked up by
+#: `surveys.services.exports`; CSV, Parquet and the statistical files keep codes only).
+NAME_COLUMNS: dict[str, tuple[Column, ...]] = {
+    "region": (
+        _c("region_name", "str", "Nama wilayah", "Region name"),
+        _c("region_kemendagri", "str", "Kode wilayah Kemendagri", "Kemendagri region code"),
+    ),
+    "dimension": (_c("dimension_name", "str", "Nama sila / indeks", "Sila / index name"),),
+    "indicator": (
+        _c("indicator_name", "str", "Nama indikator", "Indicator name"),
+        _c("indicator_unit", "str", "Satuan", "Unit"),
+        _c("polarity", "str", "Polaritas", "Polarity"),
+    ),
+    "programme": (_c("programme_name", "str", "Nama program/kegiatan", "Programme name"),),
+}

@@ -13,6 +13,9 @@ Two rules are applied here, in the query, and nowhere else:
 `catalogue.TABLES`; the helpers below build on it. Rows that print related objects (trends,
 changes, achievements: no suppressed fields) are also available as model querysets with their
 related rows joined, so a page costs a fixed number of queries whatever its length.
+
+Every queryset built here reads from `surveys.routers.read_alias()`: the read replica when
+``DATABASE_REPLICA_URL`` is set, else the default database.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from surveys.models import (
     TrendResult,
 )
 from surveys.publish.catalogue import TABLES, ResultTable
+from surveys.routers import read_alias
 
 
 def scope_regions(
@@ -57,7 +61,7 @@ def _scoped(table: ResultTable, regions: set[str] | None, filters: dict[str, obj
     unknown = set(filters) - set(table.filters)
     if unknown:
         raise TypeError(f"{table.name}: unknown filter(s) {sorted(unknown)}")
-    queryset = _filter(table.model.objects.all(),
+    queryset = _filter(table.model.objects.using(read_alias()).all(),
                        **{table.filters[key]: value for key, value in filters.items()})
     if table.region_lookup is not None:
         queryset = scope_regions(queryset, regions, field=table.region_lookup)
@@ -196,13 +200,16 @@ def indicators(
     and to `region` / `year` when given. Every indicator keeps its `level` tag: outputs are
     listed beside the outcome, never folded into it."""
     values = _filter(
-        IndicatorValue.objects.select_related("region"), region__code=region, year=year
+        IndicatorValue.objects.using(read_alias()).select_related("region"),
+        region__code=region, year=year,
     )
-    targets = _filter(Target.objects.select_related("region"), region__code=region, year=year)
+    targets = _filter(Target.objects.using(read_alias()).select_related("region"),
+                      region__code=region, year=year)
     values = scope_regions(values, regions, field="region__code")
     targets = scope_regions(targets, regions, field="region__code")
     queryset = _filter(
-        Indicator.objects.all(), code=indicator, level=level, dimension_code=dimension
+        Indicator.objects.using(read_alias()).all(), code=indicator, level=level,
+        dimension_code=dimension,
     )
     return queryset.prefetch_related(
         Prefetch(
@@ -217,7 +224,8 @@ def indicators(
 def index_targets(*, regions: set[str] | None, region: str) -> dict[int, float]:
     """The INDEX targets of one region the caller may see, by year."""
     queryset = scope_regions(
-        Target.objects.filter(indicator__code=INDEX_CODE, region__code=region), regions,
+        Target.objects.using(read_alias()).filter(indicator__code=INDEX_CODE,
+                                                  region__code=region), regions,
         field="region__code",
     )
     return dict(queryset.values_list("year", "target"))
@@ -225,7 +233,8 @@ def index_targets(*, regions: set[str] | None, region: str) -> dict[int, float]:
 
 def region_names(codes: set[str] | list[str]) -> dict[str, str]:
     """Display names of region codes; ``ALL`` is the whole design (the province)."""
-    names = dict(Region.objects.filter(code__in=sorted(codes)).values_list("code", "name"))
+    names = dict(Region.objects.using(read_alias()).filter(code__in=sorted(codes))
+                 .values_list("code", "name"))
     if ALL_REGIONS in codes:
         names[ALL_REGIONS] = names.get(ALL_REGIONS, "Seluruh wilayah survei")
     return names

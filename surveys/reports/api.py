@@ -9,6 +9,7 @@ without published estimates that year is a 400 naming the years that exist.
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied
@@ -26,10 +27,6 @@ from surveys.reports import jobs as report_jobs
 from surveys.reports.content import report_instrument
 
 
-def _t(text_id: str, text_en: str) -> str:
-    return text_en if request_language() == "en" else text_id
-
-
 class ReportRequestSerializer(serializers.Serializer):
     region = serializers.CharField(max_length=20, help_text="Kode BPS wilayah atau ALL")
     year = serializers.IntegerField(min_value=YEAR_MIN, max_value=YEAR_MAX,
@@ -41,8 +38,9 @@ class ReportRequestSerializer(serializers.Serializer):
 
     def validate_region(self, value: str) -> str:
         if value != ALL_REGIONS and not Region.objects.filter(code=value).exists():
-            raise serializers.ValidationError(_t(f"Wilayah tidak dikenal: {value}.",
-                                                 f"Unknown region: {value}."))
+            # Translators: id: Wilayah tidak dikenal: {region}.
+            raise serializers.ValidationError(_("Unknown region: {region}.").format(
+                region=value))
         return value
 
 

@@ -16,8 +16,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop as _noop
+
 from analysis import trends
 from surveys import publish
+from surveys.language import in_language
 from surveys.models import (
     ALL_REGIONS,
     OVERALL,
@@ -131,9 +135,10 @@ def province_name() -> str | None:
 def region_label(region: str, lang: str) -> tuple[str, str]:
     """(name, name with its codes) of a region; ALL is the whole survey area (the province)."""
     if region == ALL_REGIONS:
-        name = province_name() or ("Seluruh wilayah survei" if lang != "en" else
-                                   "Whole survey area")
-        whole = "seluruh wilayah survei" if lang != "en" else "whole survey area"
+        with in_language(lang):
+            name = province_name() or _("Whole survey area")
+            # Translators: id: seluruh wilayah survei
+            whole = _("whole survey area")
         return name, f"{name} ({whole}, ALL)"
     row = Region.objects.filter(code=region).values_list("name", "code_kemendagri").first()
     if row is None:
@@ -187,8 +192,16 @@ class _Data:
 
 def build_report(*, region: str, year: int, regions: set[str] | None, lang: str = "id",
                  instrument: str | None = None, today: dt.date | None = None) -> Report:
-    """Assemble the report of `region` for `year` as the caller (`regions`) may see it."""
+    """Assemble the report of `region` for `year` as the caller (`regions`) may see it, its
+    words in `lang` (gettext)."""
     lang = "en" if lang == "en" else "id"
+    with in_language(lang):
+        return _build_report(region=region, year=year, regions=regions, lang=lang,
+                             instrument=instrument, today=today)
+
+
+def _build_report(*, region: str, year: int, regions: set[str] | None, lang: str,
+                  instrument: str | None, today: dt.date | None) -> Report:
     w = tx.words(lang)
     if regions is not None and region not in regions:
         raise _err(f"wilayah {region} di luar cakupan akun ini",
@@ -247,7 +260,8 @@ def _read(*, regions: set[str] | None, region: str, year: int, instrument: str,
                                              instrument=instrument, wave=year):
             province[e.dimension] = e
     changes = {(c.dimension, c.to_wave): c for c in publish.changes(
-        regions=regions, region=region, instrument=instrument) if c.to_wave <= year}
+        regions=regions, region=region, instrument=instrument)
+        if c.to_wave <= year and c.delta is not None}  # blank across a series break
     names: dict[str, str] = {}
     positions: dict[str, int] = {}
     for code, name_id, name_en, position in (
@@ -290,33 +304,30 @@ def _overall_sentence(data: _Data, name: str) -> str:
     e = _current(data, OVERALL)
     model = data.sae.get(data.year)
     if e is None:
-        return (f"Indeks tahun {data.year} belum tersedia untuk {name}." if lang != "en" else
-                f"No index for {name} in {data.year} yet.")
+        # Translators: id: Indeks tahun {year} belum tersedia untuk {name}.
+        return _("No index for {name} in {year} yet.").format(name=name, year=data.year)
     if e.suppressed or e.estimate is None:
-        text = (f"Indeks Internalisasi Nilai Pancasila {name} tahun {data.year} tidak "
-                f"ditampilkan: hanya {e.n} responden (kurang dari 30)." if lang != "en" else
-                f"The Pancasila values index of {name} in {data.year} is not shown: only {e.n} "
-                f"respondents (fewer than 30).")
+        # Translators: id: Indeks Internalisasi Nilai Pancasila {name} tahun {year} tidak
+        #   ditampilkan: hanya {n} responden (kurang dari 30).
+        text = _("The Pancasila values index of {name} in {year} is not shown: only {n} "
+                 "respondents (fewer than 30).").format(name=name, year=data.year, n=e.n)
         if model is not None:
             low = model["model_estimate"] - 1.959964 * model["model_se"]
             high = model["model_estimate"] + 1.959964 * model["model_se"]
-            text += (f" Estimasi model / model-based (Fay-Herriot, bukan hasil survei): "
-                     f"{tx.index(model['model_estimate'], lang)} (selang 95 % "
-                     f"{tx.interval(low, high, lang)})." if lang != "en" else
-                     f" Model-based estimate (Fay-Herriot, not a survey result): "
-                     f"{tx.index(model['model_estimate'], lang)} (95 % interval "
-                     f"{tx.interval(low, high, lang)}).")
+            # Translators: id: Estimasi model / model-based (Fay-Herriot, bukan hasil survei):
+            #   {value} (selang 95 % {interval}).
+            text += " " + _("Model-based estimate (Fay-Herriot, not a survey result): {value} "
+                            "(95 % interval {interval}).").format(
+                value=tx.index(model["model_estimate"], lang),
+                interval=tx.interval(low, high, lang))
         return text
-    if lang == "en":
-        return (f"The Pancasila values index of {name} in {data.year} is "
-                f"{tx.index(e.estimate, lang)} out of 100, category "
-                f"{tx.category(e.category, lang)} "
-                f"(95 % confidence interval {tx.interval(e.ci_low, e.ci_high, lang)}; "
-                f"{e.n} respondents).")
-    return (f"Indeks Internalisasi Nilai Pancasila {name} tahun {data.year} adalah "
-            f"{tx.index(e.estimate, lang)} dari 100, kategori {tx.category(e.category, lang)} "
-            f"(selang kepercayaan 95 % {tx.interval(e.ci_low, e.ci_high, lang)}; "
-            f"{e.n} responden).")
+    # Translators: id: Indeks Internalisasi Nilai Pancasila {name} tahun {year} adalah {value}
+    #   dari 100, kategori {category} (selang kepercayaan 95 % {interval}; {n} responden).
+    return _("The Pancasila values index of {name} in {year} is {value} out of 100, category "
+             "{category} (95 % confidence interval {interval}; {n} respondents).").format(
+        name=name, year=data.year, value=tx.index(e.estimate, lang),
+        category=tx.category(e.category, lang), interval=tx.interval(e.ci_low, e.ci_high, lang),
+        n=e.n)
 
 
 def _change_sentences(data: _Data) -> list[str]:
@@ -331,126 +342,97 @@ def _change_sentences(data: _Data) -> list[str]:
         previous.add(change.from_wave)
         label = _dim_label(data, code)
         if change.significant:
-            part = (f"{label} {tx.number(change.delta, 1, lang, sign=True)} poin ("
-                    f"{tx.pvalue(change.p, lang)})" if lang != "en" else
-                    f"{label} {tx.number(change.delta, 1, lang, sign=True)} points ("
-                    f"{tx.pvalue(change.p, lang)})")
+            # Translators: id: {label} {delta} poin ({test})
+            part = _("{label} {delta} points ({test})").format(
+                label=label, delta=tx.number(change.delta, 1, lang, sign=True),
+                test=tx.pvalue(change.p, lang))
             (ups if change.delta > 0 else downs).append(part)
         else:
             flat.append(f"{label} ({tx.number(change.delta, 1, lang, sign=True)}, MDC "
                         f"{tx.number(change.mdc, 1, lang)})")
     current = _current(data, OVERALL)
     if not (ups or downs or flat) and current is not None and current.suppressed:
-        return [f"Perubahan dari tahun sebelumnya tidak dihitung: angka {data.year} tidak "
-                "ditampilkan (responden < 30)." if lang != "en" else
-                f"No change from the previous year: the {data.year} figures are not shown "
-                "(fewer than 30 respondents)."]
+        # Translators: id: Perubahan dari tahun sebelumnya tidak dihitung: angka {year} tidak
+        #   ditampilkan (responden < 30).
+        return [_("No change from the previous year: the {year} figures are not shown (fewer "
+                  "than 30 respondents).").format(year=data.year)]
     if not (ups or downs or flat):
-        return [f"Belum ada tahun sebelumnya yang dapat dibandingkan dengan {data.year}."
-                if lang != "en" else
-                f"There is no earlier published year to compare {data.year} with."]
+        # Translators: id: Belum ada tahun sebelumnya yang dapat dibandingkan dengan {year}.
+        return [_("There is no earlier published year to compare {year} with.").format(
+            year=data.year)]
     since = ", ".join(str(y) for y in sorted(previous))
     out = []
-    if lang == "en":
-        if ups:
-            out.append(f"Since {since}, significant rises (p < .05): {'; '.join(ups)}.")
-        if downs:
-            out.append(f"Since {since}, significant falls (p < .05): {'; '.join(downs)}.")
-        if flat:
-            out.append(f"Not significantly changed since {since}: {'; '.join(flat)}; a change "
-                       "smaller than the MDC (minimum detectable change) cannot be told from "
-                       "sampling noise.")
-        return out
     if ups:
-        out.append(f"Dibanding {since}, naik secara signifikan (p < 0,05): {'; '.join(ups)}.")
+        # Translators: id: Dibanding {since}, naik secara signifikan (p < 0,05): {list}.
+        out.append(_("Since {since}, significant rises (p < .05): {list}.").format(
+            since=since, list="; ".join(ups)))
     if downs:
-        out.append(f"Dibanding {since}, turun secara signifikan (p < 0,05): {'; '.join(downs)}.")
+        # Translators: id: Dibanding {since}, turun secara signifikan (p < 0,05): {list}.
+        out.append(_("Since {since}, significant falls (p < .05): {list}.").format(
+            since=since, list="; ".join(downs)))
     if flat:
-        out.append(f"Belum berubah secara signifikan dibanding {since}: {'; '.join(flat)}; "
-                   "perubahan yang lebih kecil dari MDC (perubahan minimum terdeteksi) belum "
-                   "dapat dibedakan dari galat sampel.")
+        # Translators: id: Belum berubah secara signifikan dibanding {since}: {list}; perubahan
+        #   yang lebih kecil dari MDC (perubahan minimum terdeteksi) belum dapat dibedakan dari
+        #   galat sampel.
+        out.append(_("Not significantly changed since {since}: {list}; a change smaller than "
+                     "the MDC (minimum detectable change) cannot be told from sampling "
+                     "noise.").format(since=since, list="; ".join(flat)))
     return out
 
 
 def verdict_sentence(data: _Data, code: str) -> str:
-    """METHODS 6: first-to-latest published change with its test; the Theil-Sen slope as the
-    average change per year; never "no trend" when there are too few years to test one."""
-    lang = data.lang
-    points = _published_points(data, code)
-    label = _dim_label(data, code)
-    if len(points) < 2:
-        return (f"{label}: baru {len(points)} tahun terbit; perubahan belum dapat dinilai."
-                if lang != "en" else
-                f"{label}: {len(points)} published year(s) only; no change can be judged yet.")
-    verdict = trends.office_verdict([p.year for p in points], [p.estimate for p in points],
-                                    [p.se for p in points])
-    change = verdict.change
-    assert change is not None
-    first, last = points[0].year, points[-1].year
-    delta = tx.number(change.delta, 1, lang, sign=True)
-    size = tx.number(abs(change.delta), 1, lang)
-    if lang == "en":
-        if verdict.direction == "up":
-            text = f"{label}: rose by {size} points from {first} to {last} ("
-        elif verdict.direction == "down":
-            text = f"{label}: fell by {size} points from {first} to {last} ("
-        else:
-            text = (f"{label}: not significantly changed from {first} to {last} ({delta} "
-                    "points, ")
-        text += f"{tx.pvalue(change.p, lang)}, MDC {tx.number(change.mdc, 1, lang)})"
-        if not math.isnan(verdict.sen_slope):
-            text += (f"; on average {tx.number(verdict.sen_slope, 1, lang, sign=True)} points "
-                     "per year")
-        if not verdict.trend_testable:
-            text += "; too few years for a trend test"
-        return text + "."
-    if verdict.direction == "up":
-        text = f"{label}: naik {size} poin dari {first} ke {last} ("
-    elif verdict.direction == "down":
-        text = f"{label}: turun {size} poin dari {first} ke {last} ("
-    else:
-        text = (f"{label}: belum berubah secara signifikan dari {first} ke {last} ({delta} "
-                "poin, ")
-    text += f"{tx.pvalue(change.p, lang)}, MDC {tx.number(change.mdc, 1, lang)})"
-    if not math.isnan(verdict.sen_slope):
-        text += (f"; rata-rata {tx.number(verdict.sen_slope, 1, lang, sign=True)} poin per "
-                 "tahun")
-    if not verdict.trend_testable:
-        text += "; terlalu sedikit tahun untuk uji tren"
-    return text + "."
+    """METHODS 6 for one series of the report, worded by surveys.reports.text.verdict_sentence
+    (the dashboard's sentence), with the series' name and its minimum detectable change."""
+    points = _verdict_points(data, code)
+    verdict = trends.office_verdict(*zip(*points, strict=True)) if points else None
+    return tx.verdict_sentence(verdict, data.lang, subject=_dim_label(data, code), mdc=True)
+
+
+def _verdict_points(data: _Data, code: str) -> list[tuple[int, float, float]]:
+    """The published points the verdict rests on: never across a series break (DECISIONS on
+    instrument versions), as the dashboard's. The latest series' bridge estimates when it spans
+    instrument versions; else the full estimates from the start of the series that holds the
+    report's year."""
+    from surveys.services import bridges
+
+    series = bridges.current_series(regions={data.region}, region=data.region, dimension=code,
+                                    instrument=data.instrument)
+    if (series is not None and series.basis == "linked"
+            and (series.first_wave is None or series.first_wave <= data.year)):
+        return [(p.year, p.estimate, p.se) for p in series.points
+                if p.year <= data.year and not p.suppressed
+                and p.estimate is not None and p.se is not None]
+    starts = [] if series is None else [*series.breaks, series.first_wave or 0]
+    start = max((y for y in starts if y <= data.year), default=0)
+    return [(p.year, p.estimate, p.se) for p in _published_points(data, code)
+            if p.year >= start]
 
 
 def _target_sentence(data: _Data, achieved: list[dict[str, Any]]) -> str:
-    lang = data.lang
     if not achieved:
-        return (f"Tidak ada indikator bertarget tahun {data.year}." if lang != "en" else
-                f"No indicator has a target for {data.year}.")
+        # Translators: id: Tidak ada indikator bertarget tahun {year}.
+        return _("No indicator has a target for {year}.").format(year=data.year)
     measured = [a for a in achieved if a["achievement"] is not None]
     met = [a for a in measured if a["met"]]
     sure = [a for a in met if a["met_with_confidence"]]
     missed = [a for a in measured if not a["met"]]
     open_ = [a for a in achieved if a["achievement"] is None]
     names = lambda rows: ", ".join(a["name"] for a in rows)  # noqa: E731
-    if lang == "en":
-        text = f"Of {len(achieved)} indicator(s) with a target for {data.year}, {len(met)} met"
-        if met:
-            text += f" ({names(met)})"
-        survey_met = [a for a in met if a["met_with_confidence"] is not None]
-        if survey_met:
-            text += f", {len(sure)} of them with 95 % confidence"
-        text += f"; {len(missed)} missed" + (f" ({names(missed)})" if missed else "")
-        if open_:
-            text += f"; {len(open_)} without a realisation ({names(open_)})"
-        return text + "."
-    text = f"Dari {len(achieved)} indikator bertarget tahun {data.year}, {len(met)} tercapai"
+    # Translators: id: Dari {n} indikator bertarget tahun {year}, {met} tercapai
+    text = _("Of {n} indicator(s) with a target for {year}, {met} met").format(
+        n=len(achieved), year=data.year, met=len(met))
     if met:
         text += f" ({names(met)})"
     survey_met = [a for a in met if a["met_with_confidence"] is not None]
     if survey_met:
-        text += f", {len(sure)} di antaranya tercapai pada keyakinan 95 %"
-    text += f"; {len(missed)} belum tercapai" + (f" ({names(missed)})" if missed else "")
+        # Translators: id: , {n} di antaranya tercapai pada keyakinan 95 %
+        text += _(", {n} of them with 95 % confidence").format(n=len(sure))
+    # Translators: id: ; {n} belum tercapai
+    text += _("; {n} missed").format(n=len(missed)) + (f" ({names(missed)})" if missed else "")
     if open_:
-        text += f"; {len(open_)} tanpa realisasi ({names(open_)})"
+        # Translators: id: ; {n} tanpa realisasi ({names})
+        text += _("; {n} without a realisation ({names})").format(n=len(open_),
+                                                                  names=names(open_))
     return text + "."
 
 
@@ -463,19 +445,22 @@ def _province_sentence(data: _Data, name: str) -> str | None:
         return None
     delta, p, significant = _difference(mine, whole)
     province = province_name() or "ALL"
-    if lang == "en":
-        where = ("higher than" if delta > 0 else "lower than") if significant else (
-            "not significantly different from")
-        return (f"{name} is {where} the whole province ({province} "
-                f"{tx.index(whole.estimate, lang)}, 95 % confidence interval "
-                f"{tx.interval(whole.ci_low, whole.ci_high, lang)}; difference "
-                f"{tx.number(delta, 1, lang, sign=True)}, {tx.pvalue(p, lang)}).")
-    where = ("lebih tinggi daripada" if delta > 0 else "lebih rendah daripada") if significant \
-        else "tidak berbeda secara signifikan dari"
-    return (f"{name} {where} provinsi secara keseluruhan ({province} "
-            f"{tx.index(whole.estimate, lang)}, selang kepercayaan 95 % "
-            f"{tx.interval(whole.ci_low, whole.ci_high, lang)}; selisih "
-            f"{tx.number(delta, 1, lang, sign=True)}, {tx.pvalue(p, lang)}).")
+    if not significant:
+        # Translators: id: tidak berbeda secara signifikan dari
+        where = _("not significantly different from")
+    elif delta > 0:
+        # Translators: id: lebih tinggi daripada
+        where = _("higher than")
+    else:
+        # Translators: id: lebih rendah daripada
+        where = _("lower than")
+    # Translators: id: {name} {where} provinsi secara keseluruhan ({province} {value}, selang
+    #   kepercayaan 95 % {interval}; selisih {delta}, {test}).
+    return _("{name} is {where} the whole province ({province} {value}, 95 % confidence "
+             "interval {interval}; difference {delta}, {test}).").format(
+        name=name, where=where, province=province, value=tx.index(whole.estimate, lang),
+        interval=tx.interval(whole.ci_low, whole.ci_high, lang),
+        delta=tx.number(delta, 1, lang, sign=True), test=tx.pvalue(p, lang))
 
 
 def _difference(mine: publish.PublishedEstimate, whole: publish.PublishedEstimate
@@ -647,17 +632,20 @@ def _comparability(data: _Data) -> str | None:
     verdicts = {r.get("comparability") for r in rows if r.get("comparability")}
     if not verdicts:
         return None
-    words = {
-        "comparable": ("sebanding (invariansi skalar): nilai rata-rata antartahun dapat "
-                       "dibandingkan", "comparable (scalar invariance): means can be compared "
-                                       "across years"),
-        "partial": ("sebagian (invariansi metrik): bandingkan hubungan, bukan rata-rata",
-                    "partial (metric invariance): compare relations, not means"),
-        "not": ("tidak sebanding: perubahan rata-rata antartahun tidak dapat ditafsirkan",
-                "not comparable: changes of the means across years cannot be interpreted"),
-    }
-    out = [words.get(v, (v, v))[1 if data.lang == "en" else 0] for v in sorted(verdicts)]
+    out = [_(COMPARABILITY[v]) if v in COMPARABILITY else v for v in sorted(verdicts)]
     return tx.words(data.lang)["comparability"].format(verdict="; ".join(out))
+
+
+#: measurement invariance verdicts (surveys.models.longitudinal) in words (msgids)
+COMPARABILITY = {
+    # Translators: id: sebanding (invariansi skalar): nilai rata-rata antartahun dapat
+    #   dibandingkan
+    "comparable": _noop("comparable (scalar invariance): means can be compared across years"),
+    # Translators: id: sebagian (invariansi metrik): bandingkan hubungan, bukan rata-rata
+    "partial": _noop("partial (metric invariance): compare relations, not means"),
+    # Translators: id: tidak sebanding: perubahan rata-rata antartahun tidak dapat ditafsirkan
+    "not": _noop("not comparable: changes of the means across years cannot be interpreted"),
+}
 
 
 def _sila_section(data: _Data, *, regions: set[str] | None, name: str) -> Section:
@@ -794,58 +782,61 @@ def _methods_section(data: _Data, *, regions: set[str] | None, name: str) -> Sec
     e = _current(data, OVERALL)
     whole = data.province.get(OVERALL)
     suppressed = [x.year for x in data.estimates.get(OVERALL, []) if x.suppressed]
-    if lang == "en":
-        sample = (f"Sample {data.year}: {tx.number(e.n, 0, lang)} respondents in {name}" if e else
-                  f"Sample {data.year}: none in {name}")
-        if e and e.n_eff:
-            sample += f" (effective sample size {tx.number(e.n_eff, 0, lang)})"
-        if whole:
-            sample += f"; {tx.number(whole.n, 0, lang)} in the whole province"
-        texts = [
-            sample + ".",
-            "Weighting: design weights (population / sample size per stratum), raked to the "
-            "population margins by sex and age group; standard errors by Taylor linearisation "
-            "over strata and clusters (PSU); 95 % confidence intervals with the design's "
-            "degrees of freedom.",
-            "Suppression: an estimate from fewer than 30 respondents is not shown and takes no "
-            "part in trends, changes or achievement"
-            + (f" (in this report: {', '.join(map(str, suppressed))})." if suppressed else "."),
-            "MDC (minimum detectable change, 80 % power) = 2.80 × SE of the change: a change "
-            "smaller than the MDC cannot be told apart from sampling noise; a target gain "
-            "smaller than the MDC cannot be verified by the survey.",
-            "Model-based cells (Fay-Herriot small-area estimates, borrowing strength from proxy "
-            "indicators) are always labelled \"model-based\" and never replace a published "
-            "survey estimate.",
-            "The comparison with the province uses SE = √(SE² region + SE² province), which "
-            "ignores that the region is part of the province: the test is conservative.",
-        ]
+    if e:
+        # Translators: id: Sampel {year}: {n} responden di {name}
+        sample = _("Sample {year}: {n} respondents in {name}").format(
+            year=data.year, n=tx.number(e.n, 0, lang), name=name)
     else:
-        sample = (f"Sampel {data.year}: {tx.number(e.n, 0, lang)} responden di {name}" if e else
-                  f"Sampel {data.year}: tidak ada di {name}")
-        if e and e.n_eff:
-            sample += f" (ukuran sampel efektif {tx.number(e.n_eff, 0, lang)})"
-        if whole:
-            sample += f"; {tx.number(whole.n, 0, lang)} di seluruh provinsi"
-        texts = [
-            sample + ".",
-            "Pembobotan: bobot desain (populasi / ukuran sampel per strata), disesuaikan "
-            "(raking) dengan marginal populasi menurut jenis kelamin dan kelompok umur; galat "
-            "baku dengan linearisasi Taylor atas strata dan klaster (PSU); selang kepercayaan "
-            "95 % dengan derajat bebas desain.",
-            "Angka yang tidak ditampilkan: estimasi dari kurang dari 30 responden tidak "
-            "ditampilkan dan tidak "
-            "dipakai untuk tren, perubahan, maupun capaian"
-            + (f" (dalam laporan ini: {', '.join(map(str, suppressed))})." if suppressed
-               else "."),
-            "MDC (perubahan minimum terdeteksi, daya 80 %) = 2,80 × galat baku perubahan: "
-            "perubahan yang lebih kecil dari MDC tidak dapat dibedakan dari galat sampel; "
-            "kenaikan target yang lebih kecil dari MDC tidak dapat diverifikasi oleh survei.",
-            "Sel estimasi model (estimasi area kecil Fay-Herriot dengan bantuan indikator "
-            "proksi) selalu diberi label \"estimasi model / model-based\" dan tidak pernah "
-            "menggantikan estimasi survei yang terbit.",
-            "Perbandingan dengan provinsi memakai galat baku √(GB² wilayah + GB² provinsi), "
-            "yang mengabaikan bahwa wilayah ini bagian dari provinsi: ujinya konservatif.",
-        ]
+        # Translators: id: Sampel {year}: tidak ada di {name}
+        sample = _("Sample {year}: none in {name}").format(year=data.year, name=name)
+    if e and e.n_eff:
+        # Translators: id: (ukuran sampel efektif {n})
+        sample += " " + _("(effective sample size {n})").format(n=tx.number(e.n_eff, 0, lang))
+    if whole:
+        # Translators: id: ; {n} di seluruh provinsi
+        sample += _("; {n} in the whole province").format(n=tx.number(whole.n, 0, lang))
+    if suppressed:
+        # Translators: id: Angka yang tidak ditampilkan: estimasi dari kurang dari 30 responden
+        #   tidak ditampilkan dan tidak dipakai untuk tren, perubahan, maupun capaian (dalam
+        #   laporan ini: {years}).
+        suppression = _("Suppression: an estimate from fewer than 30 respondents is not shown "
+                        "and takes no part in trends, changes or achievement (in this report: "
+                        "{years}).").format(years=", ".join(map(str, suppressed)))
+    else:
+        # Translators: id: Angka yang tidak ditampilkan: estimasi dari kurang dari 30 responden
+        #   tidak ditampilkan dan tidak dipakai untuk tren, perubahan, maupun capaian.
+        suppression = _("Suppression: an estimate from fewer than 30 respondents is not shown "
+                        "and takes no part in trends, changes or achievement.")
+    texts = [
+        sample + ".",
+        # Translators: id: Pembobotan: bobot desain (populasi / ukuran sampel per strata),
+        #   disesuaikan (raking) dengan marginal populasi menurut jenis kelamin dan kelompok
+        #   umur; galat baku dengan linearisasi Taylor atas strata dan klaster (PSU); selang
+        #   kepercayaan 95 % dengan derajat bebas desain.
+        _("Weighting: design weights (population / sample size per stratum), raked to the "
+          "population margins by sex and age group; standard errors by Taylor linearisation "
+          "over strata and clusters (PSU); 95 % confidence intervals with the design's "
+          "degrees of freedom."),
+        suppression,
+        # Translators: id: MDC (perubahan minimum terdeteksi, daya 80 %) = 2,80 × galat baku
+        #   perubahan: perubahan yang lebih kecil dari MDC tidak dapat dibedakan dari galat
+        #   sampel; kenaikan target yang lebih kecil dari MDC tidak dapat diverifikasi oleh
+        #   survei.
+        _("MDC (minimum detectable change, 80 % power) = 2.80 × SE of the change: a change "
+          "smaller than the MDC cannot be told apart from sampling noise; a target gain "
+          "smaller than the MDC cannot be verified by the survey."),
+        # Translators: id: Sel estimasi model (estimasi area kecil Fay-Herriot dengan bantuan
+        #   indikator proksi) selalu diberi label "estimasi model / model-based" dan tidak
+        #   pernah menggantikan estimasi survei yang terbit.
+        _("Model-based cells (Fay-Herriot small-area estimates, borrowing strength from proxy "
+          "indicators) are always labelled \"model-based\" and never replace a published "
+          "survey estimate."),
+        # Translators: id: Perbandingan dengan provinsi memakai galat baku √(GB² wilayah + GB²
+        #   provinsi), yang mengabaikan bahwa wilayah ini bagian dari provinsi: ujinya
+        #   konservatif.
+        _("The comparison with the province uses SE = √(SE² region + SE² province), which "
+          "ignores that the region is part of the province: the test is conservative."),
+    ]
     section.blocks += [Paragraph(t) for t in texts]
     if data.sae:
         rows = []

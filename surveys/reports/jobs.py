@@ -36,6 +36,7 @@ from surveys.models import (
     Role,
 )
 from surveys.reports import ReportError, build_report, render
+from surveys.routers import replica_reads
 from surveys.selectors.access import user_roles
 
 log = logging.getLogger(__name__)
@@ -93,8 +94,9 @@ def documents(*, regions: Sequence[str], year: int, fmt: str, lang: str,
     """(file name, bytes) of each region's report, in the order given."""
     out = []
     for region in regions:
-        report = build_report(region=region, year=year, regions=scope, lang=lang,
-                              instrument=instrument)
+        with replica_reads():  # the read replica when configured (surveys.routers)
+            report = build_report(region=region, year=year, regions=scope, lang=lang,
+                                  instrument=instrument)
         out.append((file_name(region, year, fmt, lang), render(report, fmt)))
     return out
 

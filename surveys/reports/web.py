@@ -11,43 +11,41 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_noop as _noop
 from django.views.decorators.http import require_GET, require_POST
 
-from surveys.language import request_language
+from surveys import language
+from surveys.language import Text, request_language
 from surveys.models import ExportJob, JobStatus, Role
 from surveys.models.waves import YEAR_MAX, YEAR_MIN
 from surveys.reports import FORMATS, ReportError
 from surveys.reports import jobs as report_jobs
 from surveys.reports.content import report_instrument
 from surveys.selectors.access import is_reader, user_roles, visible_region_codes
-from surveys.web.labels import labels_for
 from surveys.web.views import LOGIN_URL
 
-WORDS = {
-    "id": {"report": "Laporan capaian kinerja", "download": "Unduh laporan",
-           "year": "Tahun", "format": "Format", "word": "Word (.docx)",
-           "note": ("Laporan untuk Bappeda: tabel indikator RPJMD, ringkasan, tren per sila, "
-                    "output, program, metode. Versi Word dapat disunting sebelum ditandatangani."),
-           "waiting": "Laporan sedang dibuat; halaman ini diperbarui sendiri.",
-           "ready": "Laporan siap.", "failed": "Laporan gagal dibuat.",
-           "back": "Kembali ke dasbor", "forbidden": ("Akun ini hanya dapat membuat laporan "
-                                                       "wilayahnya sendiri."),
-           "invalid": "Permintaan laporan tidak sah"},
-    "en": {"report": "Performance report", "download": "Download report",
-           "year": "Year", "format": "Format", "word": "Word (.docx)",
-           "note": ("The report for Bappeda: RPJMD indicator table, summary, trends per sila, "
-                    "outputs, programmes, methods. The Word version can be edited before "
-                    "signing."),
-           "waiting": "The report is being made; this page reloads itself.",
-           "ready": "The report is ready.", "failed": "The report failed.",
-           "back": "Back to the dashboard", "forbidden": ("This account may produce its own "
-                                                           "region's report only."),
-           "invalid": "Invalid report request"},
+#: the report button's and status page's words: key -> English msgid (Indonesian in locale/id)
+WORDS: dict[str, Text] = {
+    "report": _noop("Performance report"),
+    "download": _noop("Download report"),
+    "year": _noop("Year"),
+    "format": _noop("Format"),
+    "word": _noop("Word (.docx)"),
+    "note": _noop(
+        "The report for Bappeda: RPJMD indicator table, summary, trends per sila, outputs, "
+        "programmes, methods. The Word version can be edited before signing."),
+    "waiting": _noop("The report is being made; this page reloads itself."),
+    "ready": _noop("The report is ready."),
+    "failed": _noop("The report failed."),
+    "back": _noop("Back to the dashboard"),
+    "forbidden": _noop("This account may produce its own region's report only."),
+    "invalid": _noop("Invalid report request"),
 }
 
 
-def words(lang: str) -> dict[str, str]:
-    return WORDS["en" if lang == "en" else "id"]
+def words(lang: str | None = None) -> dict[str, str]:
+    return language.words(WORDS, lang)
 
 
 class ReportForm(forms.Form):
@@ -60,7 +58,7 @@ class ReportForm(forms.Form):
 def _page(request: HttpRequest, context: dict, status: int = 200) -> HttpResponse:
     lang = request_language()
     return render(request, "surveys/reports/status.html",
-                  {"t": labels_for(lang), "rw": words(lang), "lang": lang, **context},
+                  {"lang": lang, **context},
                   status=status)
 
 
@@ -70,7 +68,7 @@ def start(request: HttpRequest) -> HttpResponse:
     lang = request_language()
     roles = user_roles(request.user)
     if not is_reader(roles):
-        raise PermissionDenied(labels_for(lang)["forbidden"])
+        raise PermissionDenied(gettext("This account may not view the dashboard."))
     form = ReportForm(request.POST)
     if not form.is_valid():
         problems = [f"{field}: {' '.join(errors)}" for field, errors in form.errors.items()]

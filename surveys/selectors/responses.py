@@ -233,7 +233,8 @@ class _Columns:
         )
 
 
-def _read_cursor(wave_id: int, layout: VersionLayout, with_respondent: bool) -> _Columns:
+def _read_cursor(wave_id: int, layout: VersionLayout, with_respondent: bool,
+                 only_regions: Sequence[int] | None = None) -> _Columns:
     """Portable path: one values_list query fetched in chunks."""
     fields = ["id", "respondent__panel_key" if with_respondent else "respondent_id",
               "region_id", "sex", "age_group", "stratum", "psu", "base_weight", "answers",
@@ -245,7 +246,10 @@ def _read_cursor(wave_id: int, layout: VersionLayout, with_respondent: bool) -> 
     texts: list[list] = [[], [], [], []]
     weights: list[np.ndarray] = []
     blocks: list[np.ndarray] = []
-    for rows in fetch_chunks(submitted_responses(wave_id).order_by("id"), fields):
+    qs = submitted_responses(wave_id)
+    if only_regions is not None:
+        qs = qs.filter(region_id__in=list(only_regions))
+    for rows in fetch_chunks(qs.order_by("id"), fields):
         rid, key, region, sex, age, stratum, psu, weight, blobs, person = zip(*rows,
                                                                                strict=True)
         ids.append(np.fromiter(rid, dtype=np.int64, count=len(rid)))
@@ -307,7 +311,7 @@ def send_numbers(blobs: Sequence[bytes], dtype: str = ">i8") -> np.ndarray:
 
 
 def _read_pg(wave_id: int, layout: VersionLayout, with_respondent: bool,
-             connection: Any) -> _Columns:
+             connection: Any, region_ids: Sequence[int] | None = None) -> _Columns:
     """PostgreSQL path: the same SELECT aggregated server-side into one row per `PG_GROUP`
     responses and split in C on the client: no Python object per number. Numbers travel as
     their binary send form concatenated into one bytea per column (``int8send``,
@@ -329,10 +333,14 @@ def _read_pg(wave_id: int, layout: VersionLayout, with_respondent: bool,
            f"{binary('float8send(r.base_weight)')}, {binary('r.answers')}, "
            f"{binary('int8send(r.respondent_id)')} "
            f"FROM {table} r {join} WHERE r.wave_id = %s AND r.status = %s "
+           f"{'AND r.region_id = ANY(%s) ' if region_ids is not None else ''}"
            f"GROUP BY r.id / {PG_GROUP}")
+    params: list[Any] = [wave_id, str(ResponseStatus.SUBMITTED)]
+    if region_ids is not None:
+        params.append([int(i) for i in region_ids])
     connection.ensure_connection()
     with Cursor(connection.connection) as cursor:
-        cursor.execute(sql, [wave_id, str(ResponseStatus.SUBMITTED)], binary=True)
+        cursor.execute(sql, params, binary=True)
         rows = cursor.fetchall()
 
     def split(k: int) -> np.ndarray:
@@ -352,7 +360,7 @@ def _read_pg(wave_id: int, layout: VersionLayout, with_respondent: bool,
 
 
 def _read_sqlite(wave_id: int, layout: VersionLayout, with_respondent: bool,
-                 connection: Any) -> _Columns | None:
+                 connection: Any, region_ids: Sequence[int] | None = None) -> _Columns | None:
     """SQLite path: like `_read_pg`, the SELECT aggregated by SQLite itself into one row per
     `PG_GROUP` responses (``group_concat``; answers as hex), so nearly all the work happens
     inside ``sqlite3_step``, which runs without the GIL, and the index run's read-ahead thread
@@ -379,10 +387,11 @@ def _read_sqlite(wave_id: int, layout: VersionLayout, with_respondent: bool,
            f"group_concat({exponent}, ','), group_concat(hex(r.answers), ''), count(*), "
            f"group_concat(r.respondent_id, ',') "
            f"FROM {table} r {join} WHERE r.wave_id = %s AND r.status = %s "
-           f"GROUP BY r.id / {PG_GROUP}")
+           f"{_in_clause(region_ids)}GROUP BY r.id / {PG_GROUP}")
     try:
         with connection.cursor() as cursor:
-            cursor.execute(sql, [wave_id, str(ResponseStatus.SUBMITTED)])
+            cursor.execute(sql, [wave_id, str(ResponseStatus.SUBMITTED),
+                                 *[int(i) for i in region_ids or ()]])
             rows = cursor.fetchall()
     except Exception as exc:  # django wraps sqlite3 errors; "no such function: log2"
         if isinstance(exc.__cause__ or exc, sqlite3.OperationalError) and \
@@ -417,8 +426,15 @@ def _read_sqlite(wave_id: int, layout: VersionLayout, with_respondent: bool,
     ).in_id_order()
 
 
+def _in_clause(region_ids: Sequence[int] | None) -> str:
+    if region_ids is None:
+        return ""
+    return f"AND r.region_id IN ({', '.join(['%s'] * len(region_ids)) or 'NULL'}) "
+
+
 def wave_data(*, wave_id: int, layout: VersionLayout | None = None,
-              with_respondent: bool = True) -> WaveData:
+              with_respondent: bool = True,
+              region_ids: Sequence[int] | None = None) -> WaveData:
     """Read one wave's submitted responses (ONE query) into a `WaveData`.
 
     On PostgreSQL and SQLite the SELECT is aggregated by the database into a few rows and split
@@ -427,6 +443,8 @@ def wave_data(*, wave_id: int, layout: VersionLayout | None = None,
     for bit). ``with_respondent=False`` skips the join to the respondents table
     (the index run does not need panel keys); ``respondent`` is then an array of None. The
     checksum covers the values read, independent of the path and of chunking.
+    ``region_ids`` reads only the responses of these regions (Region pks; a parallel index
+    run's province task, `surveys.services.compute_parallel`).
     """
     wave = Wave.objects.select_related("instrument", "version").get(pk=wave_id)
     layout = layout or version_layout(wave.version)
@@ -434,11 +452,11 @@ def wave_data(*, wave_id: int, layout: VersionLayout | None = None,
     connection = connections[db]
     cols = None
     if connection.vendor == "postgresql":
-        cols = _read_pg(wave_id, layout, with_respondent, connection)
+        cols = _read_pg(wave_id, layout, with_respondent, connection, region_ids)
     elif connection.vendor == "sqlite":
-        cols = _read_sqlite(wave_id, layout, with_respondent, connection)
+        cols = _read_sqlite(wave_id, layout, with_respondent, connection, region_ids)
     if cols is None:
-        cols = _read_cursor(wave_id, layout, with_respondent)
+        cols = _read_cursor(wave_id, layout, with_respondent, region_ids)
     digest = hashlib.sha256()
     digest.update(f"wave {wave.instrument.code} {wave.year} v{wave.version_id} "
                   f"{layout.checksum}\n".encode())

@@ -14,36 +14,41 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from surveys import publish
+from django.utils.translation import gettext_noop as _noop
+
+from surveys import language, publish
 from surveys.models import ALL_REGIONS, OVERALL, Dimension, Programme, Region
 
-LABELS = {
-    "id": {
-        "estimate": "Nilai indeks",
-        "ci": "Selang kepercayaan 95 %",
-        "target": "Target",
-        "significant": "Perubahan signifikan (p < 0,05)",
-        "suppressed": "Tidak ditampilkan (responden < 30)",
-        "model": "Estimasi model / model-based",
-        "programme": "Program kantor",
-        "year": "Tahun",
-        "score": "Nilai (0–100)",
-        "overall": "Indeks keseluruhan",
-        "all": "Seluruh wilayah survei",
-    },
-    "en": {
-        "estimate": "Index value",
-        "ci": "95 % confidence interval",
-        "target": "Target",
-        "significant": "Significant change (p < 0.05)",
-        "suppressed": "Not shown (fewer than 30 respondents)",
-        "model": "Model-based estimate",
-        "programme": "Office programme",
-        "year": "Year",
-        "score": "Score (0–100)",
-        "overall": "Overall index",
-        "all": "Whole survey area",
-    },
+#: the charts' words: key -> English msgid (Indonesian in locale/id, surveys/i18n.py)
+LABELS: dict[str, str] = {
+    # Translators: id: Nilai indeks
+    "estimate": _noop("Index value"),
+    # Translators: id: Selang kepercayaan 95 %
+    "ci": _noop("95 % confidence interval"),
+    # Translators: id: Target
+    "target": _noop("Target"),
+    # Translators: id: Perubahan signifikan (p < 0,05)
+    "significant": _noop("Significant change (p < 0.05)"),
+    # Translators: id: Tidak ditampilkan (responden < 30)
+    "suppressed": _noop("Not shown (fewer than 30 respondents)"),
+    # Translators: id: Estimasi model / model-based
+    "model": _noop("Model-based estimate"),
+    # Translators: id: Program kantor
+    "programme": _noop("Office programme"),
+    # Translators: id: Tahun
+    "year": _noop("Year"),
+    # Translators: id: Nilai (0–100)
+    "score": _noop("Score (0–100)"),
+    # Translators: id: Indeks keseluruhan
+    "overall": _noop("Overall index"),
+    # Translators: id: Seluruh wilayah survei
+    "all": _noop("Whole survey area"),
+    # Translators: id: Versi instrumen berganti
+    "version": _noop("Instrument version changed"),
+    # Translators: id: Deret putus (butir tertaut < 3)
+    "break": _noop("Series break (fewer than 3 linked items)"),
+    # Translators: id: Estimasi jembatan (butir tertaut)
+    "bridge": _noop("Bridge estimate (linked items)"),
 }
 
 #: figure sizes (inches at 100 dpi): ``wide`` for a card at 1280 px, ``phone`` drawn for a
@@ -56,6 +61,8 @@ PROGRAMME_COLOUR = "#d5f5e3"
 ESTIMATE_COLOUR = "#1f4e79"
 TARGET_COLOUR = "#b22222"
 SIGNIFICANT_COLOUR = "#d4a017"
+BRIDGE_COLOUR = "#117a65"
+VERSION_COLOUR = "#555555"
 
 
 @dataclass(frozen=True)
@@ -78,6 +85,12 @@ class TrendChart:
     models: dict[int, tuple[float, float, float]] = field(default_factory=dict)
     #: the office's own programmes as (start year, end year): shaded periods
     programmes: Sequence[tuple[int, int]] = ()
+    #: instrument version boundaries: (first year of the new version, the series breaks there)
+    boundaries: Sequence[tuple[int, bool]] = ()
+    #: bridge (linked-item) estimates of the latest series when it spans versions; the
+    #: significant marks of changes on that basis (``linked``) sit on these points
+    bridge: Sequence[TrendPoint] = ()
+    linked: frozenset[int] = frozenset()
 
 
 def _nan(value: float | None) -> float:
@@ -93,7 +106,7 @@ def draw_trend(chart: TrendChart, *, fmt: str, lang: str = "id", size: str = "wi
     from matplotlib.figure import Figure
     from matplotlib.ticker import FuncFormatter
 
-    labels = LABELS.get(lang, LABELS["id"])
+    labels = language.words(LABELS, lang)
     years = sorted({p.year for p in chart.points} | set(chart.models))
     phone = size == "phone"
     # plain text only: "$" in a label is a character, never mathtext (or TeX)
@@ -178,7 +191,22 @@ def draw_trend(chart: TrendChart, *, fmt: str, lang: str = "id", size: str = "wi
                 label=labels["target"],
             )
             target.set_gid("target")
+        seen: set[str] = set()
+        for year, broken in sorted(chart.boundaries):
+            key = "break" if broken else "version"
+            vline = ax.axvline(year - 0.5, color=VERSION_COLOUR, linewidth=1.5 if broken else 1,
+                               linestyle="-" if broken else ":",
+                               label=labels[key] if key not in seen else None)
+            seen.add(key)
+            vline.set_gid(f"version-{'break' if broken else 'change'}-{year}")
+        if chart.bridge:
+            (bridge,) = ax.plot([p.year for p in chart.bridge],
+                                [_nan(p.estimate) for p in chart.bridge], color=BRIDGE_COLOUR,
+                                marker="s", markersize=5, linestyle="--", linewidth=1.5,
+                                label=labels["bridge"])
+            bridge.set_gid("bridge")
         by_year = {p.year: p.estimate for p in chart.points}
+        by_year.update({p.year: p.estimate for p in chart.bridge if p.year in chart.linked})
         flagged = [y for y in sorted(chart.significant) if by_year.get(y) is not None]
         if flagged:
             marks = ax.scatter(
@@ -251,7 +279,20 @@ def trend_chart_for(
             region__code=region, dimension_code="" if dimension == OVERALL else dimension)
         .values_list("start_year", "end_year")
     ) if region != ALL_REGIONS else []
+    from surveys.services import bridges
+
+    current = bridges.current_series(regions=regions, region=region, dimension=dimension,
+                                     instrument=instrument)
+    breaks = set(current.breaks) if current is not None else set()
+    linked = current is not None and current.basis == "linked"
+    changes = publish.changes(regions=regions, instrument=instrument, region=region,
+                              dimension=dimension)
     chart = TrendChart(
+        boundaries=[(year, year in breaks) for year, _, _ in
+                    bridges.version_boundaries(instrument)],
+        bridge=[TrendPoint(p.year, p.estimate, p.ci_low, p.ci_high) for p in current.points]
+        if linked and current is not None else [],
+        linked=frozenset(changes.filter(basis="linked").values_list("to_wave", flat=True)),
         title=_title(region=region, dimension=dimension, instrument=instrument, lang=lang),
         models=models,
         programmes=programmes,
@@ -263,19 +304,13 @@ def trend_chart_for(
             publish.index_targets(regions=regions, region=region) if dimension == OVERALL
             else {}
         ),
-        significant=dict(
-            publish.changes(
-                regions=regions, instrument=instrument, region=region, dimension=dimension
-            )
-            .filter(significant=True)
-            .values_list("to_wave", "delta")
-        ),
+        significant=dict(changes.filter(significant=True).values_list("to_wave", "delta")),
     )
     return draw_trend(chart, fmt=fmt, lang=lang, size=size)
 
 
 def _title(*, region: str, dimension: str, instrument: str, lang: str) -> str:
-    labels = LABELS.get(lang, LABELS["id"])
+    labels = language.words(LABELS, lang)
     if dimension == OVERALL:
         dimension_name = labels["overall"]
     else:

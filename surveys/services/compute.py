@@ -11,7 +11,9 @@ A run, step by step (METHODS.md sections 2-8):
    domain estimates for every region and ALL x S1..S5 + INDEX -> reliability and item
    statistics per dimension -> correlated-factors CFA;
 3. per instrument, across all its waves (stored estimates of waves not recomputed are read
-   back): trends and year-over-year changes from non-suppressed estimates;
+   back): trends and year-over-year changes from non-suppressed estimates, per series: across
+   an instrument version boundary on the linked items (bridge estimates, computed per wave
+   while its arrays are in memory), never across a break (`surveys.services.bridges`);
 4. globally, for the index instrument (see `index_instrument`): proxy validation and
    achievements;
 5. one transaction deletes the computed waves' rows and the cross-wave tables and bulk-inserts
@@ -50,12 +52,13 @@ from django.utils import timezone
 from tqdm import tqdm
 
 import analysis
-from analysis import achievement, proxies, reliability, scoring, trends, validity, weighting
+from analysis import achievement, proxies, reliability, scoring, validity, weighting
 from analysis.estimation import DesignError, estimate_domains
 from surveys import models as m
+from surveys.publish.catalogue import TABLES
 from surveys.selectors import responses as sel
 from surveys.selectors.weights import pack as packed_weights
-from surveys.services import evaluation, longitudinal
+from surveys.services import bridges, evaluation, longitudinal
 from surveys.services._rows import db_value
 
 logger = logging.getLogger(__name__)
@@ -268,21 +271,30 @@ def _compute_wave(state: _RunState, wave: m.Wave, data: sel.WaveData, population
                        panel=panel, moments=moments)
 
 
-def _reliability(state: _RunState, keyed: np.ndarray, spec: scoring.InstrumentSpec, year: int,
-                 label: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def _reliability(state: _RunState, keyed: np.ndarray | None, spec: scoring.InstrumentSpec,
+                 year: int, label: str, *, fit: Any = None
+                 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """``fit(dimension_index, omega)`` replaces ``reliability.reliability`` on the rows of
+    ``keyed`` (the parallel run fits on combined moments, `compute_parallel`)."""
     rel_rows: list[dict[str, Any]] = []
     item_rows: list[dict[str, Any]] = []
     start = 0
-    for dim in spec.dimensions:
+    for d, dim in enumerate(spec.dimensions):
         k = len(dim.item_codes)
-        block = keyed[:, start:start + k]
+        block = keyed[:, start:start + k] if keyed is not None else None
         start += k
+
+        def run(omega: bool, d: int = d, block: Any = block,
+                codes: Any = dim.item_codes) -> reliability.ReliabilityResult:
+            if fit is not None:
+                return fit(d, omega)  # type: ignore[no-any-return]
+            return reliability.reliability(block, codes, omega=omega)
         try:
-            res = reliability.reliability(block, dim.item_codes)
+            res = run(True)
         except validity.CfaConvergenceError as exc:
             state.note("warning", f"{label} {dim.code}: omega tidak konvergen / omega did not "
                                   f"converge: {exc}", wave=year, dimension=dim.code)
-            res = reliability.reliability(block, dim.item_codes, omega=False)
+            res = run(False)
         except ValueError as exc:
             state.note("warning", f"{label} {dim.code}: reliabilitas tidak dihitung / "
                                   f"reliability not computed: {exc}",
@@ -311,14 +323,26 @@ def _reliability(state: _RunState, keyed: np.ndarray, spec: scoring.InstrumentSp
     return rel_rows, item_rows
 
 
-def _cfa(state: _RunState, keyed: np.ndarray, spec: scoring.InstrumentSpec, year: int,
-         label: str) -> dict[str, Any] | None:
+def _cfa(state: _RunState, keyed: np.ndarray | None, spec: scoring.InstrumentSpec, year: int,
+         label: str, *, moments: tuple[int, np.ndarray] | None = None) -> dict[str, Any] | None:
+    """``moments``: (n, covariance with divisor n) of the complete cases, instead of the rows
+    of ``keyed`` (the parallel run, `compute_parallel`)."""
     factor_of_item = [k for k, dim in enumerate(spec.dimensions) for _ in dim.item_codes]
     if len(spec.dimensions) < 2 and len(spec.item_codes) < 3:
         return None
-    n_complete = int((~np.isnan(keyed).any(axis=1)).sum())
+    if moments is None:
+        assert keyed is not None
+        n_complete = int((~np.isnan(keyed).any(axis=1)).sum())
+    else:
+        n_complete = moments[0]
     try:
-        res = validity.cfa(keyed, factor_of_item)
+        if moments is None:
+            res = validity.cfa(keyed, factor_of_item)
+        else:
+            if n_complete <= len(factor_of_item):
+                raise ValueError(f"need more complete cases than items: {n_complete} complete "
+                                 f"cases, {len(factor_of_item)} items")
+            res = validity.cfa_from_cov(moments[1], n_complete, factor_of_item)
     except validity.CfaConvergenceError as exc:
         state.note("warning", f"{label}: CFA tidak konvergen / CFA did not converge: {exc}",
                    wave=year)
@@ -436,13 +460,16 @@ def _write_tables(state: _RunState, outputs: list[_WaveOutput], instruments: lis
                   counts: dict[str, int]) -> dict[str, int]:
     run = state.run
 
+    # the estimates table's column list is the catalogue's (surveys.publish.catalogue)
+    est_fields = TABLES["estimates"].stored_fields()
+    text = {f.name for f in m.EstimateResult._meta.concrete_fields
+            if f.get_internal_type() == "CharField"}
     est_objs = [
-        m.EstimateResult(
-            run=run, wave=o.wave, region_code=str(r.region), dimension=str(r.dimension),
-            n=int(r.n), n_eff=db_value(r.n_eff), estimate=db_value(r.estimate), se=db_value(r.se),
-            ci_low=db_value(r.ci_low), ci_high=db_value(r.ci_high), df=int(r.df),
-            suppressed=bool(r.suppressed), category=r.category or "")
-        for o in outputs for r in o.estimates.itertuples(index=False)
+        m.EstimateResult(run=run, wave=o.wave, **{
+            field: (str(v) if v is not None else "") if field in text else v
+            for (_, field), v in zip(est_fields, map(db_value, r), strict=True)})
+        for o in outputs
+        for r in o.estimates[[c for c, _ in est_fields]].itertuples(index=False, name=None)
     ]
     counts["estimates"] = len(m.EstimateResult.objects.bulk_create(est_objs,
                                                                    batch_size=BATCH_SIZE))
@@ -498,8 +525,13 @@ def _write_tables(state: _RunState, outputs: list[_WaveOutput], instruments: lis
 def compute_indices(*, instrument: str | None = None, years: Sequence[int] | None = None,
                     wave_ids: Sequence[int] | None = None, lonely_psu: str = "certainty",
                     trim: bool = False, progress: bool = False,
-                    progress_file: IO[str] | None = None, prefetch: bool = True) -> m.IndexRun:
+                    progress_file: IO[str] | None = None, prefetch: bool = True,
+                    parts: Any = None) -> m.IndexRun:
     """Run the whole pipeline for the selected waves and store the results.
+
+    ``parts`` (`surveys.services.compute_parallel`, the chord's final step): the per-wave
+    analysis was done by province tasks; each wave's output is combined from their sufficient
+    statistics (``parts.output``) instead of `_compute_wave`; everything else is this function.
 
     Parameters
     ----------
@@ -558,12 +590,16 @@ def compute_indices(*, instrument: str | None = None, years: Sequence[int] | Non
             covered: list[int] = []  # computed or cleared; never a skipped wave
             skipped: list[m.Wave] = []
             panel_stage = longitudinal.PanelStage(note=state.note, lonely_psu=lonely_psu)
+            with state.timed("bridges"):
+                bridge_stage = bridges.BridgeStage(instruments, note=state.note,
+                                                   lonely_psu=lonely_psu)
             for wave, data in zip(waves, _read_waves(state, waves, prefetch=prefetch),
                                   strict=True):
                 bar.set_postfix_str(f"{wave.instrument.code} {wave.year}")
                 try:
-                    out = _compute_wave(state, wave, data, population, lonely_psu=lonely_psu,
-                                        trim=trim, tick=bar.update)
+                    compute_wave = _compute_wave if parts is None else parts.output
+                    out = compute_wave(state, wave, data, population, lonely_psu=lonely_psu,
+                                       trim=trim, tick=bar.update)
                 except WaveSkipped as exc:
                     state.skip(wave, exc)
                     skipped.append(wave)
@@ -571,6 +607,8 @@ def compute_indices(*, instrument: str | None = None, years: Sequence[int] | Non
                 covered.append(wave.pk)
                 if out is not None:
                     outputs.append(out)
+                    with state.timed("bridges"):  # linked-item estimates (issue 12 part 2)
+                        bridge_stage.add(out.wave, data, out.weights)
                     if out.panel is not None:
                         with state.timed("panels"):
                             panel_stage.add(out.panel)
@@ -583,10 +621,13 @@ def compute_indices(*, instrument: str | None = None, years: Sequence[int] | Non
                                    f"computed: {reasons}")
             bar.set_postfix_str("trends")
             cross: dict[int, tuple[pd.DataFrame, pd.DataFrame]] = {}
+            with state.timed("bridges"):
+                bridge_stage.complete()
             with state.timed("trends"):
                 for inst in instruments:
                     est = _all_estimates(inst, outputs, set(covered))
-                    cross[inst.pk] = (trends.trend_table(est), trends.change_table(est))
+                    # per series, never across a version break (analysis.bridges)
+                    cross[inst.pk] = bridge_stage.cross_tables(inst, est)
             with state.timed("invariance"):
                 invariance = longitudinal.invariance_tables(
                     instruments, [o.moments for o in outputs if o.moments is not None],
@@ -622,6 +663,8 @@ def compute_indices(*, instrument: str | None = None, years: Sequence[int] | Non
             if evaluated is not None:
                 with state.timed("write:evaluation"):
                     counts.update(evaluation.write(run, *evaluated))
+            with state.timed("write:bridges"):
+                counts.update(bridges.write(run, bridge_stage))
             with state.timed("write:longitudinal"):
                 counts.update(longitudinal.write(
                     run, covered=covered, instruments=instruments, panel=panel_stage,

@@ -54,6 +54,9 @@ REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "fixtures"
 REGIONS_FILE = FIXTURES / "regions_kaltim.csv"
 INSTRUMENT_FILE = FIXTURES / "instrument_pancasila_v1.json"
+#: version 2 (two reworded items, one new and one dropped per sila, linked to v1): the demo
+#: switches to it in its last wave, so it shows a bridge across the version boundary
+INSTRUMENT_V2_FILE = FIXTURES / "instrument_pancasila_v2.json"
 POPULATION_FILE = FIXTURES / "population_kaltim_demo.csv"
 #: The bundled inputs, in load order, with the command that loads each.
 BUNDLED_INPUTS = (("load_regions", REGIONS_FILE), ("load_instrument", INSTRUMENT_FILE),
@@ -120,21 +123,28 @@ def _allocate(total: int, pops: np.ndarray) -> np.ndarray:
     return n
 
 
-def load_bundled() -> None:
+def load_bundled(*, with_v2: bool = False) -> None:
     """Load the bundled Kalimantan Timur regions, the Pancasila instrument and the demo
     population margins through their own commands (idempotent: a second load changes
-    nothing). Callers decide whether the loads may queue a recompute."""
+    nothing); ``with_v2`` also loads instrument version 2. Callers decide whether the loads may
+    queue a recompute."""
     for command, path in BUNDLED_INPUTS:
         call_command(command, str(path), verbosity=0, stdout=StringIO())
+    if with_v2:
+        call_command("load_instrument", str(INSTRUMENT_V2_FILE), verbosity=0, stdout=StringIO())
 
 
 def demo_generate(*, respondents: int = DEFAULT_RESPONDENTS, seed: int = DEFAULT_SEED,
                   years: Sequence[int] = DEMO_YEARS, instrument: str = "IINP",
-                  workdir: Path | None = None) -> DemoReport:
+                  workdir: Path | None = None,
+                  last_wave_version: int | None = None) -> DemoReport:
     """Generate and import the demo responses, indicators and targets (see module doc).
 
     Requires the regions, the instrument and the population margins to be loaded. When the demo
-    waves already hold responses nothing is generated (``skipped=True``).
+    waves already hold responses nothing is generated (``skipped=True``). Every wave uses the
+    latest loaded version, unless ``last_wave_version`` (>= 2) is given: the last wave then
+    uses that version and the others the version before it (the items it keeps answer as
+    before, reworded ones with a slightly shifted difficulty, new ones have their own).
     """
     from surveys.services.imports import responses_import
 
@@ -143,6 +153,15 @@ def demo_generate(*, respondents: int = DEFAULT_RESPONDENTS, seed: int = DEFAULT
                .order_by("-version").first())
     if version is None:
         raise DemoError(f"instrumen {instrument} belum dimuat / instrument not loaded")
+    last_version = None
+    if last_wave_version is not None:
+        found = {v.version: v for v in m.InstrumentVersion.objects.filter(
+            instrument__code=instrument, version__in=[last_wave_version - 1, last_wave_version])}
+        if len(found) != 2:
+            raise DemoError(f"versi {last_wave_version - 1} dan {last_wave_version} belum "
+                            f"dimuat / versions {last_wave_version - 1} and "
+                            f"{last_wave_version} not loaded")
+        version, last_version = found[last_wave_version - 1], found[last_wave_version]
     existing = (m.Response.objects.filter(wave__instrument__code=instrument,
                                           wave__year__in=list(years))
                 .aggregate(n=Count("id"))["n"])
@@ -182,11 +201,33 @@ def demo_generate(*, respondents: int = DEFAULT_RESPONDENTS, seed: int = DEFAULT
     small_region = int(np.argmin(pop[pop["year"] == years[0]].groupby("region")["population"]
                                  .sum().reindex(codes).to_numpy()))
 
+    # the last wave's version (if it switches): answer parameters by item code, a reworded
+    # item keeps its predecessor's discrimination with a slightly shifted location
+    last_spec = spec
+    last_params: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+    if last_version is not None:
+        last_spec = version_layout(last_version).spec
+        pred = dict(m.ItemLink.objects.filter(version=last_version).exclude(item=None)
+                    .values_list("item__code", "predecessor__code"))
+        where = {c: j for j, c in enumerate(spec.item_codes)}
+        disc2, loc2 = [], []
+        for code in last_spec.item_codes:
+            before = pred.get(code)
+            if before in where:
+                disc2.append(discrimination[where[before]])
+                shift = 0.0 if before == code else rng.normal(0.0, 0.1)
+                loc2.append(location[where[before]] + shift)
+            else:
+                disc2.append(rng.uniform(1.2, 2.2))
+                loc2.append(rng.normal(0.0, 0.3))
+        dim2 = np.repeat(np.arange(n_dim), [len(d.item_codes) for d in last_spec.dimensions])
+        last_params = (np.array(disc2), np.array(loc2), dim2)
+
     programmes = _demo_programmes(codes, spec, years)
     per_wave = max(respondents // len(years), n_reg * PSU_SIZE)
     prev_keys: dict[int, np.ndarray] = {}
     serial = 0
-    frames: list[pa.Table] = []
+    frames: dict[int, list[pa.Table]] = {}
     index_means: dict[tuple[str, int], float] = {}
     for t, year in enumerate(years):
         pop_y = pop[pop["year"] == year]
@@ -245,19 +286,25 @@ def demo_generate(*, respondents: int = DEFAULT_RESPONDENTS, seed: int = DEFAULT
         for r, dims, end, effect in programmes["effects"]:
             if effect and year > end:
                 theta[np.ix_(region_idx == r, dims)] += effect
-        th = theta[:, dim_of_item]                                  # (n, p)
-        u = rng.random((n, p))
-        x = np.ones((n, p), dtype=np.uint8)
+        wave_spec, wave_version = spec, version
+        disc_t, loc_t, dim_t, rev_t, p_t = discrimination, location, dim_of_item, reverse, p
+        if last_params is not None and t == len(years) - 1:
+            wave_spec, wave_version = last_spec, last_version
+            disc_t, loc_t, dim_t = last_params
+            rev_t, p_t = np.asarray(last_spec.reverse), len(last_spec.item_codes)
+        th = theta[:, dim_t]                                        # (n, p)
+        u = rng.random((n, p_t))
+        x = np.ones((n, p_t), dtype=np.uint8)
         for tau in THRESHOLDS[: k - 1] if k == 5 else np.linspace(-2.2, 1.0, k - 1):
-            x += u < 1.0 / (1.0 + np.exp(-discrimination * (th - tau - location)))
-        x = np.where(reverse, k + 1 - x, x).astype(np.uint8) + np.uint8(spec.scale_min - 1)
+            x += u < 1.0 / (1.0 + np.exp(-disc_t * (th - tau - loc_t)))
+        x = np.where(rev_t, k + 1 - x, x).astype(np.uint8) + np.uint8(spec.scale_min - 1)
         answers = x.astype(np.float64)
-        answers[rng.random((n, p)) < 0.03] = np.nan
+        answers[rng.random((n, p_t)) < 0.03] = np.nan
         skip = rng.random(n) < 0.01
         skip_dim = rng.integers(0, n_dim, n)
-        answers[skip[:, None] & (dim_of_item[None, :] == skip_dim[:, None])] = np.nan
+        answers[skip[:, None] & (dim_t[None, :] == skip_dim[:, None])] = np.nan
 
-        idx = scoring.score(answers, spec).index
+        idx = scoring.score(answers, wave_spec).index
         for r in range(n_reg):
             vals = idx[region_idx == r]
             index_means[(codes[r], year)] = float(np.nanmean(vals)) if vals.size else np.nan
@@ -276,20 +323,24 @@ def demo_generate(*, respondents: int = DEFAULT_RESPONDENTS, seed: int = DEFAULT
         }
         missing_mask = np.isnan(answers)
         filled = np.where(missing_mask, 0, answers).astype(np.int16)
-        for j, code in enumerate(spec.item_codes):
+        for j, code in enumerate(wave_spec.item_codes):
             columns[code] = pa.array(filled[:, j], mask=missing_mask[:, j])
-        frames.append(pa.table(columns))
+        frames.setdefault(wave_version.version, []).append(pa.table(columns))
 
+    rows = created = 0
     with tempfile.TemporaryDirectory(dir=workdir) as tmp:
-        path = Path(tmp) / "demo_responses.csv"
-        pacsv.write_csv(pa.concat_tables(frames), path,
-                        pacsv.WriteOptions(quoting_style="none"))
+        for number, tables in frames.items():  # one responses file per instrument version
+            path = Path(tmp) / f"demo_responses_v{number}.csv"
+            pacsv.write_csv(pa.concat_tables(tables), path,
+                            pacsv.WriteOptions(quoting_style="none"))
+            report = responses_import(path=path, instrument_code=instrument, version=number)
+            rows += report.rows
+            created += report.respondents_created
         del frames
-        report = responses_import(path=path, instrument_code=instrument)
         _indicators(rng, codes, years, index_means, Path(tmp))
         _load_programmes(programmes["rows"], Path(tmp))
-    return DemoReport(instrument=instrument, years=tuple(years), responses=report.rows,
-                      respondents=report.respondents_created, regions=n_reg, skipped=False,
+    return DemoReport(instrument=instrument, years=tuple(years), responses=rows,
+                      respondents=created, regions=n_reg, skipped=False,
                       seconds=time.perf_counter() - start)
 
 
@@ -399,12 +450,9 @@ def trend_table_text(*, instrument: str = "IINP", dimension: str = "INDEX") -> s
     if not est:
         return "belum ada estimasi / no estimates yet"
     changes = {(r, y): (d, s) for r, y, d, s in m.ChangeResult.objects.filter(
-        instrument__code=instrument, dimension=dimension).values_list(
+        instrument__code=instrument, dimension=dimension).exclude(delta=None).values_list(
         "region_code", "to_wave", "delta", "significant")}
-    series: dict[str, list[tuple[int, float, float]]] = {}
-    for region, year, value, _lo, _hi, suppressed, _n in est:
-        if not suppressed and value is not None:
-            series.setdefault(region, []).append((year, value, ses[(region, year)]))
+    series = _current_series(instrument, dimension, est, ses)
     names = dict(m.Region.objects.values_list("code", "name"))
     names[m.ALL_REGIONS] = "KALTIM (semua / all)"
     years = sorted({y for _, y, *_ in est})
@@ -438,8 +486,9 @@ def trend_table_text(*, instrument: str = "IINP", dimension: str = "INDEX") -> s
             if verdict.n_points >= 3:
                 row += f", {verdict.sen_slope:+.1f}/th"
         lines.append(row)
+    lines.append("-" * len(header))
+    lines += _version_notes(instrument, dimension)
     lines += [
-        "-" * len(header),
         "▲* / ▼*  naik / turun signifikan dari tahun sebelumnya (p < 0,05) / significant rise / "
         "fall since the previous wave (p < .05)",
         "--       tidak ditampilkan (responden < 30) / not shown (fewer than 30 respondents)",
@@ -448,6 +497,97 @@ def trend_table_text(*, instrument: str = "IINP", dimension: str = "INDEX") -> s
         "(Theil-Sen) / change from the first to the latest published year; rise/fall only when "
         "p < .05 (*), else not significantly changed; /th = average points per year",
     ]
+    return "\n".join(lines)
+
+
+def _current_series(instrument: str, dimension: str, est: list[tuple], ses: dict
+                    ) -> dict[str, list[tuple[int, float, float]]]:
+    """Per region the published points of its latest series (docs/DECISIONS.md 50-55): the
+    bridge estimates when the series spans instrument versions, else the full estimates of
+    its waves; the verdict is read on them, never across a break."""
+    latest = {}
+    for t in m.TrendResult.objects.filter(instrument__code=instrument, dimension=dimension
+                                          ).order_by("series"):
+        latest[t.region_code] = t
+    bridged = {}
+    for r, y, v, se, series_no in m.BridgeResult.objects.filter(
+            instrument__code=instrument, dimension=dimension, suppressed=False).exclude(
+            estimate=None).values_list("region_code", "wave__year", "estimate", "se", "series"):
+        bridged.setdefault((r, series_no), []).append((y, v, se))
+    out: dict[str, list[tuple[int, float, float]]] = {}
+    for region, year, value, _lo, _hi, suppressed, _n in est:
+        t = latest.get(region)
+        if suppressed or value is None or t is None or t.basis != "full":
+            continue
+        if t.first_wave is not None and year >= t.first_wave:
+            out.setdefault(region, []).append((year, value, ses[(region, year)]))
+    for region, t in latest.items():
+        if t.basis == "linked":
+            out[region] = bridged.get((region, t.series), [])
+    return out
+
+
+def _version_notes(instrument: str, dimension: str) -> list[str]:
+    """One line per instrument version boundary: bridged (on the linked items) or broken."""
+    from surveys.services.bridges import version_boundaries
+
+    lines = []
+    for year, before, after in version_boundaries(instrument):
+        broken = m.TrendResult.objects.filter(instrument__code=instrument, dimension=dimension,
+                                              series__gt=1, first_wave=year).exists()
+        if broken:
+            lines.append(f"|| {year}: versi instrumen berganti (v{before} -> v{after}), deret "
+                         "putus: kurang dari 3 butir tertaut / instrument version changed, the "
+                         "series breaks: fewer than 3 linked items")
+        else:
+            lines.append(f"|| {year}: versi instrumen berganti (v{before} -> v{after}); "
+                         "perubahan lintas versi dan tren dihitung pada butir tertaut "
+                         "(estimasi jembatan) / instrument version changed; the change across "
+                         "it and the trend use the linked items (bridge estimates)")
+    return lines
+
+
+def bridge_table_text(instrument: str = "IINP", region: str = m.ALL_REGIONS) -> str:
+    """The bridge across each version boundary for one region: per dimension and the index,
+    the full and the linked-item estimates of the waves on both sides and the bridge change."""
+    from surveys.services.bridges import version_boundaries
+
+    bounds = version_boundaries(instrument)
+    if not bounds:
+        return "satu versi instrumen, tanpa jembatan / one instrument version, no bridge"
+    lines = []
+    for year, before, after in bounds:
+        prev = (m.Wave.objects.filter(instrument__code=instrument, year__lt=year)
+                .order_by("-year").values_list("year", flat=True).first())
+        lines += [f"Jembatan versi / version bridge v{before} {prev} -> v{after} {year} "
+                  f"({region}): penuh / full | butir tertaut / linked items | perubahan "
+                  "jembatan / bridge change", "-" * 78]
+        full = {(d, y): v for d, y, v in m.EstimateResult.objects.filter(
+            wave__instrument__code=instrument, region_code=region,
+            wave__year__in=[prev, year], suppressed=False).values_list(
+            "dimension", "wave__year", "estimate")}
+        linked = {(d, y): (v, k) for d, y, v, k in m.BridgeResult.objects.filter(
+            instrument__code=instrument, region_code=region, wave__year__in=[prev, year],
+            suppressed=False).values_list("dimension", "wave__year", "estimate",
+                                          "linked_items")}
+        change = {c.dimension: c for c in m.ChangeResult.objects.filter(
+            instrument__code=instrument, region_code=region, from_wave=prev, to_wave=year)}
+        for dim in sorted({d for d, _ in full}, key=lambda d: (d == m.OVERALL, d)):
+            c = change.get(dim)
+            cells = [f"{dim:6}"]
+            for y in (prev, year):
+                v = full.get((dim, y))
+                cells.append(f"{y} {v:5.1f}" if v is not None else f"{y}    --")
+            for y in (prev, year):
+                v = linked.get((dim, y))
+                cells.append(f"{v[0]:5.1f} ({v[1]} butir)" if v else "   --")
+            if c is None:
+                cells.append("")
+            elif c.delta is None:
+                cells.append(f"-- ({c.reason})")
+            else:
+                cells.append(f"{c.delta:+5.1f}{'*' if c.significant else ''} [{c.basis}]")
+            lines.append("  ".join(cells))
     return "\n".join(lines)
 
 

@@ -30,6 +30,9 @@ plain. SPSS/Stata: variable labels in ``lang`` (Indonesian by default) and value
 booleans (0 tidak / 1 ya), category, sex, age group and item answers;
 those variables are stored as integer codes.
 
+Reads: from the read replica when ``DATABASE_REPLICA_URL`` is set (`surveys.routers`: the source is
+built under `replica_reads` and every chunk produced under it), else from the default database.
+
 Streaming: rows are read with one query through a chunked (server-side on PostgreSQL) cursor and
 written in batches of `CHUNK_ROWS`; CSV, Parquet and XLSX memory stays flat as rows grow. XLSX,
 SPSS and Stata are written to a temporary file that is then streamed in `FILE_CHUNK` pieces.
@@ -73,7 +76,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from django.core.exceptions import EmptyResultSet
-from django.db import connection
+from django.db import connections, router
 from django.db.models import QuerySet
 
 from analysis import scoring
@@ -85,7 +88,8 @@ from datafiles.formats import FORMATS
 from datafiles.kanon import WIDE_AGE as WIDE_AGE  # re-exported
 from surveys import models as m
 from surveys import publish
-from surveys.publish.catalogue import INSTRUMENT, WAVE, Column, Kind
+from surveys.publish.catalogue import INSTRUMENT, NAME_COLUMNS, WAVE, Column, Kind
+from surveys.routers import replica_iter, replica_reads
 from surveys.selectors.responses import (
     fetch_chunks,
     pg_bytes_agg,
@@ -145,6 +149,11 @@ class ExportTable:
 
 # ---------------------------------------------------------------------------------------------
 # sources: one query each, chunked, columnar batches
+
+
+def _read_connection() -> Any:
+    """The connection the export reads from (the replica inside `replica_reads`)."""
+    return connections[router.db_for_read(m.Response)]
 
 
 def _c(name: str, kind: Kind, label_id: str, label_en: str, width: int | None = None) -> Column:
@@ -300,6 +309,7 @@ def _weighted_cells(waves: list[m.Wave], region_ids: list[int] | None,
     wave_ids = [w.pk for w in waves if w.pk in packed]
     if not wave_ids:
         return []
+    connection = _read_connection()
     vendor = connection.vendor
     ids_sql = "string_agg(r.id::text, ',')" if vendor == "postgresql" else \
         "group_concat(r.id, ',')"
@@ -387,7 +397,7 @@ def _micro_pieces_pg(wave_ids: list[int], region_ids: list[int] | None) -> Itera
     def numbers(blob: bytes) -> np.ndarray:
         return send_numbers([blob])
 
-    with connection.chunked_cursor() as cursor:
+    with _read_connection().chunked_cursor() as cursor:
         cursor.cursor.execute(sql, params, binary=True)  # the psycopg server-side cursor
         while rows := cursor.fetchmany(1):
             wid, rid, region_id, sex, age, response_id, stratum, psu, blob = rows[0]
@@ -428,7 +438,7 @@ def _source_microdata(*, region_codes: set[str] | None, summary: ExportSummary,
         id, stratum, psu, and the packed answers joined) - one wave per piece."""
         if not wave_ids or region_ids == []:
             return  # no weighted wave, or a scope of no region: nothing to read
-        if connection.vendor == "postgresql":
+        if _read_connection().vendor == "postgresql":
             yield from _micro_pieces_pg(wave_ids, region_ids)
             return
         for rows in fetch_chunks(qs.order_by("wave_id", "id"), fields, chunk=CHUNK_ROWS):
@@ -519,6 +529,10 @@ def _source_codebook(*, lang: str = "id", instrument: str | None = None, **_: An
             values_ = "; ".join(f"{c}={lid}" for c, lid, _ in SEXES) + "; kosong/blank=disamarkan"
         elif col.kind == "age_group":
             values_ = ", ".join(AGE_GROUPS)
+        if col.kind in _CODED:
+            # CSV/XLSX/Parquet carry the values above; .sav/.dta store these integer codes
+            values_ += "; SPSS/Stata: " + ", ".join(
+                f"{code}={text}" for code, text in _stat_codes(col).items())
         elif col.kind == "float" and col.name != "final_weight":
             values_ = "0-100"
         rows.append((col.name, col.label_id, col.label_en, values_ or None, dimension, facet,
@@ -578,6 +592,10 @@ EXPORT_TABLES: dict[str, ExportTable] = {
         ExportTable("panel_changes", "aggregate", "region",
                     "Perubahan dalam-individu (panel) / within-person change (panel)",
                     _published("panel_changes")),
+        ExportTable("bridges", "aggregate", "region",
+                    "Estimasi jembatan antar-versi instrumen (butir tertaut) / bridge "
+                    "estimates across instrument versions (linked items)",
+                    _published("bridges")),
         ExportTable("microdata", "microdata", "region",
                     "Mikrodata anonim / anonymised microdata", _source_microdata),
         ExportTable("codebook", "aggregate", None, "Buku kode mikrodata / microdata codebook",
@@ -678,22 +696,132 @@ def _temp_path(suffix: str) -> Path:
     return Path(name)
 
 
+#: (Indonesian, English) texts of a person's spreadsheet
+_POLARITY_TEXT = {
+    "positive": ("positif (semakin besar semakin baik)", "positive (higher is better)"),
+    "negative": ("negatif (semakin kecil semakin baik)", "negative (lower is better)"),
+}
+_WHOLE_AREA = ("Seluruh wilayah survei", "Whole survey area")
+_INDEX_NAME = ("Nilai indeks (keseluruhan)", "Index value (overall)")
+
+
+class _Names:
+    """The names a person's spreadsheet shows beside the codes of a result table
+    (`catalogue.NAME_COLUMNS`), read once per export: regions (name, Kemendagri code; ``ALL``
+    is the province when there is one), sila names, indicators (name, unit, polarity) and
+    programmes. A code without a stored name leaves its names blank."""
+
+    def __init__(self, columns: list[Column], lang: str) -> None:
+        en = lang == "en"
+
+        def pick(name_id: str, name_en: str) -> str:
+            return name_en if en and name_en else name_id
+
+        present = {c.name for c in columns} & set(NAME_COLUMNS)
+        self.maps: dict[str, dict[str, tuple[str | None, ...]]] = {}
+        if "region" in present:
+            regions = {code: (name, kemendagri or None) for code, name, kemendagri in
+                       m.Region.objects.values_list("code", "name", "code_kemendagri")}
+            provinces = list(m.Region.objects.filter(level=m.RegionLevel.PROVINCE)
+                             .values_list("name", flat=True)[:2])
+            whole = provinces[0] if len(provinces) == 1 else _WHOLE_AREA[en]
+            regions.setdefault(m.ALL_REGIONS, (whole, None))
+            self.maps["region"] = regions
+        if "dimension" in present:
+            dims: dict[str, tuple[str | None, ...]] = {"INDEX": (_INDEX_NAME[en],)}
+            for code, name_id, name_en in m.Dimension.objects.order_by(
+                    "version__instrument__code", "version__version").values_list(
+                    "code", "name_id", "name_en"):
+                dims[code] = (f"{code} {pick(name_id, name_en)}",)
+            self.maps["dimension"] = dims
+        if "indicator" in present:
+            self.maps["indicator"] = {
+                code: (pick(name_id, name_en), unit or None,
+                       _POLARITY_TEXT[polarity][en] if polarity in _POLARITY_TEXT else None)
+                for code, name_id, name_en, unit, polarity in m.Indicator.objects.values_list(
+                    "code", "name_id", "name_en", "unit", "polarity")}
+        if "programme" in present:
+            self.maps["programme"] = {
+                code: (pick(name_id, name_en),) for code, name_id, name_en in
+                m.Programme.objects.values_list("code", "name_id", "name_en")}
+
+    def columns(self, columns: list[Column]) -> list[Column]:
+        """``columns`` with the name columns after each code column that has names."""
+        out: list[Column] = []
+        for c in columns:
+            out.append(c)
+            if c.name in self.maps:
+                out.extend(NAME_COLUMNS[c.name])
+        return out
+
+    def arrays(self, column: str, codes: Any) -> list[pa.Array]:
+        names = self.maps[column]
+        width = len(NAME_COLUMNS[column])
+        looked = [names.get(code, (None,) * width) if code is not None else (None,) * width
+                  for code in codes]
+        return [pa.array([row[k] for row in looked], pa.string()) for k in range(width)]
+
+
+def _display(columns: list[Column], header: list[str]) -> dict[str, Any]:
+    """Number formats (the catalogue's) and widths of a sheet's columns."""
+    return {"formats": [c.number_format for c in columns],
+            "widths": [min(max(len(str(h)) + 2, 10), 40) for h in header]}
+
+
+def _people_sheet(wb: Any, batches: list[pa.RecordBatch], src: _Source, lang: str) -> list[Column]:
+    """A result table as a person reads it: header labels in ``lang``, names beside the codes,
+    categories in ``lang``, numbers shown rounded by the catalogue's display format (each
+    cell keeps its full value). The sheet Excel opens on."""
+    names = _Names(src.columns, lang)
+    shown = names.columns(src.columns)
+    header = [c.label(lang) for c in shown]
+    sheet = wb.add_sheet(_PEOPLE_SHEET[lang == "en"], header=header, active=True,
+                         **_display(shown, header))
+    category_en = dict(zip(CATEGORIES, CATEGORY_EN, strict=True))
+    for batch in batches:
+        arrays: list[pa.Array] = []
+        for c in src.columns:
+            values = batch.column(c.name)
+            if c.kind == "category" and lang == "en":
+                values = pa.array([category_en.get(v, v) if v else v
+                                   for v in values.to_pylist()], pa.string())
+            arrays.append(values)
+            if c.name in names.maps:
+                arrays.extend(names.arrays(c.name, batch.column(c.name).to_pylist()))
+        sheet.write_batch(arrays)
+    return shown
+
+
+_PEOPLE_SHEET = ("Tabel (untuk dibaca)", "Table (to read)")
+
+
 def _write_xlsx(src: _Source, summary: ExportSummary, table: str, lang: str) -> Iterator[bytes]:
-    """Sheet ``table`` (header row of column names; continuation sheets ``table_2``... past
-    `XLSX_MAX_ROWS` rows including the header), then ``variabel`` (variable, label_id,
-    label_en). Written by the streaming `datafiles.xlsx` writer: nulls, NaN and empty strings are
-    blank cells, +-inf (not storable in XLSX) blank too."""
+    """Sheet ``table``: the export table of INTERFACE section 3 (header row of column names,
+    its columns in order; continuation sheets ``table_2``... past `XLSX_MAX_ROWS` rows
+    including the header), then ``variabel`` (variable, label_id, label_en). A published
+    result table also gets, between them, the sheet for people (`_people_sheet`), which
+    Excel opens on, and its first sheet shows numbers in the catalogue's display formats.
+    Written by the streaming `datafiles.xlsx` writer: nulls, NaN and empty strings are blank
+    cells, +-inf (not storable in XLSX) blank too."""
     from datafiles.xlsx import XlsxWriter
 
     path = _temp_path(".xlsx")
+    people = table in publish.TABLES  # aggregate: small enough to be written twice
     try:
         with open(path, "wb") as fh, XlsxWriter(fh, max_rows=XLSX_MAX_ROWS,
                                                  nonfinite="empty") as wb:
-            sheet = wb.add_sheet(table, header=[c.name for c in src.columns])
+            header = [c.name for c in src.columns]
+            sheet = wb.add_sheet(table, header=header,
+                                 **(_display(src.columns, header) if people else {}))
+            kept: list[pa.RecordBatch] = []
             for batch in src.batches:
-                sheet.write_batch(_count(summary, _to_arrow(batch, src.columns)))
+                arrow = _count(summary, _to_arrow(batch, src.columns))
+                sheet.write_batch(arrow)
+                if people:
+                    kept.append(arrow)
+            shown = _people_sheet(wb, kept, src, lang) if people else src.columns
             labels = wb.add_sheet("variabel", header=["variable", "label_id", "label_en"])
-            labels.write_rows([c.name, c.label_id, c.label_en] for c in src.columns)
+            labels.write_rows([c.name, c.label_id, c.label_en] for c in shown)
     except BaseException:
         path.unlink(missing_ok=True)
         raise
@@ -718,6 +846,18 @@ def _value_labels(col: Column, lang: str, extra: dict[str, dict[int, str]]) -> d
     if col.kind == "item":
         return extra.get(col.name) or None
     return None
+
+
+def _stat_codes(col: Column) -> dict[int, str]:
+    """The integer codes of a coded column in .sav/.dta, with the value each stands for (the
+    codebook lists them: its CSV says L/P while the .sav stores 1/2)."""
+    if col.kind == "bool":
+        return {0: "false (tidak)", 1: "true (ya)"}
+    if col.kind == "category":
+        return {i + 1: c for i, c in enumerate(CATEGORIES)}
+    if col.kind == "sex":
+        return {i + 1: f"{code} {name}" for i, (code, name, _) in enumerate(SEXES)}
+    return {i + 1: a for i, a in enumerate(AGE_GROUPS)}
 
 
 def _codes(col: Column, values: list) -> list:
@@ -817,9 +957,10 @@ def iter_export(*, table: str, fmt: str, region_codes: set[str] | None = None,
     produced; the rows are read lazily, as the chunks are consumed."""
     spec = _check(table, fmt)
     summary = summary if summary is not None else ExportSummary(table=table, fmt=fmt)
-    src = spec.build(region_codes=region_codes, summary=summary, lang=lang, **options)
+    with replica_reads():  # the read replica when configured (surveys.routers)
+        src = spec.build(region_codes=region_codes, summary=summary, lang=lang, **options)
     summary.columns = [c.name for c in src.columns]
-    return _chunks(fmt, table, src, lang, summary)
+    return replica_iter(_chunks(fmt, table, src, lang, summary))
 
 
 def export_table(*, table: str, fmt: str, output: str | Path | BinaryIO,

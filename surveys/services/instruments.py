@@ -17,7 +17,15 @@ from typing import Any
 from django.db import transaction
 
 from surveys import safejson
-from surveys.models import Dimension, Facet, Instrument, InstrumentVersion, Item
+from surveys.models import (
+    Dimension,
+    Facet,
+    Instrument,
+    InstrumentVersion,
+    Item,
+    ItemLink,
+    LinkRelation,
+)
 from surveys.services.imports._common import (
     ErrorLog,
     ImportFailed,
@@ -32,7 +40,10 @@ RESERVED_DIMENSION_CODES = frozenset({"INDEX", "ALL"})
 DEFAULT_MIN_VALID_SHARE = 2 / 3
 SCALE_MAX_LIMIT = 20  # answers are packed one byte per item; DB constraint allows up to 20
 
-_TOP_KEYS = {"code", "version", "title", "scale", "min_valid_share", "dimensions"}
+_TOP_KEYS = {"code", "version", "title", "scale", "min_valid_share", "dimensions", "links"}
+_LINKS_KEYS = {"from_version", "items", "dropped"}
+_LINK_KEYS = {"item", "relation", "from"}
+LINK_RELATIONS = ("same", "reworded", "new")
 _DIMENSION_KEYS = {"code", "name", "weight", "items"}
 _ITEM_KEYS = {"code", "text", "reverse", "facet"}
 
@@ -45,15 +56,27 @@ class InstrumentNotFound(LookupError):
 class InstrumentLoadResult:
     version: InstrumentVersion
     created: bool
+    #: ``explicit`` (a links section), ``implicit`` (kept item codes, see `_implicit_links`) or
+    #: "" (version 1)
+    links: str = ""
 
     def summary(self) -> str:
         v = self.version
         n_items = v.items.count()
         if self.created:
-            return (
+            text = (
                 f"Diterbitkan / published: {v.instrument.code} versi/version {v.version} "
                 f"({v.dimensions.count()} dimensi/dimensions, {n_items} butir/items)"
             )
+            if self.links:
+                counts = {r: v.item_links.filter(relation=r).count()
+                          for r in LinkRelation.values}
+                how = ("tautan tersirat dari kode butir yang sama / implicit links from kept "
+                       "item codes" if self.links == "implicit" else
+                       "tautan / links")
+                text += (f"; {how} ke versi/to version {v.version - 1}: "
+                         + ", ".join(f"{r} {n}" for r, n in counts.items()))
+            return text
         return (
             f"Tidak ada perubahan / nothing changed: {v.instrument.code} versi/version "
             f"{v.version} sudah dimuat dengan isi yang sama / already loaded with the same "
@@ -276,6 +299,10 @@ def instrument_version_publish(*, document: dict[str, Any], label: str = "instru
                 f"{code} version {number} is already published with different content; a "
                 f"published version never changes, publish it under a new version number"
             ])
+        previous = instrument.versions.filter(version=number - 1).first()
+        log = ErrorLog(label)
+        plan = links_validate(document, previous, log)
+        log.raise_if_any()
         latest = instrument.versions.order_by("-version").values_list("version", flat=True)
         if not latest.exists() or number > latest[0]:
             instrument.title_id = title["id"]
@@ -303,7 +330,205 @@ def instrument_version_publish(*, document: dict[str, Any], label: str = "instru
                 ))
                 position += 1
         Item.objects.bulk_create(items)
-    return InstrumentLoadResult(version, created=True)
+        kind = ""
+        if previous is not None:
+            kind = "explicit" if "links" in document else "implicit"
+            _store_links(version, previous, plan)
+    return InstrumentLoadResult(version, created=True, links=kind)
+
+
+# --- links to the previous version (issue 12 part 2, docs/INTERFACE-extensions.md) ------------
+
+
+@dataclass(frozen=True)
+class _Links:
+    """Validated links: item code -> (relation, predecessor code or None); dropped codes."""
+
+    items: dict[str, tuple[str, str | None]]
+    dropped: tuple[str, ...]
+
+
+def _doc_items(document: dict[str, Any]) -> dict[str, tuple[str, dict[str, Any]]]:
+    return {it["code"]: (dim["code"], it) for dim in document["dimensions"]
+            for it in dim["items"]}
+
+
+def _implicit_links(document: dict[str, Any], previous: InstrumentVersion) -> _Links:
+    """Without a ``links`` section an item continues the item of version N-1 with the same code
+    as ``same`` when its dimension, reverse flag, Indonesian text and the scale are unchanged
+    (METHODS 1: a new version keeps the codes of items that did not change); every other item
+    is ``new`` and every other item of N-1 ``dropped``."""
+    before = {i.code: i for i in previous.items.select_related("dimension")}
+    scale_kept = (document["scale"]["min"], document["scale"]["max"]) == (
+        previous.scale_min, previous.scale_max)
+    items: dict[str, tuple[str, str | None]] = {}
+    for code, (dim, it) in _doc_items(document).items():
+        old = before.get(code)
+        same = (old is not None and scale_kept and old.dimension.code == dim
+                and old.reverse == it.get("reverse", False) and old.text_id == it["text"]["id"])
+        items[code] = ("same", code) if same else ("new", None)
+    linked = {p for _, p in items.values() if p is not None}
+    return _Links(items, tuple(c for c in before if c not in linked))
+
+
+def links_validate(document: dict[str, Any], previous: InstrumentVersion | None,
+                   log: ErrorLog) -> _Links | None:
+    """Check the ``links`` section of version N against the published version N-1.
+
+    Every problem is reported in ``log`` with the field it is in; returns the links (explicit,
+    or implicit when the section is absent and N-1 exists), None for a first version."""
+    number = document["version"]
+    links = document.get("links")
+    if links is None:
+        return _implicit_links(document, previous) if previous is not None else None
+    if number == 1:
+        log.add("versi 1 tidak mempunyai versi sebelumnya untuk ditautkan",
+                "version 1 has no previous version to link to", field="links")
+        return None
+    if previous is None:
+        log.add(f"versi {number - 1} belum diterbitkan: muat versi sebelumnya dulu",
+                f"version {number - 1} has not been published: load the previous version "
+                "first", field="links")
+        return None
+    if not isinstance(links, dict):
+        log.add("links harus berupa objek {from_version, items, dropped}",
+                "links must be an object {from_version, items, dropped}", field="links")
+        return None
+    _check_keys(links, _LINKS_KEYS, "links", log)
+    if "from_version" in links and links["from_version"] != number - 1:
+        log.add(f"from_version harus {number - 1} (versi sebelumnya)",
+                f"from_version must be {number - 1} (the previous version)",
+                field="links.from_version")
+    before = {i.code: i for i in previous.items.select_related("dimension")}
+    current = _doc_items(document)
+    scale_kept = (document["scale"]["min"], document["scale"]["max"]) == (
+        previous.scale_min, previous.scale_max)
+    entries = links.get("items")
+    if not isinstance(entries, list):
+        log.add("links.items harus berupa daftar", "links.items must be a list",
+                field="links.items")
+        entries = []
+    items: dict[str, tuple[str, str | None]] = {}
+    where_item: dict[str, str] = {}
+    where_from: dict[str, str] = {}
+    for k, entry in enumerate(entries):
+        where = f"links.items[{k}]"
+        if not isinstance(entry, dict):
+            log.add("tautan harus berupa objek {item, relation, from}",
+                    "a link must be an object {item, relation, from}", field=where)
+            continue
+        _check_keys(entry, _LINK_KEYS, where, log)
+        code, relation, source = entry.get("item"), entry.get("relation"), entry.get("from")
+        ok = True
+        if not isinstance(code, str) or code not in current:
+            log.add(f"butir {code!r} tidak ada di versi {number}",
+                    f"item {code!r} is not in version {number}", field=f"{where}.item")
+            ok = False
+        elif code in where_item:
+            log.add(f"butir {code} ditautkan dua kali (juga {where_item[code]})",
+                    f"item {code} is linked twice (also {where_item[code]})",
+                    field=f"{where}.item")
+            ok = False
+        else:
+            where_item[code] = where
+        if relation not in LINK_RELATIONS:
+            log.add(f"relation harus salah satu dari {', '.join(LINK_RELATIONS)}",
+                    f"relation must be one of {', '.join(LINK_RELATIONS)}",
+                    field=f"{where}.relation")
+            continue
+        if relation == "new":
+            if source is not None:
+                log.add("butir baru tidak mempunyai 'from'", "a new item has no 'from'",
+                        field=f"{where}.from")
+            elif ok:
+                items[code] = ("new", None)
+            continue
+        if not isinstance(source, str) or source not in before:
+            log.add(f"butir {source!r} tidak ada di versi {number - 1}",
+                    f"item {source!r} is not in version {number - 1}", field=f"{where}.from")
+            continue
+        if source in where_from:
+            log.add(f"butir {source} versi {number - 1} ditautkan dua kali (juga "
+                    f"{where_from[source]})",
+                    f"item {source} of version {number - 1} is linked twice (also "
+                    f"{where_from[source]})", field=f"{where}.from")
+            continue
+        where_from[source] = where
+        if not ok:
+            continue
+        dim, it = current[code]
+        old = before[source]
+        if old.dimension.code != dim:
+            log.add(f"butir tertaut harus tetap di dimensinya: {code} di {dim}, {source} di "
+                    f"{old.dimension.code}",
+                    f"a linked item stays in its dimension: {code} is in {dim}, {source} in "
+                    f"{old.dimension.code}", field=f"{where}.from")
+            continue
+        if relation == "same":
+            reasons = []
+            if old.reverse != it.get("reverse", False):
+                reasons.append(("arah (reverse) berbeda", "reverse keying differs"))
+            if not scale_kept:
+                reasons.append((f"skala berbeda ({previous.scale_min}..{previous.scale_max})",
+                                f"the scale differs ({previous.scale_min}.."
+                                f"{previous.scale_max})"))
+            if old.text_id != it["text"]["id"]:
+                reasons.append(("teks id berbeda", "the id text differs"))
+            if reasons:
+                log.add(f"tautan 'same' {code} <- {source} tidak sah: "
+                        f"{'; '.join(r[0] for r in reasons)} (gunakan 'reworded' atau 'new')",
+                        f"'same' link {code} <- {source} is not valid: "
+                        f"{'; '.join(r[1] for r in reasons)} (use 'reworded' or 'new')",
+                        field=f"{where}.relation")
+                continue
+        items[code] = (relation, source)
+    for code in current:
+        if code not in where_item:
+            log.add(f"butir {code} tidak mempunyai tautan (same, reworded atau new)",
+                    f"item {code} has no link entry (same, reworded or new)",
+                    field="links.items")
+    dropped_raw = links.get("dropped", [])
+    if not isinstance(dropped_raw, list):
+        log.add("links.dropped harus berupa daftar kode butir versi sebelumnya",
+                "links.dropped must be a list of item codes of the previous version",
+                field="links.dropped")
+        dropped_raw = []
+    dropped: list[str] = []
+    for k, code in enumerate(dropped_raw):
+        where = f"links.dropped[{k}]"
+        if not isinstance(code, str) or code not in before:
+            log.add(f"butir {code!r} tidak ada di versi {number - 1}",
+                    f"item {code!r} is not in version {number - 1}", field=where)
+        elif code in where_from:
+            log.add(f"butir {code} dinyatakan dihapus tetapi ditautkan di {where_from[code]}",
+                    f"item {code} is listed as dropped but is linked in {where_from[code]}",
+                    field=where)
+        elif code in dropped:
+            log.add(f"butir {code} disebut dua kali", f"item {code} is listed twice",
+                    field=where)
+        else:
+            dropped.append(code)
+    for code in before:
+        if code not in where_from and code not in dropped:
+            log.add(f"butir {code} versi {number - 1} tidak ditautkan dan tidak ada di "
+                    "links.dropped",
+                    f"item {code} of version {number - 1} is neither linked nor listed in "
+                    "links.dropped", field="links.dropped")
+    return _Links(items, tuple(dropped))
+
+
+def _store_links(version: InstrumentVersion, previous: InstrumentVersion,
+                 plan: _Links | None) -> None:
+    if plan is None:
+        return
+    new_items = {i.code: i for i in version.items.all()}
+    old_items = {i.code: i for i in previous.items.all()}
+    rows = [ItemLink(version=version, item=new_items[code], relation=relation,
+                     predecessor=old_items[source] if source is not None else None)
+            for code, (relation, source) in plan.items.items()]
+    rows += [ItemLink(version=version, item=None, predecessor=old_items[code],
+                      relation=LinkRelation.DROPPED) for code in plan.dropped]
+    ItemLink.objects.bulk_create(rows)
 
 
 def instrument_version_get(*, code: str, version: int | None = None) -> InstrumentVersion:

@@ -1,5 +1,5 @@
 """``{% report_options region as options %}``: what the dashboard's report button needs (the
-years the region has estimates, the words), or None when the signed-in account may not produce
+years the region has estimates), or None when the signed-in account may not produce
 that region's report (an office on another region or on the province-wide view)."""
 
 from __future__ import annotations
@@ -7,10 +7,8 @@ from __future__ import annotations
 from django import template
 
 from surveys import publish
-from surveys.language import request_language
 from surveys.models import OVERALL
 from surveys.reports.jobs import report_regions
-from surveys.reports.web import words
 from surveys.selectors.access import visible_region_codes
 
 register = template.Library()
@@ -29,4 +27,4 @@ def report_options(context: template.Context, region: str) -> dict | None:
         dimension=OVERALL).values_list("wave__year", flat=True)))
     if not years:
         return None
-    return {"years": years, "w": words(request_language())}
+    return {"years": years}

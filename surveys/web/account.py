@@ -17,7 +17,6 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from surveys.language import request_language
-from surveys.web.labels import labels_for
 
 
 def password_set_path(user: AbstractBaseUser) -> str:
@@ -34,7 +33,6 @@ class PasswordSetView(auth_views.PasswordResetConfirmView):
 
     def get_context_data(self, **kwargs: object) -> dict:
         context = super().get_context_data(**kwargs)
-        context["t"] = labels_for(request_language())
         context["lang"] = request_language()
         return context
 

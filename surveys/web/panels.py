@@ -17,9 +17,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from analysis.trends import OfficeVerdict, office_verdict
 from surveys import publish
+from surveys.language import in_language
 from surveys.models import (
     ALL_REGIONS,
     INDEX_CODE,
@@ -39,7 +41,6 @@ from surveys.models import (
 )
 from surveys.reports import text as fmt
 from surveys.services import longitudinal
-from surveys.web.labels import category_label, labels_for
 
 Z95 = 1.959963984540054
 #: demo data are recognised by the demo's programme codes (surveys/services/demo.py) or by the
@@ -75,6 +76,8 @@ class DimensionPanel:
     trend: TrendResult | None
     verdict: OfficeVerdict | None = None
     verdict_text: str = ""
+    #: instrument version boundaries of the series: bridged (linked items) or broken
+    version_notes: tuple[str, ...] = ()
 
     @property
     def latest(self) -> publish.PublishedEstimate | None:
@@ -273,7 +276,16 @@ def build_dashboard(
     sila: str | None = None,
     own_regions: set[str] | None = None,
 ) -> Dashboard:
-    t = labels_for(lang)
+    """The region's board, its words in `lang` (gettext)."""
+    with in_language(lang):
+        return _build_dashboard(regions=regions, region=region, instrument=instrument,
+                                lang=lang, region_name=region_name, sila=sila,
+                                own_regions=own_regions)
+
+
+def _build_dashboard(*, regions: set[str] | None, region: str, instrument: str, lang: str,
+                     region_name: str | None, sila: str | None,
+                     own_regions: set[str] | None) -> Dashboard:
     estimates = publish.published_estimates(
         regions=regions, region=region, instrument=instrument
     )
@@ -281,9 +293,12 @@ def build_dashboard(
         (c.dimension, c.to_wave): c
         for c in publish.changes(regions=regions, region=region, instrument=instrument)
     }
-    trends = {t.dimension: t for t in publish.trends(
+    # one row per series (docs/DECISIONS.md 50-55): in series order, so the latest wins
+    trends = {tr.dimension: tr for tr in publish.trends(
         regions=regions, region=region, instrument=instrument
-    )}
+    ).order_by("dimension", "series")}
+    bridge_points = _bridge_points(regions=regions, region=region, instrument=instrument)
+    boundaries = bridge_boundaries(instrument) if instrument else []
     models = _model_cells(regions=regions, region=region, instrument=instrument)
     names, order = _dimension_names(instrument, lang)
     by_dimension: dict[str, dict[int, publish.PublishedEstimate]] = defaultdict(dict)
@@ -302,12 +317,15 @@ def build_dashboard(
             shown = estimate is not None and not estimate.suppressed
             rows.append(YearRow(year, estimate, changes.get((code, year)),
                                 None if shown else cells.get(year),
-                                category_label(estimate.category, lang) if shown else ""))
-        verdict = _verdict(rows)
-        name = t["overall"] if code == OVERALL else names.get(code, code)
+                                fmt.category(estimate.category, empty="") if shown else ""))
+        trend = trends.get(code)
+        verdict = _verdict(rows, trend, bridge_points.get(code, {}))
+        name = _("Overall index") if code == OVERALL else names.get(code, code)
         panels.append(DimensionPanel(
-            code=code, name=name, rows=rows, trend=trends.get(code), verdict=verdict,
-            verdict_text=verdict_sentence(verdict, lang) if verdict else ""))
+            code=code, name=name, rows=rows, trend=trend, verdict=verdict,
+            verdict_text=fmt.verdict_sentence(verdict) if verdict else "",
+            version_notes=_version_notes(boundaries, trend,
+                                         bridge_points.get(code, {}))))
     dashboard = Dashboard(
         region=region,
         region_name=region_name,
@@ -323,8 +341,8 @@ def build_dashboard(
     if region != ALL_REGIONS:
         dashboard.index_targets = publish.index_targets(regions=regions, region=region)
     _add_indicators(dashboard, regions=regions, lang=lang)
-    _add_achievements(dashboard, regions=regions, lang=lang, t=t)
-    dashboard.first = _first_card(dashboard, regions=regions, lang=lang, t=t)
+    _add_achievements(dashboard, regions=regions, lang=lang)
+    dashboard.first = _first_card(dashboard, regions=regions, lang=lang)
     if region == ALL_REGIONS and instrument:
         dashboard.ranking = _ranking(regions=regions, instrument=instrument, lang=lang)
     if instrument:
@@ -359,58 +377,99 @@ def _model_cell(row: dict[str, Any]) -> ModelCell | None:
                      row.get("method") or "")
 
 
-def _verdict(rows: list[YearRow]) -> OfficeVerdict | None:
-    """METHODS 6: the verdict of the published survey points only (never a model cell)."""
+def _bridge_points(*, regions: set[str] | None, region: str, instrument: str
+                   ) -> dict[str, dict[int, dict[int, tuple[float, float, int]]]]:
+    """Published bridge estimates of the region: dimension -> series -> year -> (estimate,
+    se, linked items)."""
+    out: dict[str, dict[int, dict[int, tuple[float, float, int]]]] = defaultdict(dict)
+    if not instrument:
+        return out
+    for row in publish.rows("bridges", regions=regions, region=region, instrument=instrument):
+        if row["pub_estimate"] is None or row["pub_se"] is None:
+            continue
+        out[row["dimension"]].setdefault(row["series"], {})[row["wave__year"]] = (
+            row["pub_estimate"], row["pub_se"], row["linked_items"])
+    return out
+
+
+def _verdict(rows: list[YearRow], trend: TrendResult | None = None,
+             bridge: dict[int, dict[int, tuple[float, float, int]]] | None = None
+             ) -> OfficeVerdict | None:
+    """METHODS 6: the verdict of the published survey points only (never a model cell), on the
+    latest series (never across a version break): its bridge estimates when it spans
+    instrument versions, else the full estimates of its waves."""
+    if trend is not None and trend.basis == "linked":
+        linked = (bridge or {}).get(trend.series, {})
+        points = [(y, v, se) for y, (v, se, _k) in sorted(linked.items())]
+        return office_verdict(*zip(*points, strict=True)) if points else None
+    start = trend.first_wave if trend is not None and trend.series > 1 else None
     points = [(r.year, r.estimate.estimate, r.estimate.se) for r in rows
               if r.estimate is not None and not r.estimate.suppressed
-              and r.estimate.estimate is not None and r.estimate.se is not None]
+              and r.estimate.estimate is not None and r.estimate.se is not None
+              and (start is None or r.year >= start)]
     if not points:
         return None
     return office_verdict(*zip(*points, strict=True))
 
 
-def verdict_sentence(verdict: OfficeVerdict, lang: str) -> str:
-    """The change from the first to the latest published year, its test, the average change
-    per year, and "terlalu sedikit tahun untuk uji tren" where that applies (METHODS 6)."""
-    change = verdict.change
-    en = lang == "en"
-    if change is None:
-        return ("Only one published year: no change can be stated yet." if en else
-                "Baru satu tahun yang ditampilkan: perubahan belum dapat dinilai.")
-    delta = signed(change.delta, 1, lang)
-    if verdict.direction in ("up", "down"):
-        delta = num(abs(change.delta), 1, lang)
-        if en:
-            word = "rose" if verdict.direction == "up" else "fell"
-            text = (f"From {change.from_wave} to {change.to_wave} the index {word} by {delta} "
-                    f"points, a significant change ({p_text(change.p, lang)})")
-        else:
-            word = "naik" if verdict.direction == "up" else "turun"
-            text = (f"Dari {change.from_wave} ke {change.to_wave} indeks {word} {delta} poin "
-                    f"secara signifikan ({p_text(change.p, lang)})")
-    elif en:
-        text = (f"From {change.from_wave} to {change.to_wave} the index has not changed "
-                f"significantly ({delta} points, {p_text(change.p, lang)})")
-    else:
-        text = (f"Dari {change.from_wave} ke {change.to_wave} indeks belum berubah secara "
-                f"signifikan ({delta} poin, {p_text(change.p, lang)})")
-    if not math.isnan(verdict.sen_slope):
-        slope = num(abs(verdict.sen_slope), 2, lang)
-        if en:
-            text += (f"; on average {'+' if verdict.sen_slope >= 0 else '-'}{slope} points "
-                     "per year")
-        else:
-            word = "kenaikan" if verdict.sen_slope >= 0 else "penurunan"
-            text += f"; rata-rata {word} {slope} poin per tahun"
-    text += "."
-    if not verdict.trend_testable:
-        text += (" Too few years for a trend test." if en else
-                 " Terlalu sedikit tahun untuk uji tren.")
-    return text
+def bridge_boundaries(instrument: str) -> list[tuple[int, int, int]]:
+    from surveys.services.bridges import version_boundaries
+
+    return version_boundaries(instrument)
 
 
-def _first_card(dashboard: Dashboard, *, regions: set[str] | None, lang: str,
-                t: dict[str, str]) -> FirstCard | None:
+def _version_notes(boundaries: list[tuple[int, int, int]], trend: TrendResult | None,
+                   bridge: dict[int, dict[int, tuple[float, float, int]]]) -> tuple[str, ...]:
+    """One sentence per instrument version boundary: the series breaks there (a new series
+    starts) or it continues on the linked items, with the bridge estimates on both sides."""
+    notes = []
+    for year, before, after in boundaries:
+        broken = trend is not None and trend.series > 1 and trend.first_wave is not None \
+            and trend.first_wave >= year and not _spans(trend, year)
+        if broken:
+            # Translators: id: Versi instrumen berganti pada %(year)s (v%(before)s ke
+            #   v%(after)s) dan deret putus: kurang dari 3 butir tertaut; tren dan perubahan
+            #   mulai ulang.
+            notes.append(_("The instrument version changed in %(year)s (v%(before)s to "
+                           "v%(after)s) and the series breaks: fewer than 3 linked items; "
+                           "trends and changes start again.")
+                         % {"year": year, "before": before, "after": after})
+            continue
+        linked = (bridge or {}).get(trend.series, {}) if trend is not None else {}
+        before_year = max((y for y in linked if y < year), default=None)
+        if before_year is None or year not in linked:
+            # Translators: id: Versi instrumen berganti pada %(year)s (v%(before)s ke v%(after)s).
+            notes.append(_("The instrument version changed in %(year)s (v%(before)s to "
+                           "v%(after)s).") % {"year": year, "before": before, "after": after})
+            continue
+        v0, _se0, k = linked[before_year]
+        v1 = linked[year][0]
+        # Translators: id: Versi instrumen berganti pada %(year)s (v%(before)s ke
+        #   v%(after)s): perubahan dan tren lintas versi dihitung pada %(k)s butir tertaut
+        #   (estimasi jembatan %(y0)s: %(v0)s, %(year)s: %(v1)s).
+        notes.append(_("The instrument version changed in %(year)s (v%(before)s to "
+                       "v%(after)s): the change and the trend across it use the %(k)s linked "
+                       "items (bridge estimates %(y0)s: %(v0)s, %(year)s: %(v1)s).")
+                     % {"year": year, "before": before, "after": after, "k": k,
+                        "y0": before_year, "v0": fmt.number(v0, 1, _lang()),
+                        "v1": fmt.number(v1, 1, _lang())})
+    return tuple(notes)
+
+
+def _spans(trend: TrendResult, year: int) -> bool:
+    """Whether the trend's series spans the boundary at ``year`` (it is on the linked basis and
+    started before it)."""
+    return trend.basis == "linked" and trend.first_wave is not None and trend.first_wave < year
+
+
+def _lang() -> str:
+    from django.utils.translation import get_language
+
+    return "en" if (get_language() or "id").startswith("en") else "id"
+
+
+def _first_card(dashboard: Dashboard, *, regions: set[str] | None, lang: str
+                ) -> FirstCard | None:
     overall = dashboard.overall
     if overall is None or not overall.rows:
         return None
@@ -430,30 +489,36 @@ def _first_card(dashboard: Dashboard, *, regions: set[str] | None, lang: str,
         achievement = next((a.result for a in dashboard.achievements
                             if a.indicator_code == INDEX_CODE and a.year == year
                             and a.region == dashboard.region and a.result is not None), None)
-    category = category_label(estimate.category, lang)
+    category = fmt.category(estimate.category, empty="")
     parts = []
+    where = {"region": dashboard.region_name, "year": year}
     if estimate.suppressed:
-        parts.append(f"{dashboard.region_name} {year}: {t['estimate'].lower()} "
-                     f"{t['suppressed']}")
+        # Translators: id: {region} {year}: nilai indeks tidak ditampilkan (responden < 30)
+        parts.append(_("{region} {year}: index value not shown (fewer than 30 respondents)")
+                     .format(**where))
         if last.model:
-            parts[-1] += (f"; {t['model_based']} {num(last.model.estimate, 1, lang)} "
-                          f"({t['ci_short']} {num(last.model.ci_low, 1, lang)}–"
-                          f"{num(last.model.ci_high, 1, lang)})")
+            # Translators: id: ; estimasi model / model-based {value} (selang kepercayaan 95 %
+            #   {low}–{high})
+            parts[-1] += _("; model-based estimate {value} (95 % confidence interval "
+                           "{low}–{high})").format(
+                value=num(last.model.estimate, 1, lang), low=num(last.model.ci_low, 1, lang),
+                high=num(last.model.ci_high, 1, lang))
         parts[-1] += "."
     else:
-        parts.append(
-            f"{dashboard.region_name} {year}: {t['estimate'].lower()} "
-            f"{num(estimate.estimate, 1, lang)} ({category}; {t['ci_short']} "
-            f"{num(estimate.ci_low, 1, lang)}–{num(estimate.ci_high, 1, lang)}).")
+        # Translators: id: {region} {year}: nilai indeks {value} ({category}; selang
+        #   kepercayaan 95 % {low}–{high}).
+        parts.append(_("{region} {year}: index value {value} ({category}; 95 % confidence "
+                       "interval {low}–{high}).").format(
+            **where, value=num(estimate.estimate, 1, lang), category=category,
+            low=num(estimate.ci_low, 1, lang), high=num(estimate.ci_high, 1, lang)))
     if achievement is not None:
-        met = t["met_word"] if achievement.met else t["not_met_word"]
-        sure = t["certain"] if achievement.met_with_confidence else t["not_certain"]
-        if lang == "en":
-            parts.append(f"Target {year}: {num(achievement.target, 1, lang)}; achievement "
-                         f"{num(achievement.achievement_pct, 1, lang)} %, {met} ({sure}).")
-        else:
-            parts.append(f"Target {year}: {num(achievement.target, 1, lang)}; capaian "
-                         f"{num(achievement.achievement_pct, 1, lang)} %, {met} ({sure}).")
+        met = _("met") if achievement.met else _("not met")
+        sure = (_("certain at 95 % confidence") if achievement.met_with_confidence
+                else _("not yet certain at 95 % confidence"))
+        # Translators: id: Target {year}: {target}; capaian {pct} %, {met} ({sure}).
+        parts.append(_("Target {year}: {target}; achievement {pct} %, {met} ({sure}).").format(
+            year=year, target=num(achievement.target, 1, lang),
+            pct=num(achievement.achievement_pct, 1, lang), met=met, sure=sure))
     elif target is not None:
         parts.append(f"Target {year}: {num(target, 1, lang)}.")
     if overall.verdict_text:
@@ -538,12 +603,11 @@ def _learn(dashboard: Dashboard, *, sila: str | None, lang: str, names: dict[str
     """Programmes for the sila of concern (default: the region's lowest sila in the latest
     year), their DiD as a forest plot and the pooled effect by type. The registry and the
     evaluation are shared with every reader (DECISIONS 38)."""
-    t = labels_for(lang)
     sila_codes = [p.code for p in dashboard.dimensions if p.code != OVERALL]
     programme_dims = set(Programme.objects.values_list("dimension_code", flat=True))
     known = sorted(set(sila_codes) | {d for d in programme_dims if d},
                    key=lambda c: (order.get(c, 999), c))
-    choices = [(OVERALL, t["overall"])] + [(c, names.get(c, c)) for c in known]
+    choices = [(OVERALL, _("Overall index"))] + [(c, names.get(c, c)) for c in known]
     if sila not in {c for c, _ in choices}:
         latest = [(p.latest.estimate, p.code) for p in dashboard.dimensions
                   if p.code != OVERALL and p.latest and p.latest.estimate is not None]
@@ -590,8 +654,7 @@ def _dimension_names(instrument: str, lang: str) -> tuple[dict[str, str], dict[s
     return names, order
 
 
-def _add_achievements(dashboard: Dashboard, *, regions: set[str] | None, lang: str,
-                      t: dict[str, str]) -> None:
+def _add_achievements(dashboard: Dashboard, *, regions: set[str] | None, lang: str) -> None:
     # ALL has no indicator values or targets of its own: show the visible regions' rows
     scope = None if dashboard.region == ALL_REGIONS else dashboard.region
     rows: list[AchievementRow] = []
@@ -611,12 +674,13 @@ def _add_achievements(dashboard: Dashboard, *, regions: set[str] | None, lang: s
         targets = dashboard.index_targets
         have = {r.year for r in rows if r.indicator_code == INDEX_CODE}
         name = next((r.indicator_name for r in rows if r.indicator_code == INDEX_CODE),
-                    t["estimate"])
+                    _("Index value"))
         for row in overall.rows:
             if row.year in have or row.year not in targets:
                 continue
             if row.estimate is None or row.estimate.suppressed:
-                reason = t["suppressed"] if row.estimate else t["not_surveyed"]
+                reason = (_("not shown (fewer than 30 respondents)") if row.estimate
+                          else _("not surveyed"))
                 rows.append(AchievementRow(INDEX_CODE, name, False, scope,
                                            names.get(scope, scope), row.year,
                                            targets[row.year], None, reason))

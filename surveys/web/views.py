@@ -20,6 +20,8 @@ from django.template import TemplateDoesNotExist
 from django.template.loader import get_template
 from django.urls import reverse_lazy
 from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop as _noop
 from django.views.decorators.http import require_GET
 
 from surveys import publish
@@ -27,7 +29,7 @@ from surveys.language import request_language
 from surveys.models import ALL_REGIONS, Region, RegionAssignment
 from surveys.selectors.access import is_reader, user_roles, visible_region_codes
 from surveys.services.compute import run_notices
-from surveys.web.labels import labels_for
+from surveys.web.labels import glossary
 from surveys.web.panels import build_dashboard, codes_text, latest_instrument, region_labels
 
 LOGIN_URL = reverse_lazy("dashboard:login")
@@ -42,8 +44,12 @@ class DashboardParams(forms.Form):
     lang = forms.ChoiceField(required=False, choices=[("", ""), ("id", "id"), ("en", "en")])
 
 
-#: the region's tables offered for download (export endpoint, region-keyed tables)
-DOWNLOAD_TABLES = ("estimates", "achievements", "changes", "sae")
+#: the region's tables offered for download (export endpoint, region-keyed tables), with their
+#: button labels (msgids)
+DOWNLOAD_TABLES = {"estimates": _noop("Index values"), "achievements": _noop("Achievement"),
+                   # Translators: id: Tren
+                   "trends": _noop("Trends"),
+                   "changes": _noop("Changes"), "sae": _noop("Model-based estimates")}
 
 #: partials other areas add to the page (report button, comparability note); included only
 #: once they exist, so that the page never fails on a missing template
@@ -62,7 +68,8 @@ def _exists(template: str) -> bool:
 def _bad_params(form: DashboardParams) -> HttpResponseBadRequest:
     fields = ", ".join(sorted(form.errors))
     return HttpResponseBadRequest(
-        f"Parameter tidak sah / invalid parameter: {fields}",
+        # Translators: id: Parameter tidak sah: {fields}
+        _("Invalid parameter: {fields}").format(fields=fields),
         content_type="text/plain; charset=utf-8",
     )
 
@@ -76,10 +83,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         translation.activate(chosen)
         request.LANGUAGE_CODE = chosen
     lang = request_language()
-    t = labels_for(lang)
     roles = user_roles(request.user)
     if not is_reader(roles):
-        raise PermissionDenied(t["forbidden"])
+        raise PermissionDenied(_("This account may not view the dashboard."))
     if not params.is_valid():
         return _bad_params(params)
     regions = visible_region_codes(request.user, roles=roles)
@@ -95,7 +101,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     province = labels.get(_province_code(choices))
     names = {code: name for code, (name, _) in labels.items()}
     # the whole design is named after its province, not "Seluruh wilayah survei"
-    names[ALL_REGIONS] = province[0] if province else t["all_regions"]
+    names[ALL_REGIONS] = province[0] if province else _("Whole survey area")
     board = build_dashboard(
         regions=regions,
         region=region,
@@ -105,24 +111,29 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         sila=params.cleaned_data["sila"] or None,
         own_regions=set(own),
     )
-    board.notices = _notices(instrument, t)
+    board.notices = _notices(instrument)
+    terms = glossary()
     other = "id" if lang == "en" else "en"
     query = {k: v for k, v in request.GET.items() if k != "lang"}
     response = render(
         request,
         "surveys/dashboard/index.html",
         {
-            "t": t,
             "board": board,
+            "glossary": terms,
+            "gloss": {term.key: term for term in terms},
             "region_choices": [
                 (code, names.get(code, code),
                  "" if code == ALL_REGIONS else codes_text(code, labels.get(code, ("", ""))[1]))
                 for code in choices
             ],
             "lang": lang,
-            "ranking_note": t["ranking_note"].format(
+            "ranking_note": _(
+                "Index value in {year} with its 95 % confidence interval. Overlapping intervals "
+                "mean the difference is not certain. No map: no maintained package of regency "
+                "boundaries is available.").format(
                 year=board.ranking.year if board.ranking else ""),
-            "download_tables": [(name, t[f"table_{name}"]) for name in DOWNLOAD_TABLES],
+            "download_tables": [(name, _(label)) for name, label in DOWNLOAD_TABLES.items()],
             "other_lang": other,
             "other_lang_query": urlencode({**query, "lang": other}),
             "today": date.today().isoformat(),
@@ -144,13 +155,14 @@ def _province_code(choices: list[str]) -> str:
     return parent or ""
 
 
-def _notices(instrument: str | None, t: dict[str, str]) -> list[dict[str, str]]:
+def _notices(instrument: str | None) -> list[dict[str, str]]:
     """Issue 16 item 10: a wave the latest index run skipped (it keeps its previous results)
     and a failed run's error, in the page's words and the run's own (bilingual) message."""
     out = []
     for notice in run_notices(instrument=instrument):
         wave = f"{notice.get('instrument', '')} {notice.get('wave', '')}".strip()
-        head = t["notice_skipped"].format(wave=wave) if notice.get("skipped") else ""
+        head = _("Wave {wave} was skipped by the latest run; its previous results are still "
+                 "shown.").format(wave=wave) if notice.get("skipped") else ""
         out.append({"head": head, "message": str(notice.get("message", ""))})
     return out
 
@@ -170,9 +182,8 @@ class LoginView(auth_views.LoginView):
 
     def get_context_data(self, **kwargs: object) -> dict:
         context = super().get_context_data(**kwargs)
-        lang = request_language()
-        context["t"] = labels_for(lang)
-        context["lang"] = lang  # the English login page declares lang="en" (issue 17 item 3)
+        # the English login page declares lang="en" (issue 17 item 3)
+        context["lang"] = request_language()
         return context
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
 
 from surveys.exceptions import DomainError
 from surveys.services.waves import wave_close
@@ -21,7 +22,14 @@ class Command(BaseCommand):
         try:
             change = wave_close(instrument=options["instrument"], year=options["year"])
         except DomainError as exc:
-            raise CommandError(exc.message("en")) from exc
+            raise CommandError(exc.message()) from exc
         wave = change.wave
-        state = "closed; recompute queued" if change.changed else "already closed"
-        self.stdout.write(f"wave {wave.pk}: {wave.instrument.code} {wave.year} {state}")
+        if change.changed:
+            # Translators: id: ditutup; perhitungan ulang diantrekan
+            state = _("closed; recompute queued")
+        else:
+            # Translators: id: sudah ditutup
+            state = _("already closed")
+        # Translators: id: gelombang {pk}: {instrument} {year} {state}
+        self.stdout.write(_("wave {pk}: {instrument} {year} {state}").format(
+            pk=wave.pk, instrument=wave.instrument.code, year=wave.year, state=state))

@@ -1,6 +1,7 @@
 """`manage.py compute_indices [--wave YEAR] [--instrument CODE]`: recompute and store results.
 
-A wave that cannot be computed yet (no population margins, an empty raking cell...) is skipped
+Output is in the process language (Indonesian; NILAI_LANGUAGE=en for English). A wave that
+cannot be computed yet (no population margins, an empty raking cell...) is skipped
 and keeps its previous results; the run still succeeds, says how many waves it skipped and
 prints each one's reason (level ``error``). Only a run that computes no wave at all fails.
 """
@@ -10,8 +11,24 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop as _noop
 
+from surveys.models import RunStatus
 from surveys.services.compute import ComputeError, compute_indices
+
+#: a run's status in words (msgids)
+STATUS = {
+    # Translators: id: berhasil
+    RunStatus.SUCCEEDED: _noop("succeeded"),
+    # Translators: id: gagal
+    RunStatus.FAILED: _noop("failed"),
+    # Translators: id: berjalan
+    RunStatus.RUNNING: _noop("running"),
+    # Translators: id: menunggu
+    RunStatus.PENDING: _noop("pending"),
+}
 
 
 class Command(BaseCommand):
@@ -30,26 +47,52 @@ class Command(BaseCommand):
         parser.add_argument("--trim", action="store_true",
                             help="pangkas bobot ekstrem lalu rake ulang / trim weights, re-rake")
         parser.add_argument("--no-progress", action="store_true")
+        parser.add_argument("--parallel", action="store_true",
+                            help="per provinsi di worker Celery (chord) / per province on Celery "
+                                 "workers (a chord; needs CELERY_RESULT_BACKEND with a broker)")
+        parser.add_argument("--shards", type=int, default=None,
+                            help="tugas per gelombang / tasks per wave (default "
+                                 "NILAI_COMPUTE_SHARDS)")
 
     def handle(self, *args: Any, **options: Any) -> None:
         progress = self.stdout.isatty() and not options["no_progress"]
         try:
-            run = compute_indices(instrument=options["instrument"], years=options["wave"],
-                                  lonely_psu=options["lonely_psu"], trim=options["trim"],
-                                  progress=progress, progress_file=self.stdout._out)
+            if options["parallel"]:
+                run = self._parallel(options)
+            else:
+                run = compute_indices(instrument=options["instrument"], years=options["wave"],
+                                      lonely_psu=options["lonely_psu"], trim=options["trim"],
+                                      progress=progress, progress_file=self.stdout._out)
         except ComputeError as exc:
-            raise CommandError(f"perhitungan gagal / run failed: {exc}") from exc
+            # Translators: id: perhitungan gagal: {error}
+            raise CommandError(_("run failed: {error}").format(error=exc)) from exc
         verbosity = options["verbosity"]
         rows = run.parameters.get("rows", {})
         skipped = len(run.parameters.get("skipped_waves") or [])
-        status = f"{run.status}" + (
-            f" ({skipped} gelombang dilewati / {skipped} wave{'s' if skipped > 1 else ''} "
-            "skipped, hasil sebelumnya dipertahankan / previous results kept)" if skipped
-            else "")
-        self.stdout.write(
-            f"run {run.pk}: {status}; " + ", ".join(f"{k} {v}" for k, v in rows.items())
-            + f" ({run.timings.get('total', 0):.1f} s)")
+        status = gettext(STATUS.get(run.status, run.status))
+        if skipped:
+            # Translators: id: {n} gelombang dilewati, hasil sebelumnya dipertahankan
+            status += " (" + ngettext("{n} wave skipped, previous results kept",
+                                      "{n} waves skipped, previous results kept",
+                                      skipped).format(n=skipped) + ")"
+        # Translators: id: perhitungan {run}: {status}; {rows} ({seconds} s)
+        self.stdout.write(_("run {run}: {status}; {rows} ({seconds} s)").format(
+            run=run.pk, status=status, rows=", ".join(f"{k} {v}" for k, v in rows.items()),
+            seconds=f"{run.timings.get('total', 0):.1f}"))
         if verbosity >= 1:
             for msg in run.messages:
                 if msg["level"] != "info" or verbosity >= 2:
                     self.stdout.write(f"  [{msg['level']}] {msg['message']}")
+
+    def _parallel(self, options: dict[str, Any]) -> Any:
+        from surveys import models as m
+        from surveys.services.compute_parallel import compute_indices_parallel
+
+        result = compute_indices_parallel(instrument=options["instrument"],
+                                          years=options["wave"],
+                                          lonely_psu=options["lonely_psu"],
+                                          trim=options["trim"], shards=options["shards"])
+        outcome = result.get(disable_sync_subtasks=False)
+        if outcome.get("status") == "failed" and "run" not in outcome:
+            raise ComputeError(outcome.get("error", "failed"))
+        return m.IndexRun.objects.get(pk=outcome["run"])

@@ -14,7 +14,10 @@ from typing import Any
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.test.utils import override_settings
+from django.utils.translation import gettext
+from django.utils.translation import gettext as _
 
+from surveys.management.commands.compute_indices import STATUS
 from surveys.services import demo
 from surveys.services.compute import ComputeError, compute_indices
 
@@ -34,38 +37,52 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         start = time.perf_counter()
         if options["respondents"] < 1:
-            raise CommandError("--respondents harus > 0 / must be > 0")
+            # Translators: id: --respondents harus > 0
+            raise CommandError(_("--respondents must be > 0"))
         say = self.stdout.write
         call_command("migrate", interactive=False, verbosity=0)
         # The demo computes once at the end; imports must not each queue a recompute.
         with override_settings(NILAI_AUTO_RECOMPUTE=False):
-            demo.load_bundled()
+            demo.load_bundled(with_v2=True)
+            # the last wave switches to instrument version 2: the demo shows its bridge
             report = demo.demo_generate(respondents=options["respondents"],
-                                        seed=options["seed"])
+                                        seed=options["seed"], last_wave_version=2)
         if report.skipped:
-            say(f"Data demo sudah ada ({report.responses} respons), tidak dibuat ulang / demo "
-                f"data already present ({report.responses} responses), not regenerated")
+            # Translators: id: Data demo sudah ada ({responses} respons), tidak dibuat ulang
+            say(_("Demo data already present ({responses} responses), not regenerated").format(
+                responses=report.responses))
         else:
-            say(f"Data sintetis / synthetic data: {report.responses} respons/responses, "
-                f"{report.regions} wilayah/regions, {len(report.years)} gelombang/waves "
-                f"{report.years[0]}-{report.years[-1]} ({report.seconds:.1f} s)")
+            # Translators: id: Data sintetis: {responses} respons, {regions} wilayah, {waves}
+            #   gelombang {first}-{last} ({seconds} s)
+            say(_("Synthetic data: {responses} responses, {regions} regions, {waves} waves "
+                  "{first}-{last} ({seconds} s)").format(
+                responses=report.responses, regions=report.regions, waves=len(report.years),
+                first=report.years[0], last=report.years[-1], seconds=f"{report.seconds:.1f}"))
         if options["no_compute"]:
             return
         try:
             run = compute_indices(instrument=report.instrument,
                                   progress=self.stdout.isatty(), progress_file=self.stdout._out)
         except ComputeError as exc:
-            raise CommandError(f"perhitungan gagal / run failed: {exc}") from exc
-        say(f"Perhitungan / run {run.pk}: {run.status} ({run.timings.get('total', 0):.1f} s)")
+            raise CommandError(_("run failed: {error}").format(error=exc)) from exc
+        # Translators: id: Perhitungan {run}: {status} ({seconds} s)
+        say(_("Run {run}: {status} ({seconds} s)").format(
+            run=run.pk, status=gettext(STATUS.get(run.status, run.status)),
+            seconds=f"{run.timings.get('total', 0):.1f}"))
         warnings = [msg for msg in run.messages if msg["level"] == "warning"]
         if warnings:
-            say(f"{len(warnings)} peringatan / warnings (lihat / see IndexRun {run.pk})")
+            # Translators: id: {n} peringatan (lihat IndexRun {run})
+            say(_("{n} warnings (see IndexRun {run})").format(n=len(warnings), run=run.pk))
         say("")
         say(demo.trend_table_text(instrument=report.instrument))
+        say("")
+        say(demo.bridge_table_text(instrument=report.instrument))
         say("")
         say(demo.small_area_text(instrument=report.instrument))
         say("")
         say(demo.programme_table_text())
         say("")
-        say(f"Selesai / done in {time.perf_counter() - start:.1f} s. Lanjut / next: "
-            "manage.py export estimates --output estimates.xlsx")
+        # Translators: id: Selesai dalam {seconds} s. Lanjut: {command}
+        say(_("Done in {seconds} s. Next: {command}").format(
+            seconds=f"{time.perf_counter() - start:.1f}",
+            command="manage.py export estimates --output estimates.xlsx"))

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
 
 from surveys.services.exports import DEFAULT_K, EXPORT_TABLES, FORMATS, ExportError, format_for
 from surveys.services.jobs import export_to_path
@@ -40,8 +41,8 @@ class Command(BaseCommand):
             extra["k"] = options["k"]
         folder = Path(options["output"]).expanduser().resolve().parent
         if not folder.is_dir():
-            raise CommandError(f"folder keluaran tidak ada / output folder does not exist: "
-                               f"{folder}")
+            # Translators: id: folder keluaran tidak ada: {folder}
+            raise CommandError(_("output folder does not exist: {folder}").format(folder=folder))
         try:
             fmt = format_for(options["output"], options["format"])
             job = export_to_path(
@@ -49,7 +50,11 @@ class Command(BaseCommand):
                 region_codes=set(options["region"]) if options["region"] else None, **extra)
         except (ExportError, OSError) as exc:
             raise CommandError(str(exc)) from exc
-        self.stdout.write(f"{table}: {job.rows} baris/rows -> {options['output']} ({fmt}, "
-                          f"{job.bytes} bytes, sha256 {job.sha256}; pekerjaan/job #{job.pk})")
+        # Translators: id: {table}: {rows} baris -> {output} ({fmt}, {bytes} byte, sha256
+        #   {sha256}; pekerjaan #{job})
+        self.stdout.write(_("{table}: {rows} rows -> {output} ({fmt}, {bytes} bytes, sha256 "
+                            "{sha256}; job #{job})").format(
+            table=table, rows=job.rows, output=options["output"], fmt=fmt, bytes=job.bytes,
+            sha256=job.sha256, job=job.pk))
         for message in job.messages:
             self.stdout.write(f"  {message}")

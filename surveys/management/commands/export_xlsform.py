@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
 
 from surveys.collect.xlsform import write_xlsform
 from surveys.models.waves import YEAR_MAX, YEAR_MIN
@@ -30,12 +31,16 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         output: Path = options["output"]
         if output.suffix.lower() != ".xlsx":
-            raise CommandError(f"--output must end in .xlsx: {output}")
+            # Translators: id: --output harus berakhiran .xlsx: {output}
+            raise CommandError(_("--output must end in .xlsx: {output}").format(output=output))
         if not output.parent.is_dir():
-            raise CommandError(f"folder does not exist / folder tidak ada: {output.parent}")
+            # Translators: id: folder tidak ada: {folder}
+            raise CommandError(_("folder does not exist: {folder}").format(folder=output.parent))
         year = options["year"]
         if year is not None and not YEAR_MIN <= year <= YEAR_MAX:
-            raise CommandError(f"--year outside {YEAR_MIN}-{YEAR_MAX}: {year}")
+            # Translators: id: --year di luar {min}-{max}: {year}
+            raise CommandError(_("--year outside {min}-{max}: {year}").format(
+                min=YEAR_MIN, max=YEAR_MAX, year=year))
         try:
             version = instrument_version_get(code=options["instrument"],
                                              version=options["instrument_version"])
@@ -44,5 +49,7 @@ class Command(BaseCommand):
         sheets = write_xlsform(version, output, year=year)
         questions = sum(1 for row in sheets["survey"] if row["type"].startswith("select_one skala"))
         self.stdout.write(self.style.SUCCESS(
-            f"{output}: XLSForm {version.instrument.code} v{version.version}, "
-            f"{questions} pertanyaan/questions"))
+            # Translators: id: {output}: XLSForm {instrument} v{version}, {questions} pertanyaan
+            _("{output}: XLSForm {instrument} v{version}, {questions} questions").format(
+                output=output, instrument=version.instrument.code, version=version.version,
+                questions=questions)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
 
 from surveys.exceptions import DomainError
 from surveys.models import Role
@@ -31,11 +32,15 @@ class Command(BaseCommand):
                 username=options["user"], role=options["role"], region_codes=options["regions"]
             )
         except DomainError as exc:
-            raise CommandError(exc.message("en")) from exc
-        regions = f" in {', '.join(options['regions'])}" if options["regions"] else ""
-        self.stdout.write(f"{user.get_username()}: {options['role']}{regions}")
+            raise CommandError(exc.message()) from exc
+        if options["regions"]:
+            # Translators: id: {user}: {role} di {regions}
+            self.stdout.write(_("{user}: {role} in {regions}").format(
+                user=user.get_username(), role=options["role"],
+                regions=", ".join(options["regions"])))
+        else:
+            self.stdout.write(f"{user.get_username()}: {options['role']}")
         if not user.has_usable_password():
-            self.stdout.write(
-                "belum punya kata sandi / no password yet: "
-                f"python manage.py login_link {user.get_username()}"
-            )
+            # Translators: id: belum punya kata sandi: {command}
+            self.stdout.write(_("no password yet: {command}").format(
+                command=f"python manage.py login_link {user.get_username()}"))

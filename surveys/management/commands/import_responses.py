@@ -3,6 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from surveys.collect.fieldimport import import_field_export
 from surveys.services.imports import responses_import
@@ -45,7 +46,8 @@ class Command(BaseCommand):
         with recorded_import("import_responses", [file], options) as job:
             if platform == "csv":
                 if wave is not None:
-                    raise CommandError("--wave hanya untuk / only with --from kobo|odk")
+                    # Translators: id: --wave hanya untuk --from kobo|odk
+                    raise CommandError(_("--wave only with --from kobo|odk"))
                 report = responses_import(path=file, instrument_code=instrument,
                                           version=instrument_version, replace=replace)
             else:

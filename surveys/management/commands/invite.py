@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from surveys.exceptions import DomainError
+from surveys.exceptions import DomainError, Msg
 from surveys.models import Wave
 from surveys.services.accounts import invitation_create
 
@@ -32,10 +32,11 @@ class Command(BaseCommand):
             instrument__code=options["instrument"], year=options["year"]
         ).first()
         if wave is None:
-            raise CommandError(f"There is no wave {options['instrument']} {options['year']}.")
+            raise CommandError(Msg("unknown_wave", {"instrument": options["instrument"],
+                                                    "year": options["year"]}).render())
         try:
             codes = invitation_create(wave=wave, count=options["count"],
                                       respondent=options["respondent"])
         except DomainError as exc:
-            raise CommandError(exc.message("en")) from exc
+            raise CommandError(exc.message()) from exc
         self.stdout.write("\n".join(codes))

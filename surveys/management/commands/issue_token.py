@@ -23,5 +23,5 @@ class Command(BaseCommand):
         try:
             key = token_issue(username=options["user"], rotate=options["rotate"])
         except DomainError as exc:
-            raise CommandError(exc.message("en")) from exc
+            raise CommandError(exc.message()) from exc
         self.stdout.write(key)

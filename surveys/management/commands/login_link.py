@@ -11,6 +11,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
 
 from surveys.web.account import password_set_path
 
@@ -32,7 +33,9 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         user = get_user_model().objects.filter(username=options["user"]).first()
         if user is None:
-            raise CommandError(f"pengguna tidak dikenal / unknown user: {options['user']}")
+            # Translators: id: pengguna tidak dikenal: {user}
+            raise CommandError(_("unknown user: {user}").format(user=options["user"]))
         if not user.is_active:
-            raise CommandError(f"akun nonaktif / inactive account: {options['user']}")
+            # Translators: id: akun nonaktif: {user}
+            raise CommandError(_("inactive account: {user}").format(user=options["user"]))
         self.stdout.write(options["base_url"].rstrip("/") + password_set_path(user))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
 
 from surveys.exceptions import DomainError
 from surveys.services.waves import wave_open
@@ -28,10 +29,15 @@ class Command(BaseCommand):
                 version=options["instrument_version"],
             )
         except DomainError as exc:
-            raise CommandError(exc.message("en")) from exc
+            raise CommandError(exc.message()) from exc
         wave = change.wave
-        state = "opened" if change.changed else "already open"
-        self.stdout.write(
-            f"wave {wave.pk}: {wave.instrument.code} {wave.year} "
-            f"(version {wave.version.version}) {state}"
-        )
+        if change.changed:
+            # Translators: id: dibuka
+            state = _("opened")
+        else:
+            # Translators: id: sudah dibuka
+            state = _("already open")
+        # Translators: id: gelombang {pk}: {instrument} {year} (versi {version}) {state}
+        self.stdout.write(_("wave {pk}: {instrument} {year} (version {version}) {state}").format(
+            pk=wave.pk, instrument=wave.instrument.code, year=wave.year,
+            version=wave.version.version, state=state))

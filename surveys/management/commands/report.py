@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
 
 from surveys import publish
 from surveys.models import ALL_REGIONS, OVERALL
@@ -54,26 +55,28 @@ class Command(BaseCommand):
         year = options["year"]
         if options["all_regions"]:
             if regions:
-                raise CommandError("pilih --region atau --all-regions, bukan keduanya / give "
-                                   "--region or --all-regions, not both")
+                # Translators: id: pilih --region atau --all-regions, bukan keduanya
+                raise CommandError(_("give --region or --all-regions, not both"))
             regions = sorted(set(publish.rows(
                 "estimates", regions=None, wave=year, dimension=OVERALL,
                 instrument=options["instrument"]).values_list("region_code", flat=True))
                 - {ALL_REGIONS})
             if not regions:
-                raise CommandError(f"tidak ada estimasi tahun {year} / no estimates in {year}")
+                # Translators: id: tidak ada estimasi tahun {year}
+                raise CommandError(_("no estimates in {year}").format(year=year))
         if not regions:
-            raise CommandError("--region CODE atau --all-regions wajib / --region CODE or "
-                               "--all-regions is required")
+            # Translators: id: --region CODE atau --all-regions wajib
+            raise CommandError(_("--region CODE or --all-regions is required"))
         output = Path(options["output"]).expanduser()
         if not output.resolve().parent.is_dir():
-            raise CommandError(f"folder keluaran tidak ada / output folder does not exist: "
-                               f"{output.resolve().parent}")
+            # Translators: id: folder keluaran tidak ada: {folder}
+            raise CommandError(_("output folder does not exist: {folder}").format(
+                folder=output.resolve().parent))
         fmt = _format(str(output), options["format"])
         if len(regions) > 1 and output.suffix.lower() != ".zip":
-            raise CommandError(f"{len(regions)} wilayah ditulis sebagai satu ZIP: beri --output "
-                               f"berakhiran .zip / {len(regions)} regions are written as one "
-                               f"ZIP: give an --output ending in .zip")
+            # Translators: id: {n} wilayah ditulis sebagai satu ZIP: beri --output berakhiran .zip
+            raise CommandError(_("{n} regions are written as one ZIP: give an --output ending "
+                                 "in .zip").format(n=len(regions)))
         started = time.perf_counter()
         try:
             job = report_to_path(regions=regions, year=year, fmt=fmt,
@@ -82,6 +85,9 @@ class Command(BaseCommand):
         except (ReportError, OSError) as exc:
             raise CommandError(str(exc)) from exc
         seconds = time.perf_counter() - started
-        self.stdout.write(f"laporan/report {', '.join(regions)} {year}: {job.rows} dokumen/"
-                          f"documents -> {output} ({fmt}, {job.bytes} bytes, sha256 "
-                          f"{job.sha256}; pekerjaan/job #{job.pk}; {seconds:.1f} s)")
+        # Translators: id: laporan {regions} {year}: {rows} dokumen -> {output} ({fmt}, {bytes}
+        #   byte, sha256 {sha256}; pekerjaan #{job}; {seconds} s)
+        self.stdout.write(_("report {regions} {year}: {rows} documents -> {output} ({fmt}, "
+                            "{bytes} bytes, sha256 {sha256}; job #{job}; {seconds} s)").format(
+            regions=", ".join(regions), year=year, rows=job.rows, output=output, fmt=fmt,
+            bytes=job.bytes, sha256=job.sha256, job=job.pk, seconds=f"{seconds:.1f}"))

@@ -19,8 +19,14 @@ from typing import Any
 from surveys.models import AgeGroup, Sex
 from surveys.models.waves import YEAR_MAX, YEAR_MIN
 
-#: How many problems are listed before "... and N more".
+#: How many problems without a row (file, header-less or field problems) are listed.
 ERROR_LIMIT = 50
+#: How many rows with problems are listed, one line each, before "... and N more rows".
+ERROR_ROW_LIMIT = 20
+#: Problems listed on one row's line (one problem on several columns counts once).
+ROW_PROBLEM_LIMIT = 5
+#: Problems stored per row (the rest are only counted).
+_ROW_STORE_LIMIT = 200
 
 #: Codes loaded from files (indicator, instrument, dimension and item codes) are slugs: ASCII
 #: letters and digits, then also ``_ . -``. No leading ``= + - @`` (a spreadsheet would read a
@@ -29,6 +35,18 @@ SLUG_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 #: Region codes (BPS) are digits; Kemendagri codes are digits in dot-separated groups.
 REGION_CODE_RE = re.compile(r"[0-9]+")
 KEMENDAGRI_CODE_RE = re.compile(r"[0-9]+(?:\.[0-9]+)*")
+
+#: A number written with a decimal comma, as Excel in an Indonesian locale saves it: ``1,5``,
+#: ``1121,19`` or with dot thousands ``1.121,19``.
+COMMA_DECIMAL_PATTERN = r"^[+-]?(?:[0-9]+|[0-9]{1,3}(?:\.[0-9]{3})+),[0-9]+$"
+COMMA_DECIMAL_RE = re.compile(COMMA_DECIMAL_PATTERN)
+#: A number with a decimal point and no comma (``1.5``).
+DOT_DECIMAL_PATTERN = r"^[+-]?[0-9]*\.[0-9]+$"
+DOT_DECIMAL_RE = re.compile(DOT_DECIMAL_PATTERN)
+#: Delimiters tried on the header line besides the comma: Excel in an Indonesian (or any
+#: decimal-comma) locale saves "CSV" with semicolons; some tools write tabs.
+_OTHER_DELIMITERS = (";", "\t")
+_DELIMITER_NAMES = {";": "';'", "\t": "tab"}
 
 SEX_VALUES = frozenset(Sex.values)
 AGE_GROUP_VALUES = frozenset(AgeGroup.values)
@@ -43,13 +61,34 @@ class ImportFailed(Exception):
 
 
 @dataclass
+class _Problem:
+    where: str | None  # "column", "field" or None
+    name: str | None
+    text_id: str
+    text_en: str
+
+
+@dataclass
 class ErrorLog:
-    """Collects problems of one file; keeps the first `limit` messages and counts the rest."""
+    """Collects the problems of one file and reports them one line per row.
+
+    A row's line names the row (1-based, the header is row 1) and lists its problems; the same
+    problem on several columns is listed once with its columns (an out-of-range row gives one
+    line, not thirty). The first `row_limit` rows with problems are listed, then how many rows
+    more; problems without a row (the file, a JSON field) are listed up to `limit`. `notes`
+    (how the file was read: its delimiter, decimal commas) head the report.
+    """
 
     label: str
     limit: int = ERROR_LIMIT
-    messages: list[str] = field(default_factory=list)
+    row_limit: int = ERROR_ROW_LIMIT
     total: int = 0
+    general: list[str] = field(default_factory=list)
+    general_total: int = 0
+    rows: dict[int, list[_Problem]] = field(default_factory=dict)
+    #: rows with problems that were counted (vectorised checks) but not stored
+    extra_rows: int = 0
+    notes: list[str] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return self.total > 0
@@ -57,33 +96,86 @@ class ErrorLog:
     def add(self, problem_id: str, problem_en: str, *, row: int | None = None,
             column: str | None = None, field: str | None = None) -> None:
         self.total += 1
-        if len(self.messages) >= self.limit:
+        where, name = ("column", column) if column is not None else (
+            ("field", field) if field is not None else (None, None))
+        if row is None:
+            self.general_total += 1
+            if len(self.general) >= self.limit:
+                return
+            head = self.label
+            if where is not None:
+                head += f", {_WHERE[where]} {name}"
+            self.general.append(f"{head}: {problem_id} / {problem_en}")
             return
-        where = self.label
-        if row is not None:
-            where += f", baris/row {row}"
-        if column is not None:
-            where += f", kolom/column {column}"
-        if field is not None:
-            where += f", isian/field {field}"
-        self.messages.append(f"{where}: {problem_id} / {problem_en}")
+        problems = self.rows.setdefault(row, [])
+        if len(problems) < _ROW_STORE_LIMIT:
+            problems.append(_Problem(where, name, problem_id, problem_en))
 
-    def full(self) -> bool:
-        return len(self.messages) >= self.limit
+    def note(self, text_id: str, text_en: str) -> None:
+        """How the file was read (shown above its problems, when there are any)."""
+        line = f"{self.label}: {text_id} / {text_en}"
+        if line not in self.notes:
+            self.notes.append(line)
+
+    @property
+    def row_count(self) -> int:
+        """Rows with at least one problem."""
+        return len(self.rows) + self.extra_rows
+
+    @property
+    def messages(self) -> list[str]:
+        """The report lines (without the heading): notes, problems without a row, then one
+        line per row in row order, capped, with the counts of what was left out."""
+        lines = [*self.notes, *self.general]
+        if self.general_total > len(self.general):
+            more = self.general_total - len(self.general)
+            lines.append(f"... dan {more} kesalahan lain / and {more} more errors")
+        row_lines = sorted(self.rows.items())[: self.row_limit]
+        for row, problems in row_lines:
+            lines.append(_row_line(self.label, row, problems))
+        more_rows = self.row_count - len(row_lines)
+        if more_rows > 0:
+            lines.append(f"... dan {more_rows} baris lain dengan kesalahan / and {more_rows} "
+                         "more rows with errors")
+        return lines
 
     def raise_if_any(self) -> None:
         if not self.total:
             return
-        messages = list(self.messages)
-        if self.total > len(messages):
-            more = self.total - len(messages)
-            messages.append(f"... dan {more} kesalahan lain / and {more} more errors")
-        messages.insert(
-            0,
-            f"{self.label}: {self.total} kesalahan, tidak ada yang disimpan / "
-            f"{self.total} errors, nothing was saved",
-        )
-        raise ImportFailed(messages)
+        head = (f"{self.label}: {self.total} kesalahan, tidak ada yang disimpan / "
+                f"{self.total} errors, nothing was saved")
+        raise ImportFailed([head, *self.messages])
+
+
+_WHERE = {"column": "kolom/column", "field": "isian/field"}
+
+
+def _names(names: list[str]) -> str:
+    """Columns of one problem: all of them up to four, else the first, the last and a count."""
+    if len(names) <= 4:
+        return ", ".join(names)
+    return f"{names[0]} ... {names[-1]} ({len(names)} kolom/columns)"
+
+
+def _row_line(label: str, row: int, problems: list[_Problem]) -> str:
+    groups: dict[tuple[str | None, str, str], list[str]] = {}
+    for p in problems:
+        names = groups.setdefault((p.where, p.text_id, p.text_en), [])
+        if p.name is not None and p.name not in names:
+            names.append(p.name)
+    parts = []
+    for (where, text_id, text_en), names in groups.items():
+        text = f"{text_id} / {text_en}"
+        parts.append(f"{_WHERE[where]} {_names(names)}: {text}" if where and names else text)
+    head = f"{label}, baris/row {row}"
+    if len(parts) == 1:
+        only = parts[0]
+        return f"{head}, {only}" if only.startswith(tuple(_WHERE.values())) else f"{head}: {only}"
+    shown_parts = parts[:ROW_PROBLEM_LIMIT]
+    more = len(parts) - len(shown_parts)
+    if more:
+        shown_parts.append(f"... dan {more} masalah lain / and {more} more problems")
+    return f"{head}: " + "; ".join(shown_parts)
 
 
 @dataclass(frozen=True)
@@ -131,6 +223,39 @@ def decode_utf8(data: bytes, log: ErrorLog) -> str | None:
         return None
 
 
+def split_header(line: str, required: tuple[str, ...], log: ErrorLog) -> tuple[str, list[str]]:
+    """The delimiter of a CSV, found from its header line, and the header's cells.
+
+    A comma unless another delimiter (``;``, tab) finds more of the required columns, or the
+    comma finds none and splits nothing while the other splits the line (then the header's
+    problems name the real columns). Excel in an Indonesian locale saves "CSV" with ``;``.
+    A delimiter other than the comma is noted in the report.
+    """
+    def hits(cells: list[str]) -> int:
+        return len(set(required) & {cell.strip() for cell in cells})
+
+    best, best_cells = ",", next(csv.reader([line]), [])
+    best_hits = hits(best_cells)
+    for delim in _OTHER_DELIMITERS:
+        if delim not in line:
+            continue
+        cells = next(csv.reader([line], delimiter=delim), [])
+        if hits(cells) > best_hits or (
+                hits(cells) == best_hits and len(best_cells) == 1 and len(cells) > 1):
+            best, best_cells, best_hits = delim, cells, hits(cells)
+    if best != ",":
+        name = _DELIMITER_NAMES[best]
+        log.note(f"berkas ini memakai pemisah {name}, bukan koma (seperti CSV dari Excel "
+                 "berbahasa Indonesia); dibaca dengan pemisah itu",
+                 f"this file uses {name} as its delimiter, not a comma (as a CSV saved by "
+                 "Excel in an Indonesian locale); it was read with that delimiter")
+    return best, best_cells
+
+
+def _column_name(name: str) -> str:
+    return name if len(name) <= 40 else name[:37] + "..."
+
+
 def parse_header(header: list[str], *, required: tuple[str, ...], optional: tuple[str, ...],
                  log: ErrorLog, allow_extra: bool = False) -> list[str]:
     """Check a header row: required columns present, no duplicates, no unknown columns."""
@@ -138,29 +263,70 @@ def parse_header(header: list[str], *, required: tuple[str, ...], optional: tupl
     seen: set[str] = set()
     for name in names:
         if name in seen:
-            log.add(f"kolom '{name}' ganda", f"duplicate column '{name}'", row=1, column=name)
+            log.add(f"kolom {shown(name)} ganda", f"duplicate column {shown(name)}", row=1,
+                    column=_column_name(name))
         seen.add(name)
-    for name in required:
-        if name not in seen:
-            log.add(f"kolom wajib '{name}' tidak ada", f"required column '{name}' is missing",
-                    row=1, column=name)
+    missing = [name for name in required if name not in seen]
+    if missing:
+        listed = ", ".join(missing)
+        if len(missing) == 1:
+            log.add(f"kolom wajib '{listed}' tidak ada", f"required column '{listed}' is missing",
+                    row=1, column=listed)
+        else:
+            log.add(f"kolom wajib tidak ada: {listed}", f"required columns are missing: {listed}",
+                    row=1)
     if not allow_extra:
         known = set(required) | set(optional)
         for name in names:
             if name not in known:
-                log.add(f"kolom tidak dikenal '{name}'", f"unknown column '{name}'",
-                        row=1, column=name)
+                log.add(f"kolom tidak dikenal {shown(name)}", f"unknown column {shown(name)}",
+                        row=1, column=_column_name(name))
     return names
 
 
+def mixed_decimals(log: ErrorLog, column: str, *, comma_row: int, dot_row: int) -> None:
+    """A column of a ``;`` file with both decimal commas and decimal points: ambiguous."""
+    log.add(f"koma desimal (baris {comma_row}) dan titik desimal (baris {dot_row}) bercampur; "
+            "tulis semua angka kolom ini dengan cara yang sama",
+            f"decimal commas (row {comma_row}) and decimal points (row {dot_row}) are mixed; "
+            "write every number of this column the same way", column=column)
+
+
+def note_decimal_commas(log: ErrorLog, column: str) -> None:
+    log.note(f"kolom {column} memakai koma desimal (1,5 = 1.5); dibaca demikian",
+             f"column {column} uses decimal commas (1,5 = 1.5); read as such")
+
+
+def _decimal_commas(records: list[tuple[int, dict[str, str]]], columns: tuple[str, ...],
+                    log: ErrorLog) -> None:
+    """Numbers with a decimal comma in the ``numeric`` columns of a ``;`` file become numbers
+    with a point, when no cell of the column uses a decimal point (else it is ambiguous)."""
+    for column in columns:
+        comma = [(row, rec) for row, rec in records if COMMA_DECIMAL_RE.match(rec[column])]
+        if not comma:
+            continue
+        dot = next((row for row, rec in records if DOT_DECIMAL_RE.match(rec[column])), None)
+        if dot is not None:
+            mixed_decimals(log, column, comma_row=comma[0][0], dot_row=dot)
+            continue
+        for _, rec in comma:
+            rec[column] = rec[column].replace(".", "").replace(",", ".")
+        note_decimal_commas(log, column)
+
+
 def csv_records(text: str, *, required: tuple[str, ...], optional: tuple[str, ...],
-                log: ErrorLog) -> Iterator[tuple[int, dict[str, str]]]:
+                log: ErrorLog, numeric: tuple[str, ...] = ()
+                ) -> Iterator[tuple[int, dict[str, str]]]:
     """Yield (row number, {column: stripped value}) for a small CSV; blank lines are skipped.
 
-    Rows with the wrong number of cells are reported and skipped. Yields nothing when the
-    header is bad (the problems are in `log`).
+    The delimiter is found from the header (`split_header`); in a file that does not use
+    commas, the ``numeric`` columns may use decimal commas (`_decimal_commas`). Rows with the
+    wrong number of cells are reported and skipped. Yields nothing when the header is bad (the
+    problems are in `log`).
     """
-    reader = csv.reader(io.StringIO(text, newline=""))
+    first_line = text.split("\n", 1)[0].rstrip("\r")
+    delimiter, _ = split_header(first_line, required, log)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         header = next(reader)
     except StopIteration:
@@ -172,7 +338,7 @@ def csv_records(text: str, *, required: tuple[str, ...], optional: tuple[str, ..
     names = parse_header(header, required=required, optional=optional, log=log)
     if log:
         return
-    n_rows = 0
+    records: list[tuple[int, dict[str, str]]] = []
     while True:
         try:
             cells = next(reader)
@@ -183,15 +349,20 @@ def csv_records(text: str, *, required: tuple[str, ...], optional: tuple[str, ..
             return
         if not cells or (len(cells) == 1 and not cells[0].strip()):
             continue
-        n_rows += 1
         row = reader.line_num
         if len(cells) != len(names):
             log.add(f"{len(cells)} sel, seharusnya {len(names)}",
                     f"{len(cells)} cells, expected {len(names)}", row=row)
+            records.append((row, {}))
             continue
-        yield row, {name: cell.strip() for name, cell in zip(names, cells, strict=True)}
-    if n_rows == 0:
+        records.append((row, {name: cell.strip() for name, cell in zip(names, cells, strict=True)}))
+    if not records:
         log.add("berkas tidak berisi baris data", "file has no data rows")
+        return
+    complete = [(row, rec) for row, rec in records if rec]
+    if delimiter != ",":
+        _decimal_commas(complete, tuple(c for c in numeric if c in names), log)
+    yield from complete
 
 
 def shown(value: object, limit: int = 60) -> str:
@@ -239,13 +410,20 @@ def parse_year(value: str, log: ErrorLog, *, row: int, column: str) -> int | Non
 
 
 def parse_number(value: str, log: ErrorLog, *, row: int, column: str) -> float | None:
-    """A finite decimal number (dot as decimal separator)."""
+    """A finite decimal number (dot as decimal separator; `csv_records` has already turned
+    the decimal commas of a ``;`` file into points)."""
     try:
         number = float(value)
     except ValueError:
         number = math.nan
     if not math.isfinite(number) or not value:
-        log.add(f"'{value}' bukan angka", f"'{value}' is not a number", row=row, column=column)
+        if COMMA_DECIMAL_RE.match(value):
+            log.add(f"'{value}' bukan angka: dalam berkas berpemisah koma, pemisah desimal "
+                    "adalah titik (1.5)", f"'{value}' is not a number: in a comma-separated "
+                    "file the decimal separator is a point (1.5)", row=row, column=column)
+        else:
+            log.add(f"'{value}' bukan angka", f"'{value}' is not a number", row=row,
+                    column=column)
         return None
     return number
 

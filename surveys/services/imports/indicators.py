@@ -130,7 +130,8 @@ def _parse_series(path: Path, *, columns: tuple[str, str, str, str], indicators:
     number_column = columns[3]
     out: dict[tuple[str, int, int], float] = {}
     first: dict[tuple[str, int, int], int] = {}
-    for row, rec in csv_records(text, required=columns, optional=(), log=log):
+    for row, rec in csv_records(text, required=columns, optional=(), log=log,
+                                numeric=(number_column,)):
         code = rec["indicator"]
         if not check_code(code, log, what_id="kode indikator", what_en="indicator code",
                           row=row, column="indicator"):

@@ -66,13 +66,18 @@ from surveys.models import (
 )
 
 from ._common import (
+    COMMA_DECIMAL_PATTERN,
+    DOT_DECIMAL_PATTERN,
     YEAR_MAX,
     YEAR_MIN,
     ErrorLog,
     ImportFailed,
     file_label,
+    mixed_decimals,
+    note_decimal_commas,
     parse_header,
     read_bytes,
+    split_header,
 )
 
 META_COLUMNS = ("respondent", "wave", "region", "sex", "age_group", "stratum", "psu",
@@ -116,13 +121,15 @@ class ResponsesImportReport:
 
 
 class _Problems:
-    """Vectorised error collection: keep the first `limit` rows of every check, then merge."""
+    """Vectorised error collection: keep the first `limit` rows of every check (the first
+    `limit` rows with any problem are then complete), count the rows with a problem, merge."""
 
-    def __init__(self, limit: int, columns: Sequence[str]):
+    def __init__(self, limit: int, columns: Sequence[str], n: int):
         self.limit = limit
         self.order = {name: i for i, name in enumerate(columns)}
         self.entries: list[tuple[int, int, str, str, str]] = []
         self.total = 0
+        self.bad_rows = np.zeros(n, dtype=bool)
 
     def add(self, mask_or_idx: np.ndarray, column: str, message: Any) -> None:
         """`message(i) -> (id, en)` for a row index i; called for the kept rows only."""
@@ -130,6 +137,7 @@ class _Problems:
         if idx.size == 0:
             return
         self.total += int(idx.size)
+        self.bad_rows[idx] = True
         for i in idx[: self.limit].tolist():
             text_id, text_en = message(i)
             self.entries.append((i, self.order.get(column, -1), column, text_id, text_en))
@@ -138,11 +146,15 @@ class _Problems:
         return self.total > 0
 
     def into(self, log: ErrorLog, row_numbers: np.ndarray) -> None:
+        """Hand the problems of the first `limit` rows with any to `log` (which lists one line
+        per row), and count the others."""
+        first = set(np.flatnonzero(self.bad_rows)[: self.limit].tolist())
         self.entries.sort(key=lambda e: (e[0], e[1]))
-        kept = self.entries[: self.limit]
+        kept = [e for e in self.entries if e[0] in first]
         for i, _, column, text_id, text_en in kept:
             log.add(text_id, text_en, row=int(row_numbers[i]), column=column or None)
         log.total += self.total - len(kept)
+        log.extra_rows += int(self.bad_rows.sum()) - len(first)
 
 
 def responses_import(*, path: Path, instrument_code: str, version: int | None = None,
@@ -211,7 +223,8 @@ class _Parsed:
     key_index: np.ndarray  # row -> index into panel_keys
 
 
-def _read_header(data: bytes, layout: ItemLayout, log: ErrorLog) -> list[str] | None:
+def _read_header(data: bytes, layout: ItemLayout, log: ErrorLog
+                 ) -> tuple[str, list[str]] | None:
     body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
     if not body[:4096].strip() and not body.strip():
         log.add("berkas kosong", "empty file")
@@ -222,14 +235,15 @@ def _read_header(data: bytes, layout: ItemLayout, log: ErrorLog) -> list[str] | 
     except UnicodeDecodeError:
         log.add("bukan teks UTF-8 yang sah", "not valid UTF-8 text", row=1)
         return None
-    header = next(csv.reader([line.rstrip("\r")]), [])
+    delimiter, header = split_header(line.rstrip("\r"), META_COLUMNS, log)
     names = parse_header(header, required=META_COLUMNS, optional=layout.codes, log=log)
     if log:
         return None
-    return names
+    return delimiter, names
 
 
-def _scan_python(data: bytes, n_columns: int, log: ErrorLog) -> list[int] | None:
+def _scan_python(data: bytes, n_columns: int, log: ErrorLog, delimiter: str = ","
+                 ) -> list[int] | None:
     """Slow exact pass (only when the fast reader needs help): physical row number of every
     non-blank record; reports ragged rows and line breaks inside cells."""
     try:
@@ -238,7 +252,7 @@ def _scan_python(data: bytes, n_columns: int, log: ErrorLog) -> list[int] | None
         log.add("bukan teks UTF-8 yang sah", "not valid UTF-8 text",
                 row=data.count(b"\n", 0, exc.start) + 1)
         return None
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     rows: list[int] = []
     try:
         next(reader)
@@ -273,6 +287,25 @@ def _to_float(col: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     return values, np.isnan(values) & ~null
 
 
+def _decimal_commas(col: pa.Array, name: str, row_numbers: np.ndarray, log: ErrorLog
+                    ) -> pa.Array:
+    """A numeric column of a ``;`` file: decimal commas become points (``1.121,5`` ->
+    ``1121.5``) when no cell uses a decimal point; both in one column is reported."""
+    comma = pc.match_substring_regex(col, COMMA_DECIMAL_PATTERN).fill_null(False)
+    if not pc.any(comma).as_py():
+        return col
+    dot = pc.match_substring_regex(col, DOT_DECIMAL_PATTERN).fill_null(False)
+    if pc.any(dot).as_py():
+        first_comma = int(np.flatnonzero(comma.to_numpy(zero_copy_only=False))[0])
+        first_dot = int(np.flatnonzero(dot.to_numpy(zero_copy_only=False))[0])
+        mixed_decimals(log, name, comma_row=int(row_numbers[first_comma]),
+                       dot_row=int(row_numbers[first_dot]))
+        return col
+    note_decimal_commas(log, name)
+    fixed = pc.replace_substring(pc.replace_substring(col, ".", ""), ",", ".")
+    return pc.if_else(comma, fixed, col)
+
+
 def _small_ints(col: pa.Array) -> np.ndarray | None:
     """An answer column whose cells are all empty or integers 0..32767 as int16 (-1 where
     empty), or None when any cell needs the general path (`_to_float`): a decimal point,
@@ -287,9 +320,10 @@ def _small_ints(col: pa.Array) -> np.ndarray | None:
 
 
 def _parse(data: bytes, layout: ItemLayout, log: ErrorLog) -> _Parsed | None:
-    names = _read_header(data, layout, log)
-    if names is None:
+    header = _read_header(data, layout, log)
+    if header is None:
         return None
+    delimiter, names = header
     invalid_rows: list[Any] = []
 
     def on_invalid(row: Any) -> str:
@@ -300,14 +334,15 @@ def _parse(data: bytes, layout: ItemLayout, log: ErrorLog) -> _Parsed | None:
         table = pa_csv.read_csv(
             io.BytesIO(data),
             read_options=pa_csv.ReadOptions(use_threads=True, block_size=16 << 20),
-            parse_options=pa_csv.ParseOptions(invalid_row_handler=on_invalid),
+            parse_options=pa_csv.ParseOptions(delimiter=delimiter,
+                                              invalid_row_handler=on_invalid),
             convert_options=pa_csv.ConvertOptions(
                 column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=True,
                 null_values=[""], quoted_strings_can_be_null=True,
             ),
         )
     except pa.ArrowInvalid as exc:
-        _scan_python(data, len(names), log)
+        _scan_python(data, len(names), log, delimiter)
         if not log:
             log.add(f"CSV tidak dapat dibaca ({exc})", f"CSV cannot be read ({exc})")
         return None
@@ -315,7 +350,7 @@ def _parse(data: bytes, layout: ItemLayout, log: ErrorLog) -> _Parsed | None:
     body = (data[3:] if data.startswith(b"\xef\xbb\xbf") else data).rstrip(b"\r\n")
     blank_inside = b"\n\n" in body or b"\n\r\n" in body or body.startswith((b"\n", b"\r\n"))
     if invalid_rows or blank_inside:
-        physical = _scan_python(data, len(names), log)
+        physical = _scan_python(data, len(names), log, delimiter)
         if invalid_rows and not log:
             log.add("CSV rusak", "malformed CSV")
         if log or physical is None:
@@ -334,7 +369,10 @@ def _parse(data: bytes, layout: ItemLayout, log: ErrorLog) -> _Parsed | None:
     cols: dict[str, pa.Array] = {
         name: pc.utf8_trim_whitespace(table.column(name).combine_chunks()) for name in names
     }
-    problems = _Problems(log.limit, names)
+    if delimiter != ",":
+        cols["base_weight"] = _decimal_commas(cols["base_weight"], "base_weight", row_numbers,
+                                              log)
+    problems = _Problems(log.row_limit, names, n)
 
     def value(col: str, i: int) -> str:
         return str(cols[col][i].as_py())
@@ -456,7 +494,7 @@ def _parse(data: bytes, layout: ItemLayout, log: ErrorLog) -> _Parsed | None:
             f"duplicate respondent {value('respondent', i)} in wave {years[i]} (also row "
             f"{first_row[(int(years[i]), int(key_index[i]))]})"))
 
-    if problems:
+    if problems or log:
         problems.into(log, row_numbers)
         return None
     return _Parsed(
@@ -520,7 +558,7 @@ def _write(parsed: _Parsed, version: InstrumentVersion, layout: ItemLayout, log:
             stored_ids = np.zeros(parsed.n, dtype=np.int64)
         differs = stored & ~same
         if differs.any() and not replace:
-            problems = _Problems(log.limit, ["respondent"])
+            problems = _Problems(log.row_limit, ["respondent"], parsed.n)
             problems.add(differs, "respondent", lambda i: (
                 f"responden {parsed.respondent[i].as_py()} gelombang {parsed.years[i]} berbeda "
                 "dari jawaban tersimpan; pakai --replace untuk menggantinya",

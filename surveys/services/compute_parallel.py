@@ -1,0 +1,356 @@
+"""Index runs split by province over Celery workers (issue 15, docs/DECISIONS.md 55).
+
+Raking is per region (region x sex and region x age_group margins, trimming within region,
+METHODS 3) and scoring is per respondent, so a wave's weights and scores can be computed one
+province at a time. The run is a Celery chord:
+
+1. **header**, one task per (wave, shard): a shard is a set of whole provinces (a province
+   never straddles two tasks), balanced by response count (`plan`); the task reads only its
+   regions' responses (`wave_data(region_ids=...)`), scores, rakes, and returns sufficient
+   statistics, not rows: per (region, stratum, PSU) the valid counts and weighted totals of
+   every score (`analysis.estimation.domain_totals`), per dimension and for all items the
+   complete cases' count, means and centred cross-products, and the final weights (response
+   id, weight: they are stored by the run);
+2. **body** (`finish`): `compute_indices(parts=...)`, the ordinary run, in which each wave's
+   output is combined from its parts (`WaveParts.output`) instead of being computed from rows:
+   estimates of every region and ALL from the combined totals
+   (`analysis.estimation.estimate_from_totals`, equal to `estimate_domains` up to rounding),
+   reliability/items from the pooled block moments, CFA and the invariance moments from the
+   pooled all-item moments. The body still reads each wave (in the background, as every run
+   does) for the stages that pair rows: the panel stage and the version bridges, and for the
+   run's input fingerprint, which is therefore the same as a single-process run's.
+
+Equality with the single-process run: the combining is exact up to floating-point rounding
+(tests: 1e-12). The one other difference is raking's stopping rule: IPF stops when the largest
+relative weight change of a cycle is below 1e-10; a province raked alone may stop a cycle or
+two before the whole wave would, so its weights differ from the single-process weights by less
+than that tolerance (tests compare to 1e-8 relative).
+
+When: ``NILAI_COMPUTE_PARALLEL`` (setting): ``False`` (default, the single-process path),
+``True``, or ``"auto"``: parallel when workers (a broker) and a result backend (a chord needs
+one: ``CELERY_RESULT_BACKEND``) are configured, the waves span more than one province and hold
+at least ``NILAI_COMPUTE_PARALLEL_MIN`` responses (default 500,000). The automatic recompute
+(`compute_indices_task`) follows the setting; the command takes ``manage.py compute_indices
+--parallel [--shards N]``. Shards default to
+``NILAI_COMPUTE_SHARDS`` (default 2: one per worker process; more shards balance better and
+read the waves' rows more times).
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from django.conf import settings
+from django.db.models import Count
+
+from analysis import reliability, scoring, weighting
+from analysis.estimation import DomainTotals, combine_totals, domain_totals, estimate_from_totals
+from surveys import models as m
+from surveys.selectors import responses as sel
+from surveys.services import compute, longitudinal
+
+DEFAULT_SHARDS = 2
+DEFAULT_MIN_RESPONSES = 500_000
+
+
+# ---------------------------------------------------------------------------------------------
+# moments of complete cases (Chan, Golub & LeVeque 1979: pairwise combination)
+
+
+@dataclass
+class _Moments:
+    n: int
+    mean: np.ndarray
+    m2: np.ndarray  # sum of centred cross-products
+
+    @classmethod
+    def of(cls, x: np.ndarray) -> _Moments:
+        x = x[~np.isnan(x).any(axis=1)]
+        p = x.shape[1]
+        if x.shape[0] == 0:
+            return cls(0, np.zeros(p), np.zeros((p, p)))
+        mean = x.mean(axis=0)
+        xc = x - mean
+        return cls(int(x.shape[0]), mean, xc.T @ xc)
+
+    def __add__(self, other: _Moments) -> _Moments:
+        if other.n == 0:
+            return self
+        if self.n == 0:
+            return other
+        n = self.n + other.n
+        delta = other.mean - self.mean
+        mean = self.mean + delta * (other.n / n)
+        m2 = self.m2 + other.m2 + np.outer(delta, delta) * (self.n * other.n / n)
+        return _Moments(n, mean, m2)
+
+    def dump(self) -> dict[str, Any]:
+        return {"n": self.n, "mean": self.mean.tolist(), "m2": self.m2.tolist()}
+
+    @classmethod
+    def load(cls, d: dict[str, Any]) -> _Moments:
+        return cls(int(d["n"]), np.asarray(d["mean"], float), np.asarray(d["m2"], float))
+
+
+def _b64(arr: np.ndarray) -> str:
+    return base64.b64encode(np.ascontiguousarray(arr).tobytes()).decode("ascii")
+
+
+def _unb64(text: str, dtype: str) -> np.ndarray:
+    return np.frombuffer(base64.b64decode(text), dtype=dtype)
+
+
+# ---------------------------------------------------------------------------------------------
+# planning
+
+
+def parallel_wanted(waves: list[m.Wave]) -> bool:
+    """Whether `compute_indices_parallel` should be used for these waves (the setting)."""
+    mode = getattr(settings, "NILAI_COMPUTE_PARALLEL", False)
+    if mode is True or mode == "true":
+        return True
+    if mode != "auto" or settings.CELERY_TASK_ALWAYS_EAGER \
+            or not getattr(settings, "CELERY_RESULT_BACKEND", None):
+        return False
+    counts = _province_counts([w.pk for w in waves])
+    total = sum(n for per in counts.values() for n in per.values())
+    provinces = {p for per in counts.values() for p in per}
+    minimum = getattr(settings, "NILAI_COMPUTE_PARALLEL_MIN", DEFAULT_MIN_RESPONSES)
+    return len(provinces) > 1 and total >= minimum
+
+
+def _province_of() -> dict[int, int]:
+    """Region pk -> pk of its top ancestor (the province; a region without parent is its own)."""
+    parent = dict(m.Region.objects.values_list("pk", "parent_id"))
+    out: dict[int, int] = {}
+    for pk in parent:
+        top, seen = pk, 0
+        while parent.get(top) is not None and seen < 16:
+            top, seen = parent[top], seen + 1  # type: ignore[assignment]
+        out[pk] = top
+    return out
+
+
+def _province_counts(wave_ids: list[int]) -> dict[int, dict[int, int]]:
+    """wave pk -> {province pk: submitted responses}."""
+    province = _province_of()
+    rows = (m.Response.objects.filter(wave_id__in=wave_ids, status=m.ResponseStatus.SUBMITTED)
+            .values_list("wave_id", "region_id").annotate(n=Count("id")))
+    out: dict[int, dict[int, int]] = {w: {} for w in wave_ids}
+    for wave_id, region_id, n in rows:
+        p = province[region_id]
+        out[wave_id][p] = out[wave_id].get(p, 0) + n
+    return out
+
+
+def plan(wave_ids: list[int], shards: int) -> list[tuple[int, list[int]]]:
+    """The header's tasks: (wave pk, region pks of whole provinces), provinces assigned
+    greedily (largest first) to the lightest of ``shards`` bins per wave; empty bins dropped."""
+    if shards < 1:
+        raise ValueError(f"shards must be >= 1, got {shards}")
+    province = _province_of()
+    regions_of: dict[int, list[int]] = {}
+    for region, top in province.items():
+        regions_of.setdefault(top, []).append(region)
+    tasks: list[tuple[int, list[int]]] = []
+    for wave_id, per in _province_counts(wave_ids).items():
+        bins: list[tuple[int, list[int]]] = [(0, []) for _ in range(shards)]
+        for p, n in sorted(per.items(), key=lambda kv: (-kv[1], kv[0])):
+            k = min(range(shards), key=lambda i: bins[i][0])
+            bins[k] = (bins[k][0] + n, bins[k][1] + sorted(regions_of[p]))
+        tasks += [(wave_id, regions) for n, regions in bins if n > 0]
+    return tasks
+
+
+# ---------------------------------------------------------------------------------------------
+# header: one part
+
+
+def province_part(wave_id: int, region_ids: list[int], *, lonely_psu: str = "certainty",
+                  trim: bool = False) -> dict[str, Any]:
+    """Score and rake the responses of ``region_ids`` in one wave; their sufficient statistics
+    (JSON-ready: the chord's result backend carries them)."""
+    start = time.perf_counter()
+    data = sel.wave_data(wave_id=wave_id, with_respondent=False, region_ids=region_ids)
+    out: dict[str, Any] = {"wave": wave_id, "n": data.n, "skip": None}
+    if data.n == 0:
+        return out
+    spec = data.spec
+    pop = sel.population_frame(year=data.year)
+    if pop.empty:
+        out["skip"] = (f"tidak ada marginal penduduk tahun {data.year} (load_population) / "
+                       f"no population margins for {data.year} (load_population)")
+        return out
+    scores = scoring.score(data.answers, spec)
+    try:
+        raked = weighting.rake_wave(region=data.region, sex=data.sex, age_group=data.age_group,
+                                    base_weight=data.base_weight, population=pop,
+                                    year=data.year, trim=trim)
+    except ValueError as exc:
+        out["skip"] = f"pembobotan gagal / raking failed: {exc}"
+        return out
+    totals = domain_totals(scores, raked.weights, data.stratum, data.psu, data.region)
+    keyed = scoring.reverse_key(data.answers, spec)
+    blocks, begin = [], 0
+    for dim in spec.dimensions:
+        k = len(dim.item_codes)
+        blocks.append(_Moments.of(keyed[:, begin:begin + k]).dump())
+        begin += k
+    out.update({
+        "totals": {"codes": list(totals.codes), "region": totals.region.tolist(),
+                   "stratum": totals.stratum.tolist(), "psu": totals.psu.tolist(),
+                   **{k: getattr(totals, k).tolist() for k in ("n", "sw", "sw2", "swy")}},
+        "blocks": blocks, "items": _Moments.of(keyed).dump(),
+        "ids": _b64(data.response_id.astype("<i8")), "weights": _b64(raked.weights.astype("<f8")),
+        "iterations": raked.iterations, "seconds": round(time.perf_counter() - start, 4),
+    })
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# body: combine
+
+
+@dataclass
+class WaveParts:
+    """The header's results by wave; `output` stands in for `compute._compute_wave`."""
+
+    by_wave: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, results: list[dict[str, Any]]) -> WaveParts:
+        parts = cls()
+        for r in results:
+            parts.by_wave.setdefault(int(r["wave"]), []).append(r)
+        return parts
+
+    def output(self, state: Any, wave: m.Wave, data: sel.WaveData, population: pd.DataFrame,
+               *, lonely_psu: str, trim: bool, tick: Any) -> Any:
+        parts = [p for p in self.by_wave.get(wave.pk, []) if p["n"]]
+        if data.n == 0 or not parts:
+            # nothing to combine: the single-process path clears or skips the wave as usual
+            return compute._compute_wave(state, wave, data, population, lonely_psu=lonely_psu,
+                                         trim=trim, tick=tick)
+        year, label = wave.year, f"{wave.instrument.code} {wave.year}"
+        state.digest.update(data.checksum.encode())
+        if population[population["year"] == year].empty:
+            raise compute.WaveSkipped(
+                f"tidak ada marginal penduduk tahun {year} (load_population) / "
+                f"no population margins for {year} (load_population)")
+        skip = next((p["skip"] for p in parts if p["skip"]), None)
+        if skip:
+            raise compute.WaveSkipped(skip)
+        with state.timed(f"{year}/combine"):
+            ids = np.concatenate([_unb64(p["ids"], "<i8") for p in parts])
+            weights = np.concatenate([_unb64(p["weights"], "<f8") for p in parts])
+            order = np.argsort(ids, kind="stable")
+            ids, weights = ids[order], weights[order].astype(np.float64)
+            if not np.array_equal(ids, data.response_id):
+                raise compute.WaveSkipped(
+                    "respons berubah selama perhitungan, jalankan lagi / responses changed "
+                    "while the run computed, run it again")
+            totals = combine_totals([DomainTotals(
+                codes=tuple(p["totals"]["codes"]),
+                region=np.asarray(p["totals"]["region"], dtype=object),
+                stratum=np.asarray(p["totals"]["stratum"], dtype=object),
+                psu=np.asarray(p["totals"]["psu"], dtype=object),
+                **{k: np.asarray(p["totals"][k], dtype=np.float64).reshape(
+                    -1, len(p["totals"]["codes"])) for k in ("n", "sw", "sw2", "swy")})
+                for p in parts])
+        spec = data.spec
+        for _ in range(2):  # score, weights (done by the parts)
+            tick()
+        with state.timed(f"{year}/estimates"):
+            try:
+                domains = estimate_from_totals(totals, lonely_psu=lonely_psu,  # type: ignore[arg-type]
+                                               categories=True)
+            except compute.DesignError as exc:
+                raise compute.WaveSkipped(f"desain sampel / sample design: {exc}") from exc
+            if domains.singleton_strata:
+                state.note("warning", f"{label}: strata dengan satu PSU / strata with a single "
+                                      f"PSU ({lonely_psu}): {', '.join(domains.singleton_strata)}",
+                           wave=year)
+            est = domains.table.copy()
+            small = est.loc[est["suppressed"] & (est["dimension"] == scoring.INDEX_CODE),
+                            "region"]
+            if len(small):
+                state.note("info", f"{label}: estimasi ditekan (n < 30) / suppressed estimates "
+                                   f"(n < 30): {', '.join(map(str, small))}", wave=year)
+        tick()
+        blocks = [sum((_Moments.load(p["blocks"][d]) for p in parts[1:]),
+                      _Moments.load(parts[0]["blocks"][d])) for d in range(len(spec.dimensions))]
+        items = sum((_Moments.load(p["items"]) for p in parts[1:]),
+                    _Moments.load(parts[0]["items"]))
+
+        def fit(d: int, omega: bool) -> reliability.ReliabilityResult:
+            b = blocks[d]
+            if b.n < 2:
+                raise ValueError(f"need at least 2 complete cases, got {b.n}")
+            return reliability.reliability_from_moments(
+                b.n, b.mean, b.m2 / (b.n - 1), spec.dimensions[d].item_codes, omega=omega)
+        with state.timed(f"{year}/reliability"):
+            rel_rows, item_rows = compute._reliability(state, None, spec, year, label, fit=fit)
+        tick()
+        cov_n = items.m2 / items.n if items.n else np.full_like(items.m2, np.nan)
+        with state.timed(f"{year}/cfa"):
+            cfa_row = compute._cfa(state, None, spec, year, label, moments=(items.n, cov_n))
+        moments = longitudinal.Moments(
+            year, wave.version_id, tuple(spec.item_codes), items.n,
+            items.mean if items.n else np.full(len(spec.item_codes), np.nan),
+            cov_n)
+        with state.timed(f"{year}/panel"):  # pairs rows: scored again here
+            scores = scoring.score(data.answers, spec)
+            panel = longitudinal.panel_wave(wave, data, scores, weights)
+        tick()
+        return compute._WaveOutput(wave=wave, response_ids=data.response_id, weights=weights,
+                                   estimates=est, reliability=rel_rows, items=item_rows,
+                                   cfa=cfa_row, panel=panel, moments=moments)
+
+
+def finish(results: list[dict[str, Any]], **params: Any) -> m.IndexRun:
+    """The chord's body: the ordinary run over the parts (see the module)."""
+    parts = WaveParts.of(results)
+    shards = params.pop("shards", None)
+    run = compute.compute_indices(parts=parts, **params)
+    info = {"tasks": len(results), "shards": shards,
+            "part_seconds": sorted((p.get("seconds", 0.0) for p in results), reverse=True)[:5],
+            "part_seconds_total": round(sum(p.get("seconds", 0.0) for p in results), 4)}
+    run.parameters["parallel"] = info
+    m.IndexRun.objects.filter(pk=run.pk).update(parameters=run.parameters)
+    return run
+
+
+# ---------------------------------------------------------------------------------------------
+# entry point
+
+
+def compute_indices_parallel(*, instrument: str | None = None, years: list[int] | None = None,
+                             wave_ids: list[int] | None = None, lonely_psu: str = "certainty",
+                             trim: bool = False, shards: int | None = None,
+                             queue: str | None = None) -> Any:
+    """Queue the chord and return its AsyncResult (``.get()`` gives ``{"status", "run"}``;
+    with eager Celery it has already run). Selection errors raise `compute.ComputeError`
+    here, before anything is queued."""
+    from celery import chord
+
+    from surveys.tasks import compute_indices_finish_task, compute_province_part_task
+
+    waves = compute.select_waves(instrument=instrument, years=years, wave_ids=wave_ids)
+    shards = int(shards or getattr(settings, "NILAI_COMPUTE_SHARDS", DEFAULT_SHARDS))
+    tasks = plan([w.pk for w in waves], shards)
+    options = {"queue": queue} if queue else {}
+    params = {"instrument": instrument, "years": years, "wave_ids": wave_ids,
+              "lonely_psu": lonely_psu, "trim": trim, "shards": shards}
+    header = [compute_province_part_task.s(wave_id, regions, lonely_psu=lonely_psu,
+                                           trim=trim).set(**options)
+              for wave_id, regions in tasks]
+    body = compute_indices_finish_task.s(**params).set(**options)
+    if not header:  # nothing to split (no responses): the body alone
+        return body.apply_async(args=([],)) if not settings.CELERY_TASK_ALWAYS_EAGER \
+            else body.apply(args=([],))
+    return chord(header)(body)
