@@ -3,7 +3,7 @@
 METHODS.md section 1: "a methodology change breaks a series: never fit one trend across a
 break". A new instrument version links each of its items to the item of the previous version
 it continues (``same``, ``reworded``) or to none (``new``). This module decides, from those
-links, what may be compared across versions (docs/DECISIONS.md 50-55):
+links, what may be compared across versions (docs/DECISIONS.md 53-59):
 
 * **linked items** of a dimension between versions ``a < b``: the items of ``b`` whose chain of
   links reaches ``a`` (every intermediate version included), inside the same dimension;

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from django.utils import translation
+from django.utils.functional import Promise
 from django.utils.translation import gettext, pgettext
 
 #: a table entry: an English msgid, or (context, msgid)
@@ -47,3 +48,26 @@ def words(table: Mapping[str, Text], lang: str | None = None) -> dict[str, str]:
 def in_language(lang: str | None) -> translation.override:
     """``with in_language("en"): ...`` -- gettext in that language (None: leave as is)."""
     return translation.override(normalise(lang) if lang else translation.get_language())
+
+
+def both(msgid: str, /, **params: object) -> str:
+    """A stored or logged text in both languages, Indonesian first: ``"<id> / <en>"``.
+
+    `msgid` is a gettext msgid (mark it ``gettext_noop`` with its ``# Translators: id:``
+    comment, so ``python -m surveys.i18n harvest`` finds it); each rendering is translated
+    first and formatted after (``{name}`` placeholders from `params`; a ``gettext_lazy`` param
+    is translated for each side). When the two renderings are equal (a text without words, or
+    one not yet translated) it is given once. Used where
+    the reader's language is not known when the text is made: run and job messages stored in
+    the database, import errors, command output read by either.
+    """
+    rendered = []
+    for lang in ("id", "en"):
+        with translation.override(lang):
+            text = gettext(msgid)
+            # a lazy translation among the params (gettext_lazy) is rendered in this side's
+            # language too: "kode butir ... / item code ..."
+            values = {key: str(value) if isinstance(value, Promise) else value
+                      for key, value in params.items()}
+        rendered.append(text.format(**values) if params else text)
+    return rendered[0] if rendered[0] == rendered[1] else f"{rendered[0]} / {rendered[1]}"

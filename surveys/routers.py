@@ -1,4 +1,4 @@
-"""Read replica routing (DATABASE_REPLICA_URL; docs/DECISIONS.md item 58).
+"""Read replica routing (DATABASE_REPLICA_URL; docs/DECISIONS.md item 64).
 
 When ``DATABASE_REPLICA_URL`` is set, the settings define a second alias, ``replica``, and
 ``NILAI_READ_REPLICA`` is on. Two things then read from it, and nothing else:

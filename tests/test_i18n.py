@@ -27,6 +27,7 @@ from analysis.trends import office_verdict
 from surveys import i18n
 from surveys.checks import compiled_catalogue_check
 from surveys.exceptions import MESSAGES, Msg
+from surveys.language import both
 from surveys.models import Role
 from surveys.reports import text as fmt
 from surveys.web.labels import GLOSSARY, glossary
@@ -95,6 +96,30 @@ def test_every_domain_message_code_is_translated() -> None:
 
 
 # --- compilation ------------------------------------------------------------------------------
+
+
+def test_both_renders_indonesian_then_english_and_formats_after_translating() -> None:
+    """Stored run/job/import messages keep their "<id> / <en>" form, from the catalogue."""
+    with translation.override("en"):
+        text = both("no wave for {what}", what="tahun/year {2026}")
+        assert translation.get_language() == "en"  # the caller's language is left as it was
+    assert text == "tidak ada gelombang untuk tahun/year {2026} / no wave for tahun/year {2026}"
+    assert both("raking failed") == "pembobotan gagal / raking failed"
+    # a text that reads the same in both languages is given once
+    assert both("CFA per wave-not-in-the-catalogue {n}", n=3) == (
+        "CFA per wave-not-in-the-catalogue 3")
+
+
+def test_harvest_finds_both_calls_with_their_comment(tmp_path: Path) -> None:
+    source = tmp_path / "surveys" / "mod.py"
+    source.parent.mkdir()
+    source.write_text(
+        "from django.utils.translation import gettext_noop as _noop\n"
+        "from surveys.language import both\n"
+        "# Translators: id: gelombang dilewati, {n} baris\n"
+        "text = both(_noop(\"wave skipped, {n} rows\"), n=2)\n", encoding="utf-8")
+    found = i18n.scan(tmp_path, ["surveys"])
+    assert found[(None, "wave skipped, {n} rows")].indonesian == "gelombang dilewati, {n} baris"
 
 
 def test_compilation_needs_no_gnu_gettext_and_is_read_by_gettext(tmp_path: Path) -> None:

@@ -170,7 +170,7 @@ def _assert_same_results(single: m.IndexRun, stored: dict[str, pd.DataFrame],
         for col in x.columns:
             if pd.api.types.is_float_dtype(x[col]):
                 # raking's stopping rule (relative change < 1e-10 per cycle) is the one
-                # difference besides rounding (docs/DECISIONS.md 55); CFA's SRMR follows
+                # difference besides rounding (docs/DECISIONS.md 61); CFA's SRMR follows
                 # the optimiser's tolerance
                 tol = 1e-6 if col == "srmr" else 1e-9
                 np.testing.assert_allclose(y[col], x[col], rtol=tol, atol=1e-12,

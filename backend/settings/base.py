@@ -128,7 +128,7 @@ TEMPLATES = [
 DATABASES = {"default": database_from_env(BASE_DIR / "db.sqlite3")}
 # A read replica (streaming replication of the same database): the publish path and the exports
 # read from it, everything else (writes, imports, the index run) stays on "default"
-# (surveys.routers; docs/DECISIONS.md item 58). Never migrated; in tests it mirrors "default".
+# (surveys.routers; docs/DECISIONS.md item 64). Never migrated; in tests it mirrors "default".
 if os.environ.get("DATABASE_REPLICA_URL"):
     DATABASES["replica"] = {**database_from_env(None, "DATABASE_REPLICA_URL"),
                             "TEST": {"MIRROR": "default"}}

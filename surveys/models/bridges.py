@@ -1,4 +1,4 @@
-"""Bridge estimates across instrument versions (issue 12 part 2, docs/DECISIONS.md 50-55).
+"""Bridge estimates across instrument versions (issue 12 part 2, docs/DECISIONS.md 53-59).
 
 A `BridgeResult` is the estimate of one region x dimension (or INDEX) of one wave scored on the
 items it shares with the other versions of its series (`analysis.bridges`): published beside

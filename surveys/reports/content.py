@@ -21,7 +21,7 @@ from django.utils.translation import gettext_noop as _noop
 
 from analysis import trends
 from surveys import publish
-from surveys.language import in_language
+from surveys.language import both, in_language
 from surveys.models import (
     ALL_REGIONS,
     OVERALL,
@@ -123,8 +123,9 @@ class Report:
 # --- reading ----------------------------------------------------------------------------------
 
 
-def _err(text_id: str, text_en: str) -> ReportError:
-    return ReportError(f"{text_id} / {text_en}")
+def _err(msgid: str, **params: object) -> ReportError:
+    """A report error in both languages (`surveys.language.both`; `msgid` marked _noop)."""
+    return ReportError(both(msgid, **params))
 
 
 def province_name() -> str | None:
@@ -142,7 +143,8 @@ def region_label(region: str, lang: str) -> tuple[str, str]:
         return name, f"{name} ({whole}, ALL)"
     row = Region.objects.filter(code=region).values_list("name", "code_kemendagri").first()
     if row is None:
-        raise _err(f"wilayah {region} tidak dikenal", f"unknown region {region}")
+        # Translators: id: wilayah {region} tidak dikenal
+        raise _err(_noop("unknown region {region}"), region=region)
     name, kemendagri = row
     codes = f"BPS {region}" + (f" · Kemendagri {kemendagri}" if kemendagri else "")
     return name, f"{name} ({codes})"
@@ -157,18 +159,20 @@ def report_instrument(*, regions: set[str] | None, region: str, year: int,
                      dimension=OVERALL).values_list("wave__instrument__code", flat=True)))
     if instrument is not None:
         if instrument not in found:
-            raise _err(f"tidak ada estimasi instrumen {instrument} untuk wilayah {region} tahun "
-                       f"{year}", f"no estimates of instrument {instrument} for region {region} "
-                       f"in {year}")
+            # Translators: id: tidak ada estimasi instrumen {instrument} untuk wilayah {region}
+            # tahun {year}
+            raise _err(_noop("no estimates of instrument {instrument} for region {region} in "
+                             "{year}"), instrument=instrument, region=region, year=year)
         return instrument
     if not found:
         years = sorted(set(publish.rows("estimates", regions=regions, region=region,
                                         dimension=OVERALL)
                            .values_list("wave__year", flat=True)))
         have = ", ".join(str(y) for y in years) or "-"
-        raise _err(f"tidak ada estimasi untuk wilayah {region} tahun {year} (tahun tersedia: "
-                   f"{have})", f"no estimates for region {region} in {year} (years available: "
-                   f"{have})")
+        # Translators: id: tidak ada estimasi untuk wilayah {region} tahun {year} (tahun
+        # tersedia: {have})
+        raise _err(_noop("no estimates for region {region} in {year} (years available: "
+                         "{have})"), region=region, year=year, have=have)
     return found[0]
 
 
@@ -204,8 +208,8 @@ def _build_report(*, region: str, year: int, regions: set[str] | None, lang: str
                   instrument: str | None, today: dt.date | None) -> Report:
     w = tx.words(lang)
     if regions is not None and region not in regions:
-        raise _err(f"wilayah {region} di luar cakupan akun ini",
-                   f"region {region} is outside this account's scope")
+        # Translators: id: wilayah {region} di luar cakupan akun ini
+        raise _err(_noop("region {region} is outside this account's scope"), region=region)
     name, label = region_label(region, lang)
     instrument = report_instrument(regions=regions, region=region, year=year,
                                    instrument=instrument)

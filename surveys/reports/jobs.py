@@ -24,7 +24,9 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop as _noop
 
+from surveys.language import both
 from surveys.models import (
     ALL_REGIONS,
     ExportJob,
@@ -72,10 +74,11 @@ def check_regions(user: AbstractBaseUser, regions: Sequence[str]) -> None:
         return
     outside = sorted(set(regions) - allowed)
     if outside:
-        raise ReportForbidden(
-            f"akun ini hanya dapat membuat laporan wilayahnya sendiri; di luar cakupan: "
-            f"{', '.join(outside)} / this account may produce its own region's report only; "
-            f"outside its scope: {', '.join(outside)}")
+        # Translators: id: akun ini hanya dapat membuat laporan wilayahnya sendiri; di luar
+        # cakupan: {regions}
+        raise ReportForbidden(both(_noop(
+            "this account may produce its own region's report only; outside its scope: "
+            "{regions}"), regions=", ".join(outside)))
 
 
 def file_name(region: str, year: int, fmt: str, lang: str) -> str:
@@ -148,8 +151,9 @@ def _write(job: ExportJob, directory: Path | None, output: Path | None = None) -
     job.bytes = len(data)
     job.sha256 = hashlib.sha256(data).hexdigest()
     job.file_path = str(path) if output is not None else f"{job.pk}/{name}"
-    job.messages = [*job.messages, *[
-        f"laporan dibuat / report written: {doc_name}" for doc_name, _ in docs]]
+    # Translators: id: laporan dibuat
+    written = both(_noop("report written"))
+    job.messages = [*job.messages, *[f"{written}: {doc_name}" for doc_name, _ in docs]]
     job.save(update_fields=["status", "finished_at", "rows", "bytes", "sha256", "file_path",
                             "messages"])
 
@@ -157,8 +161,9 @@ def _write(job: ExportJob, directory: Path | None, output: Path | None = None) -
 def _error_text(exc: BaseException) -> str:
     if isinstance(exc, ReportError | OSError):
         return str(exc)
-    return (f"laporan gagal karena kesalahan internal ({type(exc).__name__}) / the report "
-            f"failed with an internal error ({type(exc).__name__})")
+    # Translators: id: laporan gagal karena kesalahan internal ({error})
+    return both(_noop("the report failed with an internal error ({error})"),
+                error=type(exc).__name__)
 
 
 def request_report(*, user: AbstractBaseUser, regions: Sequence[str], year: int, fmt: str,
@@ -191,7 +196,8 @@ def run_report_job(job: ExportJob) -> ExportJob:
         _write(job, directory)
     except Exception:
         log.exception("report job %s failed", job.pk)
-        discard_failed_job(job, directory, what_id="laporan", what_en="report")
+        # Translators: id: direktori laporan tidak dapat dibuat
+        discard_failed_job(job, directory, both(_noop("the report directory cannot be created")))
     return job
 
 

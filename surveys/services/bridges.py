@@ -16,7 +16,7 @@ Called by `surveys.services.compute.compute_indices` (one `BridgeStage` per run)
   segmented_tables`): per series, never across a break; across a version boundary the bridge
   change; `write` stores the bridge estimates (`BridgeResult`, rewritten whole per run).
 
-docs/DECISIONS.md 50-55 state the rules.
+docs/DECISIONS.md 53-59 state the rules.
 """
 
 from __future__ import annotations
@@ -27,10 +27,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from django.utils.translation import gettext_noop as _noop
 
 from analysis import bridges, scoring
 from analysis.estimation import DesignError, estimate_domains
 from surveys import models as m
+from surveys.language import both
 from surveys.selectors import responses as sel
 from surveys.selectors import weights as wsel
 from surveys.services._rows import db_value
@@ -159,8 +161,9 @@ class BridgeStage:
             self._failed(wave, exc)
 
     def _failed(self, wave: m.Wave, exc: Exception) -> None:
-        self.note("warning", f"{wave.instrument.code} {wave.year}: estimasi jembatan tidak "
-                             f"dihitung / bridge estimates not computed: {exc}",
+        # Translators: id: estimasi jembatan tidak dihitung
+        text = both(_noop("bridge estimates not computed"))
+        self.note("warning", f"{wave.instrument.code} {wave.year}: {text}: {exc}",
                   wave=wave.year, instrument=wave.instrument.code)
 
     def complete(self) -> None:
@@ -201,11 +204,12 @@ class BridgeStage:
         plan = self.plans[instrument.pk]
         for code, segments in plan.segments.items():
             for seg in segments[1:]:
-                self.note("info", f"{instrument.code} {code}: deret baru mulai {seg.waves[0]} "
-                                  f"(versi {seg.from_version}: kurang dari "
-                                  f"{bridges.MIN_LINKED_ITEMS} butir tertaut) / new series "
-                                  f"from {seg.waves[0]} (version {seg.from_version}: fewer "
-                                  f"than {bridges.MIN_LINKED_ITEMS} linked items)",
+                # Translators: id: deret baru mulai {wave} (versi {version}: kurang dari
+                # {minimum} butir tertaut)
+                text = both(_noop("new series from {wave} (version {version}: fewer than "
+                                  "{minimum} linked items)"), wave=seg.waves[0],
+                            version=seg.from_version, minimum=bridges.MIN_LINKED_ITEMS)
+                self.note("info", f"{instrument.code} {code}: {text}",
                           instrument=instrument.code, dimension=code)
         return bridges.segmented_tables(estimates, self.bridge_frame(instrument),
                                         plan.segments, plan.wave_version)

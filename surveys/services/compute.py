@@ -49,12 +49,14 @@ import numpy as np
 import pandas as pd
 from django.db import connection, connections, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop as _noop
 from tqdm import tqdm
 
 import analysis
 from analysis import achievement, proxies, reliability, scoring, validity, weighting
 from analysis.estimation import DesignError, estimate_domains
 from surveys import models as m
+from surveys.language import both
 from surveys.publish.catalogue import TABLES
 from surveys.selectors import responses as sel
 from surveys.selectors.weights import pack as packed_weights
@@ -115,12 +117,13 @@ class _RunState:
     def skip(self, wave: m.Wave, reason: WaveSkipped) -> None:
         label = f"{wave.instrument.code} {wave.year}"
         if m.EstimateResult.objects.filter(wave=wave).exists():
-            kept_id, kept_en = "hasil sebelumnya dipertahankan", "previous results kept"
+            # Translators: id: gelombang dilewati, hasil sebelumnya dipertahankan
+            text = both(_noop("wave skipped, previous results kept"))
         else:
-            kept_id, kept_en = "belum ada hasil", "no results yet"
-        self.note("error", f"{label}: gelombang dilewati, {kept_id} / wave skipped, {kept_en}: "
-                           f"{reason}", wave=wave.year, instrument=wave.instrument.code,
-                  skipped=True)
+            # Translators: id: gelombang dilewati, belum ada hasil
+            text = both(_noop("wave skipped, no results yet"))
+        self.note("error", f"{label}: {text}: {reason}", wave=wave.year,
+                  instrument=wave.instrument.code, skipped=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -133,8 +136,9 @@ def select_waves(*, instrument: str | None = None, years: Sequence[int] | None =
     qs = m.Wave.objects.select_related("instrument", "version")
     if instrument:
         if not m.Instrument.objects.filter(code=instrument).exists():
-            raise ComputeError(f"instrumen {instrument} tidak ada / unknown instrument "
-                               f"{instrument}")
+            # Translators: id: instrumen {instrument} tidak ada
+            raise ComputeError(both(_noop("unknown instrument {instrument}"),
+                                    instrument=instrument))
         qs = qs.filter(instrument__code=instrument)
     if years:
         qs = qs.filter(year__in=list(years))
@@ -143,7 +147,8 @@ def select_waves(*, instrument: str | None = None, years: Sequence[int] | None =
     waves = list(qs.order_by("instrument__code", "year"))
     if (years or wave_ids) and not waves:
         what = f"tahun/year {', '.join(map(str, years))}" if years else f"id {list(wave_ids)}"
-        raise ComputeError(f"tidak ada gelombang untuk {what} / no wave for {what}")
+        # Translators: id: tidak ada gelombang untuk {what}
+        raise ComputeError(both(_noop("no wave for {what}"), what=what))
     return waves
 
 
@@ -213,9 +218,11 @@ def _compute_wave(state: _RunState, wave: m.Wave, data: sel.WaveData, population
     state.digest.update(data.checksum.encode())
     tick()
     if data.n == 0:
-        state.note("warning", f"{label}: tidak ada respons terkirim / no submitted responses; "
-                              "hasil gelombang ini dihapus / this wave's results are removed",
-                   wave=year)
+        # Translators: id: tidak ada respons terkirim
+        empty = both(_noop("no submitted responses"))
+        # Translators: id: hasil gelombang ini dihapus
+        removed = both(_noop("this wave's results are removed"))
+        state.note("warning", f"{label}: {empty}; {removed}", wave=year)
         for _ in WAVE_STAGES[1:]:
             tick()
         return None
@@ -226,15 +233,16 @@ def _compute_wave(state: _RunState, wave: m.Wave, data: sel.WaveData, population
     with state.timed(f"{year}/weights"):
         pop = population[population["year"] == year]
         if pop.empty:
-            raise WaveSkipped(
-                f"tidak ada marginal penduduk tahun {year} (load_population) / "
-                f"no population margins for {year} (load_population)")
+            # Translators: id: tidak ada marginal penduduk tahun {year} (load_population)
+            raise WaveSkipped(both(_noop("no population margins for {year} (load_population)"),
+                                   year=year))
         try:
             raked = weighting.rake_wave(region=data.region, sex=data.sex,
                                         age_group=data.age_group, base_weight=data.base_weight,
                                         population=pop, year=year, trim=trim)
         except ValueError as exc:  # RakingError: an empty cell, margins that disagree...
-            raise WaveSkipped(f"pembobotan gagal / raking failed: {exc}") from exc
+            # Translators: id: pembobotan gagal
+            raise WaveSkipped(both(_noop("raking failed")) + f": {exc}") from exc
     tick()
     with state.timed(f"{year}/estimates"):
         try:
@@ -242,16 +250,19 @@ def _compute_wave(state: _RunState, wave: m.Wave, data: sel.WaveData, population
                                        data.region, lonely_psu=lonely_psu,  # type: ignore[arg-type]
                                        categories=True)
         except DesignError as exc:
-            raise WaveSkipped(f"desain sampel / sample design: {exc}") from exc
+            # Translators: id: desain sampel
+            raise WaveSkipped(both(_noop("sample design")) + f": {exc}") from exc
         if domains.singleton_strata:
-            state.note("warning", f"{label}: strata dengan satu PSU / strata with a single "
-                                  f"PSU ({lonely_psu}): {', '.join(domains.singleton_strata)}",
-                       wave=year)
+            # Translators: id: strata dengan satu PSU
+            single = both(_noop("strata with a single PSU"))
+            state.note("warning", f"{label}: {single} ({lonely_psu}): "
+                                  f"{', '.join(domains.singleton_strata)}", wave=year)
         est = domains.table.copy()
         small = est.loc[est["suppressed"] & (est["dimension"] == scoring.INDEX_CODE), "region"]
         if len(small):
-            state.note("info", f"{label}: estimasi ditekan (n < 30) / suppressed estimates "
-                               f"(n < 30): {', '.join(map(str, small))}", wave=year)
+            # Translators: id: estimasi ditekan (n < 30)
+            text = both(_noop("suppressed estimates (n < 30)"))
+            state.note("info", f"{label}: {text}: {', '.join(map(str, small))}", wave=year)
     tick()
     with state.timed(f"{year}/reliability"):
         keyed = scoring.reverse_key(data.answers, spec)
@@ -292,23 +303,29 @@ def _reliability(state: _RunState, keyed: np.ndarray | None, spec: scoring.Instr
         try:
             res = run(True)
         except validity.CfaConvergenceError as exc:
-            state.note("warning", f"{label} {dim.code}: omega tidak konvergen / omega did not "
-                                  f"converge: {exc}", wave=year, dimension=dim.code)
+            # Translators: id: omega tidak konvergen
+            text = both(_noop("omega did not converge"))
+            state.note("warning", f"{label} {dim.code}: {text}: {exc}", wave=year,
+                       dimension=dim.code)
             res = run(False)
         except ValueError as exc:
-            state.note("warning", f"{label} {dim.code}: reliabilitas tidak dihitung / "
-                                  f"reliability not computed: {exc}",
+            # Translators: id: reliabilitas tidak dihitung
+            text = both(_noop("reliability not computed"))
+            state.note("warning", f"{label} {dim.code}: {text}: {exc}",
                        wave=year, dimension=dim.code)
             continue
         status = getattr(res, "omega_status", "ok")
         if status not in ("ok", "skipped"):
-            state.note("warning", f"{label} {dim.code}: omega tidak tersedia / omega not "
-                                  f"available ({status})", wave=year, dimension=dim.code)
+            # Translators: id: omega tidak tersedia
+            text = both(_noop("omega not available"))
+            state.note("warning", f"{label} {dim.code}: {text} ({status})", wave=year,
+                       dimension=dim.code)
         for name, value in (("alpha", res.alpha), ("omega", res.omega_total)):
             if np.isfinite(value) and value < ALPHA_WARN:
+                # Translators: id: terbitkan dengan peringatan
+                text = both(_noop("publish with a warning"))
                 state.note("warning", f"{label} {dim.code}: {name} = {value:.3f} < 0.70 "
-                                      "(terbitkan dengan peringatan / publish with a warning)",
-                           wave=year, dimension=dim.code)
+                                      f"({text})", wave=year, dimension=dim.code)
         rel_rows.append({"dimension": dim.code, "n": res.n, "k": res.k, "alpha": res.alpha,
                          "alpha_std": res.alpha_std, "alpha_ci_low": res.alpha_ci_low,
                          "alpha_ci_high": res.alpha_ci_high, "omega_total": res.omega_total})
@@ -344,20 +361,24 @@ def _cfa(state: _RunState, keyed: np.ndarray | None, spec: scoring.InstrumentSpe
                                  f"cases, {len(factor_of_item)} items")
             res = validity.cfa_from_cov(moments[1], n_complete, factor_of_item)
     except validity.CfaConvergenceError as exc:
-        state.note("warning", f"{label}: CFA tidak konvergen / CFA did not converge: {exc}",
-                   wave=year)
+        # Translators: id: CFA tidak konvergen
+        text = both(_noop("CFA did not converge"))
+        state.note("warning", f"{label}: {text}: {exc}", wave=year)
         return {"n": n_complete, "chisq": None, "df": None, "cfi": None, "tli": None,
                 "rmsea": None, "srmr": None, "converged": False}
     except ValueError as exc:
-        state.note("warning", f"{label}: CFA tidak dihitung / CFA not computed: {exc}",
-                   wave=year)
+        # Translators: id: CFA tidak dihitung
+        text = both(_noop("CFA not computed"))
+        state.note("warning", f"{label}: {text}: {exc}", wave=year)
         return None
     for name, value, ok in (("CFI", res.cfi, res.cfi >= .95), ("TLI", res.tli, res.tli >= .95),
                             ("RMSEA", res.rmsea, res.rmsea <= .06),
                             ("SRMR", res.srmr, res.srmr <= .08)):
         if not ok:
-            state.note("warning", f"{label}: {name} = {value:.3f} di luar batas / outside the "
-                                  "cut-off (Hu & Bentler 1999)", wave=year)
+            # Translators: id: di luar batas
+            text = both(_noop("outside the cut-off"))
+            state.note("warning", f"{label}: {name} = {value:.3f} {text} (Hu & Bentler 1999)",
+                       wave=year)
     return {"n": res.n, "chisq": res.chisq, "df": res.df, "cfi": res.cfi, "tli": res.tli,
             "rmsea": res.rmsea, "srmr": res.srmr, "converged": bool(res.converged)}
 
@@ -617,8 +638,9 @@ def compute_indices(*, instrument: str | None = None, years: Sequence[int] | Non
             if skipped and not covered:
                 reasons = "; ".join(msg["message"] for msg in state.messages
                                     if msg.get("skipped"))
-                raise ComputeError(f"tidak ada gelombang yang dapat dihitung / no wave could be "
-                                   f"computed: {reasons}")
+                # Translators: id: tidak ada gelombang yang dapat dihitung
+                text = both(_noop("no wave could be computed"))
+                raise ComputeError(f"{text}: {reasons}")
             bar.set_postfix_str("trends")
             cross: dict[int, tuple[pd.DataFrame, pd.DataFrame]] = {}
             with state.timed("bridges"):
@@ -652,8 +674,9 @@ def compute_indices(*, instrument: str | None = None, years: Sequence[int] | Non
                     try:
                         evaluated = (evaluation.evaluate(est, values, proxy_df), inst)
                     except ValueError as exc:
-                        raise ComputeError(f"program/area kecil / programmes/small areas: "
-                                           f"{exc}") from exc
+                        # Translators: id: program/area kecil
+                        text = both(_noop("programmes/small areas"))
+                        raise ComputeError(f"{text}: {exc}") from exc
             bar.update()
         finally:
             bar.close()

@@ -1,4 +1,4 @@
-"""Index runs split by province over Celery workers (issue 15, docs/DECISIONS.md 55).
+"""Index runs split by province over Celery workers (issue 15, docs/DECISIONS.md 61).
 
 Raking is per region (region x sex and region x age_group margins, trimming within region,
 METHODS 3) and scoring is per respondent, so a wave's weights and scores can be computed one
@@ -47,10 +47,12 @@ import numpy as np
 import pandas as pd
 from django.conf import settings
 from django.db.models import Count
+from django.utils.translation import gettext_noop as _noop
 
 from analysis import reliability, scoring, weighting
 from analysis.estimation import DomainTotals, combine_totals, domain_totals, estimate_from_totals
 from surveys import models as m
+from surveys.language import both
 from surveys.selectors import responses as sel
 from surveys.services import compute, longitudinal
 
@@ -192,7 +194,8 @@ def province_part(wave_id: int, region_ids: list[int], *, lonely_psu: str = "cer
                                     base_weight=data.base_weight, population=pop,
                                     year=data.year, trim=trim)
     except ValueError as exc:
-        out["skip"] = f"pembobotan gagal / raking failed: {exc}"
+        # Translators: id: pembobotan gagal
+        out["skip"] = both(_noop("raking failed")) + f": {exc}"
         return out
     totals = domain_totals(scores, raked.weights, data.stratum, data.psu, data.region)
     keyed = scoring.reverse_key(data.answers, spec)
@@ -251,9 +254,9 @@ class WaveParts:
             order = np.argsort(ids, kind="stable")
             ids, weights = ids[order], weights[order].astype(np.float64)
             if not np.array_equal(ids, data.response_id):
-                raise compute.WaveSkipped(
-                    "respons berubah selama perhitungan, jalankan lagi / responses changed "
-                    "while the run computed, run it again")
+                # Translators: id: respons berubah selama perhitungan, jalankan lagi
+                raise compute.WaveSkipped(both(_noop(
+                    "responses changed while the run computed, run it again")))
             totals = combine_totals([DomainTotals(
                 codes=tuple(p["totals"]["codes"]),
                 region=np.asarray(p["totals"]["region"], dtype=object),
@@ -270,17 +273,20 @@ class WaveParts:
                 domains = estimate_from_totals(totals, lonely_psu=lonely_psu,  # type: ignore[arg-type]
                                                categories=True)
             except compute.DesignError as exc:
-                raise compute.WaveSkipped(f"desain sampel / sample design: {exc}") from exc
+                # Translators: id: desain sampel
+                raise compute.WaveSkipped(both(_noop("sample design")) + f": {exc}") from exc
             if domains.singleton_strata:
-                state.note("warning", f"{label}: strata dengan satu PSU / strata with a single "
-                                      f"PSU ({lonely_psu}): {', '.join(domains.singleton_strata)}",
-                           wave=year)
+                # Translators: id: strata dengan satu PSU
+                single = both(_noop("strata with a single PSU"))
+                state.note("warning", f"{label}: {single} ({lonely_psu}): "
+                                      f"{', '.join(domains.singleton_strata)}", wave=year)
             est = domains.table.copy()
             small = est.loc[est["suppressed"] & (est["dimension"] == scoring.INDEX_CODE),
                             "region"]
             if len(small):
-                state.note("info", f"{label}: estimasi ditekan (n < 30) / suppressed estimates "
-                                   f"(n < 30): {', '.join(map(str, small))}", wave=year)
+                # Translators: id: estimasi ditekan (n < 30)
+                text = both(_noop("suppressed estimates (n < 30)"))
+                state.note("info", f"{label}: {text}: {', '.join(map(str, small))}", wave=year)
         tick()
         blocks = [sum((_Moments.load(p["blocks"][d]) for p in parts[1:]),
                       _Moments.load(parts[0]["blocks"][d])) for d in range(len(spec.dimensions))]

@@ -15,8 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from django.db import transaction
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_noop as _noop
 
 from surveys import safejson
+from surveys.language import both
 from surveys.models import (
     Dimension,
     Facet,
@@ -64,24 +68,29 @@ class InstrumentLoadResult:
         v = self.version
         n_items = v.items.count()
         if self.created:
+            # Translators: id: Diterbitkan
+            published = both(_noop("published"))
             text = (
-                f"Diterbitkan / published: {v.instrument.code} versi/version {v.version} "
+                f"{published}: {v.instrument.code} versi/version {v.version} "
                 f"({v.dimensions.count()} dimensi/dimensions, {n_items} butir/items)"
             )
             if self.links:
                 counts = {r: v.item_links.filter(relation=r).count()
                           for r in LinkRelation.values}
-                how = ("tautan tersirat dari kode butir yang sama / implicit links from kept "
-                       "item codes" if self.links == "implicit" else
-                       "tautan / links")
+                if self.links == "implicit":
+                    # Translators: id: tautan tersirat dari kode butir yang sama
+                    how = both(_noop("implicit links from kept item codes"))
+                else:
+                    # Translators: id: tautan
+                    how = both(_noop("links"))
                 text += (f"; {how} ke versi/to version {v.version - 1}: "
                          + ", ".join(f"{r} {n}" for r, n in counts.items()))
             return text
-        return (
-            f"Tidak ada perubahan / nothing changed: {v.instrument.code} versi/version "
-            f"{v.version} sudah dimuat dengan isi yang sama / already loaded with the same "
-            f"content"
-        )
+        # Translators: id: Tidak ada perubahan
+        nothing = both(_noop("nothing changed"))
+        # Translators: id: sudah dimuat dengan isi yang sama
+        same = both(_noop("already loaded with the same content"))
+        return f"{nothing}: {v.instrument.code} versi/version {v.version} {same}"
 
 
 def instrument_checksum(document: dict[str, Any]) -> str:
@@ -105,18 +114,19 @@ def _int(value: Any) -> bool:
 
 def _check_keys(obj: dict, allowed: set[str], where: str, log: ErrorLog) -> None:
     for key in sorted(set(obj) - allowed):
-        log.add(f"isian tidak dikenal '{key}'", f"unknown field '{key}'",
-                field=f"{where}.{key}" if where else key)
+        # Translators: id: isian tidak dikenal '{key}'
+        log.add(_noop("unknown field '{key}'"), key=key, field=f"{where}.{key}" if where else key)
 
 
 def _check_bilingual(obj: Any, where: str, log: ErrorLog) -> None:
     """{id: non-empty text, en: text (optional)}."""
     if not isinstance(obj, dict) or not _text(obj.get("id")):
-        log.add("harus berupa {id, en} dengan teks id", "must be {id, en} with an id text",
-                field=where)
+        # Translators: id: harus berupa {id, en} dengan teks id
+        log.add(_noop("must be {id, en} with an id text"), field=where)
         return
     if "en" in obj and not isinstance(obj["en"], str):
-        log.add("teks en harus berupa string", "en text must be a string", field=f"{where}.en")
+        # Translators: id: teks en harus berupa string
+        log.add(_noop("en text must be a string"), field=f"{where}.en")
     _check_keys(obj, {"id", "en"}, where, log)
 
 
@@ -129,8 +139,8 @@ def _check_labels(labels: Any, points: int, log: ErrorLog) -> None:
     without Indonesian ones, and a list with some points unlabelled, are refused.
     """
     if not isinstance(labels, dict) or "id" not in labels:
-        log.add("label skala {id, en} wajib diisi (daftar kosong untuk skala tanpa label)",
-                "scale labels {id, en} are required (empty lists for an unlabelled scale)",
+        # Translators: id: label skala {id, en} wajib diisi (daftar kosong untuk skala tanpa label)
+        log.add(_noop("scale labels {id, en} are required (empty lists for an unlabelled scale)"),
                 field="scale.labels")
         return
     _check_keys(labels, {"id", "en"}, "scale.labels", log)
@@ -140,115 +150,122 @@ def _check_labels(labels: Any, points: int, log: ErrorLog) -> None:
             continue
         items = labels[lang]
         if not isinstance(items, list) or not all(_text(x) for x in items):
-            log.add("label harus daftar teks", "labels must be a list of texts",
-                    field=f"scale.labels.{lang}")
+            # Translators: id: label harus daftar teks
+            log.add(_noop("labels must be a list of texts"), field=f"scale.labels.{lang}")
         elif items and len(items) != points:
-            log.add(f"{len(items)} label untuk {points} titik skala: beri satu label per titik "
-                    "atau kosongkan daftar (skala tanpa label)",
-                    f"{len(items)} labels for {points} scale points: give one label per point "
-                    "or leave the list empty (an unlabelled scale)",
-                    field=f"scale.labels.{lang}")
+            # Translators: id: {items} label untuk {points} titik skala: beri satu label per titik
+            #   atau kosongkan daftar (skala tanpa label)
+            log.add(_noop("{items} labels for {points} scale points: give one label per point or "
+                          "leave the list empty (an unlabelled scale)"), items=len(items),
+                    points=points, field=f"scale.labels.{lang}")
         else:
             counts[lang] = len(items)
     if counts.get("id") == 0 and counts.get("en", 0) > 0:
-        log.add("label en tanpa label id: skala tanpa label mengosongkan keduanya",
-                "en labels without id labels: an unlabelled scale leaves both empty",
+        # Translators: id: label en tanpa label id: skala tanpa label mengosongkan keduanya
+        log.add(_noop("en labels without id labels: an unlabelled scale leaves both empty"),
                 field="scale.labels.id")
 
 
 def instrument_validate(document: Any, log: ErrorLog) -> None:
     """Report every problem of an instrument document in `log`."""
     if not isinstance(document, dict):
-        log.add("dokumen harus berupa objek JSON", "document must be a JSON object")
+        # Translators: id: dokumen harus berupa objek JSON
+        log.add(_noop("document must be a JSON object"))
         return
     _check_keys(document, _TOP_KEYS, "", log)
-    check_code(document.get("code"), log, what_id="kode", what_en="code", max_length=40,
-               field="code")
+    # Translators: id: kode
+    check_code(document.get("code"), log, what=_noop("code"), max_length=40, field="code")
     version = document.get("version")
     if not _int(version) or version < 1:
-        log.add("versi harus bilangan bulat >= 1", "version must be an integer >= 1",
-                field="version")
+        # Translators: id: versi harus bilangan bulat >= 1
+        log.add(_noop("version must be an integer >= 1"), field="version")
     _check_bilingual(document.get("title"), "title", log)
 
     scale = document.get("scale")
     if not isinstance(scale, dict):
-        log.add("skala wajib diisi", "scale is required", field="scale")
+        # Translators: id: skala wajib diisi
+        log.add(_noop("scale is required"), field="scale")
     else:
         _check_keys(scale, {"min", "max", "labels"}, "scale", log)
         lo, hi = scale.get("min"), scale.get("max")
         if not (_int(lo) and _int(hi)):
-            log.add("min dan max skala harus bilangan bulat",
-                    "scale min and max must be integers", field="scale")
+            # Translators: id: min dan max skala harus bilangan bulat
+            log.add(_noop("scale min and max must be integers"), field="scale")
         elif not 0 <= lo < hi <= SCALE_MAX_LIMIT:
-            log.add(f"skala harus 0 <= min < max <= {SCALE_MAX_LIMIT} (min {lo}, max {hi})",
-                    f"scale must have 0 <= min < max <= {SCALE_MAX_LIMIT} (min {lo}, max {hi})",
-                    field="scale")
+            # Translators: id: skala harus 0 <= min < max <= {scale_max_limit} (min {lo}, max {hi})
+            log.add(_noop("scale must have 0 <= min < max <= {scale_max_limit} (min {lo}, max "
+                          "{hi})"), scale_max_limit=SCALE_MAX_LIMIT, lo=lo, hi=hi, field="scale")
         else:
             _check_labels(scale.get("labels"), hi - lo + 1, log)
 
     share = document.get("min_valid_share", DEFAULT_MIN_VALID_SHARE)
     if not _number(share) or not 0 < share <= 1:
-        log.add("min_valid_share harus dalam (0, 1]", "min_valid_share must be in (0, 1]",
-                field="min_valid_share")
+        # Translators: id: min_valid_share harus dalam (0, 1]
+        log.add(_noop("min_valid_share must be in (0, 1]"), field="min_valid_share")
 
     dimensions = document.get("dimensions")
     if not isinstance(dimensions, list) or not dimensions:
-        log.add("daftar dimensi wajib diisi", "a non-empty list of dimensions is required",
-                field="dimensions")
+        # Translators: id: daftar dimensi wajib diisi
+        log.add(_noop("a non-empty list of dimensions is required"), field="dimensions")
         return
     dim_codes: set[str] = set()
     item_codes: dict[str, str] = {}
     for d, dim in enumerate(dimensions):
         where = f"dimensions[{d}]"
         if not isinstance(dim, dict):
-            log.add("dimensi harus berupa objek", "a dimension must be an object", field=where)
+            # Translators: id: dimensi harus berupa objek
+            log.add(_noop("a dimension must be an object"), field=where)
             continue
         _check_keys(dim, _DIMENSION_KEYS, where, log)
         dcode = dim.get("code")
-        if not check_code(dcode, log, what_id="kode dimensi", what_en="dimension code",
-                          max_length=20, field=f"{where}.code"):
+        # Translators: id: kode dimensi
+        if not check_code(dcode, log, what=_noop("dimension code"), max_length=20,
+                          field=f"{where}.code"):
             pass  # reported
         elif dcode in RESERVED_DIMENSION_CODES:
-            log.add(f"kode dimensi {dcode} dicadangkan", f"dimension code {dcode} is reserved",
-                    field=f"{where}.code")
+            # Translators: id: kode dimensi {dcode} dicadangkan
+            log.add(_noop("dimension code {dcode} is reserved"), dcode=dcode, field=f"{where}.code")
         elif dcode in dim_codes:
-            log.add(f"kode dimensi {dcode} ganda", f"duplicate dimension code {dcode}",
-                    field=f"{where}.code")
+            # Translators: id: kode dimensi {dcode} ganda
+            log.add(_noop("duplicate dimension code {dcode}"), dcode=dcode, field=f"{where}.code")
         else:
             dim_codes.add(dcode)
         _check_bilingual(dim.get("name"), f"{where}.name", log)
         weight = dim.get("weight")
         if not _number(weight) or weight <= 0:
-            log.add("bobot harus angka > 0", "weight must be a number > 0",
-                    field=f"{where}.weight")
+            # Translators: id: bobot harus angka > 0
+            log.add(_noop("weight must be a number > 0"), field=f"{where}.weight")
         items = dim.get("items")
         if not isinstance(items, list) or not items:
-            log.add("daftar butir wajib diisi", "a non-empty list of items is required",
-                    field=f"{where}.items")
+            # Translators: id: daftar butir wajib diisi
+            log.add(_noop("a non-empty list of items is required"), field=f"{where}.items")
             continue
         for i, item in enumerate(items):
             iwhere = f"{where}.items[{i}]"
             if not isinstance(item, dict):
-                log.add("butir harus berupa objek", "an item must be an object", field=iwhere)
+                # Translators: id: butir harus berupa objek
+                log.add(_noop("an item must be an object"), field=iwhere)
                 continue
             _check_keys(item, _ITEM_KEYS, iwhere, log)
             icode = item.get("code")
-            if not check_code(icode, log, what_id="kode butir", what_en="item code",
-                              max_length=40, field=f"{iwhere}.code"):
+            # Translators: id: kode butir
+            if not check_code(icode, log, what=_noop("item code"), max_length=40,
+                              field=f"{iwhere}.code"):
                 pass  # reported
             elif icode in item_codes:
-                log.add(f"kode butir {icode} ganda (juga {item_codes[icode]})",
-                        f"duplicate item code {icode} (also {item_codes[icode]})",
-                        field=f"{iwhere}.code")
+                # Translators: id: kode butir {icode} ganda (juga {item_codes})
+                log.add(_noop("duplicate item code {icode} (also {item_codes})"), icode=icode,
+                        item_codes=item_codes[icode], field=f"{iwhere}.code")
             else:
                 item_codes[icode] = iwhere
             _check_bilingual(item.get("text"), f"{iwhere}.text", log)
             if not isinstance(item.get("reverse", False), bool):
-                log.add("reverse harus true atau false", "reverse must be true or false",
-                        field=f"{iwhere}.reverse")
+                # Translators: id: reverse harus true atau false
+                log.add(_noop("reverse must be true or false"), field=f"{iwhere}.reverse")
             if item.get("facet") not in FACETS:
-                log.add(f"facet harus salah satu dari {', '.join(FACETS)}",
-                        f"facet must be one of {', '.join(FACETS)}", field=f"{iwhere}.facet")
+                # Translators: id: facet harus salah satu dari {facets}
+                log.add(_noop("facet must be one of {facets}"), facets=', '.join(FACETS),
+                        field=f"{iwhere}.facet")
 
 
 def instrument_load(*, path: Path) -> InstrumentLoadResult:
@@ -263,15 +280,17 @@ def instrument_load(*, path: Path) -> InstrumentLoadResult:
     document: Any = None
     if text is not None:
         if not text.strip():
-            log.add("berkas kosong", "empty file")
+            # Translators: id: berkas kosong
+            log.add(_noop("empty file"))
         else:
             try:
                 document = safejson.loads(text)
             except json.JSONDecodeError as exc:
-                log.add(f"JSON tidak sah: {exc.msg} (kolom {exc.colno})",
-                        f"invalid JSON: {exc.msg} (column {exc.colno})", row=exc.lineno)
+                # Translators: id: JSON tidak sah: {msg} (kolom {colno})
+                log.add(_noop("invalid JSON: {msg} (column {colno})"), msg=exc.msg, colno=exc.colno,
+                        row=exc.lineno)
             except safejson.JSONRejected as exc:  # too deep, NUL, lone surrogate
-                log.add(exc.id_text, exc.en_text)
+                log.add(exc.msgid, **exc.params)
     if document is not None:
         instrument_validate(document, log)
     log.raise_if_any()
@@ -382,22 +401,22 @@ def links_validate(document: dict[str, Any], previous: InstrumentVersion | None,
     if links is None:
         return _implicit_links(document, previous) if previous is not None else None
     if number == 1:
-        log.add("versi 1 tidak mempunyai versi sebelumnya untuk ditautkan",
-                "version 1 has no previous version to link to", field="links")
+        # Translators: id: versi 1 tidak mempunyai versi sebelumnya untuk ditautkan
+        log.add(_noop("version 1 has no previous version to link to"), field="links")
         return None
     if previous is None:
-        log.add(f"versi {number - 1} belum diterbitkan: muat versi sebelumnya dulu",
-                f"version {number - 1} has not been published: load the previous version "
-                "first", field="links")
+        # Translators: id: versi {number} belum diterbitkan: muat versi sebelumnya dulu
+        log.add(_noop("version {number} has not been published: load the previous version first"),
+                number=number - 1, field="links")
         return None
     if not isinstance(links, dict):
-        log.add("links harus berupa objek {from_version, items, dropped}",
-                "links must be an object {from_version, items, dropped}", field="links")
+        # Translators: id: links harus berupa objek {from_version, items, dropped}
+        log.add(_noop("links must be an object {from_version, items, dropped}"), field="links")
         return None
     _check_keys(links, _LINKS_KEYS, "links", log)
     if "from_version" in links and links["from_version"] != number - 1:
-        log.add(f"from_version harus {number - 1} (versi sebelumnya)",
-                f"from_version must be {number - 1} (the previous version)",
+        # Translators: id: from_version harus {number} (versi sebelumnya)
+        log.add(_noop("from_version must be {number} (the previous version)"), number=number - 1,
                 field="links.from_version")
     before = {i.code: i for i in previous.items.select_related("dimension")}
     current = _doc_items(document)
@@ -405,8 +424,8 @@ def links_validate(document: dict[str, Any], previous: InstrumentVersion | None,
         previous.scale_min, previous.scale_max)
     entries = links.get("items")
     if not isinstance(entries, list):
-        log.add("links.items harus berupa daftar", "links.items must be a list",
-                field="links.items")
+        # Translators: id: links.items harus berupa daftar
+        log.add(_noop("links.items must be a list"), field="links.items")
         entries = []
     items: dict[str, tuple[str, str | None]] = {}
     where_item: dict[str, str] = {}
@@ -414,44 +433,46 @@ def links_validate(document: dict[str, Any], previous: InstrumentVersion | None,
     for k, entry in enumerate(entries):
         where = f"links.items[{k}]"
         if not isinstance(entry, dict):
-            log.add("tautan harus berupa objek {item, relation, from}",
-                    "a link must be an object {item, relation, from}", field=where)
+            # Translators: id: tautan harus berupa objek {item, relation, from}
+            log.add(_noop("a link must be an object {item, relation, from}"), field=where)
             continue
         _check_keys(entry, _LINK_KEYS, where, log)
         code, relation, source = entry.get("item"), entry.get("relation"), entry.get("from")
         ok = True
         if not isinstance(code, str) or code not in current:
-            log.add(f"butir {code!r} tidak ada di versi {number}",
-                    f"item {code!r} is not in version {number}", field=f"{where}.item")
+            # Translators: id: butir {code!r} tidak ada di versi {number}
+            log.add(_noop("item {code!r} is not in version {number}"), code=code, number=number,
+                    field=f"{where}.item")
             ok = False
         elif code in where_item:
-            log.add(f"butir {code} ditautkan dua kali (juga {where_item[code]})",
-                    f"item {code} is linked twice (also {where_item[code]})",
-                    field=f"{where}.item")
+            # Translators: id: butir {code} ditautkan dua kali (juga {where_item})
+            log.add(_noop("item {code} is linked twice (also {where_item})"), code=code,
+                    where_item=where_item[code], field=f"{where}.item")
             ok = False
         else:
             where_item[code] = where
         if relation not in LINK_RELATIONS:
-            log.add(f"relation harus salah satu dari {', '.join(LINK_RELATIONS)}",
-                    f"relation must be one of {', '.join(LINK_RELATIONS)}",
-                    field=f"{where}.relation")
+            # Translators: id: relation harus salah satu dari {link_relations}
+            log.add(_noop("relation must be one of {link_relations}"),
+                    link_relations=', '.join(LINK_RELATIONS), field=f"{where}.relation")
             continue
         if relation == "new":
             if source is not None:
-                log.add("butir baru tidak mempunyai 'from'", "a new item has no 'from'",
-                        field=f"{where}.from")
+                # Translators: id: butir baru tidak mempunyai 'from'
+                log.add(_noop("a new item has no 'from'"), field=f"{where}.from")
             elif ok:
                 items[code] = ("new", None)
             continue
         if not isinstance(source, str) or source not in before:
-            log.add(f"butir {source!r} tidak ada di versi {number - 1}",
-                    f"item {source!r} is not in version {number - 1}", field=f"{where}.from")
+            # Translators: id: butir {source!r} tidak ada di versi {number}
+            log.add(_noop("item {source!r} is not in version {number}"), source=source,
+                    number=number - 1, field=f"{where}.from")
             continue
         if source in where_from:
-            log.add(f"butir {source} versi {number - 1} ditautkan dua kali (juga "
-                    f"{where_from[source]})",
-                    f"item {source} of version {number - 1} is linked twice (also "
-                    f"{where_from[source]})", field=f"{where}.from")
+            # Translators: id: butir {source} versi {number} ditautkan dua kali (juga {where_from})
+            log.add(_noop("item {source} of version {number} is linked twice (also {where_from})"),
+                    source=source, number=number - 1, where_from=where_from[source],
+                    field=f"{where}.from")
             continue
         where_from[source] = where
         if not ok:
@@ -459,61 +480,66 @@ def links_validate(document: dict[str, Any], previous: InstrumentVersion | None,
         dim, it = current[code]
         old = before[source]
         if old.dimension.code != dim:
-            log.add(f"butir tertaut harus tetap di dimensinya: {code} di {dim}, {source} di "
-                    f"{old.dimension.code}",
-                    f"a linked item stays in its dimension: {code} is in {dim}, {source} in "
-                    f"{old.dimension.code}", field=f"{where}.from")
+            # Translators: id: butir tertaut harus tetap di dimensinya: {code} di {dim}, {source} di
+            #   {code2}
+            log.add(_noop("a linked item stays in its dimension: {code} is in {dim}, {source} in "
+                          "{code2}"), code=code, dim=dim, source=source, code2=old.dimension.code,
+                    field=f"{where}.from")
             continue
         if relation == "same":
-            reasons = []
+            reasons = []  # lazy: translated into each language of the message
             if old.reverse != it.get("reverse", False):
-                reasons.append(("arah (reverse) berbeda", "reverse keying differs"))
+                # Translators: id: arah (reverse) berbeda
+                reasons.append(gettext_lazy("reverse keying differs"))
             if not scale_kept:
-                reasons.append((f"skala berbeda ({previous.scale_min}..{previous.scale_max})",
-                                f"the scale differs ({previous.scale_min}.."
-                                f"{previous.scale_max})"))
+                # Translators: id: skala berbeda ({lo}..{hi})
+                reasons.append(format_lazy(gettext_lazy("the scale differs ({lo}..{hi})"),
+                                           lo=previous.scale_min, hi=previous.scale_max))
             if old.text_id != it["text"]["id"]:
-                reasons.append(("teks id berbeda", "the id text differs"))
+                # Translators: id: teks id berbeda
+                reasons.append(gettext_lazy("the id text differs"))
             if reasons:
-                log.add(f"tautan 'same' {code} <- {source} tidak sah: "
-                        f"{'; '.join(r[0] for r in reasons)} (gunakan 'reworded' atau 'new')",
-                        f"'same' link {code} <- {source} is not valid: "
-                        f"{'; '.join(r[1] for r in reasons)} (use 'reworded' or 'new')",
+                # Translators: id: tautan 'same' {code} <- {source} tidak sah: {reasons}
+                #   (gunakan 'reworded' atau 'new')
+                log.add(_noop("'same' link {code} <- {source} is not valid: {reasons} (use "
+                              "'reworded' or 'new')"), code=code, source=source,
+                        reasons=format_lazy("; ".join("{}" for _ in reasons), *reasons),
                         field=f"{where}.relation")
                 continue
         items[code] = (relation, source)
     for code in current:
         if code not in where_item:
-            log.add(f"butir {code} tidak mempunyai tautan (same, reworded atau new)",
-                    f"item {code} has no link entry (same, reworded or new)",
+            # Translators: id: butir {code} tidak mempunyai tautan (same, reworded atau new)
+            log.add(_noop("item {code} has no link entry (same, reworded or new)"), code=code,
                     field="links.items")
     dropped_raw = links.get("dropped", [])
     if not isinstance(dropped_raw, list):
-        log.add("links.dropped harus berupa daftar kode butir versi sebelumnya",
-                "links.dropped must be a list of item codes of the previous version",
+        # Translators: id: links.dropped harus berupa daftar kode butir versi sebelumnya
+        log.add(_noop("links.dropped must be a list of item codes of the previous version"),
                 field="links.dropped")
         dropped_raw = []
     dropped: list[str] = []
     for k, code in enumerate(dropped_raw):
         where = f"links.dropped[{k}]"
         if not isinstance(code, str) or code not in before:
-            log.add(f"butir {code!r} tidak ada di versi {number - 1}",
-                    f"item {code!r} is not in version {number - 1}", field=where)
+            # Translators: id: butir {code!r} tidak ada di versi {number}
+            log.add(_noop("item {code!r} is not in version {number}"), code=code, number=number - 1,
+                    field=where)
         elif code in where_from:
-            log.add(f"butir {code} dinyatakan dihapus tetapi ditautkan di {where_from[code]}",
-                    f"item {code} is listed as dropped but is linked in {where_from[code]}",
-                    field=where)
+            # Translators: id: butir {code} dinyatakan dihapus tetapi ditautkan di {where_from}
+            log.add(_noop("item {code} is listed as dropped but is linked in {where_from}"),
+                    code=code, where_from=where_from[code], field=where)
         elif code in dropped:
-            log.add(f"butir {code} disebut dua kali", f"item {code} is listed twice",
-                    field=where)
+            # Translators: id: butir {code} disebut dua kali
+            log.add(_noop("item {code} is listed twice"), code=code, field=where)
         else:
             dropped.append(code)
     for code in before:
         if code not in where_from and code not in dropped:
-            log.add(f"butir {code} versi {number - 1} tidak ditautkan dan tidak ada di "
-                    "links.dropped",
-                    f"item {code} of version {number - 1} is neither linked nor listed in "
-                    "links.dropped", field="links.dropped")
+            # Translators: id: butir {code} versi {number} tidak ditautkan dan tidak ada di
+            #   links.dropped
+            log.add(_noop("item {code} of version {number} is neither linked nor listed in "
+                          "links.dropped"), code=code, number=number - 1, field="links.dropped")
     return _Links(items, tuple(dropped))
 
 
@@ -539,7 +565,6 @@ def instrument_version_get(*, code: str, version: int | None = None) -> Instrume
     )
     if found is None:
         what = f"{code} versi/version {version}" if version is not None else code
-        raise InstrumentNotFound(
-            f"instrumen {what} belum dimuat / instrument {what} has not been loaded"
-        )
+        # Translators: id: instrumen {what} belum dimuat
+        raise InstrumentNotFound(both(_noop("instrument {what} has not been loaded"), what=what))
     return found

@@ -30,7 +30,9 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop as _noop
 
+from surveys.language import both
 from surveys.models import ExportDownload, ExportJob, ImportJob, JobSource, JobStatus
 
 log = logging.getLogger(__name__)
@@ -123,9 +125,9 @@ def _write(job: ExportJob, path: Path, *, mode: int | None = None) -> None:
     job.sha256 = sink.sha256.hexdigest()
     job.messages = [*job.messages, *summary.messages]
     if summary.suppressed_records:
-        job.messages.append(
-            f"{summary.suppressed_records} rekaman disembunyikan (k-anonimitas) / records "
-            f"suppressed (k-anonymity)")
+        # Translators: id: rekaman disembunyikan (k-anonimitas)
+        text = both(_noop("records suppressed (k-anonymity)"))
+        job.messages.append(f"{summary.suppressed_records} {text}")
     job.save(update_fields=["status", "finished_at", "rows", "bytes", "sha256", "messages"])
 
 
@@ -134,8 +136,9 @@ def _error_text(exc: BaseException) -> str:
 
     if isinstance(exc, ExportError | OSError):
         return str(exc)
-    return (f"ekspor gagal karena kesalahan internal ({type(exc).__name__}) / the export "
-            f"failed with an internal error ({type(exc).__name__})")
+    # Translators: id: ekspor gagal karena kesalahan internal ({error})
+    return both(_noop("the export failed with an internal error ({error})"),
+                error=type(exc).__name__)
 
 
 # --- exports through the API (Celery) ---------------------------------------------------------
@@ -178,18 +181,19 @@ def run_export_job(job_id: int) -> ExportJob:
         _write(job, directory / name, mode=0o600)
     except Exception:
         log.exception("export job %s failed", job.pk)
-        discard_failed_job(job, directory, what_id="ekspor", what_en="export")
+        # Translators: id: direktori ekspor tidak dapat dibuat
+        discard_failed_job(job, directory, both(_noop("the export directory cannot be created")))
     return job
 
 
-def discard_failed_job(job: ExportJob, directory: Path, *, what_id: str, what_en: str) -> None:
+def discard_failed_job(job: ExportJob, directory: Path, cannot_create: str) -> None:
     """After a job's failure: mark it failed if the failure came before the work started (its
-    folder could not be made), forget its file and remove its folder."""
+    folder could not be made: `cannot_create` says so, in both languages, `surveys.language.both`),
+    forget its file and remove its folder."""
     if job.status != JobStatus.FAILED:
         job.status = JobStatus.FAILED
         job.finished_at = timezone.now()
-        job.messages = [*job.messages, f"direktori {what_id} tidak dapat dibuat / the {what_en} "
-                                       f"directory cannot be created: {directory}"]
+        job.messages = [*job.messages, f"{cannot_create}: {directory}"]
         job.save(update_fields=["status", "finished_at", "messages"])
     job.file_path = ""
     job.save(update_fields=["file_path"])

@@ -20,7 +20,7 @@ Called by `surveys.services.compute.compute_indices`:
 
 Panel rows belong to the later wave: they are replaced when it is computed and kept when it
 is skipped, like its estimates. A pair of waves of different instrument versions is
-``not`` comparable (no linked-item bridge yet, docs/DECISIONS.md).
+``not`` comparable: panel changes are not bridged (docs/DECISIONS.md 43, 56).
 """
 
 from __future__ import annotations
@@ -31,11 +31,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from django.utils.translation import gettext
+from django.utils.translation import gettext_noop as _noop
 from scipy import stats
 
 from analysis import panels, scoring, validity
 from analysis.estimation import estimate_domains
 from surveys import models as m
+from surveys.language import both, in_language
 from surveys.selectors import responses as sel
 from surveys.services._rows import db_value
 
@@ -172,13 +175,15 @@ class PanelStage:
             ret = retention_table(prev, current)
             change = panel_change_table(prev, current, lonely_psu=self.lonely_psu)
         except ValueError as exc:
-            self.note("warning", f"{label}: panel tidak dihitung / panel not computed: {exc}",
+            # Translators: id: panel tidak dihitung
+            text = both(_noop("panel not computed"))
+            self.note("warning", f"{label}: {text}: {exc}",
                       wave=wave.year, instrument=wave.instrument.code)
             return
         if prev.wave.version_id != wave.version_id:
-            self.note("warning", f"{label}: versi instrumen berbeda, perubahan panel tidak "
-                                 "sebanding / different instrument versions, panel change "
-                                 "not comparable", wave=wave.year,
+            # Translators: id: versi instrumen berbeda, perubahan panel tidak sebanding
+            text = both(_noop("different instrument versions, panel change not comparable"))
+            self.note("warning", f"{label}: {text}", wave=wave.year,
                       instrument=wave.instrument.code)
         self.tables[wave.pk] = (before, ret, change)
         if last is not None:
@@ -230,8 +235,9 @@ def invariance_rows(version: m.InstrumentVersion, moments: list[Moments],
             [mo.year for mo in usable], [mo.cov for mo in usable], [mo.mean for mo in usable],
             [mo.n for mo in usable], factor_of_item)
     except (validity.InvarianceError, validity.CfaConvergenceError, ValueError) as exc:
-        note("warning", f"{label}: invariansi pengukuran tidak dihitung / measurement "
-                        f"invariance not computed: {exc}", instrument=version.instrument.code)
+        # Translators: id: invariansi pengukuran tidak dihitung
+        text = both(_noop("measurement invariance not computed"))
+        note("warning", f"{label}: {text}: {exc}", instrument=version.instrument.code)
         return []
     verdict = m.COMPARABILITY_OF_LEVEL[res.level]
     if verdict != m.Comparability.COMPARABLE:
@@ -322,17 +328,19 @@ def write(run: m.IndexRun, *, covered: list[int], instruments: list[m.Instrument
 # dashboard
 
 
+#: comparability verdict -> msgid (the dashboard's comparability card)
 VERDICT_TEXT = {
-    "comparable": ("Sebanding: invariansi skalar terpenuhi, rata-rata antar-gelombang dapat "
-                   "dibandingkan.",
-                   "Comparable: scalar invariance holds, means can be compared across waves."),
-    "partial": ("Sebagian sebanding (invariansi metrik): bandingkan hubungan antar-dimensi, "
-                "bukan rata-rata.",
-                "Partially comparable (metric invariance): compare relations, not means."),
-    "not": ("Tidak sebanding: makna butir berubah antar-gelombang; tren dan perubahan "
-            "tidak boleh ditafsirkan.",
-            "Not comparable: the items' meaning changed across waves; trends and changes "
-            "must not be read."),
+    # Translators: id: Sebanding: invariansi skalar terpenuhi, rata-rata antar-gelombang dapat
+    # dibandingkan.
+    "comparable": _noop("Comparable: scalar invariance holds, means can be compared across "
+                        "waves."),
+    # Translators: id: Sebagian sebanding (invariansi metrik): bandingkan hubungan
+    # antar-dimensi, bukan rata-rata.
+    "partial": _noop("Partially comparable (metric invariance): compare relations, not means."),
+    # Translators: id: Tidak sebanding: makna butir berubah antar-gelombang; tren dan perubahan
+    # tidak boleh ditafsirkan.
+    "not": _noop("Not comparable: the items' meaning changed across waves; trends and changes "
+                 "must not be read."),
 }
 
 
@@ -355,7 +363,6 @@ def dashboard_panel(*, regions: set[str] | None, region: str, instrument: str,
     `surveys.publish` (scope and suppression applied)."""
     from surveys import publish
 
-    en = lang == "en"
     inv = list(publish.rows("invariance", regions=regions, instrument=instrument))
     verdict = inv[-1]["comparability"] if inv else ""
     waves = inv[-1]["waves"] if inv else ""
@@ -374,15 +381,27 @@ def dashboard_panel(*, regions: set[str] | None, region: str, instrument: str,
                      "ci_low": c["pub_ci_low"], "ci_high": c["pub_ci_high"],
                      "significant": c["significant"], "cross_delta": c["cross_delta"],
                      "comparability": c["comparability"]})
-    columns = (("Gelombang", "Retensi panel (%)", "Pasangan", "Perubahan dalam-individu (SK 95%)",
-                "Perubahan lintas-seksi", "Keterbandingan") if not en else
-               ("Waves", "Panel retention (%)", "Pairs", "Within-person change (95% CI)",
-                "Cross-sectional change", "Comparability"))
-    return DashboardLongitudinal(
-        comparability=verdict,
-        verdict=VERDICT_TEXT[verdict][1 if en else 0] if verdict else (
-            "Invariansi pengukuran belum dihitung." if not en
-            else "Measurement invariance not computed yet."),
-        waves=waves,
-        heading="Panel dan keterbandingan" if not en else "Panel and comparability",
-        columns=columns, rows=rows)
+    with in_language(lang):
+        columns = (
+            # Translators: id: Gelombang
+            gettext("Waves"),
+            # Translators: id: Retensi panel (%)
+            gettext("Panel retention (%)"),
+            # Translators: id: Pasangan
+            gettext("Pairs"),
+            # Translators: id: Perubahan dalam-individu (SK 95%)
+            gettext("Within-person change (95% CI)"),
+            # Translators: id: Perubahan lintas-seksi
+            gettext("Cross-sectional change"),
+            # Translators: id: Keterbandingan
+            gettext("Comparability"),
+        )
+        # Translators: id: Invariansi pengukuran belum dihitung.
+        not_yet = gettext("Measurement invariance not computed yet.")
+        return DashboardLongitudinal(
+            comparability=verdict,
+            verdict=gettext(VERDICT_TEXT[verdict]) if verdict else not_yet,
+            waves=waves,
+            # Translators: id: Panel dan keterbandingan
+            heading=gettext("Panel and comparability"),
+            columns=columns, rows=rows)

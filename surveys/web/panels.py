@@ -293,7 +293,7 @@ def _build_dashboard(*, regions: set[str] | None, region: str, instrument: str, 
         (c.dimension, c.to_wave): c
         for c in publish.changes(regions=regions, region=region, instrument=instrument)
     }
-    # one row per series (docs/DECISIONS.md 50-55): in series order, so the latest wins
+    # one row per series (docs/DECISIONS.md 53-59): in series order, so the latest wins
     trends = {tr.dimension: tr for tr in publish.trends(
         regions=regions, region=region, instrument=instrument
     ).order_by("dimension", "series")}

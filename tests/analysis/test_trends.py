@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy import stats
 
 from analysis.trends import (
     CHANGE_COLUMNS,
@@ -357,3 +358,37 @@ def test_constant_series_has_no_trend() -> None:
     assert res.sen_slope == 0.0
     assert math.isnan(res.kendall_tau) and math.isnan(res.kendall_p)
     assert res.direction == "none"
+
+
+def test_series_trend_equals_the_public_scipy_functions_bit_for_bit() -> None:
+    """series_trend calls scipy's undecorated functions (speed, see analysis.trends); on
+    random series of 3-9 points, with ties, a constant series and unsorted years, every figure
+    equals the public scipy.stats functions' exactly."""
+    rng = np.random.default_rng(20261203)
+    cases = []
+    for _ in range(400):
+        n = int(rng.integers(3, 10))
+        years = rng.choice(np.arange(2000, 2040), n, replace=False)
+        cases.append((years, rng.normal(60, 4, n)))
+    cases.append((np.array([2021, 2022, 2023, 2024]), np.array([50.0, 51.0, 51.0, 53.0])))
+    cases.append((np.array([2021, 2022, 2023]), np.array([50.0, 50.0, 50.0])))
+    for years, values in cases:
+        got = series_trend(years, values)
+        order = np.argsort(years)
+        x, y = years[order].astype(float), values[order]
+        n = len(y)
+        sen = stats.theilslopes(y, x, alpha=0.95, method="separate")
+        assert (got.sen_slope, got.sen_ci_low, got.sen_ci_high) == (
+            sen.slope, sen.low_slope, sen.high_slope)
+        if n >= 4:
+            fit = stats.linregress(x, y)
+            half = stats.t.ppf(0.975, n - 2) * fit.stderr
+            assert (got.ols_slope, got.ols_slope_se, got.ols_p) == (
+                fit.slope, fit.stderr, fit.pvalue)
+            assert (got.ols_ci_low, got.ols_ci_high) == (fit.slope - half, fit.slope + half)
+        if np.ptp(y) > 0:
+            method = "exact" if np.unique(y).size == n else "asymptotic"
+            kt = stats.kendalltau(x, y, method=method)
+            assert (got.kendall_tau, got.kendall_p) == (kt.statistic, kt.pvalue)
+        else:
+            assert np.isnan(got.kendall_tau) and np.isnan(got.kendall_p)
