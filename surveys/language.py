@@ -50,11 +50,12 @@ def in_language(lang: str | None) -> translation.override:
     return translation.override(normalise(lang) if lang else translation.get_language())
 
 
-def both(msgid: str, /, **params: object) -> str:
+def both(msgid: Text, /, **params: object) -> str:
     """A stored or logged text in both languages, Indonesian first: ``"<id> / <en>"``.
 
     `msgid` is a gettext msgid (mark it ``gettext_noop`` with its ``# Translators: id:``
-    comment, so ``python -m surveys.i18n harvest`` finds it); each rendering is translated
+    comment, so ``python -m surveys.i18n harvest`` finds it), or a ``(context, msgid)`` table
+    entry (pgettext) where the bare msgid has another translation; each rendering is translated
     first and formatted after (``{name}`` placeholders from `params`; a ``gettext_lazy`` param
     is translated for each side). When the two renderings are equal (a text without words, or
     one not yet translated) it is given once. Used where
@@ -64,7 +65,7 @@ def both(msgid: str, /, **params: object) -> str:
     rendered = []
     for lang in ("id", "en"):
         with translation.override(lang):
-            text = gettext(msgid)
+            text = translate(msgid)
             # a lazy translation among the params (gettext_lazy) is rendered in this side's
             # language too: "kode butir ... / item code ..."
             values = {key: str(value) if isinstance(value, Promise) else value

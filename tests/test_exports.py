@@ -307,3 +307,18 @@ def test_microdata_xlsx_equals_csv(computed: None, tmp_path: Path,
     labels = pd.read_excel(path, sheet_name="variabel", engine="openpyxl")
     assert list(labels.columns) == ["variable", "label_id", "label_en"]
     assert list(labels["variable"]) == list(csv.columns)
+
+
+def test_category_msgids_translate_to_the_stored_categories() -> None:
+    """The people's sheet and the .sav/.dta labels name a stored (Indonesian) category through
+    its msgid; the catalogue's Indonesian must be the stored value itself, or an Indonesian
+    file would show other words than the data."""
+    from django.utils.translation import gettext, override
+
+    with override("id"):
+        assert [gettext(msgid) for msgid in exports.CATEGORY_MSGIDS] == exports.CATEGORIES
+    with override("en"):
+        assert [gettext(msgid) for msgid in exports.CATEGORY_MSGIDS] == [
+            "very low", "low", "medium", "high", "very high"]
+    assert exports._value_labels(exports.Column("sex", "sex", "", ""), "en", {}) == {
+        1: "Male", 2: "Female"}

@@ -155,9 +155,9 @@ def test_one_out_of_range_row_is_one_line(base: Path, tmp_path: Path):
 def test_error_log_lists_twenty_rows_then_counts_the_rest():
     log = ErrorLog("x.csv")
     for row in range(60, 1, -1):  # added out of order: listed in row order
-        log.add("kosong", "empty", row=row, column="a")
-        log.add("kosong", "empty", row=row, column="b")
-    log.add("berkas aneh", "odd file")
+        log.add("empty cell", row=row, column="a")  # a msgid of the catalogue
+        log.add("empty cell", row=row, column="b")
+    log.add("empty file")
 
     with pytest.raises(ImportFailed) as err:
         log.raise_if_any()
@@ -165,8 +165,8 @@ def test_error_log_lists_twenty_rows_then_counts_the_rest():
     lines = err.value.messages
     assert lines[0] == "x.csv: 119 kesalahan, tidak ada yang disimpan / 119 errors, nothing " \
                        "was saved"
-    assert lines[1] == "x.csv: berkas aneh / odd file"
-    assert lines[2] == "x.csv, baris/row 2, kolom/column a, b: kosong / empty"
+    assert lines[1] == "x.csv: berkas kosong / empty file"
+    assert lines[2] == "x.csv, baris/row 2, kolom/column a, b: sel kosong / empty cell"
     assert lines[21].startswith("x.csv, baris/row 21,")
     assert lines[22] == "... dan 39 baris lain dengan kesalahan / and 39 more rows with errors"
     assert len(lines) == 23
@@ -175,7 +175,7 @@ def test_error_log_lists_twenty_rows_then_counts_the_rest():
 def test_a_row_with_many_different_problems_stays_one_bounded_line():
     log = ErrorLog("x.csv")
     for j in range(12):
-        log.add(f"masalah {j}", f"problem {j}", row=5, column=f"c{j}")
+        log.add("longer than {limit} characters", limit=j, row=5, column=f"c{j}")
 
     with pytest.raises(ImportFailed) as err:
         log.raise_if_any()

@@ -21,10 +21,14 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 
-from surveys.language import request_language
 from surveys.models import Programme, Region, Role
 from surveys.selectors.access import assigned_region_codes, is_reader, user_roles
-from surveys.services.programmes import Context, parse_programme, programme_problems
+from surveys.services.programmes import (
+    Context,
+    parse_programme,
+    problem_text,
+    programme_problems,
+)
 
 
 class ProgrammePagination(PageNumberPagination):
@@ -78,9 +82,8 @@ class ProgrammeSerializer(serializers.ModelSerializer):
             # Translators: id: tidak dapat diubah
             errors.setdefault("code", []).append(_("cannot be changed"))
         checked = {k: v for k, v in data.items() if k in known and k not in errors}
-        lang_id = request_language() == "id"
-        for name, msg_id, msg_en in programme_problems(checked, ctx, partial=partial):
-            errors.setdefault(name, []).append(msg_id if lang_id else msg_en)
+        for name, msgid, params in programme_problems(checked, ctx, partial=partial):
+            errors.setdefault(name, []).append(problem_text(msgid, params))
         if errors:
             raise serializers.ValidationError(errors)
         if partial and self.instance is not None:
@@ -88,8 +91,8 @@ class ProgrammeSerializer(serializers.ModelSerializer):
                 "start_year": checked.get("start_year", self.instance.start_year),
                 "end_year": checked.get("end_year", self.instance.end_year)}
             if int(merged_years["end_year"]) < int(merged_years["start_year"]):
-                raise serializers.ValidationError({"end_year": [
-                    "sebelum tahun mulai" if lang_id else "before the start year"]})
+                # Translators: id: sebelum tahun mulai
+                raise serializers.ValidationError({"end_year": [_("before the start year")]})
         return parse_programme(checked, ctx, partial=partial)
 
     def create(self, validated: dict[str, Any]) -> Programme:

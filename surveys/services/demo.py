@@ -45,9 +45,11 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 from django.core.management import call_command
 from django.db.models import Count
+from django.utils.translation import gettext_noop as _noop
 
 from analysis import scoring, trends
 from surveys import models as m
+from surveys.language import both
 from surveys.selectors.responses import version_layout
 
 REPO = Path(__file__).resolve().parents[2]
@@ -152,15 +154,16 @@ def demo_generate(*, respondents: int = DEFAULT_RESPONDENTS, seed: int = DEFAULT
     version = (m.InstrumentVersion.objects.filter(instrument__code=instrument)
                .order_by("-version").first())
     if version is None:
-        raise DemoError(f"instrumen {instrument} belum dimuat / instrument not loaded")
+        # Translators: id: instrumen {instrument} belum dimuat
+        raise DemoError(both(_noop("instrument {instrument} not loaded"), instrument=instrument))
     last_version = None
     if last_wave_version is not None:
         found = {v.version: v for v in m.InstrumentVersion.objects.filter(
             instrument__code=instrument, version__in=[last_wave_version - 1, last_wave_version])}
         if len(found) != 2:
-            raise DemoError(f"versi {last_wave_version - 1} dan {last_wave_version} belum "
-                            f"dimuat / versions {last_wave_version - 1} and "
-                            f"{last_wave_version} not loaded")
+            # Translators: id: versi {before} dan {after} belum dimuat
+            raise DemoError(both(_noop("versions {before} and {after} not loaded"),
+                                 before=last_wave_version - 1, after=last_wave_version))
         version, last_version = found[last_wave_version - 1], found[last_wave_version]
     existing = (m.Response.objects.filter(wave__instrument__code=instrument,
                                           wave__year__in=list(years))
@@ -173,14 +176,15 @@ def demo_generate(*, respondents: int = DEFAULT_RESPONDENTS, seed: int = DEFAULT
                           respondents=m.Respondent.objects.count(), regions=len(regions),
                           skipped=True, seconds=time.perf_counter() - start)
     if not regions:
-        raise DemoError("wilayah belum dimuat / regions not loaded")
+        # Translators: id: wilayah belum dimuat
+        raise DemoError(both(_noop("regions not loaded")))
     pop = pd.DataFrame(list(m.PopulationMargin.objects.filter(year__in=list(years)).values_list(
         "year", "region__code", "sex", "age_group", "population")),
         columns=["year", "region", "sex", "age_group", "population"])
     missing = sorted(set(years) - set(pop["year"]))
     if missing:
-        raise DemoError(f"marginal penduduk belum dimuat untuk / population margins missing for "
-                        f"{missing}")
+        # Translators: id: marginal penduduk belum dimuat untuk {years}
+        raise DemoError(both(_noop("population margins missing for {years}"), years=missing))
 
     layout = version_layout(version)
     spec = layout.spec
@@ -448,13 +452,16 @@ def trend_table_text(*, instrument: str = "IINP", dimension: str = "INDEX") -> s
         wave__instrument__code=instrument, dimension=dimension).values_list(
         "region_code", "wave__year", "se"))
     if not est:
-        return "belum ada estimasi / no estimates yet"
+        # Translators: id: belum ada estimasi
+        return both(_noop("no estimates yet"))
     changes = {(r, y): (d, s) for r, y, d, s in m.ChangeResult.objects.filter(
         instrument__code=instrument, dimension=dimension).exclude(delta=None).values_list(
         "region_code", "to_wave", "delta", "significant")}
     series = _current_series(instrument, dimension, est, ses)
     names = dict(m.Region.objects.values_list("code", "name"))
-    names[m.ALL_REGIONS] = "KALTIM (semua / all)"
+    # Translators: id: semua
+    everyone = both(_noop("all"))
+    names[m.ALL_REGIONS] = f"KALTIM ({everyone})"
     years = sorted({y for _, y, *_ in est})
     cells: dict[tuple[str, int], str] = {}
     for region, year, value, lo, hi, suppressed, n in est:
@@ -469,10 +476,13 @@ def trend_table_text(*, instrument: str = "IINP", dimension: str = "INDEX") -> s
     regions = sorted({r for r, *_ in est}, key=lambda r: (r == m.ALL_REGIONS, r))
     width = max(len(v) for v in cells.values()) + 1
     name_w = max(len(names.get(r, r)) for r in regions) + 1
-    header = "Wilayah / Region".ljust(name_w) + "".join(str(y).ljust(width) for y in years)
-    header += "Perubahan / change"
-    title = (f"Indeks Internalisasi Nilai Pancasila ({instrument}, {dimension}, 0-100): "
-             "estimasi [SK 95%] / estimate [95% CI]")
+    # Translators: id: Wilayah
+    header = both(_noop("Region")).ljust(name_w) + "".join(str(y).ljust(width) for y in years)
+    # Translators: id: Perubahan
+    header += both(_noop("change"))
+    # Translators: id: nilai indeks [selang kepercayaan 95 %]
+    estimate = both(_noop("estimate [95% CI]"))
+    title = f"Indeks Internalisasi Nilai Pancasila ({instrument}, {dimension}, 0-100): {estimate}"
     lines = [title, "=" * len(header), header, "-" * len(header)]
     for region in regions:
         row = names.get(region, region).ljust(name_w)
@@ -489,20 +499,22 @@ def trend_table_text(*, instrument: str = "IINP", dimension: str = "INDEX") -> s
     lines.append("-" * len(header))
     lines += _version_notes(instrument, dimension)
     lines += [
-        "▲* / ▼*  naik / turun signifikan dari tahun sebelumnya (p < 0,05) / significant rise / "
-        "fall since the previous wave (p < .05)",
-        "--       tidak ditampilkan (responden < 30) / not shown (fewer than 30 respondents)",
-        "Perubahan dari tahun pertama ke terakhir yang dipublikasikan; naik/turun hanya bila "
-        "p < 0,05 (*), selain itu belum berubah secara signifikan; /th = rata-rata poin per tahun "
-        "(Theil-Sen) / change from the first to the latest published year; rise/fall only when "
-        "p < .05 (*), else not significantly changed; /th = average points per year",
+        # Translators: id: naik / turun signifikan dari tahun sebelumnya (p < 0,05)
+        "▲* / ▼*  " + both(_noop("significant rise / fall since the previous wave (p < .05)")),
+        # Translators: id: tidak ditampilkan (responden < 30)
+        "--       " + both(_noop("not shown (fewer than 30 respondents)")),
+        # Translators: id: Perubahan dari tahun pertama ke terakhir yang dipublikasikan;
+        #   naik/turun hanya bila p < 0,05 (*), selain itu belum berubah secara signifikan; /th =
+        #   rata-rata poin per tahun (Theil-Sen)
+        both(_noop("change from the first to the latest published year; rise/fall only when "
+                   "p < .05 (*), else not significantly changed; /th = average points per year")),
     ]
     return "\n".join(lines)
 
 
 def _current_series(instrument: str, dimension: str, est: list[tuple], ses: dict
                     ) -> dict[str, list[tuple[int, float, float]]]:
-    """Per region the published points of its latest series (docs/DECISIONS.md 50-55): the
+    """Per region the published points of its latest series (docs/DECISIONS.md 53-59): the
     bridge estimates when the series spans instrument versions, else the full estimates of
     its waves; the verdict is read on them, never across a break."""
     latest = {}
@@ -536,14 +548,17 @@ def _version_notes(instrument: str, dimension: str) -> list[str]:
         broken = m.TrendResult.objects.filter(instrument__code=instrument, dimension=dimension,
                                               series__gt=1, first_wave=year).exists()
         if broken:
-            lines.append(f"|| {year}: versi instrumen berganti (v{before} -> v{after}), deret "
-                         "putus: kurang dari 3 butir tertaut / instrument version changed, the "
-                         "series breaks: fewer than 3 linked items")
+            # Translators: id: versi instrumen berganti (v{before} -> v{after}), deret putus:
+            #   kurang dari 3 butir tertaut
+            text = both(_noop("instrument version changed (v{before} -> v{after}), the series "
+                              "breaks: fewer than 3 linked items"), before=before, after=after)
         else:
-            lines.append(f"|| {year}: versi instrumen berganti (v{before} -> v{after}); "
-                         "perubahan lintas versi dan tren dihitung pada butir tertaut "
-                         "(estimasi jembatan) / instrument version changed; the change across "
-                         "it and the trend use the linked items (bridge estimates)")
+            # Translators: id: versi instrumen berganti (v{before} -> v{after}); perubahan lintas
+            #   versi dan tren dihitung pada butir tertaut (estimasi jembatan)
+            text = both(_noop("instrument version changed (v{before} -> v{after}); the change "
+                              "across it and the trend use the linked items (bridge estimates)"),
+                        before=before, after=after)
+        lines.append(f"|| {year}: {text}")
     return lines
 
 
@@ -554,14 +569,23 @@ def bridge_table_text(instrument: str = "IINP", region: str = m.ALL_REGIONS) -> 
 
     bounds = version_boundaries(instrument)
     if not bounds:
-        return "satu versi instrumen, tanpa jembatan / one instrument version, no bridge"
+        # Translators: id: satu versi instrumen, tanpa jembatan
+        return both(_noop("one instrument version, no bridge"))
+    # Translators: id: Jembatan versi
+    bridge = both(_noop("version bridge"))
+    heads = " | ".join((
+        # Translators: id: penuh
+        both(_noop("full")),
+        # Translators: id: butir tertaut
+        both(_noop("linked items")),
+        # Translators: id: perubahan jembatan
+        both(_noop("bridge change"))))
     lines = []
     for year, before, after in bounds:
         prev = (m.Wave.objects.filter(instrument__code=instrument, year__lt=year)
                 .order_by("-year").values_list("year", flat=True).first())
-        lines += [f"Jembatan versi / version bridge v{before} {prev} -> v{after} {year} "
-                  f"({region}): penuh / full | butir tertaut / linked items | perubahan "
-                  "jembatan / bridge change", "-" * 78]
+        lines += [f"{bridge} v{before} {prev} -> v{after} {year} ({region}): {heads}",
+                  "-" * 78]
         full = {(d, y): v for d, y, v in m.EstimateResult.objects.filter(
             wave__instrument__code=instrument, region_code=region,
             wave__year__in=[prev, year], suppressed=False).values_list(
@@ -591,11 +615,16 @@ def bridge_table_text(instrument: str = "IINP", region: str = m.ALL_REGIONS) -> 
     return "\n".join(lines)
 
 
+#: A programme evaluation's status (msgids; ``both`` in the table)
 STATUS_TEXT = {
-    "ok": "dievaluasi / evaluated",
-    "no_pre": "tanpa survei sebelum / no wave before",
-    "no_post": "tanpa survei sesudah / no wave after",
-    "no_comparison": "tanpa pembanding / no comparison",
+    # Translators: id: dievaluasi
+    "ok": _noop("evaluated"),
+    # Translators: id: tanpa survei sebelum
+    "no_pre": ("programme status", _noop("no wave before")),
+    # Translators: id: tanpa survei sesudah
+    "no_post": ("programme status", _noop("no wave after")),
+    # Translators: id: tanpa pembanding
+    "no_comparison": ("programme status", _noop("no comparison")),
 }
 
 
@@ -604,12 +633,19 @@ def programme_table_text() -> str:
     rows = list(m.ProgrammeEffectResult.objects.select_related("programme")
                 .order_by("programme__code"))
     if not rows:
-        return "belum ada evaluasi program / no programme evaluated yet"
+        # Translators: id: belum ada evaluasi program
+        return both(_noop("no programme evaluated yet"))
     names = dict(m.Region.objects.values_list("code", "name"))
-    lines = ["Program dan dampaknya (selisih-dari-selisih, DiD) / programmes and their effect "
-             "(difference-in-differences)", "=" * 100,
-             f"{'Kode / code':<26}{'Wilayah / region':<24}{'Sila':<6}{'Tahun':<11}"
-             f"{'DiD [SK 95%]':<22}{'p':<7}{'MDE':<6}Status"]
+    status = {key: both(text) for key, text in STATUS_TEXT.items()}
+    # Translators: id: Kode
+    code_head = both(("table heading", _noop("code")))
+    # Translators: id: Wilayah
+    region_head = both(("table heading", _noop("region")))
+    lines = [
+        # Translators: id: Program dan dampaknya (selisih-dari-selisih, DiD)
+        both(_noop("programmes and their effect (difference-in-differences)")), "=" * 100,
+        f"{code_head:<26}{region_head:<24}{'Sila':<6}{'Tahun':<11}"
+        f"{'DiD [95 %]':<22}{'p':<7}{'MDE':<6}Status"]
     for r in rows:
         years = f"{r.start_year}-{r.end_year}" if r.end_year != r.start_year else str(r.start_year)
         if r.did is None:
@@ -619,12 +655,15 @@ def programme_table_text() -> str:
             effect = (f"{r.did:+5.1f}{star} [{r.did_ci_low:+.1f}, {r.did_ci_high:+.1f}]".ljust(22)
                       + f"{r.p:.3f}".ljust(7) + f"{r.mde:.1f}".ljust(6))
         lines.append(f"{r.programme.code:<26}{names.get(r.region_code, r.region_code)[:23]:<24}"
-                     f"{r.dimension:<6}{years:<11}{effect}{STATUS_TEXT.get(r.status, r.status)}")
+                     f"{r.dimension:<6}{years:<11}{effect}{status.get(r.status, r.status)}")
     lines += [
         "-" * 100,
-        "*  p < 0,05. Program tidak ditempatkan secara acak: DiD adalah bukti, bukan kepastian; "
-        "efek di bawah MDE tidak dapat terlihat. / Programmes are not placed at random: a DiD is "
-        "evidence, not proof; an effect below the MDE cannot be seen.",
+        # Translators: id: Program tidak ditempatkan secara acak: DiD adalah bukti, bukan
+        #   kepastian; efek di bawah MDE tidak dapat terlihat.
+        "*  p < 0,05. " + both(_noop("Programmes are not placed at random: a DiD is evidence, "
+                                     "not proof; an effect below the MDE cannot be seen.")),
+        # Translators: id: [ ] = selang kepercayaan 95 %
+        both(_noop("[ ] = 95 % confidence interval")),
     ]
     return "\n".join(lines)
 
@@ -636,10 +675,16 @@ def small_area_text(instrument: str = "IINP") -> str:
                      .values_list("region_code", "wave__year", "model_estimate", "model_se"))
     eblup = rows.filter(method="eblup").count()
     if not synthetic and not eblup:
-        return "estimasi area kecil: model tidak dapat dipasang / small areas: no model fitted"
+        # Translators: id: estimasi area kecil: model tidak dapat dipasang
+        return both(_noop("small areas: no model fitted"))
     names = dict(m.Region.objects.values_list("code", "name"))
     filled = ", ".join(f"{names.get(c, c)} {y}: {v:.1f} (±{1.96 * se:.1f})"
                        for c, y, v, se in synthetic) or "-"
-    return (f"Estimasi area kecil (Fay-Herriot, estimasi model / model-based): {len(synthetic)} "
-            f"sel diisi model / cells filled by the model ({filled}); {eblup} estimasi survei "
-            f"dipertajam (EBLUP) / survey estimates sharpened")
+    # Translators: id: estimasi model
+    model = both(_noop("model-based"))
+    # Translators: id: sel diisi model
+    cells = both(_noop("cells filled by the model"))
+    # Translators: id: estimasi survei dipertajam (EBLUP)
+    sharpened = both(_noop("survey estimates sharpened"))
+    return (f"Estimasi area kecil (Fay-Herriot, {model}): {len(synthetic)} {cells} ({filled}); "
+            f"{eblup} {sharpened}")

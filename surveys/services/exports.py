@@ -78,6 +78,8 @@ import pyarrow.parquet as pq
 from django.core.exceptions import EmptyResultSet
 from django.db import connections, router
 from django.db.models import QuerySet
+from django.utils.translation import gettext
+from django.utils.translation import gettext_noop as _noop
 
 from analysis import scoring
 from datafiles import kanon
@@ -88,6 +90,7 @@ from datafiles.formats import FORMATS
 from datafiles.kanon import WIDE_AGE as WIDE_AGE  # re-exported
 from surveys import models as m
 from surveys import publish
+from surveys.language import both, in_language, normalise, words
 from surveys.publish.catalogue import INSTRUMENT, NAME_COLUMNS, WAVE, Column, Kind
 from surveys.routers import replica_iter, replica_reads
 from surveys.selectors.responses import (
@@ -106,10 +109,37 @@ FILE_CHUNK = 1 << 20
 DEFAULT_K = 5
 XLSX_MAX_ROWS = 1_048_576
 
-YES_NO = {"id": {0: "tidak", 1: "ya"}, "en": {0: "no", 1: "yes"}}
+#: Names of coded values, as msgids: a file names them in its language (`in_language`).
+YES_NO = {
+    # Translators: id: tidak
+    0: _noop("no"),
+    # Translators: id: ya
+    1: _noop("yes"),
+}
+#: The stored category values (Indonesian, scoring.CATEGORY_BANDS) ...
 CATEGORIES = [band[2] for band in scoring.CATEGORY_BANDS]
-CATEGORY_EN = ["very low", "low", "medium", "high", "very high"]
-SEXES = [("L", "Laki-laki", "Male"), ("P", "Perempuan", "Female")]
+#: ... and their msgids, in the same order (the catalogue's Indonesian of each is the stored
+#: value; tests/test_exports.py checks it).
+CATEGORY_MSGIDS = [
+    # Translators: id: sangat rendah
+    _noop("very low"),
+    # Translators: id: rendah
+    _noop("low"),
+    # Translators: id: sedang
+    _noop("medium"),
+    # Translators: id: tinggi
+    _noop("high"),
+    # Translators: id: sangat tinggi
+    _noop("very high"),
+]
+_SEX_NAMES = {
+    # Translators: id: Laki-laki
+    "L": _noop("Male"),
+    # Translators: id: Perempuan
+    "P": _noop("Female"),
+}
+#: (code, msgid of its name)
+SEXES = list(_SEX_NAMES.items())
 #: Age groups, then the wider bands used by k-anonymity generalisation.
 AGE_GROUPS = ["17-24", "25-34", "35-44", "45-54", "55+", "17-34", "35-54"]
 
@@ -143,8 +173,14 @@ class ExportTable:
     name: str
     kind: Literal["aggregate", "microdata"]
     region_column: str | None
-    description: str
+    #: what the table holds: a gettext msgid, shown in both languages (`description`)
+    description_msgid: str
     build: Callable[..., _Source]
+
+    @property
+    def description(self) -> str:
+        """``"<Indonesian> / <English>"`` (the file label of .sav/.dta, the API schema)."""
+        return both(self.description_msgid)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -244,17 +280,20 @@ class _MicroContext:
 def _micro_context(instrument: str | None) -> _MicroContext:
     code = instrument or index_instrument()
     if code is None:
-        raise ExportError("belum ada gelombang / there are no waves yet")
+        # Translators: id: belum ada gelombang
+        raise ExportError(both(_noop("there are no waves yet")))
     inst = m.Instrument.objects.filter(code=code).first()
     if inst is None:
-        raise ExportError(f"instrumen {code} tidak ada / unknown instrument {code}")
+        # Translators: id: instrumen {instrument} tidak ada
+        raise ExportError(both(_noop("unknown instrument {instrument}"), instrument=code))
     waves = list(m.Wave.objects.filter(instrument=inst).select_related("version")
                  .order_by("year"))
     layouts = {v: version_layout(v) for v in sorted({w.version_id for w in waves})}
     if not layouts:
         latest = inst.versions.order_by("-version").first()
         if latest is None:
-            raise ExportError(f"instrumen {code} belum punya versi / has no version")
+            # Translators: id: belum punya versi
+            raise ExportError(f"instrumen {code} " + both(_noop("has no version")))
         layouts = {latest.pk: version_layout(latest)}
     ordered = sorted(layouts.values(), key=lambda lay: -lay.version_id)
     item_codes: list[str] = []
@@ -409,7 +448,8 @@ def _source_microdata(*, region_codes: set[str] | None, summary: ExportSummary,
                       instrument: str | None = None, k: int = DEFAULT_K,
                       salt: bytes | None = None, lang: str = "id", **_: Any) -> _Source:
     if k < 1:
-        raise ExportError("k harus >= 1 / k must be >= 1")
+        # Translators: id: k harus >= 1
+        raise ExportError(both(_noop("k must be >= 1")))
     ctx = _micro_context(instrument)
     columns = _micro_columns(ctx)
     salt = salt if salt is not None else secrets.token_bytes(32)
@@ -503,11 +543,12 @@ def _source_microdata(*, region_codes: set[str] | None, summary: ExportSummary,
             yield batch
 
     if not plan.level:
-        summary.messages.append("tidak ada rekaman berbobot (jalankan compute_indices) / no "
-                                "weighted records (run compute_indices)")
-    summary.messages.insert(0, f"k-anonimitas k = {k} pada gelombang x wilayah x jenis kelamin "
-                               f"x kelompok umur / k-anonymity k = {k} on wave x region x sex x "
-                               "age group")
+        # Translators: id: tidak ada rekaman berbobot (jalankan compute_indices)
+        summary.messages.append(both(_noop("no weighted records (run compute_indices)")))
+    # Translators: id: k-anonimitas k = {k} pada gelombang x wilayah x jenis kelamin x kelompok
+    # umur
+    summary.messages.insert(0, both(_noop("k-anonymity k = {k} on wave x region x sex x age "
+                                          "group"), k=k))
     labels = {c.name: ctx.scale_labels.get(lang, ctx.scale_labels["id"])
               for c in columns if c.kind == "item"}
     return _Source(columns=columns, batches=batches(), value_labels=labels)
@@ -526,7 +567,9 @@ def _source_codebook(*, lang: str = "id", instrument: str | None = None, **_: An
             values_ = "; ".join(f"{v}={t}" for v, t in ctx.scale_labels["id"].items())
             dimension, facet, reverse = it.dimension, it.facet, it.reverse
         elif col.kind == "sex":
-            values_ = "; ".join(f"{c}={lid}" for c, lid, _ in SEXES) + "; kosong/blank=disamarkan"
+            with in_language("id"):
+                names = "; ".join(f"{c}={gettext(name)}" for c, name in SEXES)
+            values_ = names + "; kosong/blank=disamarkan"
         elif col.kind == "age_group":
             values_ = ", ".join(AGE_GROUPS)
         if col.kind in _CODED:
@@ -556,50 +599,60 @@ def _source_codebook(*, lang: str = "id", instrument: str | None = None, **_: An
 EXPORT_TABLES: dict[str, ExportTable] = {
     t.name: t for t in [
         ExportTable("estimates", "aggregate", "region",
-                    "Estimasi per gelombang x wilayah x dimensi / estimates",
-                    _published("estimates")),
-        ExportTable("weights", "microdata", None, "Bobot akhir per responden / final weights",
-                    _source_weights),
-        ExportTable("reliability", "aggregate", None, "Reliabilitas / reliability",
-                    _published("reliability")),
-        ExportTable("items", "aggregate", None, "Statistik butir / item statistics",
-                    _published("items")),
-        ExportTable("cfa", "aggregate", None, "CFA per gelombang / CFA per wave",
-                    _published("cfa")),
-        ExportTable("trends", "aggregate", "region", "Tren / trends", _published("trends")),
+                    # Translators: id: Estimasi per gelombang x wilayah x dimensi
+                    _noop("estimates"), _published("estimates")),
+        ExportTable("weights", "microdata", None,
+                    # Translators: id: Bobot akhir per responden
+                    _noop("final weights"), _source_weights),
+        ExportTable("reliability", "aggregate", None,
+                    # Translators: id: Reliabilitas
+                    _noop("reliability"), _published("reliability")),
+        ExportTable("items", "aggregate", None,
+                    # Translators: id: Statistik butir
+                    _noop("item statistics"), _published("items")),
+        ExportTable("cfa", "aggregate", None,
+                    # Translators: id: CFA per gelombang
+                    _noop("CFA per wave"), _published("cfa")),
+        ExportTable("trends", "aggregate", "region",
+                    # Translators: id: Tren
+                    _noop("trends"), _published("trends")),
         ExportTable("changes", "aggregate", "region",
-                    "Perubahan antar-tahun / year-over-year changes", _published("changes")),
+                    # Translators: id: Perubahan antar-tahun
+                    _noop("year-over-year changes"), _published("changes")),
         ExportTable("proxy_validation", "aggregate", None,
-                    "Validasi indikator proksi / proxy validation",
-                    _published("proxy_validation")),
-        ExportTable("achievements", "aggregate", "region", "Capaian target / achievements",
-                    _published("achievements")),
+                    # Translators: id: Validasi indikator proksi
+                    _noop("proxy validation"), _published("proxy_validation")),
+        ExportTable("achievements", "aggregate", "region",
+                    # Translators: id: Capaian target
+                    _noop("achievements"), _published("achievements")),
         ExportTable("programme_effects", "aggregate", None,
-                    "Evaluasi program (DiD) / programme effects",
-                    _published("programme_effects")),
+                    # Translators: id: Evaluasi program (DiD)
+                    _noop("programme effects"), _published("programme_effects")),
         ExportTable("programme_types", "aggregate", None,
-                    "Efek gabungan per jenis program / pooled by programme type",
-                    _published("programme_types")),
+                    # Translators: id: Efek gabungan per jenis program
+                    _noop("pooled by programme type"), _published("programme_types")),
         ExportTable("sae", "aggregate", "region",
-                    "Estimasi area kecil (model) / small-area estimates (model-based)",
-                    _published("sae")),
+                    # Translators: id: Estimasi area kecil (model)
+                    _noop("small-area estimates (model-based)"), _published("sae")),
         ExportTable("invariance", "aggregate", None,
-                    "Invariansi pengukuran antar-gelombang / measurement invariance across waves",
-                    _published("invariance")),
+                    # Translators: id: Invariansi pengukuran antar-gelombang
+                    _noop("measurement invariance across waves"), _published("invariance")),
         ExportTable("retention", "aggregate", "region",
-                    "Retensi dan atrisi panel / panel retention and attrition",
-                    _published("retention")),
+                    # Translators: id: Retensi dan atrisi panel
+                    _noop("panel retention and attrition"), _published("retention")),
         ExportTable("panel_changes", "aggregate", "region",
-                    "Perubahan dalam-individu (panel) / within-person change (panel)",
-                    _published("panel_changes")),
+                    # Translators: id: Perubahan dalam-individu (panel)
+                    _noop("within-person change (panel)"), _published("panel_changes")),
         ExportTable("bridges", "aggregate", "region",
-                    "Estimasi jembatan antar-versi instrumen (butir tertaut) / bridge "
-                    "estimates across instrument versions (linked items)",
+                    # Translators: id: Estimasi jembatan antar-versi instrumen (butir tertaut)
+                    _noop("bridge estimates across instrument versions (linked items)"),
                     _published("bridges")),
         ExportTable("microdata", "microdata", "region",
-                    "Mikrodata anonim / anonymised microdata", _source_microdata),
-        ExportTable("codebook", "aggregate", None, "Buku kode mikrodata / microdata codebook",
-                    _source_codebook),
+                    # Translators: id: Mikrodata anonim
+                    _noop("anonymised microdata"), _source_microdata),
+        ExportTable("codebook", "aggregate", None,
+                    # Translators: id: Buku kode mikrodata
+                    _noop("microdata codebook"), _source_codebook),
     ]
 }
 
@@ -696,13 +749,18 @@ def _temp_path(suffix: str) -> Path:
     return Path(name)
 
 
-#: (Indonesian, English) texts of a person's spreadsheet
-_POLARITY_TEXT = {
-    "positive": ("positif (semakin besar semakin baik)", "positive (higher is better)"),
-    "negative": ("negatif (semakin kecil semakin baik)", "negative (lower is better)"),
+#: Texts of a person's spreadsheet (msgids, `words` in the file's language): the indicator
+#: polarities, the name of ``ALL`` without one province, the index's "sila" name.
+_SHEET_WORDS = {
+    # Translators: id: positif (semakin besar semakin baik)
+    "positive": _noop("positive (higher is better)"),
+    # Translators: id: negatif (semakin kecil semakin baik)
+    "negative": _noop("negative (lower is better)"),
+    # Translators: id: Seluruh wilayah survei
+    "whole_area": _noop("Whole survey area"),
+    # Translators: id: Nilai indeks (keseluruhan)
+    "index": _noop("Index value (overall)"),
 }
-_WHOLE_AREA = ("Seluruh wilayah survei", "Whole survey area")
-_INDEX_NAME = ("Nilai indeks (keseluruhan)", "Index value (overall)")
 
 
 class _Names:
@@ -712,7 +770,8 @@ class _Names:
     programmes. A code without a stored name leaves its names blank."""
 
     def __init__(self, columns: list[Column], lang: str) -> None:
-        en = lang == "en"
+        en = normalise(lang) == "en"  # the stored names: name_en when there is one
+        text = words(_SHEET_WORDS, lang)
 
         def pick(name_id: str, name_en: str) -> str:
             return name_en if en and name_en else name_id
@@ -724,11 +783,11 @@ class _Names:
                        m.Region.objects.values_list("code", "name", "code_kemendagri")}
             provinces = list(m.Region.objects.filter(level=m.RegionLevel.PROVINCE)
                              .values_list("name", flat=True)[:2])
-            whole = provinces[0] if len(provinces) == 1 else _WHOLE_AREA[en]
+            whole = provinces[0] if len(provinces) == 1 else text["whole_area"]
             regions.setdefault(m.ALL_REGIONS, (whole, None))
             self.maps["region"] = regions
         if "dimension" in present:
-            dims: dict[str, tuple[str | None, ...]] = {"INDEX": (_INDEX_NAME[en],)}
+            dims: dict[str, tuple[str | None, ...]] = {"INDEX": (text["index"],)}
             for code, name_id, name_en in m.Dimension.objects.order_by(
                     "version__instrument__code", "version__version").values_list(
                     "code", "name_id", "name_en"):
@@ -737,7 +796,7 @@ class _Names:
         if "indicator" in present:
             self.maps["indicator"] = {
                 code: (pick(name_id, name_en), unit or None,
-                       _POLARITY_TEXT[polarity][en] if polarity in _POLARITY_TEXT else None)
+                       text[polarity] if polarity in ("positive", "negative") else None)
                 for code, name_id, name_en, unit, polarity in m.Indicator.objects.values_list(
                     "code", "name_id", "name_en", "unit", "polarity")}
         if "programme" in present:
@@ -775,15 +834,20 @@ def _people_sheet(wb: Any, batches: list[pa.RecordBatch], src: _Source, lang: st
     names = _Names(src.columns, lang)
     shown = names.columns(src.columns)
     header = [c.label(lang) for c in shown]
-    sheet = wb.add_sheet(_PEOPLE_SHEET[lang == "en"], header=header, active=True,
-                         **_display(shown, header))
-    category_en = dict(zip(CATEGORIES, CATEGORY_EN, strict=True))
+    with in_language(lang):
+        # Translators: id: Tabel (untuk dibaca)
+        title = gettext("Table (to read)")
+        # the stored (Indonesian) categories named in `lang`
+        category = {c: gettext(msgid) for c, msgid in zip(CATEGORIES, CATEGORY_MSGIDS,
+                                                          strict=True)}
+    named = any(k != v for k, v in category.items())
+    sheet = wb.add_sheet(title, header=header, active=True, **_display(shown, header))
     for batch in batches:
         arrays: list[pa.Array] = []
         for c in src.columns:
             values = batch.column(c.name)
-            if c.kind == "category" and lang == "en":
-                values = pa.array([category_en.get(v, v) if v else v
+            if c.kind == "category" and named:
+                values = pa.array([category.get(v, v) if v else v
                                    for v in values.to_pylist()], pa.string())
             arrays.append(values)
             if c.name in names.maps:
@@ -791,8 +855,6 @@ def _people_sheet(wb: Any, batches: list[pa.RecordBatch], src: _Source, lang: st
         sheet.write_batch(arrays)
     return shown
 
-
-_PEOPLE_SHEET = ("Tabel (untuk dibaca)", "Table (to read)")
 
 
 def _write_xlsx(src: _Source, summary: ExportSummary, table: str, lang: str) -> Iterator[bytes]:
@@ -834,13 +896,13 @@ def _stat_name(name: str) -> str:
 
 
 def _value_labels(col: Column, lang: str, extra: dict[str, dict[int, str]]) -> dict | None:
-    en = lang == "en"
-    if col.kind == "bool":
-        return dict(YES_NO["en" if en else "id"])
-    if col.kind == "category":
-        return {i + 1: (CATEGORY_EN if en else CATEGORIES)[i] for i in range(len(CATEGORIES))}
-    if col.kind == "sex":
-        return {i + 1: (s[2] if en else s[1]) for i, s in enumerate(SEXES)}
+    with in_language(lang):
+        if col.kind == "bool":
+            return {code: gettext(msgid) for code, msgid in YES_NO.items()}
+        if col.kind == "category":
+            return {i + 1: gettext(msgid) for i, msgid in enumerate(CATEGORY_MSGIDS)}
+        if col.kind == "sex":
+            return {i + 1: gettext(msgid) for i, (_, msgid) in enumerate(SEXES)}
     if col.kind == "age_group":
         return {i + 1: a for i, a in enumerate(AGE_GROUPS)}
     if col.kind == "item":
@@ -856,7 +918,8 @@ def _stat_codes(col: Column) -> dict[int, str]:
     if col.kind == "category":
         return {i + 1: c for i, c in enumerate(CATEGORIES)}
     if col.kind == "sex":
-        return {i + 1: f"{code} {name}" for i, (code, name, _) in enumerate(SEXES)}
+        with in_language("id"):
+            return {i + 1: f"{code} {gettext(name)}" for i, (code, name) in enumerate(SEXES)}
     return {i + 1: a for i, a in enumerate(AGE_GROUPS)}
 
 
@@ -925,11 +988,17 @@ def _write_stat(src: _Source, summary: ExportSummary, fmt: str, lang: str) -> It
 
 def _check(table: str, fmt: str) -> ExportTable:
     if table not in EXPORT_TABLES:
-        raise ExportError(f"tabel tidak dikenal / unknown table {table!r}; "
-                          f"pilih / choose one of {', '.join(EXPORT_TABLES)}")
+        # Translators: id: tabel tidak dikenal
+        unknown = both(_noop("unknown table"))
+        # Translators: id: pilih
+        choose = both(_noop("choose one of"))
+        raise ExportError(f"{unknown} {table!r}; {choose} {', '.join(EXPORT_TABLES)}")
     if fmt not in FORMATS:
-        raise ExportError(f"format tidak dikenal / unknown format {fmt!r}; "
-                          f"pilih / choose one of {', '.join(FORMATS)}")
+        # Translators: id: format tidak dikenal
+        unknown = both(_noop("unknown format"))
+        # Translators: id: pilih
+        choose = both(_noop("choose one of"))
+        raise ExportError(f"{unknown} {fmt!r}; {choose} {', '.join(FORMATS)}")
     return EXPORT_TABLES[table]
 
 
@@ -992,6 +1061,9 @@ def format_for(path: str | Path, fmt: str | None = None) -> str:
         return fmt.lower()
     ext = Path(path).suffix.lower().lstrip(".")
     if ext not in FORMATS:
-        raise ExportError(f"format tidak dapat ditebak dari {path} / cannot tell the format "
-                          f"from the extension; use --format ({', '.join(FORMATS)})")
+        # Translators: id: format {path} tidak dapat ditebak dari ekstensinya; gunakan --format
+        # ({formats})
+        text = both(_noop("cannot tell the format of {path} from the extension; use --format "
+                          "({formats})"), path=path, formats=", ".join(FORMATS))
+        raise ExportError(text)
     return ext

@@ -389,7 +389,7 @@ def dashboard_panel(*, regions: set[str] | None, region: str, instrument: str,
             gettext("Panel retention (%)"),
             # Translators: id: Pasangan
             gettext("Pairs"),
-            # Translators: id: Perubahan dalam-individu (SK 95%)
+            # Translators: id: Perubahan dalam-individu (selang kepercayaan 95 %)
             gettext("Within-person change (95% CI)"),
             # Translators: id: Perubahan lintas-seksi
             gettext("Cross-sectional change"),

@@ -1,8 +1,9 @@
 """The programme registry's one set of rules, used by the file loader and the API alike.
 
 :func:`programme_problems` checks one programme given as text fields (as a CSV row or a JSON
-body carries them) and returns every problem as (field, Indonesian, English); both callers
-render them their way (file/row/column, or a 400 with per-field messages). :func:`parse_programme`
+body carries them) and returns every problem as (field, msgid, params); both callers render
+them their way (the loader in both languages with file/row/column, the API a 400 in the
+request's language with per-field messages: :func:`problem_text`). :func:`parse_programme`
 turns checked text into model values.
 """
 
@@ -13,6 +14,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext_noop as _noop
 
 from surveys.models import Dimension, Programme, Region, RegionLevel
 from surveys.models.waves import YEAR_MAX, YEAR_MIN
@@ -31,7 +36,15 @@ _MAX = {name: Programme._meta.get_field(field).max_length for name, field in (
     ("name_en", "name_en"), ("rpjmd_code", "rpjmd_code"))}
 _BUDGET_DIGITS = Programme._meta.get_field("budget").max_digits
 
-Problem = tuple[str, str, str]
+#: (field, msgid, params): a gettext msgid marked ``_noop`` and its ``{name}`` values (a
+#: ``gettext_lazy`` value is translated with the message)
+Problem = tuple[str, str, dict[str, Any]]
+
+
+def problem_text(msgid: str, params: Mapping[str, Any]) -> str:
+    """One problem in the active language."""
+    return gettext(msgid).format(**{k: str(v) if isinstance(v, Promise) else v
+                                    for k, v in params.items()})
 
 
 @dataclass(frozen=True)
@@ -67,61 +80,71 @@ def programme_problems(values: Mapping[str, Any], ctx: Context, *,
             if name in ("start_year", "end_year", "budget", "participants") and \
                     isinstance(value, int) and not isinstance(value, bool):
                 return str(value)
-            out.append((name, "harus berupa teks", "must be text"))
+            # Translators: id: harus berupa teks
+            out.append((name, _noop("must be text"), {}))
             return None
         return value.strip()
 
     got = {name: text(name) for name in FIELDS}
     for name in REQUIRED:
         if got[name] == "":
-            out.append((name, "wajib diisi", "is required"))
-    for name, pattern, rule_id, rule_en in (
-        ("code", SLUG_RE, "hanya huruf, angka, _ . - dan diawali huruf atau angka",
-         "letters, digits, _ . - only, starting with a letter or digit"),
-        ("type", TYPE_RE, "huruf kecil, angka, _ atau - (mis. sosialisasi)",
-         "lower-case letters, digits, _ or - (e.g. sosialisasi)"),
-        ("dimension", SLUG_RE, "kode sila", "a dimension code"),
-        ("rpjmd_code", RPJMD_RE, "angka dan huruf bertitik (mis. 3.01.02)",
-         "dotted digits and letters (e.g. 3.01.02)"),
+            # Translators: id: wajib diisi
+            out.append((name, _noop("is required"), {}))
+    for name, pattern, rule in (
+        # Translators: id: hanya huruf, angka, _ . - dan diawali huruf atau angka
+        ("code", SLUG_RE, gettext_lazy("letters, digits, _ . - only, starting with a letter or "
+                                       "digit")),
+        # Translators: id: huruf kecil, angka, _ atau - (mis. sosialisasi)
+        ("type", TYPE_RE, gettext_lazy("lower-case letters, digits, _ or - (e.g. sosialisasi)")),
+        # Translators: id: kode sila
+        ("dimension", SLUG_RE, gettext_lazy("a dimension code")),
+        # Translators: id: angka dan huruf bertitik (mis. 3.01.02)
+        ("rpjmd_code", RPJMD_RE, gettext_lazy("dotted digits and letters (e.g. 3.01.02)")),
     ):
         value = got[name]
         if value:
             if pattern.fullmatch(value) is None:
-                out.append((name, f"tidak sah: {rule_id}", f"invalid: {rule_en}"))
+                # Translators: id: tidak sah: {rule}
+                out.append((name, _noop("invalid: {rule}"), {"rule": rule}))
             elif len(value) > _MAX[name]:
-                out.append((name, f"lebih dari {_MAX[name]} karakter",
-                            f"longer than {_MAX[name]} characters"))
+                # Translators: id: lebih dari {limit} karakter
+                out.append((name, _noop("longer than {limit} characters"), {"limit": _MAX[name]}))
     for name in ("name_id", "name_en"):
         value = got[name]
         if value and (not _printable(value) or len(value) > _MAX[name]):
-            out.append((name, f"teks tercetak tanpa rumus, paling banyak {_MAX[name]} karakter",
-                        f"printable text without a leading formula character, at most "
-                        f"{_MAX[name]} characters"))
+            # Translators: id: teks tercetak tanpa rumus, paling banyak {limit} karakter
+            out.append((name, _noop("printable text without a leading formula character, at "
+                                    "most {limit} characters"), {"limit": _MAX[name]}))
     region = got["region"]
     if region and region not in ctx.region_ids:
-        out.append(("region", f"wilayah {region!r} tidak dikenal atau bukan provinsi/kabupaten/"
-                    "kota", f"unknown region {region!r}, or not a province/regency/city"))
+        # Translators: id: wilayah {region} tidak dikenal atau bukan provinsi/kabupaten/kota
+        out.append(("region", _noop("unknown region {region}, or not a province/regency/city"),
+                    {"region": repr(region)}))
     dim = got["dimension"]
     if dim and dim != "INDEX" and SLUG_RE.fullmatch(dim) and dim not in ctx.dimensions:
-        out.append(("dimension", f"sila {dim!r} tidak dikenal", f"unknown dimension {dim!r}"))
+        # Translators: id: sila {dimension} tidak dikenal
+        out.append(("dimension", _noop("unknown dimension {dimension}"), {"dimension": repr(dim)}))
     years = {}
     for name in ("start_year", "end_year"):
         value = got[name]
         if value:
             if _DIGITS.fullmatch(value) is None or not YEAR_MIN <= int(value) <= YEAR_MAX:
-                out.append((name, f"tahun {YEAR_MIN}..{YEAR_MAX}",
-                            f"a year {YEAR_MIN}..{YEAR_MAX}"))
+                # Translators: id: tahun {first}..{last}
+                out.append((name, _noop("a year {first}..{last}"),
+                            {"first": YEAR_MIN, "last": YEAR_MAX}))
             else:
                 years[name] = int(value)
     if len(years) == 2 and years["end_year"] < years["start_year"]:
-        out.append(("end_year", "sebelum tahun mulai", "before the start year"))
+        # Translators: id: sebelum tahun mulai
+        out.append(("end_year", _noop("before the start year"), {}))
     budget = got["budget"]
     if budget and (_DIGITS.fullmatch(budget) is None or len(budget) > _BUDGET_DIGITS):
-        out.append(("budget", "rupiah, bilangan bulat tanpa titik", "rupiah, a whole number "
-                    "without separators"))
+        # Translators: id: rupiah, bilangan bulat tanpa titik
+        out.append(("budget", _noop("rupiah, a whole number without separators"), {}))
     people = got["participants"]
     if people and (_DIGITS.fullmatch(people) is None or int(people) > 2**31 - 1):
-        out.append(("participants", "bilangan bulat >= 0", "a whole number >= 0"))
+        # Translators: id: bilangan bulat >= 0
+        out.append(("participants", _noop("a whole number >= 0"), {}))
     return out
 
 

@@ -16,6 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_noop as _noop
+
+from surveys.language import both
 from surveys.models import AgeGroup, Sex
 from surveys.models.waves import YEAR_MAX, YEAR_MIN
 
@@ -64,8 +68,7 @@ class ImportFailed(Exception):
 class _Problem:
     where: str | None  # "column", "field" or None
     name: str | None
-    text_id: str
-    text_en: str
+    text: str  # "Indonesian / English" (surveys.language.both)
 
 
 @dataclass
@@ -93,9 +96,13 @@ class ErrorLog:
     def __bool__(self) -> bool:
         return self.total > 0
 
-    def add(self, problem_id: str, problem_en: str, *, row: int | None = None,
-            column: str | None = None, field: str | None = None) -> None:
+    def add(self, msgid: str, /, *, row: int | None = None, column: str | None = None,
+            field: str | None = None, **params: object) -> None:
+        """One problem: `msgid` (an English gettext msgid marked ``_noop`` with its
+        ``# Translators: id:`` comment) filled with `params`, stored in both languages
+        (`surveys.language.both`). A msgid's placeholders are never named row/column/field."""
         self.total += 1
+        text = both(msgid, **params)
         where, name = ("column", column) if column is not None else (
             ("field", field) if field is not None else (None, None))
         if row is None:
@@ -105,15 +112,16 @@ class ErrorLog:
             head = self.label
             if where is not None:
                 head += f", {_WHERE[where]} {name}"
-            self.general.append(f"{head}: {problem_id} / {problem_en}")
+            self.general.append(f"{head}: {text}")
             return
         problems = self.rows.setdefault(row, [])
         if len(problems) < _ROW_STORE_LIMIT:
-            problems.append(_Problem(where, name, problem_id, problem_en))
+            problems.append(_Problem(where, name, text))
 
-    def note(self, text_id: str, text_en: str) -> None:
-        """How the file was read (shown above its problems, when there are any)."""
-        line = f"{self.label}: {text_id} / {text_en}"
+    def note(self, msgid: str, /, **params: object) -> None:
+        """How the file was read (shown above its problems, when there are any); `msgid` and
+        `params` as in `add`."""
+        line = f"{self.label}: {both(msgid, **params)}"
         if line not in self.notes:
             self.notes.append(line)
 
@@ -129,21 +137,23 @@ class ErrorLog:
         lines = [*self.notes, *self.general]
         if self.general_total > len(self.general):
             more = self.general_total - len(self.general)
-            lines.append(f"... dan {more} kesalahan lain / and {more} more errors")
+            # Translators: id: dan {more} kesalahan lain
+            lines.append("... " + both(_noop("and {more} more errors"), more=more))
         row_lines = sorted(self.rows.items())[: self.row_limit]
         for row, problems in row_lines:
             lines.append(_row_line(self.label, row, problems))
         more_rows = self.row_count - len(row_lines)
         if more_rows > 0:
-            lines.append(f"... dan {more_rows} baris lain dengan kesalahan / and {more_rows} "
-                         "more rows with errors")
+            # Translators: id: dan {more} baris lain dengan kesalahan
+            lines.append("... " + both(_noop("and {more} more rows with errors"), more=more_rows))
         return lines
 
     def raise_if_any(self) -> None:
         if not self.total:
             return
-        head = (f"{self.label}: {self.total} kesalahan, tidak ada yang disimpan / "
-                f"{self.total} errors, nothing was saved")
+        # Translators: id: {total} kesalahan, tidak ada yang disimpan
+        head = f"{self.label}: " + both(_noop("{total} errors, nothing was saved"),
+                                        total=self.total)
         raise ImportFailed([head, *self.messages])
 
 
@@ -158,14 +168,13 @@ def _names(names: list[str]) -> str:
 
 
 def _row_line(label: str, row: int, problems: list[_Problem]) -> str:
-    groups: dict[tuple[str | None, str, str], list[str]] = {}
+    groups: dict[tuple[str | None, str], list[str]] = {}
     for p in problems:
-        names = groups.setdefault((p.where, p.text_id, p.text_en), [])
+        names = groups.setdefault((p.where, p.text), [])
         if p.name is not None and p.name not in names:
             names.append(p.name)
     parts = []
-    for (where, text_id, text_en), names in groups.items():
-        text = f"{text_id} / {text_en}"
+    for (where, text), names in groups.items():
         parts.append(f"{_WHERE[where]} {_names(names)}: {text}" if where and names else text)
     head = f"{label}, baris/row {row}"
     if len(parts) == 1:
@@ -174,7 +183,8 @@ def _row_line(label: str, row: int, problems: list[_Problem]) -> str:
     shown_parts = parts[:ROW_PROBLEM_LIMIT]
     more = len(parts) - len(shown_parts)
     if more:
-        shown_parts.append(f"... dan {more} masalah lain / and {more} more problems")
+        # Translators: id: dan {more} masalah lain
+        shown_parts.append("... " + both(_noop("and {more} more problems"), more=more))
     return f"{head}: " + "; ".join(shown_parts)
 
 
@@ -183,8 +193,8 @@ class LoadReport:
     """What a loader did: rows created, changed (updated in place) and unchanged."""
 
     label: str
-    what_id: str
-    what_en: str
+    #: what was loaded: a msgid (``_noop``), shown in both languages
+    what: str
     created: int = 0
     changed: int = 0
     unchanged: int = 0
@@ -194,22 +204,24 @@ class LoadReport:
         return self.created == 0 and self.changed == 0
 
     def summary(self) -> str:
-        head = (
-            "Tidak ada perubahan / nothing changed" if self.is_noop else "Dimuat / loaded"
-        )
-        return (
-            f"{head} {self.label} ({self.what_id} / {self.what_en}): "
-            f"{self.created} baru, {self.changed} diubah, {self.unchanged} tidak berubah / "
-            f"{self.created} new, {self.changed} changed, {self.unchanged} unchanged"
-        )
+        if self.is_noop:
+            # Translators: id: Tidak ada perubahan
+            head = both(_noop("nothing changed"))
+        else:
+            # Translators: id: Dimuat
+            head = both(_noop("loaded"))
+        # Translators: id: {created} baru, {changed} diubah, {unchanged} tidak berubah
+        counts = both(_noop("{created} new, {changed} changed, {unchanged} unchanged"),
+                      created=self.created, changed=self.changed, unchanged=self.unchanged)
+        return f"{head} {self.label} ({both(self.what)}): {counts}"
 
 
 def read_bytes(path: Path, log: ErrorLog) -> bytes | None:
     try:
         return path.read_bytes()
     except OSError as exc:
-        log.add(f"berkas tidak dapat dibaca ({exc.strerror})",
-                f"file cannot be read ({exc.strerror})")
+        # Translators: id: berkas tidak dapat dibaca ({strerror})
+        log.add(_noop("file cannot be read ({strerror})"), strerror=exc.strerror)
         return None
 
 
@@ -219,7 +231,8 @@ def decode_utf8(data: bytes, log: ErrorLog) -> str | None:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         row = data.count(b"\n", 0, exc.start) + 1
-        log.add("bukan teks UTF-8 yang sah", "not valid UTF-8 text", row=row)
+        # Translators: id: bukan teks UTF-8 yang sah
+        log.add(_noop("not valid UTF-8 text"), row=row)
         return None
 
 
@@ -245,10 +258,11 @@ def split_header(line: str, required: tuple[str, ...], log: ErrorLog) -> tuple[s
             best, best_cells, best_hits = delim, cells, hits(cells)
     if best != ",":
         name = _DELIMITER_NAMES[best]
-        log.note(f"berkas ini memakai pemisah {name}, bukan koma (seperti CSV dari Excel "
-                 "berbahasa Indonesia); dibaca dengan pemisah itu",
-                 f"this file uses {name} as its delimiter, not a comma (as a CSV saved by "
-                 "Excel in an Indonesian locale); it was read with that delimiter")
+        # Translators: id: berkas ini memakai pemisah {name}, bukan koma (seperti CSV dari Excel
+        #   berbahasa Indonesia); dibaca dengan pemisah itu
+        log.note(_noop("this file uses {name} as its delimiter, not a comma (as a CSV saved by "
+                       "Excel in an Indonesian locale); it was read with that delimiter"),
+                 name=name)
     return best, best_cells
 
 
@@ -263,38 +277,43 @@ def parse_header(header: list[str], *, required: tuple[str, ...], optional: tupl
     seen: set[str] = set()
     for name in names:
         if name in seen:
-            log.add(f"kolom {shown(name)} ganda", f"duplicate column {shown(name)}", row=1,
+            # Translators: id: kolom {name} ganda
+            log.add(_noop("duplicate column {name}"), name=shown(name), row=1,
                     column=_column_name(name))
         seen.add(name)
     missing = [name for name in required if name not in seen]
     if missing:
         listed = ", ".join(missing)
         if len(missing) == 1:
-            log.add(f"kolom wajib '{listed}' tidak ada", f"required column '{listed}' is missing",
-                    row=1, column=listed)
+            # Translators: id: kolom wajib '{listed}' tidak ada
+            log.add(_noop("required column '{listed}' is missing"), listed=listed, row=1,
+                    column=listed)
         else:
-            log.add(f"kolom wajib tidak ada: {listed}", f"required columns are missing: {listed}",
-                    row=1)
+            # Translators: id: kolom wajib tidak ada: {listed}
+            log.add(_noop("required columns are missing: {listed}"), listed=listed, row=1)
     if not allow_extra:
         known = set(required) | set(optional)
         for name in names:
             if name not in known:
-                log.add(f"kolom tidak dikenal {shown(name)}", f"unknown column {shown(name)}",
-                        row=1, column=_column_name(name))
+                # Translators: id: kolom tidak dikenal {name}
+                log.add(_noop("unknown column {name}"), name=shown(name), row=1,
+                        column=_column_name(name))
     return names
 
 
 def mixed_decimals(log: ErrorLog, column: str, *, comma_row: int, dot_row: int) -> None:
     """A column of a ``;`` file with both decimal commas and decimal points: ambiguous."""
-    log.add(f"koma desimal (baris {comma_row}) dan titik desimal (baris {dot_row}) bercampur; "
-            "tulis semua angka kolom ini dengan cara yang sama",
-            f"decimal commas (row {comma_row}) and decimal points (row {dot_row}) are mixed; "
-            "write every number of this column the same way", column=column)
+    # Translators: id: koma desimal (baris {comma_row}) dan titik desimal (baris {dot_row})
+    #   bercampur; tulis semua angka kolom ini dengan cara yang sama
+    log.add(_noop("decimal commas (row {comma_row}) and decimal points (row {dot_row}) are "
+                  "mixed; write every number of this column the same way"), comma_row=comma_row,
+            dot_row=dot_row, column=column)
 
 
 def note_decimal_commas(log: ErrorLog, column: str) -> None:
-    log.note(f"kolom {column} memakai koma desimal (1,5 = 1.5); dibaca demikian",
-             f"column {column} uses decimal commas (1,5 = 1.5); read as such")
+    # Translators: id: kolom {the_column} memakai koma desimal (1,5 = 1.5); dibaca demikian
+    log.note(_noop("column {the_column} uses decimal commas (1,5 = 1.5); read as such"),
+             the_column=column)
 
 
 def _decimal_commas(records: list[tuple[int, dict[str, str]]], columns: tuple[str, ...],
@@ -330,10 +349,12 @@ def csv_records(text: str, *, required: tuple[str, ...], optional: tuple[str, ..
     try:
         header = next(reader)
     except StopIteration:
-        log.add("berkas kosong", "empty file")
+        # Translators: id: berkas kosong
+        log.add(_noop("empty file"))
         return
     except csv.Error as exc:
-        log.add(f"CSV rusak ({exc})", f"malformed CSV ({exc})", row=1)
+        # Translators: id: CSV rusak ({exc})
+        log.add(_noop("malformed CSV ({exc})"), exc=exc, row=1)
         return
     names = parse_header(header, required=required, optional=optional, log=log)
     if log:
@@ -345,19 +366,22 @@ def csv_records(text: str, *, required: tuple[str, ...], optional: tuple[str, ..
         except StopIteration:
             break
         except csv.Error as exc:
-            log.add(f"CSV rusak ({exc})", f"malformed CSV ({exc})", row=reader.line_num)
+            # Translators: id: CSV rusak ({exc})
+            log.add(_noop("malformed CSV ({exc})"), exc=exc, row=reader.line_num)
             return
         if not cells or (len(cells) == 1 and not cells[0].strip()):
             continue
         row = reader.line_num
         if len(cells) != len(names):
-            log.add(f"{len(cells)} sel, seharusnya {len(names)}",
-                    f"{len(cells)} cells, expected {len(names)}", row=row)
+            # Translators: id: {cells} sel, seharusnya {n_columns}
+            log.add(_noop("{cells} cells, expected {n_columns}"), cells=len(cells),
+                    n_columns=len(names), row=row)
             records.append((row, {}))
             continue
         records.append((row, {name: cell.strip() for name, cell in zip(names, cells, strict=True)}))
     if not records:
-        log.add("berkas tidak berisi baris data", "file has no data rows")
+        # Translators: id: berkas tidak berisi baris data
+        log.add(_noop("file has no data rows"))
         return
     complete = [(row, rec) for row, rec in records if rec]
     if delimiter != ",":
@@ -372,39 +396,47 @@ def shown(value: object, limit: int = 60) -> str:
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
-def check_code(value: object, log: ErrorLog, *, what_id: str, what_en: str,
-               max_length: int | None = None, pattern: re.Pattern[str] = SLUG_RE,
-               rule_id: str = "hanya huruf, angka, _ . - dan diawali huruf atau angka",
-               rule_en: str = "only letters, digits, _ . - and starting with a letter or digit",
+#: The rule of `SLUG_RE`, for `check_code`'s message.
+# Translators: id: hanya huruf, angka, _ . - dan diawali huruf atau angka
+SLUG_RULE = _noop("only letters, digits, _ . - and starting with a letter or digit")
+
+
+def check_code(value: object, log: ErrorLog, *, what: str, max_length: int | None = None,
+               pattern: re.Pattern[str] = SLUG_RE, rule: str = SLUG_RULE,
                row: int | None = None, column: str | None = None,
                field: str | None = None) -> bool:
-    """Report a code that is empty, too long or not of ``pattern`` (a slug by default)."""
+    """Report a code that is empty, too long or not of ``pattern`` (a slug by default).
+
+    `what` (the code's name, "item code") and `rule` (what ``pattern`` allows) are msgids
+    (``_noop``), translated into each language of the message."""
+    name, rule_text = gettext_lazy(what), gettext_lazy(rule)
     if not isinstance(value, str) or not value:
-        log.add(f"{what_id} wajib diisi", f"{what_en} is required", row=row, column=column,
-                field=field)
+        # Translators: id: {what} wajib diisi
+        log.add(_noop("{what} is required"), what=name, row=row, column=column, field=field)
         return False
     if pattern.fullmatch(value) is None:
-        log.add(f"{what_id} {shown(value)} tidak sah: {rule_id}",
-                f"invalid {what_en} {shown(value)}: {rule_en}", row=row, column=column,
-                field=field)
+        # Translators: id: {what} {value} tidak sah: {rule}
+        log.add(_noop("invalid {what} {value}: {rule}"), what=name, value=shown(value),
+                rule=rule_text, row=row, column=column, field=field)
         return False
     if max_length is not None and len(value) > max_length:
-        log.add(f"{what_id} lebih dari {max_length} karakter",
-                f"{what_en} longer than {max_length} characters", row=row, column=column,
-                field=field)
+        # Translators: id: {what} lebih dari {max_length} karakter
+        log.add(_noop("{what} longer than {max_length} characters"), what=name,
+                max_length=max_length, row=row, column=column, field=field)
         return False
     return True
 
 
 def parse_year(value: str, log: ErrorLog, *, row: int, column: str) -> int | None:
     if not (value.isascii() and value.isdigit()):  # int() would also take "2_021", "+2021"
-        log.add(f"tahun '{value}' bukan bilangan bulat", f"year '{value}' is not an integer",
-                row=row, column=column)
+        # Translators: id: tahun '{value}' bukan bilangan bulat
+        log.add(_noop("year '{value}' is not an integer"), value=value, row=row, column=column)
         return None
     year = int(value)
     if not YEAR_MIN <= year <= YEAR_MAX:
-        log.add(f"tahun {year} di luar {YEAR_MIN}..{YEAR_MAX}",
-                f"year {year} outside {YEAR_MIN}..{YEAR_MAX}", row=row, column=column)
+        # Translators: id: tahun {year} di luar {year_min}..{year_max}
+        log.add(_noop("year {year} outside {year_min}..{year_max}"), year=year, year_min=YEAR_MIN,
+                year_max=YEAR_MAX, row=row, column=column)
         return None
     return year
 
@@ -418,12 +450,13 @@ def parse_number(value: str, log: ErrorLog, *, row: int, column: str) -> float |
         number = math.nan
     if not math.isfinite(number) or not value:
         if COMMA_DECIMAL_RE.match(value):
-            log.add(f"'{value}' bukan angka: dalam berkas berpemisah koma, pemisah desimal "
-                    "adalah titik (1.5)", f"'{value}' is not a number: in a comma-separated "
-                    "file the decimal separator is a point (1.5)", row=row, column=column)
+            # Translators: id: '{value}' bukan angka: dalam berkas berpemisah koma, pemisah desimal
+            #   adalah titik (1.5)
+            log.add(_noop("'{value}' is not a number: in a comma-separated file the decimal "
+                          "separator is a point (1.5)"), value=value, row=row, column=column)
         else:
-            log.add(f"'{value}' bukan angka", f"'{value}' is not a number", row=row,
-                    column=column)
+            # Translators: id: '{value}' bukan angka
+            log.add(_noop("'{value}' is not a number"), value=value, row=row, column=column)
         return None
     return number
 
@@ -432,8 +465,9 @@ def parse_choice(value: str, allowed: frozenset[str], log: ErrorLog, *, row: int
                  column: str) -> str | None:
     if value not in allowed:
         choices = ", ".join(sorted(allowed))
-        log.add(f"'{value}' bukan salah satu dari {choices}",
-                f"'{value}' is not one of {choices}", row=row, column=column)
+        # Translators: id: '{value}' bukan salah satu dari {choices}
+        log.add(_noop("'{value}' is not one of {choices}"), value=value, choices=choices, row=row,
+                column=column)
         return None
     return value
 

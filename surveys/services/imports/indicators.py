@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext_noop as _noop
 
 from surveys import safejson
 from surveys.models import (
@@ -48,66 +49,74 @@ def _parse_definitions(path: Path, log: ErrorLog) -> dict[str, dict[str, Any]]:
     if text is None:
         return {}
     if not text.strip():
-        log.add("berkas kosong", "empty file")
+        # Translators: id: berkas kosong
+        log.add(_noop("empty file"))
         return {}
     try:
         document = safejson.loads(text)
     except json.JSONDecodeError as exc:
-        log.add(f"JSON tidak sah: {exc.msg} (kolom {exc.colno})",
-                f"invalid JSON: {exc.msg} (column {exc.colno})", row=exc.lineno)
+        # Translators: id: JSON tidak sah: {msg} (kolom {colno})
+        log.add(_noop("invalid JSON: {msg} (column {colno})"), msg=exc.msg, colno=exc.colno,
+                row=exc.lineno)
         return {}
     except safejson.JSONRejected as exc:  # too deep, NUL, lone surrogate
-        log.add(exc.id_text, exc.en_text)
+        log.add(exc.msgid, **exc.params)
         return {}
     if not isinstance(document, list) or not document:
-        log.add("dokumen harus berupa daftar indikator", "document must be a list of indicators")
+        # Translators: id: dokumen harus berupa daftar indikator
+        log.add(_noop("document must be a list of indicators"))
         return {}
     out: dict[str, dict[str, Any]] = {}
     for k, spec in enumerate(document):
         where = f"[{k}]"
         if not isinstance(spec, dict):
-            log.add("indikator harus berupa objek", "an indicator must be an object", field=where)
+            # Translators: id: indikator harus berupa objek
+            log.add(_noop("an indicator must be an object"), field=where)
             continue
         for key in sorted(set(spec) - _DEF_KEYS):
-            log.add(f"isian tidak dikenal '{key}'", f"unknown field '{key}'",
-                    field=f"{where}.{key}")
+            # Translators: id: isian tidak dikenal '{key}'
+            log.add(_noop("unknown field '{key}'"), key=key, field=f"{where}.{key}")
         code = spec.get("code")
         ok = True
-        if not check_code(code, log, what_id="kode", what_en="code",
-                          max_length=_limit(Indicator, "code"), field=f"{where}.code"):
+        # Translators: id: kode
+        if not check_code(code, log, what=_noop("code"), max_length=_limit(Indicator, "code"),
+                          field=f"{where}.code"):
             ok = False
         elif code == INDEX_CODE:
-            log.add(f"kode {INDEX_CODE} dicadangkan untuk indeks survei",
-                    f"code {INDEX_CODE} is reserved for the survey index", field=f"{where}.code")
+            # Translators: id: kode {index_code} dicadangkan untuk indeks survei
+            log.add(_noop("code {index_code} is reserved for the survey index"),
+                    index_code=INDEX_CODE, field=f"{where}.code")
             ok = False
         elif code in out:
-            log.add(f"kode {code} ganda", f"duplicate code {code}", field=f"{where}.code")
+            # Translators: id: kode {code} ganda
+            log.add(_noop("duplicate code {code}"), code=code, field=f"{where}.code")
             ok = False
         name = spec.get("name")
         if not isinstance(name, dict) or not isinstance(name.get("id"), str) or not (
                 name["id"].strip()) or not isinstance(name.get("en", ""), str):
-            log.add("nama {id, en} wajib diisi", "name {id, en} is required",
-                    field=f"{where}.name")
+            # Translators: id: nama {id, en} wajib diisi
+            log.add(_noop("name {id, en} is required"), field=f"{where}.name")
             ok = False
         if spec.get("polarity") not in _POLARITIES:
-            log.add(f"polarity harus salah satu dari {', '.join(_POLARITIES)}",
-                    f"polarity must be one of {', '.join(_POLARITIES)}",
-                    field=f"{where}.polarity")
+            # Translators: id: polarity harus salah satu dari {polarities}
+            log.add(_noop("polarity must be one of {polarities}"),
+                    polarities=', '.join(_POLARITIES), field=f"{where}.polarity")
             ok = False
         if spec.get("level") not in _FILE_LEVELS:
-            log.add(f"level harus salah satu dari {', '.join(_FILE_LEVELS)}",
-                    f"level must be one of {', '.join(_FILE_LEVELS)}", field=f"{where}.level")
+            # Translators: id: level harus salah satu dari {file_levels}
+            log.add(_noop("level must be one of {file_levels}"),
+                    file_levels=', '.join(_FILE_LEVELS), field=f"{where}.level")
             ok = False
         for key in ("unit", "source", "dimension"):
             value = spec.get(key, "")
             if not isinstance(value, str) or len(value) > _limit(
                     Indicator, "dimension_code" if key == "dimension" else key):
-                log.add(f"{key} harus berupa teks pendek", f"{key} must be a short text",
-                        field=f"{where}.{key}")
+                # Translators: id: {key} harus berupa teks pendek
+                log.add(_noop("{key} must be a short text"), key=key, field=f"{where}.{key}")
                 ok = False
             elif key == "dimension" and value and not check_code(
-                    value, log, what_id="kode dimensi", what_en="dimension code",
-                    field=f"{where}.dimension"):
+                    # Translators: id: kode dimensi
+                    value, log, what=_noop("dimension code"), field=f"{where}.dimension"):
                 ok = False
         if ok:
             out[code] = {
@@ -133,30 +142,32 @@ def _parse_series(path: Path, *, columns: tuple[str, str, str, str], indicators:
     for row, rec in csv_records(text, required=columns, optional=(), log=log,
                                 numeric=(number_column,)):
         code = rec["indicator"]
-        if not check_code(code, log, what_id="kode indikator", what_en="indicator code",
-                          row=row, column="indicator"):
+        # Translators: id: kode indikator
+        if not check_code(code, log, what=_noop("indicator code"), row=row, column="indicator"):
             code = ""
         elif code not in indicators:
-            log.add(f"indikator {code} tidak dikenal", f"unknown indicator {code}", row=row,
-                    column="indicator")
+            # Translators: id: indikator {code} tidak dikenal
+            log.add(_noop("unknown indicator {code}"), code=code, row=row, column="indicator")
             code = ""
         region = regions.get(rec["region"])
         if region is None:
-            log.add(f"wilayah {rec['region']} tidak dikenal", f"unknown region {rec['region']}",
-                    row=row, column="region")
+            # Translators: id: wilayah {region} tidak dikenal
+            log.add(_noop("unknown region {region}"), region=rec['region'], row=row,
+                    column="region")
         year = parse_year(rec["year"], log, row=row, column="year")
         number = parse_number(rec[number_column], log, row=row, column=number_column)
         if nonzero and number == 0:
-            log.add("target 0 tidak sah (capaian = realisasi / target)",
-                    "target 0 is invalid (achievement = realisation / target)", row=row,
+            # Translators: id: target 0 tidak sah (capaian = realisasi / target)
+            log.add(_noop("target 0 is invalid (achievement = realisation / target)"), row=row,
                     column=number_column)
             number = None
         if not code or region is None or year is None or number is None:
             continue
         key = (code, region, year)
         if key in out:
-            log.add(f"{code}/{rec['region']}/{year} ganda (juga baris {first[key]})",
-                    f"duplicate {code}/{rec['region']}/{year} (also row {first[key]})", row=row)
+            # Translators: id: {code}/{region}/{year} ganda (juga baris {first})
+            log.add(_noop("duplicate {code}/{region}/{year} (also row {first})"), code=code,
+                    region=rec['region'], year=year, first=first[key], row=row)
             continue
         out[key] = number
         first[key] = row
@@ -213,8 +224,10 @@ def indicators_load(*, definitions: Path, values: Path) -> tuple[LoadReport, Loa
         ids = {code: ind.pk for code, ind in stored.items()}
         counts = _upsert_series(IndicatorValue, "value", rows, ids)
     return (
-        LoadReport(def_log.label, "indikator", "indicators", created, changed, unchanged),
-        LoadReport(val_log.label, "nilai indikator", "indicator values", *counts),
+        # Translators: id: indikator
+        LoadReport(def_log.label, _noop("indicators"), created, changed, unchanged),
+        # Translators: id: nilai indikator
+        LoadReport(val_log.label, _noop("indicator values"), *counts),
     )
 
 
@@ -231,4 +244,5 @@ def targets_load(*, path: Path) -> LoadReport:
             Indicator.objects.index()
         ids = dict(Indicator.objects.values_list("code", "id"))
         counts = _upsert_series(Target, "target", rows, ids)
-    return LoadReport(log.label, "target", "targets", *counts)
+    # Translators: id: target
+    return LoadReport(log.label, _noop("targets"), *counts)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from django.db import transaction
+from django.utils.translation import gettext_noop as _noop
 
 from surveys.models import PopulationMargin, Region
 
@@ -36,8 +37,9 @@ def population_load(*, path: Path) -> LoadReport:
             year = parse_year(rec["year"], log, row=row, column="year")
             region = regions.get(rec["region"])
             if region is None:
-                log.add(f"wilayah {rec['region']} tidak dikenal",
-                        f"unknown region {rec['region']}", row=row, column="region")
+                # Translators: id: wilayah {region} tidak dikenal
+                log.add(_noop("unknown region {region}"), region=rec['region'], row=row,
+                        column="region")
             sex = parse_choice(rec["sex"], SEX_VALUES, log, row=row, column="sex")
             age = parse_choice(rec["age_group"], AGE_GROUP_VALUES, log, row=row,
                                column="age_group")
@@ -46,10 +48,10 @@ def population_load(*, path: Path) -> LoadReport:
                 continue
             key = (year, region, sex, age)
             if key in cells:
-                log.add(
-                    f"sel {year}/{rec['region']}/{sex}/{age} ganda (juga baris {cells[key][0]})",
-                    f"duplicate cell {year}/{rec['region']}/{sex}/{age} (also row "
-                    f"{cells[key][0]})", row=row)
+                # Translators: id: sel {year}/{region}/{sex}/{age} ganda (juga baris {cells})
+                log.add(_noop("duplicate cell {year}/{region}/{sex}/{age} (also row {cells})"),
+                        year=year, region=rec['region'], sex=sex, age=age, cells=cells[key][0],
+                        row=row)
                 continue
             cells[key] = (row, population)
     log.raise_if_any()
@@ -76,15 +78,16 @@ def population_load(*, path: Path) -> LoadReport:
         PopulationMargin.objects.bulk_create(new, batch_size=5000)
         PopulationMargin.objects.bulk_update(updates, ["population"], batch_size=5000)
         created, changed = len(new), len(updates)
-    return LoadReport(log.label, "marginal penduduk", "population cells", created, changed,
-                      unchanged)
+    # Translators: id: marginal penduduk
+    return LoadReport(log.label, _noop("population cells"), created, changed, unchanged)
 
 
 def _count(value: str, log: ErrorLog, *, row: int) -> int | None:
     # digits only: int() would also take "1_000" or "+5"
     number = int(value) if value.isascii() and value.isdigit() else -1
     if number < 0:
-        log.add(f"jumlah penduduk '{value}' harus bilangan bulat >= 0",
-                f"population '{value}' must be an integer >= 0", row=row, column="population")
+        # Translators: id: jumlah penduduk '{value}' harus bilangan bulat >= 0
+        log.add(_noop("population '{value}' must be an integer >= 0"), value=value, row=row,
+                column="population")
         return None
     return number

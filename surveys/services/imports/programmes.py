@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from django.db import transaction
+from django.utils.translation import gettext_noop as _noop
 
 from surveys.models import Programme
 from surveys.services.programmes import (
@@ -39,13 +40,13 @@ def programmes_load(*, path: Path) -> LoadReport:
     if text is not None:
         required = (*REQUIRED, "dimension")
         for row, rec in csv_records(text, required=required, optional=OPTIONAL, log=log):
-            for column, problem_id, problem_en in programme_problems(rec, ctx):
-                log.add(problem_id, problem_en, row=row, column=column)
+            for column, msgid, params in programme_problems(rec, ctx):
+                log.add(msgid, row=row, column=column, **params)
             code = rec["code"]
             if code in rows:
-                log.add(f"kode {code} ganda (juga baris {rows[code][0]})",
-                        f"duplicate code {code} (also row {rows[code][0]})",
-                        row=row, column="code")
+                # Translators: id: kode {code} ganda (juga baris {rows})
+                log.add(_noop("duplicate code {code} (also row {rows})"), code=code,
+                        rows=rows[code][0], row=row, column="code")
             elif code:
                 rows[code] = (row, rec)
     log.raise_if_any()
@@ -64,4 +65,5 @@ def programmes_load(*, path: Path) -> LoadReport:
                 changed += 1
             else:
                 unchanged += 1
-    return LoadReport(log.label, "program", "programmes", created, changed, unchanged)
+    # Translators: id: program
+    return LoadReport(log.label, _noop("programmes"), created, changed, unchanged)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from django.db import transaction
+from django.utils.translation import gettext_noop as _noop
 
 from surveys.models import Region, RegionLevel
 
@@ -44,26 +45,30 @@ def regions_load(*, path: Path) -> LoadReport:
         for row, rec in csv_records(text, required=REQUIRED, optional=OPTIONAL, log=log):
             code = rec["code"]
             if not code:
-                log.add("kode kosong", "empty code", row=row, column="code")
-            elif not check_code(code, log, what_id="kode", what_en="code", max_length=_CODE_MAX,
-                                pattern=REGION_CODE_RE, rule_id="kode BPS hanya angka",
-                                rule_en="a BPS code is digits only", row=row, column="code"):
+                # Translators: id: kode kosong
+                log.add(_noop("empty code"), row=row, column="code")
+            # Translators: id: kode
+            elif not check_code(code, log, what=_noop("code"), max_length=_CODE_MAX,
+                                pattern=REGION_CODE_RE,
+                                # Translators: id: kode BPS hanya angka
+                                rule=_noop("a BPS code is digits only"), row=row, column="code"):
                 code = ""
             elif code in rows:
-                log.add(f"kode {code} ganda (juga baris {rows[code][0]})",
-                        f"duplicate code {code} (also row {rows[code][0]})",
-                        row=row, column="code")
+                # Translators: id: kode {code} ganda (juga baris {rows})
+                log.add(_noop("duplicate code {code} (also row {rows})"), code=code,
+                        rows=rows[code][0], row=row, column="code")
             if not rec["name"] or len(rec["name"]) > _NAME_MAX:
-                log.add(f"nama kosong atau lebih dari {_NAME_MAX} karakter",
-                        f"name empty or longer than {_NAME_MAX} characters",
-                        row=row, column="name")
+                # Translators: id: nama kosong atau lebih dari {name_max} karakter
+                log.add(_noop("name empty or longer than {name_max} characters"),
+                        name_max=_NAME_MAX, row=row, column="name")
             parse_choice(rec["level"], LEVELS, log, row=row, column="level")
             kemendagri = rec.get("code_kemendagri", "")
             if kemendagri:
-                check_code(kemendagri, log, what_id="kode Kemendagri",
-                           what_en="Kemendagri code", max_length=_KEMENDAGRI_MAX,
-                           pattern=KEMENDAGRI_CODE_RE, rule_id="angka dalam kelompok bertitik",
-                           rule_en="digits in dot-separated groups", row=row,
+                # Translators: id: kode Kemendagri
+                check_code(kemendagri, log, what=_noop("Kemendagri code"),
+                           max_length=_KEMENDAGRI_MAX, pattern=KEMENDAGRI_CODE_RE,
+                           # Translators: id: angka dalam kelompok bertitik
+                           rule=_noop("digits in dot-separated groups"), row=row,
                            column="code_kemendagri")
             if code and code not in rows:
                 rows[code] = (row, rec)
@@ -73,11 +78,12 @@ def regions_load(*, path: Path) -> LoadReport:
         if not parent:
             continue
         if parent == code:
-            log.add("wilayah menjadi induk dirinya sendiri", "region is its own parent",
-                    row=row, column="parent")
+            # Translators: id: wilayah menjadi induk dirinya sendiri
+            log.add(_noop("region is its own parent"), row=row, column="parent")
         elif parent not in rows and parent not in existing:
-            log.add(f"wilayah induk {parent} tidak dikenal", f"unknown parent region {parent}",
-                    row=row, column="parent")
+            # Translators: id: wilayah induk {parent} tidak dikenal
+            log.add(_noop("unknown parent region {parent}"), parent=parent, row=row,
+                    column="parent")
     order = _parents_first(rows, log)
     log.raise_if_any()
 
@@ -102,7 +108,8 @@ def regions_load(*, path: Path) -> LoadReport:
                 changed += 1
             else:
                 unchanged += 1
-    return LoadReport(log.label, "wilayah", "regions", created, changed, unchanged)
+    # Translators: id: wilayah
+    return LoadReport(log.label, _noop("regions"), created, changed, unchanged)
 
 
 def _parents_first(rows: dict[str, tuple[int, dict[str, str]]], log: ErrorLog) -> list[str]:
@@ -116,8 +123,9 @@ def _parents_first(rows: dict[str, tuple[int, dict[str, str]]], log: ErrorLog) -
         while code is not None and code in rows and state.get(code) != 2:
             if state.get(code) == 1:
                 row = rows[code][0]
-                log.add(f"siklus induk: {' -> '.join([*path, code])}",
-                        f"parent cycle: {' -> '.join([*path, code])}", row=row, column="parent")
+                # Translators: id: siklus induk: {path}
+                log.add(_noop("parent cycle: {path}"), path=' -> '.join([*path, code]), row=row,
+                        column="parent")
                 break
             state[code] = 1
             path.append(code)

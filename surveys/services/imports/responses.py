@@ -47,13 +47,16 @@ import pyarrow.json as pa_json
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop as _noop
 
 from datafiles.answers import ANSWER_MISSING, ItemLayout
+from surveys.exceptions import MESSAGES, Msg
 from surveys.ingest import contract
 from surveys.ingest import sql as ingest_sql
 from surveys.ingest.fingerprint import content_hashes, submission_ids_hex
 from surveys.ingest.keys import panel_keys_for
 from surveys.ingest.layout import layout_for_version
+from surveys.language import both
 from surveys.models import (
     InstrumentVersion,
     Region,
@@ -105,19 +108,34 @@ class ResponsesImportReport:
         return self.created == 0 and self.replaced == 0
 
     def summary(self) -> str:
-        head = "Tidak ada perubahan / nothing changed" if self.is_noop else "Diimpor / imported"
-        lines = [
-            f"{head} {self.label} ({self.instrument} v{self.version}, {self.rows} baris/rows): "
-            f"{self.created} baru, {self.unchanged} tidak berubah, {self.replaced} diganti / "
-            f"{self.created} new, {self.unchanged} unchanged, {self.replaced} replaced"
-        ]
+        if self.is_noop:
+            # Translators: id: Tidak ada perubahan
+            head = both(_noop("nothing changed"))
+        else:
+            # Translators: id: Diimpor
+            head = both(_noop("imported"))
+        # Translators: id: {created} baru, {unchanged} tidak berubah, {replaced} diganti
+        counts = both(_noop("{created} new, {unchanged} unchanged, {replaced} replaced"),
+                      created=self.created, unchanged=self.unchanged, replaced=self.replaced)
+        lines = [f"{head} {self.label} ({self.instrument} v{self.version}, {self.rows} "
+                 f"baris/rows): {counts}"]
         if self.waves_created or self.respondents_created:
             waves = ", ".join(map(str, self.waves_created)) or "-"
-            lines.append(
-                f"Gelombang baru (ditutup) / new waves (closed): {waves}; responden baru / new "
-                f"respondents: {self.respondents_created}"
-            )
+            # Translators: id: Gelombang baru (ditutup)
+            new_waves = both(_noop("new waves (closed)"))
+            # Translators: id: responden baru
+            new_people = both(_noop("new respondents"))
+            lines.append(f"{new_waves}: {waves}; {new_people}: {self.respondents_created}")
         return "\n".join(lines)
+
+
+# Translators: id: nilai {value} di luar skala {lo}..{hi}
+_OUTSIDE_SCALE = _noop("value {value} outside the scale {lo}..{hi}")
+
+
+def _msg(msg: Msg) -> tuple[str, dict[str, Any]]:
+    """A domain message (`surveys.exceptions.Msg`) as `ErrorLog.add`'s msgid and params."""
+    return MESSAGES.get(msg.code, msg.code), dict(msg.params)
 
 
 class _Problems:
@@ -127,20 +145,21 @@ class _Problems:
     def __init__(self, limit: int, columns: Sequence[str], n: int):
         self.limit = limit
         self.order = {name: i for i, name in enumerate(columns)}
-        self.entries: list[tuple[int, int, str, str, str]] = []
+        self.entries: list[tuple[int, int, str, str, dict[str, Any]]] = []
         self.total = 0
         self.bad_rows = np.zeros(n, dtype=bool)
 
     def add(self, mask_or_idx: np.ndarray, column: str, message: Any) -> None:
-        """`message(i) -> (id, en)` for a row index i; called for the kept rows only."""
+        """`message(i) -> (msgid, params)` for a row index i (as `ErrorLog.add` takes them);
+        called for the kept rows only."""
         idx = np.flatnonzero(mask_or_idx) if mask_or_idx.dtype == bool else mask_or_idx
         if idx.size == 0:
             return
         self.total += int(idx.size)
         self.bad_rows[idx] = True
         for i in idx[: self.limit].tolist():
-            text_id, text_en = message(i)
-            self.entries.append((i, self.order.get(column, -1), column, text_id, text_en))
+            msgid, params = message(i)
+            self.entries.append((i, self.order.get(column, -1), column, msgid, params))
 
     def __bool__(self) -> bool:
         return self.total > 0
@@ -151,8 +170,8 @@ class _Problems:
         first = set(np.flatnonzero(self.bad_rows)[: self.limit].tolist())
         self.entries.sort(key=lambda e: (e[0], e[1]))
         kept = [e for e in self.entries if e[0] in first]
-        for i, _, column, text_id, text_en in kept:
-            log.add(text_id, text_en, row=int(row_numbers[i]), column=column or None)
+        for i, _, column, msgid, params in kept:
+            log.add(msgid, row=int(row_numbers[i]), column=column or None, **params)
         log.total += self.total - len(kept)
         log.extra_rows += int(self.bad_rows.sum()) - len(first)
 
@@ -191,10 +210,11 @@ def responses_import(*, path: Path, instrument_code: str, version: int | None = 
                         submission_ids=given_ids)
     except IntegrityError as exc:
         # only a concurrent writer can get here: everything else was checked beforehand
-        raise ImportFailed([
-            f"{log.label}: ditolak basis data (impor lain berjalan bersamaan?), tidak ada yang "
-            f"disimpan; ulangi / rejected by the database (a concurrent import?), nothing was "
-            f"saved; run it again: {exc}"]) from exc
+        # Translators: id: ditolak basis data (impor lain berjalan bersamaan?), tidak ada yang
+        # disimpan; ulangi
+        text = both(_noop("rejected by the database (a concurrent import?), nothing was saved; "
+                          "run it again"))
+        raise ImportFailed([f"{log.label}: {text}: {exc}"]) from exc
     if not report.is_noop:
         # the indices of the touched waves are stale now: recompute after the commit
         from surveys.services.compute import queue_recompute
@@ -227,13 +247,15 @@ def _read_header(data: bytes, layout: ItemLayout, log: ErrorLog
                  ) -> tuple[str, list[str]] | None:
     body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
     if not body[:4096].strip() and not body.strip():
-        log.add("berkas kosong", "empty file")
+        # Translators: id: berkas kosong
+        log.add(_noop("empty file"))
         return None
     first = body.split(b"\n", 1)[0]
     try:
         line = first.decode("utf-8")
     except UnicodeDecodeError:
-        log.add("bukan teks UTF-8 yang sah", "not valid UTF-8 text", row=1)
+        # Translators: id: bukan teks UTF-8 yang sah
+        log.add(_noop("not valid UTF-8 text"), row=1)
         return None
     delimiter, header = split_header(line.rstrip("\r"), META_COLUMNS, log)
     names = parse_header(header, required=META_COLUMNS, optional=layout.codes, log=log)
@@ -249,8 +271,8 @@ def _scan_python(data: bytes, n_columns: int, log: ErrorLog, delimiter: str = ",
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        log.add("bukan teks UTF-8 yang sah", "not valid UTF-8 text",
-                row=data.count(b"\n", 0, exc.start) + 1)
+        # Translators: id: bukan teks UTF-8 yang sah
+        log.add(_noop("not valid UTF-8 text"), row=data.count(b"\n", 0, exc.start) + 1)
         return None
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     rows: list[int] = []
@@ -262,15 +284,17 @@ def _scan_python(data: bytes, n_columns: int, log: ErrorLog, delimiter: str = ",
                 start = reader.line_num
                 continue
             if len(cells) != n_columns:
-                log.add(f"{len(cells)} sel, seharusnya {n_columns}",
-                        f"{len(cells)} cells, expected {n_columns}", row=reader.line_num)
+                # Translators: id: {cells} sel, seharusnya {n_columns}
+                log.add(_noop("{cells} cells, expected {n_columns}"), cells=len(cells),
+                        n_columns=n_columns, row=reader.line_num)
             elif reader.line_num != start + 1:
-                log.add("baris baru di dalam sel tidak didukung",
-                        "line breaks inside a cell are not supported", row=start + 1)
+                # Translators: id: baris baru di dalam sel tidak didukung
+                log.add(_noop("line breaks inside a cell are not supported"), row=start + 1)
             rows.append(reader.line_num)
             start = reader.line_num
     except csv.Error as exc:
-        log.add(f"CSV rusak ({exc})", f"malformed CSV ({exc})", row=reader.line_num)
+        # Translators: id: CSV rusak ({exc})
+        log.add(_noop("malformed CSV ({exc})"), exc=exc, row=reader.line_num)
         return None
     return rows
 
@@ -344,7 +368,8 @@ def _parse(data: bytes, layout: ItemLayout, log: ErrorLog) -> _Parsed | None:
     except pa.ArrowInvalid as exc:
         _scan_python(data, len(names), log, delimiter)
         if not log:
-            log.add(f"CSV tidak dapat dibaca ({exc})", f"CSV cannot be read ({exc})")
+            # Translators: id: CSV tidak dapat dibaca ({exc})
+            log.add(_noop("CSV cannot be read ({exc})"), exc=exc)
         return None
     # blank lines shift physical row numbers: then the exact (slow) scan numbers the rows
     body = (data[3:] if data.startswith(b"\xef\xbb\xbf") else data).rstrip(b"\r\n")
@@ -352,7 +377,8 @@ def _parse(data: bytes, layout: ItemLayout, log: ErrorLog) -> _Parsed | None:
     if invalid_rows or blank_inside:
         physical = _scan_python(data, len(names), log, delimiter)
         if invalid_rows and not log:
-            log.add("CSV rusak", "malformed CSV")
+            # Translators: id: CSV rusak
+            log.add(_noop("malformed CSV"))
         if log or physical is None:
             return None
         row_numbers = np.asarray(physical, dtype=np.int64)
@@ -360,10 +386,12 @@ def _parse(data: bytes, layout: ItemLayout, log: ErrorLog) -> _Parsed | None:
         row_numbers = np.arange(2, table.num_rows + 2, dtype=np.int64)
     n = table.num_rows
     if n == 0:
-        log.add("berkas tidak berisi baris data", "file has no data rows")
+        # Translators: id: berkas tidak berisi baris data
+        log.add(_noop("file has no data rows"))
         return None
     if len(row_numbers) != n:  # cannot happen unless the two readers disagree
-        log.add("CSV rusak", "malformed CSV")
+        # Translators: id: CSV rusak
+        log.add(_noop("malformed CSV"))
         return None
 
     cols: dict[str, pa.Array] = {
@@ -377,10 +405,12 @@ def _parse(data: bytes, layout: ItemLayout, log: ErrorLog) -> _Parsed | None:
     def value(col: str, i: int) -> str:
         return str(cols[col][i].as_py())
 
+    # Translators: id: sel kosong
+    empty_cell = (_noop("empty cell"), {})
     for name in META_COLUMNS:
         empty = cols[name].is_null().to_numpy(zero_copy_only=False)
         if name != "respondent":
-            problems.add(empty, name, lambda i: ("sel kosong", "empty cell"))
+            problems.add(empty, name, lambda i: empty_cell)
 
     # respondent: a pseudonymous id, turned into a panel key per distinct value
     respondent = cols["respondent"]
@@ -388,9 +418,9 @@ def _parse(data: bytes, layout: ItemLayout, log: ErrorLog) -> _Parsed | None:
     key_index = encoded.indices.to_numpy(zero_copy_only=False)
     key_nulls = encoded.indices.is_null().to_numpy(zero_copy_only=False)
     panel_keys, refused = panel_keys_for(encoded.dictionary, secret=settings.PANEL_KEY_SECRET)
-    bad_ids = {j: (exc.msg.render("id"), exc.msg.render("en")) for j, exc in refused.items()}
+    bad_ids = {j: _msg(exc.msg) for j, exc in refused.items()}
     key_index = np.where(key_nulls, -1, key_index).astype(np.int64)
-    problems.add(key_nulls, "respondent", lambda i: ("sel kosong", "empty cell"))
+    problems.add(key_nulls, "respondent", lambda i: empty_cell)
     if bad_ids:
         bad_mask = np.isin(key_index, np.fromiter(bad_ids, dtype=np.int64))
         problems.add(bad_mask, "respondent", lambda i: bad_ids[int(key_index[i])])
@@ -401,8 +431,9 @@ def _parse(data: bytes, layout: ItemLayout, log: ErrorLog) -> _Parsed | None:
         bad |= ~np.isnan(years_f) & (
             (years_f != np.floor(years_f)) | (years_f < YEAR_MIN) | (years_f > YEAR_MAX))
     problems.add(bad, "wave", lambda i: (
-        f"gelombang '{value('wave', i)}' bukan tahun {YEAR_MIN}..{YEAR_MAX}",
-        f"wave '{value('wave', i)}' is not a year {YEAR_MIN}..{YEAR_MAX}"))
+        # Translators: id: gelombang '{value}' bukan tahun {first}..{last}
+        _noop("wave '{value}' is not a year {first}..{last}"),
+        {"value": value("wave", i), "first": YEAR_MIN, "last": YEAR_MAX}))
     years = np.where(np.isnan(years_f) | bad, 0, years_f).astype(np.int64)
 
     # region: must exist
@@ -411,8 +442,9 @@ def _parse(data: bytes, layout: ItemLayout, log: ErrorLog) -> _Parsed | None:
     region_pos = pc.index_in(cols["region"], value_set=region_codes)
     unknown = (region_pos.is_null().to_numpy(zero_copy_only=False)
                & ~cols["region"].is_null().to_numpy(zero_copy_only=False))
-    problems.add(unknown, "region", lambda i: (
-        f"wilayah {value('region', i)} tidak dikenal", f"unknown region {value('region', i)}"))
+    # Translators: id: wilayah {region} tidak dikenal
+    problems.add(unknown, "region", lambda i: (_noop("unknown region {region}"),
+                                               {"region": value("region", i)}))
     region_id_table = np.fromiter(regions.values(), dtype=np.int64, count=len(regions))
     region_ids = region_id_table[
         region_pos.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
@@ -424,12 +456,14 @@ def _parse(data: bytes, layout: ItemLayout, log: ErrorLog) -> _Parsed | None:
         notnull = ~cols[name].is_null().to_numpy(zero_copy_only=False)
         choices = ", ".join(sorted(allowed))
         problems.add(~ok & notnull, name, lambda i, name=name, choices=choices: (
-            f"'{value(name, i)}' bukan salah satu dari {choices}",
-            f"'{value(name, i)}' is not one of {choices}"))
+            # Translators: id: '{value}' bukan salah satu dari {choices}
+            _noop("'{value}' is not one of {choices}"),
+            {"value": value(name, i), "choices": choices}))
     for name, limit in (("stratum", contract.STRATUM_MAX), ("psu", contract.PSU_MAX)):
         lengths = pc.utf8_length(cols[name]).fill_null(0).to_numpy(zero_copy_only=False)
         problems.add(lengths > limit, name, lambda i, limit=limit: (
-            f"lebih dari {limit} karakter", f"longer than {limit} characters"))
+            # Translators: id: lebih dari {limit} karakter
+            _noop("longer than {limit} characters"), {"limit": limit}))
 
     # base weight: the contract's rule on the whole column (text that is not a number, "nan"
     # and "inf" included, is not finite; an empty cell was reported above)
@@ -441,11 +475,10 @@ def _parse(data: bytes, layout: ItemLayout, log: ErrorLog) -> _Parsed | None:
     weight_problem = contract.weight_problems(weight, caps)
     weight_problem[weight_null] = contract.WEIGHT_OK
 
-    def weight_text(i: int) -> tuple[str, str]:
-        msg = contract.weight_message(
+    def weight_text(i: int) -> tuple[str, dict[str, Any]]:
+        return _msg(contract.weight_message(
             int(weight_problem[i]), value=value("base_weight", i), cap=float(caps[i]),
-            region=value("region", i), year=int(cap_years[i]) or None)
-        return msg.render("id"), msg.render("en")
+            region=value("region", i), year=int(cap_years[i]) or None))
 
     problems.add(weight_problem != contract.WEIGHT_OK, "base_weight", weight_text)
 
@@ -460,23 +493,22 @@ def _parse(data: bytes, layout: ItemLayout, log: ErrorLog) -> _Parsed | None:
             present = ints >= 0
             out = present & ((ints < lo) | (ints > hi))
             problems.add(out, code, lambda i, code=code: (
-                f"nilai {value(code, i)} di luar skala {lo}..{hi}",
-                f"value {value(code, i)} outside the scale {lo}..{hi}"))
+                _OUTSIDE_SCALE, {"value": value(code, i), "lo": lo, "hi": hi}))
             answers[:, j] = np.where(present & ~out, ints, ANSWER_MISSING).astype(np.uint8)
             continue
         values, bad = _to_float(cols[code])
         present = ~np.isnan(values)
         problems.add(bad, code, lambda i, code=code: (
-            f"nilai '{value(code, i)}' bukan angka", f"value '{value(code, i)}' is not a number"))
+            # Translators: id: nilai '{value}' bukan angka
+            _noop("value '{value}' is not a number"), {"value": value(code, i)}))
         with np.errstate(invalid="ignore"):
             frac = present & (values != np.floor(values))
             out = present & ~frac & ((values < lo) | (values > hi))
         problems.add(frac, code, lambda i, code=code: (
-            f"nilai '{value(code, i)}' bukan bilangan bulat",
-            f"value '{value(code, i)}' is not an integer"))
+            # Translators: id: nilai '{value}' bukan bilangan bulat
+            _noop("value '{value}' is not an integer"), {"value": value(code, i)}))
         problems.add(out, code, lambda i, code=code: (
-            f"nilai {value(code, i)} di luar skala {lo}..{hi}",
-            f"value {value(code, i)} outside the scale {lo}..{hi}"))
+            _OUTSIDE_SCALE, {"value": value(code, i), "lo": lo, "hi": hi}))
         good = present & ~frac & ~out
         answers[good, j] = values[good].astype(np.uint8)
 
@@ -489,10 +521,11 @@ def _parse(data: bytes, layout: ItemLayout, log: ErrorLog) -> _Parsed | None:
         for i in np.flatnonzero(frame.duplicated(keep=False).to_numpy() & valid_key).tolist():
             first_row.setdefault((int(years[i]), int(key_index[i])), int(row_numbers[i]))
         problems.add(dup, "respondent", lambda i: (
-            f"responden {value('respondent', i)} ganda dalam gelombang {years[i]} (juga baris "
-            f"{first_row[(int(years[i]), int(key_index[i]))]})",
-            f"duplicate respondent {value('respondent', i)} in wave {years[i]} (also row "
-            f"{first_row[(int(years[i]), int(key_index[i]))]})"))
+            # Translators: id: responden {respondent} ganda dalam gelombang {wave} (juga baris
+            #   {first})
+            _noop("duplicate respondent {respondent} in wave {wave} (also row {first})"),
+            {"respondent": value("respondent", i), "wave": years[i],
+             "first": first_row[(int(years[i]), int(key_index[i]))]}))
 
     if problems or log:
         problems.into(log, row_numbers)
@@ -519,11 +552,11 @@ def _write(parsed: _Parsed, version: InstrumentVersion, layout: ItemLayout, log:
         for year, wave in sorted(waves.items()):
             if wave.version_id != version.id:
                 hint = f"--instrument-version {wave.version.version}"
-                log.add(
-                    f"gelombang {year} memakai versi {wave.version.version}, bukan "
-                    f"{version.version}; impor gelombang itu terpisah dengan {hint}",
-                    f"wave {year} uses version {wave.version.version}, not {version.version}; "
-                    f"import that wave separately with {hint}", column="wave")
+                # Translators: id: gelombang {year} memakai versi {used}, bukan {given}; impor
+                #   gelombang itu terpisah dengan {hint}
+                log.add(_noop("wave {year} uses version {used}, not {given}; import that wave "
+                              "separately with {hint}"), year=year, used=wave.version.version,
+                        given=version.version, hint=hint, column="wave")
         log.raise_if_any()
         created_waves = []
         for year in file_years:
@@ -560,10 +593,11 @@ def _write(parsed: _Parsed, version: InstrumentVersion, layout: ItemLayout, log:
         if differs.any() and not replace:
             problems = _Problems(log.row_limit, ["respondent"], parsed.n)
             problems.add(differs, "respondent", lambda i: (
-                f"responden {parsed.respondent[i].as_py()} gelombang {parsed.years[i]} berbeda "
-                "dari jawaban tersimpan; pakai --replace untuk menggantinya",
-                f"respondent {parsed.respondent[i].as_py()} wave {parsed.years[i]} differs from "
-                "the stored response; use --replace to replace it"))
+                # Translators: id: responden {respondent} gelombang {wave} berbeda dari jawaban
+                #   tersimpan; pakai --replace untuk menggantinya
+                _noop("respondent {respondent} wave {wave} differs from the stored response; use "
+                      "--replace to replace it"),
+                {"respondent": parsed.respondent[i].as_py(), "wave": parsed.years[i]}))
             problems.into(log, parsed.row_numbers)
             log.raise_if_any()
 
