@@ -50,6 +50,23 @@ def test_office_cannot_write_another_region(world) -> None:  # noqa: F811
     assert Programme.objects.get(code="P1").region == world["r6401"]
 
 
+def test_duplicate_code_and_foreign_region_are_said_in_the_request_language(
+        world) -> None:  # noqa: F811
+    office = client_for("kantor6401", "office", ("6401",))
+    assert office.post(URL, _body(), format="json").status_code == 201
+    again = office.post(URL, _body(), format="json")
+    assert again.status_code == 400
+    assert again.json()["errors"]["code"] == ["Kode program ini sudah ada."]
+    again_en = office.post(URL, _body(), format="json", HTTP_ACCEPT_LANGUAGE="en")
+    assert again_en.json()["errors"]["code"] == ["This programme code already exists."]
+    other = client_for("kantor6402", "office", ("6402",))
+    refused = other.post(URL, _body(code="Y-1"), format="json")
+    assert refused.status_code == 403
+    assert "Program ini milik wilayah lain." in str(refused.json())
+    refused_en = other.post(URL, _body(code="Y-1"), format="json", HTTP_ACCEPT_LANGUAGE="en")
+    assert "This programme belongs to another region." in str(refused_en.json())
+
+
 def test_province_office_writes_below_it_and_admin_anywhere(world) -> None:  # noqa: F811
     province = client_for("kantorprov", "office", ("6400",))
     assert province.post(URL, _body(), format="json").status_code == 201

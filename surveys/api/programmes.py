@@ -97,7 +97,8 @@ class ProgrammeSerializer(serializers.ModelSerializer):
 
     def create(self, validated: dict[str, Any]) -> Programme:
         if Programme.objects.filter(code=validated["code"]).exists():
-            raise serializers.ValidationError({"code": ["sudah ada / already exists"]})
+            # Translators: id: Kode program ini sudah ada.
+            raise serializers.ValidationError({"code": [_("This programme code already exists.")]})
         return Programme.objects.create(**validated,
                                         created_by=self.context["request"].user)
 
@@ -173,7 +174,8 @@ class ProgrammeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
     def perform_create(self, serializer: ProgrammeSerializer) -> None:
         region_id = serializer.validated_data["region_id"]
         if not _may_write(self.request.user, self.roles, region_id):
-            raise PermissionDenied("program wilayah lain / another region's programme")
+            # Translators: id: Program ini milik wilayah lain.
+            raise PermissionDenied(_("This programme belongs to another region."))
         with transaction.atomic():
             serializer.save()
 
@@ -182,6 +184,7 @@ class ProgrammeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
         target = serializer.validated_data.get("region_id", instance.region_id)
         if not (_may_write(self.request.user, self.roles, instance.region_id)
                 and _may_write(self.request.user, self.roles, target)):
-            raise PermissionDenied("program wilayah lain / another region's programme")
+            # Translators: id: Program ini milik wilayah lain.
+            raise PermissionDenied(_("This programme belongs to another region."))
         with transaction.atomic():
             serializer.save()
