@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
 
 
 class Instrument(models.Model):
@@ -132,10 +133,14 @@ class Item(models.Model):
 class LinkRelation(models.TextChoices):
     """How an item of version N continues version N-1 (docs/INTERFACE-extensions.md)."""
 
-    SAME = "same", "Sama / same"
-    REWORDED = "reworded", "Diubah redaksinya / reworded"
-    NEW = "new", "Baru / new"
-    DROPPED = "dropped", "Dihapus / dropped"
+    # Translators: id: Butir sama
+    SAME = "same", _("Same item")
+    # Translators: id: Redaksi diubah
+    REWORDED = "reworded", _("Reworded item")
+    # Translators: id: Butir baru
+    NEW = "new", _("New item")
+    # Translators: id: Butir dihapus
+    DROPPED = "dropped", _("Dropped item")
 
 
 class ItemLink(models.Model):

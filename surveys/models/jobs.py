@@ -10,18 +10,24 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class JobStatus(models.TextChoices):
-    QUEUED = "queued", "Antre / queued"
-    RUNNING = "running", "Berjalan / running"
-    DONE = "done", "Selesai / done"
-    FAILED = "failed", "Gagal / failed"
+    # Translators: id: Antre
+    QUEUED = "queued", _("Queued")
+    # Translators: id: Berjalan
+    RUNNING = "running", _("Running")
+    # Translators: id: Selesai
+    DONE = "done", _("Done")
+    # Translators: id: Gagal
+    FAILED = "failed", _("Failed")
 
 
 class JobSource(models.TextChoices):
     API = "api", "API"
-    CLI = "cli", "Baris perintah / command line"
+    # Translators: id: Baris perintah
+    CLI = "cli", _("Command line")
 
 
 class ExportJob(models.Model):

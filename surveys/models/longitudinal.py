@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from .results import _RunResult
 
@@ -27,10 +28,12 @@ from .results import _RunResult
 class Comparability(models.TextChoices):
     """What a comparison across waves may claim (METHODS 5, Chen 2007)."""
 
-    COMPARABLE = "comparable", "Sebanding (invariansi skalar) / comparable (scalar invariance)"
-    PARTIAL = "partial", ("Sebagian (invariansi metrik: bandingkan hubungan, bukan rata-rata) / "
-                          "partial (metric invariance: compare relations, not means)")
-    NOT = "not", "Tidak sebanding / not comparable"
+    # Translators: id: Sebanding (invariansi skalar)
+    COMPARABLE = "comparable", _("Comparable (scalar invariance)")
+    # Translators: id: Sebagian (invariansi metrik: bandingkan hubungan, bukan rata-rata)
+    PARTIAL = "partial", _("Partial (metric invariance: compare relations, not means)")
+    # Translators: id: Tidak sebanding
+    NOT = "not", _("Not comparable")
 
 
 #: invariance level reached -> comparability

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from .results import _RunResult
 
 
 class SmallAreaMethod(models.TextChoices):
-    EBLUP = "eblup", "EBLUP (survei + model / survey + model)"
-    SYNTHETIC = "synthetic", "Sintetis (model saja / model only)"
+    # Translators: id: EBLUP (survei + model)
+    EBLUP = "eblup", _("EBLUP (survey + model)")
+    # Translators: id: Sintetis (model saja)
+    SYNTHETIC = "synthetic", _("Synthetic (model only)")
 
 
 class SmallAreaResult(_RunResult):

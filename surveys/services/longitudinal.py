@@ -241,8 +241,10 @@ def invariance_rows(version: m.InstrumentVersion, moments: list[Moments],
         return []
     verdict = m.COMPARABILITY_OF_LEVEL[res.level]
     if verdict != m.Comparability.COMPARABLE:
-        note("warning", f"{label}: invariansi {res.level}, perbandingan antar-gelombang "
-                        f"{verdict.label}", instrument=version.instrument.code)
+        # Translators: id: invariansi {level}, perbandingan antar-gelombang: {verdict}
+        text = both(_noop("invariance {level}, comparison across waves: {verdict}"),
+                    level=res.level, verdict=verdict.label)
+        note("warning", f"{label}: {text}", instrument=version.instrument.code)
     waves = ",".join(str(mo.year) for mo in usable)
     n = int(sum(res.group_sizes))
     return [dict(level=s.level, n=n, chisq=s.chisq, df=s.df, cfi=s.cfi, tli=s.tli,
