@@ -24,7 +24,7 @@ from surveys.api import views as api_views
 from surveys.ingest.layout import layout_for
 from surveys.services.accounts import invitation_create
 from surveys.services.waves import wave_close, wave_open
-from tests.browser import BROWSER_MARKS, chrome
+from tests.browser import BROWSER_MARKS, chrome, quit_and_settle
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts" / "collect_form"
@@ -55,7 +55,7 @@ def browser():
     yield driver
     while _WORKER_SESSIONS:
         _WORKER_SESSIONS.pop().close()
-    driver.quit()
+    quit_and_settle(driver)
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from surveys.models import Role
-from tests.browser import BROWSER_MARKS, chrome
+from tests.browser import BROWSER_MARKS, chrome, quit_and_settle
 from tests.results_world import build_world, make_user
 
 pytestmark = BROWSER_MARKS
@@ -22,7 +22,7 @@ def browser():
     driver = chrome("--window-size=390,844")
     driver.implicitly_wait(5)
     yield driver
-    driver.quit()
+    quit_and_settle(driver)
 
 
 def test_office_logs_in_picks_a_region_and_reads_the_trend_table(live_server, browser):

@@ -8,7 +8,7 @@ import pytest
 
 from surveys import models as m
 from surveys.models import Role
-from tests.browser import BROWSER_MARKS, chrome
+from tests.browser import BROWSER_MARKS, chrome, quit_and_settle
 from tests.results_world import build_world, make_user
 
 pytestmark = BROWSER_MARKS
@@ -57,7 +57,7 @@ def browser():
     driver = chrome()
     driver.implicitly_wait(5)
     yield driver
-    driver.quit()
+    quit_and_settle(driver)
 
 
 def _login(browser, live_server) -> None:
