@@ -337,13 +337,28 @@ def segmented_tables(full: pd.DataFrame, bridge: pd.DataFrame,
                 series_of[(code, year)] = seg
     trend_rows: list[dict[str, object]] = []
     change_rows: list[dict[str, object]] = []
+    # every series first, then their statistics at once (trends.series_trends/year_changes:
+    # the results of series_trend/year_change, computed vectorised -- issue 15)
+    trend_years: list[np.ndarray] = []
+    trend_values: list[np.ndarray] = []
+    change_args: list[tuple[int, int, float, float, float, float]] = []
+    change_at: list[int] = []  # index in change_rows of each computed change
     nan = float("nan")
-    for (region_key, code_key), grp in pub.sort_values("wave").groupby(["region", "dimension"],
-                                                                        sort=True):
-        region, code = str(region_key), str(code_key)
-        years = grp["wave"].astype(int).to_numpy()
-        est = grp["estimate"].to_numpy(float)
-        se = grp["se"].to_numpy(float)
+    pub = pub.sort_values(["region", "dimension", "wave"], kind="stable")
+    keys = pub.groupby(["region", "dimension"], sort=True).ngroup().to_numpy()
+    order = np.argsort(keys, kind="stable")
+    keys = keys[order]
+    region_col = pub["region"].to_numpy()[order]
+    code_col = pub["dimension"].to_numpy()[order]
+    wave_col = pub["wave"].astype(int).to_numpy()[order]
+    est_col = pub["estimate"].to_numpy(float)[order]
+    se_col = pub["se"].to_numpy(float)[order]
+    bounds = np.r_[0, np.flatnonzero(np.diff(keys)) + 1, keys.size]
+    for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
+        if lo == hi or keys[lo] < 0:
+            continue
+        region, code = str(region_col[lo]), str(code_col[lo])
+        years, est, se = wave_col[lo:hi], est_col[lo:hi], se_col[lo:hi]
         for seg in plan.get(code, []):
             if seg.basis == BASIS_FULL:
                 mask = np.isin(years, seg.waves)
@@ -355,8 +370,9 @@ def segmented_tables(full: pd.DataFrame, bridge: pd.DataFrame,
                 vs = np.array([p[1] for p in pts], dtype=float)
             if ys.size == 0:
                 continue
-            res = trends.series_trend(ys, vs)
-            trend_rows.append({"region": region, "dimension": code, **asdict(res),
+            trend_years.append(ys)
+            trend_values.append(vs)
+            trend_rows.append({"region": region, "dimension": code,
                                "series": seg.series, "basis": seg.basis,
                                "from_version": seg.from_version, "to_version": seg.to_version})
         for i in range(1, years.size):
@@ -370,8 +386,9 @@ def segmented_tables(full: pd.DataFrame, bridge: pd.DataFrame,
             if seg_a is None or seg_a is not seg_b:
                 change_rows.append({**row, **blank, "basis": "", "reason": REASON_SERIES_BREAK})
             elif va == vb:
-                res_c = trends.year_change(a, b, est[i - 1], se[i - 1], est[i], se[i])
-                change_rows.append({**row, **asdict(res_c), "basis": BASIS_FULL, "reason": ""})
+                change_at.append(len(change_rows))
+                change_args.append((a, b, est[i - 1], se[i - 1], est[i], se[i]))
+                change_rows.append({**row, "basis": BASIS_FULL, "reason": ""})
             else:
                 left = bridge_at.get((region, code, seg_a.series, a))
                 right = bridge_at.get((region, code, seg_a.series, b))
@@ -379,9 +396,17 @@ def segmented_tables(full: pd.DataFrame, bridge: pd.DataFrame,
                     change_rows.append({**row, **blank, "basis": BASIS_LINKED,
                                         "reason": REASON_BRIDGE_MISSING})
                 else:
-                    res_c = trends.year_change(a, b, left[0], left[1], right[0], right[1])
-                    change_rows.append({**row, **asdict(res_c), "basis": BASIS_LINKED,
-                                        "reason": ""})
+                    change_at.append(len(change_rows))
+                    change_args.append((a, b, left[0], left[1], right[0], right[1]))
+                    change_rows.append({**row, "basis": BASIS_LINKED, "reason": ""})
+    for meta, res in zip(trend_rows, trends.series_trends(trend_years, trend_values),
+                         strict=True):
+        meta.update(asdict(res))
+    if change_args:
+        cols = list(zip(*change_args, strict=True))
+        computed = trends.year_changes(*(np.asarray(c) for c in cols))
+        for k, rec in zip(change_at, computed.to_dict("records"), strict=True):
+            change_rows[k].update({str(key): value for key, value in rec.items()})
     trend_df = pd.DataFrame(trend_rows, columns=list(TREND_COLUMNS))
     change_df = pd.DataFrame(change_rows, columns=list(CHANGE_COLUMNS))
     trend_df = trend_df.astype({"n_points": "int64", "first_wave": "int64", "last_wave": "int64",

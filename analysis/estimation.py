@@ -286,6 +286,59 @@ def _ci(estimate: np.ndarray, se: np.ndarray, df: int,
     return estimate - t * se, estimate + t * se
 
 
+def _region_codes(region: Sequence[Hashable] | np.ndarray, regions: Sequence[str] | None,
+                  all_label: str) -> tuple[np.ndarray, list[str]]:
+    """Each row's region code and the region labels, in ``regions`` order when given (which
+    must hold every region present and not ``all_label``), else sorted."""
+    r_codes, r_labels = factorize_str(region, "region")
+    if regions is None:
+        return r_codes, list(r_labels)
+    order = [str(x) for x in regions]
+    check_unique(order, "regions")
+    unknown = sorted(set(r_labels) - set(order))
+    if unknown:
+        raise ValueError(f"region(s) {unknown} are not in regions=")
+    if all_label in order:
+        raise ValueError(f"regions= must not contain {all_label!r}")
+    position = {label: k for k, label in enumerate(order)}
+    return np.array([position[x] for x in r_labels], dtype=np.intp)[r_codes], order
+
+
+def _domain_table(by_region: dict[str, np.ndarray], overall: dict[str, np.ndarray],
+                  r_labels: Sequence[str], codes: Sequence[str], design: _Design, *,
+                  confidence: float, all_label: str, categories: bool) -> DomainEstimates:
+    """The :data:`ESTIMATE_COLUMNS` table from `_partition`'s arrays (n_dom, D) for the
+    regions and the whole design: dimension-major, regions in order, then ``all_label``."""
+    n_reg = len(r_labels) + 1
+    parts = {k: np.vstack([by_region[k], overall[k]]) for k in by_region}  # (n_reg, D)
+
+    def flat(a: np.ndarray) -> np.ndarray:
+        return a.T.reshape(-1)  # dimension-major, region within dimension
+
+    estimate = flat(parts["estimate"])
+    se = flat(parts["se"])
+    ci_low, ci_high = _ci(estimate, se, design.df, confidence)
+    # counts are sums of 0/1 (exact integers); from combined totals they are rounded back
+    n = np.rint(flat(parts["n"])).astype(np.int64)
+    table = pd.DataFrame({
+        "region": np.tile(np.array([*r_labels, all_label], dtype=object), len(codes)),
+        "dimension": np.repeat(np.array(codes, dtype=object), n_reg),
+        "n": n,
+        "n_eff": flat(parts["n_eff"]),
+        "estimate": estimate,
+        "se": se,
+        "ci_low": ci_low,
+        "ci_high": ci_high,
+        "df": np.full(n.size, design.df, dtype=np.int64),
+        "suppressed": n < MIN_PUBLISH_N,
+        "category": pd.Series(categorize(estimate) if categories
+                              else np.full(estimate.size, None, dtype=object), dtype=object),
+    })
+    return DomainEstimates(table=table, df=design.df, n_psu=design.n_psu,
+                           n_strata=design.n_strata, singleton_strata=design.singletons,
+                           lonely_psu=design.lonely_psu)
+
+
 def estimate_domains(scores: np.ndarray | ScoreResult,
                      weights: Sequence[float] | np.ndarray,
                      stratum: Sequence[Hashable] | np.ndarray,
@@ -380,50 +433,13 @@ def estimate_domains(scores: np.ndarray | ScoreResult,
     design = _design(weights, stratum, psu, lonely_psu)
     check_length(y, design.weights.size, "scores", "weights")
     check_length(region, design.weights.size, "region", "weights")
-    r_codes, r_labels = factorize_str(region, "region")
-    if regions is not None:
-        order = [str(x) for x in regions]
-        check_unique(order, "regions")
-        unknown = sorted(set(r_labels) - set(order))
-        if unknown:
-            raise ValueError(f"region(s) {unknown} are not in regions=")
-        if all_label in order:
-            raise ValueError(f"regions= must not contain {all_label!r}")
-        position = {label: k for k, label in enumerate(order)}
-        r_codes = np.array([position[x] for x in r_labels], dtype=np.intp)[r_codes]
-        r_labels = order
+    r_codes, r_labels = _region_codes(region, regions, all_label)
     y_t = np.ascontiguousarray(y.T)  # no copy for column-major scores (ScoreResult)
     if np.isinf(y_t).any():
         raise ValueError("scores must be finite or NaN")
     by_region, overall = _regions_and_all(y_t, r_codes, len(r_labels), design)
-
-    n_reg = len(r_labels) + 1
-    parts = {k: np.vstack([by_region[k], overall[k]]) for k in by_region}  # (n_reg, D)
-
-    def flat(a: np.ndarray) -> np.ndarray:
-        return a.T.reshape(-1)  # dimension-major, region within dimension
-
-    estimate = flat(parts["estimate"])
-    se = flat(parts["se"])
-    ci_low, ci_high = _ci(estimate, se, design.df, confidence)
-    n = flat(parts["n"]).astype(np.int64)
-    table = pd.DataFrame({
-        "region": np.tile(np.array([*r_labels, all_label], dtype=object), len(codes)),
-        "dimension": np.repeat(np.array(codes, dtype=object), n_reg),
-        "n": n,
-        "n_eff": flat(parts["n_eff"]),
-        "estimate": estimate,
-        "se": se,
-        "ci_low": ci_low,
-        "ci_high": ci_high,
-        "df": np.full(n.size, design.df, dtype=np.int64),
-        "suppressed": n < MIN_PUBLISH_N,
-        "category": pd.Series(categorize(estimate) if categories
-                              else np.full(estimate.size, None, dtype=object), dtype=object),
-    })
-    return DomainEstimates(table=table, df=design.df, n_psu=design.n_psu,
-                           n_strata=design.n_strata, singleton_strata=design.singletons,
-                           lonely_psu=lonely_psu)
+    return _domain_table(by_region, overall, r_labels, codes, design, confidence=confidence,
+                         all_label=all_label, categories=categories)
 
 
 def survey_mean(y: Sequence[float] | np.ndarray,
@@ -582,45 +598,14 @@ def combine_totals(parts: Sequence[DomainTotals]) -> DomainTotals:
 def _partition_totals(t: DomainTotals, dom: np.ndarray, n_dom: int, psu_of: np.ndarray,
                       design: _Design) -> dict[str, np.ndarray]:
     """`_partition` on group totals: ``dom`` and ``psu_of`` give each group's domain and design
-    PSU code. Returns arrays of shape (n_dom, D)."""
-    n_col = len(t.codes)
+    PSU code; groups of several parts that share a (domain, PSU) pair are summed first.
+    Returns arrays of shape (n_dom, D)."""
     key = dom.astype(np.int64) * design.n_psu + psu_of
     grp, uniq = pd.factorize(key, sort=True)
     uniq = np.asarray(uniq, dtype=np.int64)
-    n_grp = len(uniq)
-    grp_dom = (uniq // design.n_psu).astype(np.intp)
-    grp_psu = (uniq % design.n_psu).astype(np.intp)
-
-    def by(values: np.ndarray, codes: np.ndarray, size: int) -> np.ndarray:
-        return np.column_stack([np.bincount(codes, weights=values[:, j], minlength=size)
-                                for j in range(n_col)])
-    # totals per (domain, PSU), then per domain
-    n_g, sw_g, sw2_g, swy_g = (by(a, grp, n_grp) for a in (t.n, t.sw, t.sw2, t.swy))
-    n_valid, sw, sw2, swy = (by(a, grp_dom, n_dom) for a in (n_g, sw_g, sw2_g, swy_g))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = swy / sw
-        n_eff = np.where(sw > 0, sw * sw / sw2, 0.0)
-    safe_sw = np.where(sw > 0, sw, 1.0)
-    totals = (swy_g - np.nan_to_num(mean)[grp_dom] * sw_g) / safe_sw[grp_dom]   # (n_grp, D)
-
-    n_cell = n_dom * design.n_strata
-    cell = grp_dom * design.n_strata + design.psu_stratum[grp_psu]
-    n_h_cell = np.tile(design.n_h.astype(np.float64), n_dom)                  # (n_cell,)
-    n_grp_cell = np.bincount(cell, minlength=n_cell).astype(np.float64)
-    cell_mean = by(totals, cell, n_cell) / n_h_cell[:, None]
-    dev = totals - cell_mean[cell]
-    ss = by(dev * dev, cell, n_cell) + (n_h_cell - n_grp_cell)[:, None] * cell_mean * cell_mean
-    lonely = design.n_h == 1
-    scale_h = np.where(lonely, 0.0, design.n_h / np.maximum(design.n_h - 1, 1))
-    variance = (ss.reshape(n_dom, design.n_strata, n_col) * scale_h[None, :, None]).sum(axis=1)
-    if design.lonely_psu == "average" and lonely.any():
-        n_ok = int((~lonely).sum())
-        variance *= design.n_strata / n_ok if n_ok else np.nan
-    empty = n_valid == 0
-    mean[empty] = np.nan
-    se = np.sqrt(variance)
-    se[empty] = np.nan
-    return {"n": n_valid, "n_eff": n_eff, "estimate": mean, "se": se}
+    sums = tuple(_by(np.ascontiguousarray(a.T), grp, len(uniq)) for a in (t.n, t.sw, t.sw2, t.swy))
+    return _partition(sums, (uniq // design.n_psu).astype(np.intp),
+                      (uniq % design.n_psu).astype(np.intp), n_dom, design)
 
 
 def estimate_from_totals(totals: DomainTotals, *, regions: Sequence[str] | None = None,
@@ -636,44 +621,8 @@ def estimate_from_totals(totals: DomainTotals, *, regions: Sequence[str] | None 
     g = totals.region.size
     design = _design(np.ones(g), totals.stratum, totals.psu, lonely_psu)
     psu_of = design.psu
-    r_codes, r_labels = factorize_str(totals.region, "region")
-    if regions is not None:
-        order = [str(x) for x in regions]
-        check_unique(order, "regions")
-        unknown = sorted(set(r_labels) - set(order))
-        if unknown:
-            raise ValueError(f"region(s) {unknown} are not in regions=")
-        if all_label in order:
-            raise ValueError(f"regions= must not contain {all_label!r}")
-        position = {label: k for k, label in enumerate(order)}
-        r_codes = np.array([position[x] for x in r_labels], dtype=np.intp)[r_codes]
-        r_labels = order
+    r_codes, r_labels = _region_codes(totals.region, regions, all_label)
     by_region = _partition_totals(totals, r_codes, len(r_labels), psu_of, design)
     overall = _partition_totals(totals, np.zeros(g, dtype=np.intp), 1, psu_of, design)
-    n_reg = len(r_labels) + 1
-    parts = {k: np.vstack([by_region[k], overall[k]]) for k in by_region}  # (n_reg, D)
-
-    def flat(a: np.ndarray) -> np.ndarray:
-        return a.T.reshape(-1)
-
-    estimate = flat(parts["estimate"])
-    se = flat(parts["se"])
-    ci_low, ci_high = _ci(estimate, se, design.df, confidence)
-    n = np.rint(flat(parts["n"])).astype(np.int64)
-    table = pd.DataFrame({
-        "region": np.tile(np.array([*r_labels, all_label], dtype=object), len(codes)),
-        "dimension": np.repeat(np.array(codes, dtype=object), n_reg),
-        "n": n,
-        "n_eff": flat(parts["n_eff"]),
-        "estimate": estimate,
-        "se": se,
-        "ci_low": ci_low,
-        "ci_high": ci_high,
-        "df": np.full(n.size, design.df, dtype=np.int64),
-        "suppressed": n < MIN_PUBLISH_N,
-        "category": pd.Series(categorize(estimate) if categories
-                              else np.full(estimate.size, None, dtype=object), dtype=object),
-    })
-    return DomainEstimates(table=table, df=design.df, n_psu=design.n_psu,
-                           n_strata=design.n_strata, singleton_strata=design.singletons,
-                           lonely_psu=lonely_psu)
+    return _domain_table(by_region, overall, r_labels, codes, design, confidence=confidence,
+                         all_label=all_label, categories=categories)
