@@ -51,12 +51,28 @@ def _env(db_url: str, redis: str | None = None) -> dict[str, str]:
     return env
 
 
-def run(name: str, cmd: list[str], env: dict[str, str]) -> dict:
+def run(name: str, cmd: list[str], env: dict[str, str],
+        watch: list[subprocess.Popen] | None = None) -> dict:
+    """Run one stage as a child process; ``watch``: Celery workers the stage needs (a worker
+    that exits while the stage runs stops the bench with its log instead of a chord that
+    waits for ever)."""
     start = time.perf_counter()
     with tempfile.TemporaryFile("w+") as log:  # a pipe would fill up and block the child
         proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
                                 text=True)
-        _, status, usage = os.wait4(proc.pid, 0)
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            dead = [w for w in watch or [] if w.poll() is not None]
+            if dead:
+                proc.kill()
+                os.wait4(proc.pid, 0)
+                logs = "\n".join(Path(w.args[-1].split("=", 1)[1]).read_text()[-3000:]
+                                  for w in dead)
+                raise SystemExit(f"stage {name}: a Celery worker exited "
+                                 f"({[w.returncode for w in dead]}):\n{logs}")
+            time.sleep(0.1)
         wall = time.perf_counter() - start
         log.seek(0)
         out = log.read()
@@ -82,13 +98,18 @@ def vm_hwm_mb(pid: int) -> int:
     return 0
 
 
-def workers(n: int, env: dict[str, str], queue: str) -> list[subprocess.Popen]:
+def workers(n: int, env: dict[str, str], queue: str, logdir: Path) -> list[subprocess.Popen]:
+    """``n`` solo-pool workers on a flushed Redis db (no task of an interrupted earlier run
+    may be picked up); each logs to ``logdir/worker<i>.log`` (the last argument)."""
+    subprocess.run(["redis-cli", "-u", env["CELERY_BROKER_URL"], "flushdb"], check=True,
+                   capture_output=True)
+    logdir.mkdir(parents=True, exist_ok=True)
     procs = []
     for i in range(n):
         procs.append(subprocess.Popen(
             [PY, "-m", "celery", "-A", "backend", "worker", "--pool=solo", "--concurrency=1",
              "-Q", queue, "-n", f"bench{i}@%h", "--without-heartbeat", "--without-gossip",
-             "--without-mingle", "--loglevel=WARNING"],
+             "--without-mingle", "--loglevel=WARNING", f"--logfile={logdir / f'worker{i}.log'}"],
             cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
     time.sleep(6)  # start-up (Django, numpy, scipy) before the clock starts
     return procs
@@ -184,11 +205,12 @@ def one_size(size: int, args: argparse.Namespace) -> list[dict]:
                                                          "-v0"), env))
     for n in (1, 2):
         wenv = _env(db_url, args.redis)
-        procs = workers(n, wenv, "celery")  # the default queue, on the bench's Redis db
+        # the default queue, on the bench's Redis db
+        procs = workers(n, wenv, "celery", Path(args.workdir) / "logs")
         try:
             r = run(f"compute_indices --parallel, {n} worker{'s' * (n > 1)}",
                     [*manage("compute_indices", "--parallel", "--shards", str(args.shards),
-                             "--no-progress", "-v0")], {**wenv})
+                             "--no-progress", "-v0")], {**wenv}, watch=procs)
         finally:
             peaks = stop(procs)
         r["workers_rss"] = peaks

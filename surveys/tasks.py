@@ -44,13 +44,13 @@ def run_export_job_task(job_id: int) -> dict[str, object]:
 
 @shared_task(name="surveys.compute_province_part")
 def compute_province_part_task(wave_id: int, region_ids: list[int], *,
-                               lonely_psu: str = "certainty",
-                               trim: bool = False) -> dict[str, object]:
+                               lonely_psu: str = "certainty", trim: bool = False,
+                               token: str) -> dict[str, object]:
     """One province group of one wave: its sufficient statistics (the chord's header, see
     surveys.services.compute_parallel)."""
     from surveys.services.compute_parallel import province_part
 
-    return province_part(wave_id, region_ids, lonely_psu=lonely_psu, trim=trim)
+    return province_part(wave_id, region_ids, lonely_psu=lonely_psu, trim=trim, token=token)
 
 
 @shared_task(name="surveys.compute_indices_finish")

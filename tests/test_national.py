@@ -15,6 +15,7 @@ import csv
 import re
 from io import StringIO
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pandas as pd
@@ -31,7 +32,7 @@ from analysis.estimation import (
 from surveys import models as m
 from surveys.selectors.weights import wave_weights
 from surveys.services import compute_parallel, national
-from surveys.services.compute import compute_indices
+from surveys.services.compute import ComputeError, compute_indices
 from tests.celery_worker import REDIS_URL, REQUIRES_SERVER_DB, celery_worker
 
 REGIONS = Path(__file__).resolve().parents[1] / "fixtures" / "regions_indonesia.csv"
@@ -161,6 +162,7 @@ def _assert_same_results(single: m.IndexRun, stored: dict[str, pd.DataFrame],
     assert parallel.input_checksum == single.input_checksum
     assert parallel.parameters["rows"] == single.parameters["rows"]
     assert parallel.parameters["parallel"]["tasks"] >= 3
+    assert not m.PartWeights.objects.exists()  # the body deleted the parts' weights
     assert [msg["message"] for msg in parallel.messages] == \
         [msg["message"] for msg in single.messages]
     a, b = stored, _stored(parallel)
@@ -215,6 +217,39 @@ def test_parallel_run_equals_single_process_eager(tmp_path):
                       .values_list("pk", flat=True)) \
             | set(m.Region.objects.filter(code__in=provinces).values_list("pk", flat=True))
         assert members == set(regions)
+
+
+@pytest.mark.django_db
+def test_part_weights_are_deleted_by_a_failed_body_and_when_stale(tmp_path):
+    """The parts' weights travel through `PartWeights` rows of the chord's token: a body that
+    fails deletes its own, and queueing a chord deletes rows older than a day (a chord that
+    died before its body)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    _load_small_country(tmp_path)
+    wave = m.Wave.objects.order_by("year").first()
+    ids = m.Response.objects.filter(wave=wave).order_by("pk").values_list("pk", flat=True)[:5]
+    token = "0" * 31 + "1"
+    row = compute_parallel._store_part_weights(token, wave.pk, np.array(ids, dtype=np.int64),
+                                               np.linspace(1.0, 2.0, 5))
+    stored = m.PartWeights.objects.get(pk=row)
+    assert stored.n == 5
+    np.testing.assert_array_equal(np.frombuffer(bytes(stored.final_weights), "<f8"),
+                                  np.linspace(1.0, 2.0, 5))
+    with pytest.raises(ComputeError):
+        compute_parallel.finish([], token=token, instrument="NO-SUCH-INSTRUMENT")
+    assert not m.PartWeights.objects.exists()
+
+    old = compute_parallel._store_part_weights(token, wave.pk, np.array(ids, dtype=np.int64),
+                                               np.ones(5))
+    m.PartWeights.objects.filter(pk=old).update(created_at=timezone.now() - timedelta(days=2))
+    # a chord that dies before its body: its rows stay, the next chord deletes the stale one
+    with mock.patch("celery.chord") as chord:
+        compute_parallel.compute_indices_parallel(shards=2)
+    assert chord.called
+    assert not m.PartWeights.objects.filter(pk=old).exists()
 
 
 def compute_indices_parallel_eager(**kwargs):

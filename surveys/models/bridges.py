@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from django.db import models
 
-from .results import _RunResult
+from .results import _DomainEstimate
 
 
-class BridgeResult(_RunResult):
+class BridgeResult(_DomainEstimate):
     wave = models.ForeignKey("surveys.Wave", on_delete=models.CASCADE, related_name="+")
     instrument = models.ForeignKey("surveys.Instrument", on_delete=models.CASCADE,
                                    related_name="+")
@@ -29,15 +29,6 @@ class BridgeResult(_RunResult):
     linked_items = models.PositiveSmallIntegerField()
     #: the wave's linked item codes, comma-separated (INDEX: every dimension's)
     items = models.TextField()
-    n = models.PositiveIntegerField()
-    n_eff = models.FloatField(null=True)
-    estimate = models.FloatField(null=True)
-    se = models.FloatField(null=True)
-    ci_low = models.FloatField(null=True)
-    ci_high = models.FloatField(null=True)
-    df = models.IntegerField(null=True)
-    suppressed = models.BooleanField()
-    category = models.CharField(max_length=20, blank=True, default="")
 
     class Meta:
         ordering = ["wave__year", "dimension", "region_code"]

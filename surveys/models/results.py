@@ -80,10 +80,30 @@ class WaveWeights(_RunResult):
         return f"weights of wave {self.wave_id}: {self.n} responses"
 
 
-class EstimateResult(_RunResult):
+class PartWeights(models.Model):
+    """The final weights of one province task of a parallel index run (`surveys.services.
+    compute_parallel`), packed like `WaveWeights`, held until the chord's body has stored the
+    run's `WaveWeights`; the body deletes its rows (``token``: one per chord), and a later
+    chord deletes rows a failed one left behind. They travel through the database, not the
+    result backend: 16 bytes a response as base64 JSON went through Redis three times (part
+    result, chord part, body message) and sat in the body's memory all waves at once."""
+
+    token = models.UUIDField(db_index=True)
     wave = models.ForeignKey("surveys.Wave", on_delete=models.CASCADE, related_name="+")
-    region_code = models.CharField(max_length=20)
-    dimension = models.CharField(max_length=20)
+    n = models.PositiveIntegerField()
+    response_ids = models.BinaryField()
+    final_weights = models.BinaryField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"part weights {self.token} wave {self.wave_id}: {self.n}"
+
+
+class _DomainEstimate(_RunResult):
+    """One domain's estimate as `analysis.estimation.estimate_domains` gives it (the columns
+    after region and dimension of ``ESTIMATE_COLUMNS``): the full-instrument estimates and
+    the bridge estimates (`BridgeResult`) store the same fields."""
+
     n = models.PositiveIntegerField()
     n_eff = models.FloatField(null=True)
     estimate = models.FloatField(null=True)
@@ -93,6 +113,15 @@ class EstimateResult(_RunResult):
     df = models.IntegerField(null=True)
     suppressed = models.BooleanField()
     category = models.CharField(max_length=20, blank=True, default="")
+
+    class Meta:
+        abstract = True
+
+
+class EstimateResult(_DomainEstimate):
+    wave = models.ForeignKey("surveys.Wave", on_delete=models.CASCADE, related_name="+")
+    region_code = models.CharField(max_length=20)
+    dimension = models.CharField(max_length=20)
 
     class Meta:
         ordering = ["wave__year", "dimension", "region_code"]

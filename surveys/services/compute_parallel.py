@@ -9,8 +9,9 @@ province at a time. The run is a Celery chord:
    regions' responses (`wave_data(region_ids=...)`), scores, rakes, and returns sufficient
    statistics, not rows: per (region, stratum, PSU) the valid counts and weighted totals of
    every score (`analysis.estimation.domain_totals`), per dimension and for all items the
-   complete cases' count, means and centred cross-products, and the final weights (response
-   id, weight: they are stored by the run);
+   complete cases' count, means and centred cross-products; the final weights (response id,
+   weight: stored by the run) go into a `PartWeights` row of the chord's token, not into the
+   result (they would cross the result backend three times and sit in the body's memory);
 2. **body** (`finish`): `compute_indices(parts=...)`, the ordinary run, in which each wave's
    output is combined from its parts (`WaveParts.output`) instead of being computed from rows:
    estimates of every region and ALL from the combined totals
@@ -40,13 +41,17 @@ from __future__ import annotations
 
 import base64
 import time
+import uuid
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from django.conf import settings
+from django.db import connection
 from django.db.models import Count
+from django.utils import timezone
 from django.utils.translation import gettext_noop as _noop
 
 from analysis import reliability, scoring, weighting
@@ -54,10 +59,13 @@ from analysis.estimation import DomainTotals, combine_totals, domain_totals, est
 from surveys import models as m
 from surveys.language import both
 from surveys.selectors import responses as sel
+from surveys.selectors.weights import pack as pack_weights
 from surveys.services import compute, longitudinal
 
 DEFAULT_SHARDS = 2
 DEFAULT_MIN_RESPONSES = 500_000
+#: `PartWeights` older than this belong to a chord that never reached its body
+STALE_PARTS = timedelta(days=1)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -173,10 +181,34 @@ def plan(wave_ids: list[int], shards: int) -> list[tuple[int, list[int]]]:
 # header: one part
 
 
+def _store_part_weights(token: str, wave_id: int, response_ids: np.ndarray,
+                        weights: np.ndarray) -> int:
+    """One `PartWeights` row (packed like `WaveWeights`); its pk."""
+    ids, packed = pack_weights(response_ids, weights)
+    n = int(response_ids.size)
+    if connection.vendor == "postgresql":
+        # bytea as binary parameters (Django would send hex text in the SQL), as
+        # compute._write_weights does
+        from psycopg import Cursor
+
+        connection.ensure_connection()
+        with Cursor(connection.connection) as cursor:
+            cursor.execute(f"INSERT INTO {m.PartWeights._meta.db_table} (token, wave_id, n, "
+                           "response_ids, final_weights, created_at) "
+                           "VALUES (%s, %s, %s, %b, %b, now()) RETURNING id",
+                           [uuid.UUID(token), wave_id, n, ids, packed])
+            row = cursor.fetchone()
+            assert row is not None
+            return int(row[0])
+    return m.PartWeights.objects.create(token=token, wave_id=wave_id, n=n, response_ids=ids,
+                                        final_weights=packed).pk
+
+
 def province_part(wave_id: int, region_ids: list[int], *, lonely_psu: str = "certainty",
-                  trim: bool = False) -> dict[str, Any]:
+                  trim: bool = False, token: str) -> dict[str, Any]:
     """Score and rake the responses of ``region_ids`` in one wave; their sufficient statistics
-    (JSON-ready: the chord's result backend carries them)."""
+    (JSON-ready: the chord's result backend carries them). The final weights are stored as a
+    `PartWeights` row of the chord's ``token``; the result names it."""
     start = time.perf_counter()
     data = sel.wave_data(wave_id=wave_id, with_respondent=False, region_ids=region_ids)
     out: dict[str, Any] = {"wave": wave_id, "n": data.n, "skip": None}
@@ -207,9 +239,13 @@ def province_part(wave_id: int, region_ids: list[int], *, lonely_psu: str = "cer
     out.update({
         "totals": {"codes": list(totals.codes), "region": totals.region.tolist(),
                    "stratum": totals.stratum.tolist(), "psu": totals.psu.tolist(),
-                   **{k: getattr(totals, k).tolist() for k in ("n", "sw", "sw2", "swy")}},
+                   # float arrays as base64 bytes: a JSON list of ~10^5 floats cost more to
+                   # encode (twice: the task's result and the chord's part) than the part's
+                   # estimation (bench/README.md, national)
+                   **{k: _b64(getattr(totals, k).astype("<f8"))
+                      for k in ("n", "sw", "sw2", "swy")}},
         "blocks": blocks, "items": _Moments.of(keyed).dump(),
-        "ids": _b64(data.response_id.astype("<i8")), "weights": _b64(raked.weights.astype("<f8")),
+        "weights_row": _store_part_weights(token, wave_id, data.response_id, raked.weights),
         "iterations": raked.iterations, "seconds": round(time.perf_counter() - start, 4),
     })
     return out
@@ -249,8 +285,16 @@ class WaveParts:
         if skip:
             raise compute.WaveSkipped(skip)
         with state.timed(f"{year}/combine"):
-            ids = np.concatenate([_unb64(p["ids"], "<i8") for p in parts])
-            weights = np.concatenate([_unb64(p["weights"], "<f8") for p in parts])
+            stored = m.PartWeights.objects.filter(pk__in=[p["weights_row"] for p in parts]) \
+                .values_list("response_ids", "final_weights")
+            pairs = [(np.frombuffer(bytes(i), "<i8"), np.frombuffer(bytes(w), "<f8"))
+                     for i, w in stored]
+            if len(pairs) != len(parts):
+                # Translators: id: bobot bagian provinsi tidak ditemukan, jalankan lagi
+                raise compute.WaveSkipped(both(_noop(
+                    "the province parts' weights are missing, run it again")))
+            ids = np.concatenate([i for i, _ in pairs])
+            weights = np.concatenate([w for _, w in pairs])
             order = np.argsort(ids, kind="stable")
             ids, weights = ids[order], weights[order].astype(np.float64)
             if not np.array_equal(ids, data.response_id):
@@ -262,7 +306,7 @@ class WaveParts:
                 region=np.asarray(p["totals"]["region"], dtype=object),
                 stratum=np.asarray(p["totals"]["stratum"], dtype=object),
                 psu=np.asarray(p["totals"]["psu"], dtype=object),
-                **{k: np.asarray(p["totals"][k], dtype=np.float64).reshape(
+                **{k: _unb64(p["totals"][k], "<f8").astype(np.float64).reshape(
                     -1, len(p["totals"]["codes"])) for k in ("n", "sw", "sw2", "swy")})
                 for p in parts])
         spec = data.spec
@@ -319,10 +363,16 @@ class WaveParts:
 
 
 def finish(results: list[dict[str, Any]], **params: Any) -> m.IndexRun:
-    """The chord's body: the ordinary run over the parts (see the module)."""
+    """The chord's body: the ordinary run over the parts (see the module); the parts'
+    `PartWeights` rows are deleted whatever the run's outcome."""
     parts = WaveParts.of(results)
     shards = params.pop("shards", None)
-    run = compute.compute_indices(parts=parts, **params)
+    token = params.pop("token", None)
+    try:
+        run = compute.compute_indices(parts=parts, **params)
+    finally:
+        if token:
+            m.PartWeights.objects.filter(token=token).delete()
     info = {"tasks": len(results), "shards": shards,
             "part_seconds": sorted((p.get("seconds", 0.0) for p in results), reverse=True)[:5],
             "part_seconds_total": round(sum(p.get("seconds", 0.0) for p in results), 4)}
@@ -349,11 +399,14 @@ def compute_indices_parallel(*, instrument: str | None = None, years: list[int] 
     waves = compute.select_waves(instrument=instrument, years=years, wave_ids=wave_ids)
     shards = int(shards or getattr(settings, "NILAI_COMPUTE_SHARDS", DEFAULT_SHARDS))
     tasks = plan([w.pk for w in waves], shards)
+    # weights a chord that died before its body left behind (a body deletes its own)
+    m.PartWeights.objects.filter(created_at__lt=timezone.now() - STALE_PARTS).delete()
+    token = uuid.uuid4().hex
     options = {"queue": queue} if queue else {}
     params = {"instrument": instrument, "years": years, "wave_ids": wave_ids,
-              "lonely_psu": lonely_psu, "trim": trim, "shards": shards}
+              "lonely_psu": lonely_psu, "trim": trim, "shards": shards, "token": token}
     header = [compute_province_part_task.s(wave_id, regions, lonely_psu=lonely_psu,
-                                           trim=trim).set(**options)
+                                           trim=trim, token=token).set(**options)
               for wave_id, regions in tasks]
     body = compute_indices_finish_task.s(**params).set(**options)
     if not header:  # nothing to split (no responses): the body alone
