@@ -426,3 +426,24 @@ def test_waves_read_ahead_in_a_thread_give_the_same_results(
     assert ahead.input_checksum == in_line.input_checksum
     assert results() == before
     assert {f"{y}/read" for y in YEARS} <= set(ahead.timings)
+
+
+def test_a_series_too_short_for_a_direction_stores_it_blank(survey: None) -> None:
+    """Regions with two waves (the last wave's responses of half the regions removed) have
+    series without a direction (Mann-Kendall needs 3 points) beside regions whose series
+    have one: stored as "" (published blank), never as the text "nan"."""
+    regions = sorted(m.Response.objects.filter(wave__year=YEARS[-1])
+                     .values_list("region__code", flat=True).distinct())
+    short = regions[: len(regions) // 2]
+    m.Response.objects.filter(wave__year=YEARS[-1], region__code__in=short).delete()
+    run = compute_indices()
+    assert run.status == m.RunStatus.SUCCEEDED, run.messages
+    trends = m.TrendResult.objects.filter(run=run)
+    directions = dict(trends.filter(dimension="INDEX").values_list("region_code", "direction"))
+    assert {directions[r] for r in short} == {""}
+    # (a region of the other half may be suppressed in a wave: two points, blank too)
+    longer = {directions[r] for r in regions if r not in short} - {""}
+    assert longer and longer <= {"up", "down", "none"}
+    assert "nan" not in set(trends.values_list("direction", flat=True))
+    text = b"".join(iter_export(table="trends", fmt="csv")).decode()
+    assert "nan" not in text.lower()

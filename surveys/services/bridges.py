@@ -36,6 +36,7 @@ from surveys.language import both
 from surveys.selectors import responses as sel
 from surveys.selectors import weights as wsel
 from surveys.services._rows import db_value
+from surveys.services.bulk import insert_objects
 
 Note = Callable[..., None]
 
@@ -142,6 +143,10 @@ class BridgeStage:
         for inst in self.instruments:
             self.plans[inst.pk] = _plan(inst)
 
+    def needs(self, wave: m.Wave) -> bool:
+        """Whether the wave has bridge estimates to compute (they score its rows)."""
+        return self._needs(wave)
+
     def _needs(self, wave: m.Wave) -> bool:
         plan = self.plans.get(wave.instrument_id)
         if plan is None or wave.year not in plan.waves:
@@ -237,7 +242,7 @@ def write(run: m.IndexRun, stage: BridgeStage) -> dict[str, int]:
                     ci_low=db_value(r["ci_low"]), ci_high=db_value(r["ci_high"]),
                     df=db_value(r["df"]), suppressed=bool(r["suppressed"]),
                     category=r["category"] or ""))
-    return {"bridges": len(m.BridgeResult.objects.bulk_create(objs, batch_size=2000))}
+    return {"bridges": insert_objects(m.BridgeResult, objs)}
 
 
 # --- reading, for the dashboard and the charts ------------------------------------------------

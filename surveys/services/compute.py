@@ -39,7 +39,7 @@ import hashlib
 import logging
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -62,6 +62,7 @@ from surveys.selectors import responses as sel
 from surveys.selectors.weights import pack as packed_weights
 from surveys.services import bridges, evaluation, longitudinal
 from surveys.services._rows import db_value
+from surveys.services.bulk import insert_objects, insert_rows
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +70,6 @@ ALPHA_WARN = 0.70
 ITEM_REST_WARN = 0.30
 #: Per wave: read, score, weights, estimates, reliability, cfa.
 WAVE_STAGES = ("read", "score", "weights", "estimates", "reliability", "cfa")
-BATCH_SIZE = 2000
 _LOCK_KEY = 0x4E494C4149  # "NILAI": one index run writes at a time on PostgreSQL
 
 
@@ -179,9 +179,12 @@ def _read_wave(wave_id: int, *, in_thread: bool = False) -> sel.WaveData:
             connections.close_all()  # this thread's own connections only
 
 
-def _read_waves(state: _RunState, waves: list[m.Wave], *,
-                prefetch: bool = True) -> Iterator[sel.WaveData]:
-    """The waves' data in order, each read while the one before it is analysed.
+def _read_waves(state: _RunState, waves: list[m.Wave], *, prefetch: bool = True,
+                needs_rows: Callable[[m.Wave], bool] | None = None
+                ) -> Iterator[sel.WaveData | None]:
+    """The waves' data in order, each read while the one before it is analysed; None for a
+    wave that ``needs_rows`` says is not to be read (a parallel run's body, whose parts
+    brought everything).
 
     The next wave is read by a background thread on its own database connection (the read is
     mostly database work and numpy, which release the GIL): at a million responses this hid
@@ -191,21 +194,31 @@ def _read_waves(state: _RunState, waves: list[m.Wave], *,
     in line, one after the other (as with ``prefetch=False``). At most two waves' arrays are in
     memory at once.
     """
-    prefetch = prefetch and len(waves) > 1 and not connection.in_atomic_block
+    wanted = [needs_rows is None or needs_rows(wave) for wave in waves]
+    todo = [wave for wave, want in zip(waves, wanted, strict=True) if want]
+    prefetch = prefetch and len(todo) > 1 and not connection.in_atomic_block
     if not prefetch:
-        for wave in waves:
+        for wave, want in zip(waves, wanted, strict=True):
+            if not want:
+                yield None
+                continue
             with state.timed(f"{wave.year}/read"):
                 data = _read_wave(wave.pk)
             yield data
         return
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="nilai-read") as pool:
-        pending = pool.submit(_read_wave, waves[0].pk, in_thread=True)
+        pending = pool.submit(_read_wave, todo[0].pk, in_thread=True)
+        done = 0
         try:
-            for i, wave in enumerate(waves):
+            for wave, want in zip(waves, wanted, strict=True):
+                if not want:
+                    yield None
+                    continue
                 with state.timed(f"{wave.year}/read"):
                     data = pending.result()
-                if i + 1 < len(waves):
-                    pending = pool.submit(_read_wave, waves[i + 1].pk, in_thread=True)
+                done += 1
+                if done < len(todo):
+                    pending = pool.submit(_read_wave, todo[done].pk, in_thread=True)
                 yield data
         finally:
             pending.cancel()
@@ -485,48 +498,49 @@ def _write_tables(state: _RunState, outputs: list[_WaveOutput], instruments: lis
     est_fields = TABLES["estimates"].stored_fields()
     text = {f.name for f in m.EstimateResult._meta.concrete_fields
             if f.get_internal_type() == "CharField"}
-    est_objs = [
-        m.EstimateResult(run=run, wave=o.wave, **{
-            field: (str(v) if v is not None else "") if field in text else v
-            for (_, field), v in zip(est_fields, map(db_value, r), strict=True)})
+    est_columns = [field for _, field in est_fields]
+    est_rows = [
+        (run, o.wave, *((str(v) if v is not None else "") if field in text else v
+                        for field, v in zip(est_columns, map(db_value, r), strict=True)))
         for o in outputs
         for r in o.estimates[[c for c, _ in est_fields]].itertuples(index=False, name=None)
     ]
-    counts["estimates"] = len(m.EstimateResult.objects.bulk_create(est_objs,
-                                                                   batch_size=BATCH_SIZE))
+    counts["estimates"] = insert_rows(m.EstimateResult, ["run", "wave", *est_columns], est_rows)
     rel = [m.ReliabilityResult(run=run, wave=o.wave, **{k: db_value(v) for k, v in row.items()})
            for o in outputs for row in o.reliability]
-    counts["reliability"] = len(m.ReliabilityResult.objects.bulk_create(rel,
-                                                                        batch_size=BATCH_SIZE))
+    counts["reliability"] = insert_objects(m.ReliabilityResult, rel)
     items = [m.ItemResult(run=run, wave=o.wave, **{k: db_value(v) for k, v in row.items()})
              for o in outputs for row in o.items]
-    counts["items"] = len(m.ItemResult.objects.bulk_create(items, batch_size=BATCH_SIZE))
+    counts["items"] = insert_objects(m.ItemResult, items)
     cfas = [m.CfaResult(run=run, wave=o.wave, **{k: db_value(v) for k, v in o.cfa.items()})
             for o in outputs if o.cfa is not None]
-    counts["cfa"] = len(m.CfaResult.objects.bulk_create(cfas, batch_size=BATCH_SIZE))
+    counts["cfa"] = insert_objects(m.CfaResult, cfas)
 
     trend_objs: list[m.TrendResult] = []
-    change_objs: list[m.ChangeResult] = []
+    n_changes = 0
     for instrument in instruments:
         trend_df, change_df = cross[instrument.pk]
         for r in trend_df.to_dict("records"):
             trend_objs.append(m.TrendResult(
                 run=run, instrument=instrument, region_code=str(r.pop("region")),
-                direction=r.pop("direction") or "",
+                # no direction (a series too short): blank, which the publish path shows
+                # as empty; a NaN here was stored as the text "nan"
+                direction=d if isinstance(d := r.pop("direction"), str) else "",
                 **{k: db_value(v) for k, v in r.items()}))
-        for r in change_df.to_dict("records"):
-            change_objs.append(m.ChangeResult(
-                run=run, instrument=instrument, region_code=str(r.pop("region")),
-                **{k: db_value(v) for k, v in r.items()}))
-    counts["trends"] = len(m.TrendResult.objects.bulk_create(trend_objs, batch_size=BATCH_SIZE))
-    counts["changes"] = len(m.ChangeResult.objects.bulk_create(change_objs,
-                                                               batch_size=BATCH_SIZE))
+        if len(change_df):  # rows as tuples: no model instance per row (issue 15)
+            other = [c for c in change_df.columns if c != "region"]
+            n_changes += insert_rows(
+                m.ChangeResult, ["run", "instrument", "region_code", *other],
+                ((run, instrument, str(region), *map(db_value, rest)) for region, *rest
+                 in change_df[["region", *other]].itertuples(index=False, name=None)))
+    counts["trends"] = insert_objects(m.TrendResult, trend_objs)
+    counts["changes"] = n_changes
     indicators = {i.code: i for i in m.Indicator.objects.all()}
     if proxy is not None:
         objs = [m.ProxyValidationResult(run=run, indicator=indicators[r.pop("indicator")],
                                         **{k: db_value(v) for k, v in r.items()})
                 for r in proxy.to_dict("records")]
-        counts["proxy_validation"] = len(m.ProxyValidationResult.objects.bulk_create(objs))
+        counts["proxy_validation"] = insert_objects(m.ProxyValidationResult, objs)
     if achieve is not None:
         if (achieve["indicator"] == m.INDEX_CODE).any() and m.INDEX_CODE not in indicators:
             indicators[m.INDEX_CODE] = m.Indicator.objects.index()
@@ -534,8 +548,7 @@ def _write_tables(state: _RunState, outputs: list[_WaveOutput], instruments: lis
                                     region_code=str(r.pop("region")),
                                     **{k: db_value(v) for k, v in r.items()})
                 for r in achieve.to_dict("records")]
-        counts["achievements"] = len(m.AchievementResult.objects.bulk_create(
-            objs, batch_size=BATCH_SIZE))
+        counts["achievements"] = insert_objects(m.AchievementResult, objs)
     return counts
 
 
@@ -614,8 +627,11 @@ def compute_indices(*, instrument: str | None = None, years: Sequence[int] | Non
             with state.timed("bridges"):
                 bridge_stage = bridges.BridgeStage(instruments, note=state.note,
                                                    lonely_psu=lonely_psu)
-            for wave, data in zip(waves, _read_waves(state, waves, prefetch=prefetch),
-                                  strict=True):
+            # a parallel run's body reads only the waves its parts cannot stand in for
+            needs_rows = None if parts is None else \
+                (lambda w: parts.needs_rows(w) or bridge_stage.needs(w))
+            for wave, data in zip(waves, _read_waves(state, waves, prefetch=prefetch,
+                                                     needs_rows=needs_rows), strict=True):
                 bar.set_postfix_str(f"{wave.instrument.code} {wave.year}")
                 try:
                     compute_wave = _compute_wave if parts is None else parts.output
@@ -628,8 +644,9 @@ def compute_indices(*, instrument: str | None = None, years: Sequence[int] | Non
                 covered.append(wave.pk)
                 if out is not None:
                     outputs.append(out)
-                    with state.timed("bridges"):  # linked-item estimates (issue 12 part 2)
-                        bridge_stage.add(out.wave, data, out.weights)
+                    if data is not None:
+                        with state.timed("bridges"):  # linked-item estimates (issue 12 pt 2)
+                            bridge_stage.add(out.wave, data, out.weights)
                     if out.panel is not None:
                         with state.timed("panels"):
                             panel_stage.add(out.panel)

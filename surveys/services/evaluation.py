@@ -16,6 +16,7 @@ from analysis import programmes as prog
 from analysis import sae
 from surveys import models as m
 from surveys.services._rows import db_value
+from surveys.services.bulk import insert_objects
 
 
 @dataclass
@@ -81,7 +82,7 @@ def write(run: m.IndexRun, result: Evaluation, instrument: m.Instrument) -> dict
             covariate=covariate if isinstance(covariate, str) else "",
             **{k: db_value(v) for k, v in row.items()}))
     return {
-        "programme_effects": len(m.ProgrammeEffectResult.objects.bulk_create(effects)),
-        "programme_types": len(m.ProgrammeTypeResult.objects.bulk_create(types)),
-        "sae": len(m.SmallAreaResult.objects.bulk_create(small, batch_size=1000)),
+        "programme_effects": insert_objects(m.ProgrammeEffectResult, effects),
+        "programme_types": insert_objects(m.ProgrammeTypeResult, types),
+        "sae": insert_objects(m.SmallAreaResult, small),
     }

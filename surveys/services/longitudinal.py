@@ -41,6 +41,7 @@ from surveys import models as m
 from surveys.language import both, in_language
 from surveys.selectors import responses as sel
 from surveys.services._rows import db_value
+from surveys.services.bulk import insert_objects, insert_rows
 
 Note = Callable[..., None]
 
@@ -293,7 +294,7 @@ def write(run: m.IndexRun, *, covered: list[int], instruments: list[m.Instrument
         inv_objs += [m.InvarianceResult(run=run, instrument_id=version.instrument_id,
                                         version=version, **{k: db_value(v) for k, v in r.items()})
                      for r in rows]
-    ret_objs, change_objs = [], []
+    n_retention = n_changes = 0  # rows as tuples: no model instance per row (issue 15)
     for wave_id, (before, ret, change) in panel.tables.items():
         wave = waves[wave_id]
         same = before.version_id == wave.version_id
@@ -305,24 +306,31 @@ def write(run: m.IndexRun, *, covered: list[int], instruments: list[m.Instrument
                                 & (cross_df["to_wave"] == wave.year)]
             lookup = {(str(r["region"]), str(r["dimension"])): r
                       for r in sel_rows.to_dict("records")}
-        for r in ret.to_dict("records"):
-            ret_objs.append(m.RetentionResult(
-                run=run, wave_id=wave_id, previous_wave=before.year,
-                region_code=str(r.pop("region")), **{k: db_value(v) for k, v in r.items()}))
-        for r in change.to_dict("records"):
-            region = str(r.pop("region"))
-            xs = lookup.get((region, str(r["dimension"])), {})
-            change_objs.append(m.PanelChangeResult(
-                run=run, wave_id=wave_id, previous_wave=before.year, region_code=region,
-                cross_delta=db_value(xs.get("delta")), cross_se=db_value(xs.get("se")),
-                cross_significant=db_value(xs.get("significant")), comparability=comparability,
-                **{k: db_value(v) for k, v in r.items()}))
+        if len(ret):
+            other = [c for c in ret.columns if c != "region"]
+            n_retention += insert_rows(
+                m.RetentionResult, ["run", "wave_id", "previous_wave", "region_code", *other],
+                ((run, wave_id, before.year, str(region), *map(db_value, rest))
+                 for region, *rest in ret[["region", *other]].itertuples(index=False, name=None)))
+        if len(change):
+            other = [c for c in change.columns if c != "region"]
+            dim = other.index("dimension")
+            rows = []
+            for region, *rest in change[["region", *other]].itertuples(index=False, name=None):
+                region = str(region)
+                xs = lookup.get((region, str(rest[dim])), {})
+                rows.append((run, wave_id, before.year, region, db_value(xs.get("delta")),
+                             db_value(xs.get("se")), db_value(xs.get("significant")),
+                             comparability, *map(db_value, rest)))
+            n_changes += insert_rows(
+                m.PanelChangeResult,
+                ["run", "wave_id", "previous_wave", "region_code", "cross_delta", "cross_se",
+                 "cross_significant", "comparability", *other], rows)
     return {
-        "wave_moments": len(m.WaveMoments.objects.bulk_create(moment_objs)),
-        "invariance": len(m.InvarianceResult.objects.bulk_create(inv_objs)),
-        "retention": len(m.RetentionResult.objects.bulk_create(ret_objs, batch_size=2000)),
-        "panel_changes": len(m.PanelChangeResult.objects.bulk_create(change_objs,
-                                                                     batch_size=2000)),
+        "wave_moments": insert_objects(m.WaveMoments, moment_objs),
+        "invariance": insert_objects(m.InvarianceResult, inv_objs),
+        "retention": n_retention,
+        "panel_changes": n_changes,
     }
 
 
