@@ -162,7 +162,7 @@ def _assert_same_results(single: m.IndexRun, stored: dict[str, pd.DataFrame],
     assert parallel.input_checksum == single.input_checksum
     assert parallel.parameters["rows"] == single.parameters["rows"]
     assert parallel.parameters["parallel"]["tasks"] >= 3
-    assert not m.PartWeights.objects.exists()  # the body deleted the parts' weights
+    assert not m.RunPart.objects.exists()  # the body deleted the parts' rows
     assert [msg["message"] for msg in parallel.messages] == \
         [msg["message"] for msg in single.messages]
     a, b = stored, _stored(parallel)
@@ -190,6 +190,9 @@ def test_parallel_run_equals_single_process_eager(tmp_path):
     result = compute_indices_parallel_eager(shards=2)
     parallel = m.IndexRun.objects.get(pk=result["run"])
     _assert_same_results(single, stored, parallel)
+    # the body read no wave: weights, panel arrays and the checksum came from the parts
+    assert not [k for k in parallel.timings if k.endswith("/read")]
+    assert [k for k in single.timings if k.endswith("/read")]
     for wave_id, before in weights_single.items():
         after = wave_weights(wave_id)
         np.testing.assert_array_equal(after.response_ids, before.response_ids)
@@ -221,7 +224,7 @@ def test_parallel_run_equals_single_process_eager(tmp_path):
 
 @pytest.mark.django_db
 def test_part_weights_are_deleted_by_a_failed_body_and_when_stale(tmp_path):
-    """The parts' weights travel through `PartWeights` rows of the chord's token: a body that
+    """The parts' weights travel through `RunPart` rows of the chord's token: a body that
     fails deletes its own, and queueing a chord deletes rows older than a day (a chord that
     died before its body)."""
     from datetime import timedelta
@@ -232,24 +235,24 @@ def test_part_weights_are_deleted_by_a_failed_body_and_when_stale(tmp_path):
     wave = m.Wave.objects.order_by("year").first()
     ids = m.Response.objects.filter(wave=wave).order_by("pk").values_list("pk", flat=True)[:5]
     token = "0" * 31 + "1"
-    row = compute_parallel._store_part_weights(token, wave.pk, np.array(ids, dtype=np.int64),
-                                               np.linspace(1.0, 2.0, 5))
-    stored = m.PartWeights.objects.get(pk=row)
+    row = compute_parallel._store_part(token, wave.pk, np.array(ids, dtype=np.int64),
+                                        np.linspace(1.0, 2.0, 5), b"")
+    stored = m.RunPart.objects.get(pk=row)
     assert stored.n == 5
     np.testing.assert_array_equal(np.frombuffer(bytes(stored.final_weights), "<f8"),
                                   np.linspace(1.0, 2.0, 5))
     with pytest.raises(ComputeError):
         compute_parallel.finish([], token=token, instrument="NO-SUCH-INSTRUMENT")
-    assert not m.PartWeights.objects.exists()
+    assert not m.RunPart.objects.exists()
 
-    old = compute_parallel._store_part_weights(token, wave.pk, np.array(ids, dtype=np.int64),
-                                               np.ones(5))
-    m.PartWeights.objects.filter(pk=old).update(created_at=timezone.now() - timedelta(days=2))
+    old = compute_parallel._store_part(token, wave.pk, np.array(ids, dtype=np.int64),
+                                        np.ones(5), b"")
+    m.RunPart.objects.filter(pk=old).update(created_at=timezone.now() - timedelta(days=2))
     # a chord that dies before its body: its rows stay, the next chord deletes the stale one
     with mock.patch("celery.chord") as chord:
         compute_parallel.compute_indices_parallel(shards=2)
     assert chord.called
-    assert not m.PartWeights.objects.filter(pk=old).exists()
+    assert not m.RunPart.objects.filter(pk=old).exists()
 
 
 def compute_indices_parallel_eager(**kwargs):
@@ -277,3 +280,26 @@ def test_parallel_run_on_a_celery_worker_through_redis(tmp_path):
         parallel = worker.wait(finished, timeout=180)
     assert parallel is not None, worker.output
     _assert_same_results(single, stored, parallel)
+
+
+@pytest.mark.django_db
+def test_parallel_run_with_a_version_switch_reads_the_bridged_waves(settings):
+    """Waves with bridge estimates to compute (a version switch: the bridges score their
+    rows) are read by the body, checked against the parts' digests, and give the same bridge
+    estimates, trends and panel tables as one process."""
+    from tests.test_instrument_versions import _world
+
+    _world(settings)
+    single = compute_indices(instrument="IINP")
+    stored = _stored(single)
+    bridges_single = pd.DataFrame(m.BridgeResult.objects.values()).drop(
+        columns=["id", "run_id"]).sort_values(["wave_id", "region_code", "dimension", "series"])
+    assert len(bridges_single) > 0
+    result = compute_indices_parallel_eager(instrument="IINP", shards=2)
+    parallel = m.IndexRun.objects.get(pk=result["run"])
+    _assert_same_results(single, stored, parallel)
+    assert [k for k in parallel.timings if k.endswith("/read")]  # the bridged waves
+    bridges_parallel = pd.DataFrame(m.BridgeResult.objects.values()).drop(
+        columns=["id", "run_id"]).sort_values(["wave_id", "region_code", "dimension", "series"])
+    pd.testing.assert_frame_equal(bridges_parallel.reset_index(drop=True),
+                                  bridges_single.reset_index(drop=True), rtol=1e-9)

@@ -20,9 +20,9 @@ from .results import (
     EstimateResult,
     IndexRun,
     ItemResult,
-    PartWeights,
     ProxyValidationResult,
     ReliabilityResult,
+    RunPart,
     RunStatus,
     TrendResult,
     WaveWeights,
@@ -33,9 +33,9 @@ __all__ = [
     "ALL_REGIONS", "ANSWER_MISSING", "INDEX_CODE", "OVERALL",
     "AchievementResult", "AgeGroup", "CfaResult", "ChangeResult", "Dimension", "EstimateResult",
     "Facet", "IndexRun", "Indicator", "IndicatorLevel", "IndicatorValue", "Instrument",
-    "InstrumentVersion", "Item", "ItemResult", "PartWeights", "Polarity", "PopulationMargin",
+    "InstrumentVersion", "Item", "ItemResult", "Polarity", "PopulationMargin",
     "ProxyValidationResult", "Region", "RegionLevel", "ReliabilityResult", "Respondent",
-    "Response", "ResponseSource", "ResponseStatus", "RunStatus", "Sex", "Target",
+    "Response", "ResponseSource", "ResponseStatus", "RunPart", "RunStatus", "Sex", "Target",
     "TrendResult", "Wave", "WaveStatus", "WaveWeights",
 ]
 

@@ -80,23 +80,26 @@ class WaveWeights(_RunResult):
         return f"weights of wave {self.wave_id}: {self.n} responses"
 
 
-class PartWeights(models.Model):
-    """The final weights of one province task of a parallel index run (`surveys.services.
-    compute_parallel`), packed like `WaveWeights`, held until the chord's body has stored the
-    run's `WaveWeights`; the body deletes its rows (``token``: one per chord), and a later
-    chord deletes rows a failed one left behind. They travel through the database, not the
-    result backend: 16 bytes a response as base64 JSON went through Redis three times (part
-    result, chord part, body message) and sat in the body's memory all waves at once."""
+class RunPart(models.Model):
+    """What one province task of a parallel index run (`surveys.services.compute_parallel`)
+    leaves for the chord's body besides its sufficient statistics: its responses' final
+    weights, packed like `WaveWeights`, and the per-response arrays the panel stage pairs
+    across waves (``panel``: an ``.npz`` of respondent ids, scores and the design columns as
+    codes). Held until the body has used them; the body deletes its rows (``token``: one per
+    chord), and a later chord deletes rows a failed one left behind. They travel through the
+    database, not the result backend: as base64 JSON they went through Redis three times
+    (part result, chord part, body message) and sat in the body's memory all waves at once."""
 
     token = models.UUIDField(db_index=True)
     wave = models.ForeignKey("surveys.Wave", on_delete=models.CASCADE, related_name="+")
     n = models.PositiveIntegerField()
     response_ids = models.BinaryField()
     final_weights = models.BinaryField()
+    panel = models.BinaryField()
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
-        return f"part weights {self.token} wave {self.wave_id}: {self.n}"
+        return f"run part {self.token} wave {self.wave_id}: {self.n}"
 
 
 class _DomainEstimate(_RunResult):

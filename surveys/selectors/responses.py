@@ -27,14 +27,16 @@ answers          float64 (n, p)  raw answers 1..K, NaN = missing; columns in
 spec             InstrumentSpec  scale, min_valid_share, dimensions (codes, weights, items,
                                  reverse flags) of the wave's instrument version
 checksum         str             SHA-256 of everything read (design columns, weights, answer
-                                 bytes, the version's checksum): the input fingerprint of a run
+                                 bytes, the version's checksum): the input fingerprint of a run;
+                                 built from a digest per region (`wave_checksum`), so province
+                                 tasks' digests combine to it
 ===============  ==============  ==========================================================
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -181,6 +183,8 @@ class WaveData:
     base_weight: np.ndarray
     answers: np.ndarray
     checksum: str
+    #: region pk -> digest of its rows; `wave_checksum` combines them into ``checksum``
+    region_digests: dict[int, str] = field(default_factory=dict)
     #: the Respondent row id (panel member) of each response, int64: pairs waves without keys
     respondent_id: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
 
@@ -457,14 +461,7 @@ def wave_data(*, wave_id: int, layout: VersionLayout | None = None,
         cols = _read_sqlite(wave_id, layout, with_respondent, connection, region_ids)
     if cols is None:
         cols = _read_cursor(wave_id, layout, with_respondent, region_ids)
-    digest = hashlib.sha256()
-    digest.update(f"wave {wave.instrument.code} {wave.year} v{wave.version_id} "
-                  f"{layout.checksum}\n".encode())
-    for values in (cols.sex, cols.age, cols.stratum, cols.psu):
-        digest.update("\x1f".join(values.tolist()).encode())
-        digest.update(b"\x1e")
-    for arr in (cols.ids, cols.region_id, cols.weight, cols.raw):
-        digest.update(np.ascontiguousarray(arr).tobytes())
+    digests = _region_digests(cols)
     regions = dict(Region.objects.values_list("id", "code"))
     uniq, inverse = np.unique(cols.region_id, return_inverse=True)
     region_code = np.array([regions[i] for i in uniq.tolist()], dtype=object)[inverse] \
@@ -485,10 +482,43 @@ def wave_data(*, wave_id: int, layout: VersionLayout | None = None,
         psu=cols.psu,
         base_weight=cols.weight.astype(np.float64, copy=False),
         answers=answers,
-        checksum=digest.hexdigest(),
+        checksum=wave_checksum(wave, layout, digests),
+        region_digests=digests,
         respondent_id=(cols.respondent_id.astype(np.int64, copy=False)
                        if cols.respondent_id is not None else np.full(n, -1, dtype=np.int64)),
     )
+
+
+def _region_digests(cols: _Columns) -> dict[int, str]:
+    """Region pk -> SHA-256 of that region's rows (in response id order): the design columns
+    as unit-separated text, then the ids, region ids, base weights and answer bytes."""
+    order = np.argsort(cols.region_id, kind="stable")  # id order kept within a region
+    regions = cols.region_id[order]
+    bounds = np.r_[0, np.flatnonzero(np.diff(regions)) + 1, regions.size] if regions.size \
+        else np.zeros(1, dtype=np.intp)
+    out: dict[int, str] = {}
+    for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
+        rows = order[lo:hi]
+        digest = hashlib.sha256()
+        for values in (cols.sex, cols.age, cols.stratum, cols.psu):
+            digest.update("\x1f".join(values[rows].tolist()).encode())
+            digest.update(b"\x1e")
+        for arr in (cols.ids, cols.region_id, cols.weight, cols.raw):
+            digest.update(np.ascontiguousarray(arr[rows]).tobytes())
+        out[int(regions[lo])] = digest.hexdigest()
+    return out
+
+
+def wave_checksum(wave: Wave, layout: VersionLayout, region_digests: Mapping[int, str]) -> str:
+    """`WaveData.checksum` from its regions' digests (`WaveData.region_digests`), so that
+    the digests of disjoint sets of regions - the province tasks of a parallel index run -
+    combine to the checksum of the whole wave without its rows."""
+    digest = hashlib.sha256()
+    digest.update(f"wave {wave.instrument.code} {wave.year} v{wave.version_id} "
+                  f"{layout.checksum}\n".encode())
+    for region in sorted(region_digests):
+        digest.update(f"{region}:{region_digests[region]}\n".encode())
+    return digest.hexdigest()
 
 
 def population_frame(*, year: int | None = None) -> pd.DataFrame:

@@ -10,8 +10,9 @@ province at a time. The run is a Celery chord:
    statistics, not rows: per (region, stratum, PSU) the valid counts and weighted totals of
    every score (`analysis.estimation.domain_totals`), per dimension and for all items the
    complete cases' count, means and centred cross-products; the final weights (response id,
-   weight: stored by the run) go into a `PartWeights` row of the chord's token, not into the
-   result (they would cross the result backend three times and sit in the body's memory);
+   weight: stored by the run) and the per-response arrays of the panel stage go into a
+   `RunPart` row of the chord's token, not into the result (they would cross the result
+   backend three times and sit in the body's memory);
 2. **body** (`finish`): `compute_indices(parts=...)`, the ordinary run, in which each wave's
    output is combined from its parts (`WaveParts.output`) instead of being computed from rows:
    estimates of every region and ALL from the combined totals
@@ -40,6 +41,7 @@ read the waves' rows more times).
 from __future__ import annotations
 
 import base64
+import io
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -64,7 +66,7 @@ from surveys.services import compute, longitudinal
 
 DEFAULT_SHARDS = 2
 DEFAULT_MIN_RESPONSES = 500_000
-#: `PartWeights` older than this belong to a chord that never reached its body
+#: `RunPart` rows older than this belong to a chord that never reached its body
 STALE_PARTS = timedelta(days=1)
 
 
@@ -181,9 +183,55 @@ def plan(wave_ids: list[int], shards: int) -> list[tuple[int, list[int]]]:
 # header: one part
 
 
-def _store_part_weights(token: str, wave_id: int, response_ids: np.ndarray,
-                        weights: np.ndarray) -> int:
-    """One `PartWeights` row (packed like `WaveWeights`); its pk."""
+#: the design columns a part stores for the panel stage, as codes + labels
+_PANEL_LABELS = ("region", "sex", "age_group", "stratum", "psu")
+
+
+def _pack_panel(data: sel.WaveData, scores: scoring.ScoreResult) -> bytes:
+    """The arrays `longitudinal.panel_wave` takes from a wave's rows, as ``.npz`` bytes: the
+    respondent ids, the scores (dimensions then INDEX) and each design column as int32 codes
+    plus its labels (no pickle, no Python object per row)."""
+    arrays: dict[str, np.ndarray] = {
+        "respondent": data.respondent_id.astype("<i8"),
+        "scores": np.column_stack([scores.dimensions, scores.index]).astype("<f8"),
+        "codes": np.array(scores.all_codes, dtype=str),
+    }
+    for name in _PANEL_LABELS:
+        codes, labels = pd.factorize(getattr(data, name))
+        arrays[f"{name}_code"] = codes.astype("<i4")
+        arrays[f"{name}_label"] = np.asarray(labels, dtype=str)
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
+
+
+def _unpack_panel(blob: bytes) -> dict[str, np.ndarray]:
+    """`_pack_panel`'s arrays; design columns as object arrays of shared label strings."""
+    with np.load(io.BytesIO(blob), allow_pickle=False) as z:
+        out = {"respondent": z["respondent"].astype(np.int64), "scores": z["scores"],
+               "codes": z["codes"]}
+        for name in _PANEL_LABELS:
+            labels = np.array(z[f"{name}_label"].tolist(), dtype=object)
+            out[name] = labels[z[f"{name}_code"]]
+    return out
+
+
+def _panel_wave(wave: m.Wave, parts: list[dict[str, np.ndarray]], order: np.ndarray,
+                weights: np.ndarray) -> longitudinal.PanelWave:
+    """`longitudinal.panel_wave` of the whole wave from its parts' `_unpack_panel` arrays;
+    ``order`` puts the parts' rows, concatenated, in response id order (as a read would)."""
+    def column(name: str) -> np.ndarray:
+        return np.concatenate([a[name] for a in parts])[order]
+    return longitudinal.PanelWave(
+        wave=wave, respondent=column("respondent"), region=column("region"), sex=column("sex"),
+        age_group=column("age_group"), stratum=column("stratum"), psu=column("psu"),
+        codes=tuple(str(c) for c in parts[0]["codes"]), scores=column("scores"),
+        weights=weights)
+
+
+def _store_part(token: str, wave_id: int, response_ids: np.ndarray, weights: np.ndarray,
+                panel: bytes) -> int:
+    """One `RunPart` row (weights packed like `WaveWeights`, the panel arrays); its pk."""
     ids, packed = pack_weights(response_ids, weights)
     n = int(response_ids.size)
     if connection.vendor == "postgresql":
@@ -193,25 +241,27 @@ def _store_part_weights(token: str, wave_id: int, response_ids: np.ndarray,
 
         connection.ensure_connection()
         with Cursor(connection.connection) as cursor:
-            cursor.execute(f"INSERT INTO {m.PartWeights._meta.db_table} (token, wave_id, n, "
-                           "response_ids, final_weights, created_at) "
-                           "VALUES (%s, %s, %s, %b, %b, now()) RETURNING id",
-                           [uuid.UUID(token), wave_id, n, ids, packed])
+            cursor.execute(f"INSERT INTO {m.RunPart._meta.db_table} (token, wave_id, n, "
+                           "response_ids, final_weights, panel, created_at) "
+                           "VALUES (%s, %s, %s, %b, %b, %b, now()) RETURNING id",
+                           [uuid.UUID(token), wave_id, n, ids, packed, panel])
             row = cursor.fetchone()
             assert row is not None
             return int(row[0])
-    return m.PartWeights.objects.create(token=token, wave_id=wave_id, n=n, response_ids=ids,
-                                        final_weights=packed).pk
+    return m.RunPart.objects.create(token=token, wave_id=wave_id, n=n, response_ids=ids,
+                                    final_weights=packed, panel=panel).pk
 
 
 def province_part(wave_id: int, region_ids: list[int], *, lonely_psu: str = "certainty",
                   trim: bool = False, token: str) -> dict[str, Any]:
     """Score and rake the responses of ``region_ids`` in one wave; their sufficient statistics
-    (JSON-ready: the chord's result backend carries them). The final weights are stored as a
-    `PartWeights` row of the chord's ``token``; the result names it."""
+    (JSON-ready: the chord's result backend carries them) and its regions' digests (the wave's
+    checksum, `sel.wave_checksum`). The final weights and the panel stage's arrays are stored
+    as a `RunPart` row of the chord's ``token``; the result names it."""
     start = time.perf_counter()
     data = sel.wave_data(wave_id=wave_id, with_respondent=False, region_ids=region_ids)
-    out: dict[str, Any] = {"wave": wave_id, "n": data.n, "skip": None}
+    out: dict[str, Any] = {"wave": wave_id, "n": data.n, "skip": None,
+                           "digests": {str(k): v for k, v in data.region_digests.items()}}
     if data.n == 0:
         return out
     spec = data.spec
@@ -245,7 +295,8 @@ def province_part(wave_id: int, region_ids: list[int], *, lonely_psu: str = "cer
                    **{k: _b64(getattr(totals, k).astype("<f8"))
                       for k in ("n", "sw", "sw2", "swy")}},
         "blocks": blocks, "items": _Moments.of(keyed).dump(),
-        "weights_row": _store_part_weights(token, wave_id, data.response_id, raked.weights),
+        "row": _store_part(token, wave_id, data.response_id, raked.weights,
+                           _pack_panel(data, scores)),
         "iterations": raked.iterations, "seconds": round(time.perf_counter() - start, 4),
     })
     return out
@@ -268,15 +319,32 @@ class WaveParts:
             parts.by_wave.setdefault(int(r["wave"]), []).append(r)
         return parts
 
-    def output(self, state: Any, wave: m.Wave, data: sel.WaveData, population: pd.DataFrame,
-               *, lonely_psu: str, trim: bool, tick: Any) -> Any:
+    def needs_rows(self, wave: m.Wave) -> bool:
+        """Whether the body must read the wave's rows: only when no part has any (the
+        single-process path then clears or skips the wave); everything else comes from the
+        parts (the version bridges, which score linked items, read rows of their own)."""
+        return not any(p["n"] for p in self.by_wave.get(wave.pk, []))
+
+    def output(self, state: Any, wave: m.Wave, data: sel.WaveData | None,
+               population: pd.DataFrame, *, lonely_psu: str, trim: bool, tick: Any) -> Any:
+        """The wave's `compute._WaveOutput` from its parts; ``data``: the wave's rows when the
+        run read them (`needs_rows`, or the bridges), else None."""
         parts = [p for p in self.by_wave.get(wave.pk, []) if p["n"]]
-        if data.n == 0 or not parts:
+        if not parts or (data is not None and data.n == 0):
             # nothing to combine: the single-process path clears or skips the wave as usual
+            if data is None:
+                data = compute._read_wave(wave.pk)
             return compute._compute_wave(state, wave, data, population, lonely_psu=lonely_psu,
                                          trim=trim, tick=tick)
         year, label = wave.year, f"{wave.instrument.code} {wave.year}"
-        state.digest.update(data.checksum.encode())
+        layout = data.layout if data is not None else sel.version_layout(wave.version)
+        digests = {int(k): v for p in parts for k, v in p["digests"].items()}
+        checksum = sel.wave_checksum(wave, layout, digests)
+        if data is not None and data.checksum != checksum:
+            # Translators: id: respons berubah selama perhitungan, jalankan lagi
+            raise compute.WaveSkipped(both(_noop(
+                "responses changed while the run computed, run it again")))
+        state.digest.update(checksum.encode())
         if population[population["year"] == year].empty:
             raise compute.WaveSkipped(
                 f"tidak ada marginal penduduk tahun {year} (load_population) / "
@@ -285,22 +353,18 @@ class WaveParts:
         if skip:
             raise compute.WaveSkipped(skip)
         with state.timed(f"{year}/combine"):
-            stored = m.PartWeights.objects.filter(pk__in=[p["weights_row"] for p in parts]) \
-                .values_list("response_ids", "final_weights")
-            pairs = [(np.frombuffer(bytes(i), "<i8"), np.frombuffer(bytes(w), "<f8"))
-                     for i, w in stored]
-            if len(pairs) != len(parts):
-                # Translators: id: bobot bagian provinsi tidak ditemukan, jalankan lagi
+            stored = list(m.RunPart.objects.filter(pk__in=[p["row"] for p in parts])
+                          .values_list("response_ids", "final_weights", "panel"))
+            if len(stored) != len(parts):
+                # Translators: id: bagian provinsi tidak ditemukan, jalankan lagi
                 raise compute.WaveSkipped(both(_noop(
-                    "the province parts' weights are missing, run it again")))
-            ids = np.concatenate([i for i, _ in pairs])
-            weights = np.concatenate([w for _, w in pairs])
+                    "the province parts' rows are missing, run it again")))
+            ids = np.concatenate([np.frombuffer(bytes(i), "<i8") for i, _, _ in stored])
+            weights = np.concatenate([np.frombuffer(bytes(w), "<f8") for _, w, _ in stored])
             order = np.argsort(ids, kind="stable")
-            ids, weights = ids[order], weights[order].astype(np.float64)
-            if not np.array_equal(ids, data.response_id):
-                # Translators: id: respons berubah selama perhitungan, jalankan lagi
-                raise compute.WaveSkipped(both(_noop(
-                    "responses changed while the run computed, run it again")))
+            ids, weights = ids[order].astype(np.int64), weights[order].astype(np.float64)
+            panel_arrays = [_unpack_panel(bytes(blob)) for _, _, blob in stored]
+            del stored
             totals = combine_totals([DomainTotals(
                 codes=tuple(p["totals"]["codes"]),
                 region=np.asarray(p["totals"]["region"], dtype=object),
@@ -309,7 +373,7 @@ class WaveParts:
                 **{k: _unb64(p["totals"][k], "<f8").astype(np.float64).reshape(
                     -1, len(p["totals"]["codes"])) for k in ("n", "sw", "sw2", "swy")})
                 for p in parts])
-        spec = data.spec
+        spec = layout.spec
         for _ in range(2):  # score, weights (done by the parts)
             tick()
         with state.timed(f"{year}/estimates"):
@@ -353,18 +417,18 @@ class WaveParts:
             year, wave.version_id, tuple(spec.item_codes), items.n,
             items.mean if items.n else np.full(len(spec.item_codes), np.nan),
             cov_n)
-        with state.timed(f"{year}/panel"):  # pairs rows: scored again here
-            scores = scoring.score(data.answers, spec)
-            panel = longitudinal.panel_wave(wave, data, scores, weights)
+        with state.timed(f"{year}/panel"):
+            panel = _panel_wave(wave, panel_arrays, order, weights)
+            del panel_arrays
         tick()
-        return compute._WaveOutput(wave=wave, response_ids=data.response_id, weights=weights,
+        return compute._WaveOutput(wave=wave, response_ids=ids, weights=weights,
                                    estimates=est, reliability=rel_rows, items=item_rows,
                                    cfa=cfa_row, panel=panel, moments=moments)
 
 
 def finish(results: list[dict[str, Any]], **params: Any) -> m.IndexRun:
     """The chord's body: the ordinary run over the parts (see the module); the parts'
-    `PartWeights` rows are deleted whatever the run's outcome."""
+    `RunPart` rows are deleted whatever the run's outcome."""
     parts = WaveParts.of(results)
     shards = params.pop("shards", None)
     token = params.pop("token", None)
@@ -372,7 +436,7 @@ def finish(results: list[dict[str, Any]], **params: Any) -> m.IndexRun:
         run = compute.compute_indices(parts=parts, **params)
     finally:
         if token:
-            m.PartWeights.objects.filter(token=token).delete()
+            m.RunPart.objects.filter(token=token).delete()
     info = {"tasks": len(results), "shards": shards,
             "part_seconds": sorted((p.get("seconds", 0.0) for p in results), reverse=True)[:5],
             "part_seconds_total": round(sum(p.get("seconds", 0.0) for p in results), 4)}
@@ -400,7 +464,7 @@ def compute_indices_parallel(*, instrument: str | None = None, years: list[int] 
     shards = int(shards or getattr(settings, "NILAI_COMPUTE_SHARDS", DEFAULT_SHARDS))
     tasks = plan([w.pk for w in waves], shards)
     # weights a chord that died before its body left behind (a body deletes its own)
-    m.PartWeights.objects.filter(created_at__lt=timezone.now() - STALE_PARTS).delete()
+    m.RunPart.objects.filter(created_at__lt=timezone.now() - STALE_PARTS).delete()
     token = uuid.uuid4().hex
     options = {"queue": queue} if queue else {}
     params = {"instrument": instrument, "years": years, "wave_ids": wave_ids,
