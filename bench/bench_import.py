@@ -1,6 +1,7 @@
 """Benchmark: import_responses of a 1,000,000-row responses CSV on SQLite and PostgreSQL.
 
-    .venv/bin/python bench/bench_import.py [--rows 1000000] [--skip-postgres]
+    .venv/bin/python bench/bench_import.py [--rows 1000000] [--skip-postgres] [--skip-sqlite]
+        [--pg-db nilai_bench] [--index-floor]
 
 Generates (once, cached in /tmp) a seeded CSV with the 30 items of the reference instrument and
 the 10 surveyed regions of tests/reference/kaltim, 5 waves of rows/5 respondents each (a panel:
@@ -13,6 +14,11 @@ with NILAI_AUTO_RECOMPUTE=false (no eager compute_indices after the commit). For
 psql's `\\copy` of the same CSV into a bare logged table with typed columns and no
 constraints, right before and right after the PostgreSQL imports (same run, same load); the
 1-minute load average at the start of each step is printed beside it. Prints a Markdown table.
+
+--index-floor then times binary COPYs of the imported rows into empty copies of the response
+table with each index set of INDEX_SETS (the server's share of the import), among them the four
+live indexes with the submission ids as imported (derived, ordered like (respondent, wave)) and
+with random-looking ids in their place (as the uuid5 ids of before were).
 """
 
 from __future__ import annotations
@@ -124,23 +130,21 @@ def psql_copy(csv_path: Path, rows: int) -> dict:
             "rss": float("nan"), "rate": rows / wall, "load": load}
 
 
-#: The response table's index sets timed by --index-floor (server-side COPY cost alone).
+_LIVE = ["ALTER TABLE t ADD PRIMARY KEY (id)",
+         "CREATE UNIQUE INDEX ON t (respondent_id, wave_id)",
+         "CREATE INDEX ON t (wave_id, status)"]
+#: The response table's index sets timed by --index-floor (server-side COPY cost alone), each
+#: with the rows it loads: "imported" (the rows as the import stored them: derived submission
+#: ids, ordered like (respondent, wave)) or "random ids" (the same rows with a random-looking
+#: id each, md5 of respondent and wave, standing in for the uuid5 ids of before).
 INDEX_SETS = {
-    "no index": [],
-    "primary key": ["ALTER TABLE t ADD PRIMARY KEY (id)"],
-    "as live, without submission_id": [
-        "ALTER TABLE t ADD PRIMARY KEY (id)",
-        "CREATE UNIQUE INDEX ON t (respondent_id, wave_id)",
-        "CREATE INDEX ON t (wave_id, status)"],
-    "as live (4 indexes)": [
-        "ALTER TABLE t ADD PRIMARY KEY (id)",
-        "CREATE UNIQUE INDEX ON t (respondent_id, wave_id)",
-        "CREATE INDEX ON t (wave_id, status)", "CREATE UNIQUE INDEX ON t (submission_id)"],
-    "as live, submission_id unique through a hash index (EXCLUDE USING hash)": [
-        "ALTER TABLE t ADD PRIMARY KEY (id)",
-        "CREATE UNIQUE INDEX ON t (respondent_id, wave_id)",
-        "CREATE INDEX ON t (wave_id, status)",
-        "ALTER TABLE t ADD EXCLUDE USING hash (submission_id WITH =)"],
+    "no index": ([], "imported"),
+    "primary key": (_LIVE[:1], "imported"),
+    "as live, without submission_id": (_LIVE, "imported"),
+    "as live (4 indexes), ordered submission ids (derived, as imported now)": (
+        [*_LIVE, "CREATE UNIQUE INDEX ON t (submission_id)"], "imported"),
+    "as live (4 indexes), random submission ids (as the uuid5 ids before)": (
+        [*_LIVE, "CREATE UNIQUE INDEX ON t (submission_id)"], "random ids"),
 }
 
 
@@ -149,26 +153,34 @@ def index_floor(rows: int) -> list[dict]:
     in binary from a file into an empty copy of the response table with each index set (no
     client work, no triggers): what the import's COPY costs the server whatever the client
     does."""
-    dump = Path(tempfile.gettempdir()) / "nilai_bench_rows.bin"
+    tmp = Path(tempfile.gettempdir())
+    dumps = {"imported": tmp / "nilai_bench_rows.bin", "random ids": tmp / "nilai_bench_rnd.bin"}
     psql = [*PG_ADMIN, "-d", PG_DB, "-c"]
     subprocess.run([*psql, f"\\copy (SELECT * FROM surveys_response ORDER BY respondent_id, "
-                    f"wave_id) TO '{dump}' WITH (FORMAT binary)"], check=True)
+                    f"wave_id) TO '{dumps['imported']}' WITH (FORMAT binary)"], check=True)
+    subprocess.run([*psql, "DROP TABLE IF EXISTS src; CREATE TABLE src AS SELECT * FROM "
+                    "surveys_response ORDER BY respondent_id, wave_id; UPDATE src SET "
+                    "submission_id = md5(respondent_id || ':' || wave_id)::uuid"], check=True)
+    subprocess.run([*psql, f"\\copy (SELECT * FROM src ORDER BY respondent_id, wave_id) TO "
+                    f"'{dumps['random ids']}' WITH (FORMAT binary)"], check=True)
+    subprocess.run([*psql, "DROP TABLE src"], check=True)
     out = []
     try:
-        for label, statements in INDEX_SETS.items():
+        for label, (statements, source) in INDEX_SETS.items():
             subprocess.run([*psql, "DROP TABLE IF EXISTS t; CREATE TABLE t (LIKE "
                             "surveys_response INCLUDING DEFAULTS); " + "; ".join(statements)],
                            check=True)
             load = os.getloadavg()[0]
             start = time.perf_counter()
-            subprocess.run([*psql, f"\\copy t FROM '{dump}' WITH (FORMAT binary)"],
+            subprocess.run([*psql, f"\\copy t FROM '{dumps[source]}' WITH (FORMAT binary)"],
                            check=True)
             wall = time.perf_counter() - start
             out.append({"backend": "postgresql", "run": f"binary \\copy, {label}",
                         "wall": wall, "rss": float("nan"), "rate": rows / wall, "load": load})
         subprocess.run([*psql, "DROP TABLE t"], check=True)
     finally:
-        dump.unlink(missing_ok=True)
+        for dump in dumps.values():
+            dump.unlink(missing_ok=True)
     return out
 
 

@@ -78,6 +78,11 @@ MESSAGES: dict[str, str] = {
     "strict_string": _noop("Must be a JSON string."),
     "strict_number": _noop("Must be a JSON number, not a string or a boolean."),
     "strict_uuid": _noop("Must be a UUID written as a string."),
+    # Translators: id: Bentuk id ini dicadangkan Nilai untuk respons hasil impor; gunakan UUID
+    # acak (versi 4).
+    "submission_id_reserved": _noop(
+        "This id has the form Nilai reserves for imported responses; use a random UUID "
+        "(version 4)."),
 }
 
 

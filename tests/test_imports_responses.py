@@ -17,9 +17,8 @@ from surveys import models as m
 from surveys.ingest import (
     content_hash,
     content_hashes,
-    import_submission_id,
+    derived_submission_id,
     layout_for_version,
-    submission_ids_hex,
 )
 from tests import factories as f
 
@@ -96,7 +95,8 @@ def test_reference_file_imports_whole(base: Path):
     assert (response.region.code, response.sex, response.age_group, response.stratum,
             response.psu, response.base_weight) == (
         "6401", "L", "35-44", "6401", "6401-2021-000", 1121.1902)
-    assert response.submission_id == import_submission_id("IINP", 2021, "R251000097")
+    assert response.submission_id == derived_submission_id(response.respondent_id,
+                                                            response.wave_id)
     assert response.content_hash == content_hash(
         {"region": "6401", "sex": "L", "age_group": "35-44", "stratum": "6401",
          "psu": "6401-2021-000", "base_weight": 1121.1902, "probability_sample": True,
@@ -379,17 +379,6 @@ def test_vectorised_content_hashes_equal_content_hash(base: Path):
         for i in range(6)
     ]
     assert got == expected
-
-
-def test_vectorised_submission_ids_equal_uuid5():
-    keys = ["R1", "a-b", "0123456789abcdef" * 4]
-    years = np.array([2021, 2022, 2199])
-
-    got = submission_ids_hex("IINP", years, pa.array(keys)).to_pylist()
-
-    assert got == [import_submission_id("IINP", int(y), k).hex for y, k in zip(
-        years, keys, strict=True)]
-    assert uuid.UUID(got[0]).version == 5
 
 
 def test_vectorised_hashes_with_a_two_digit_scale_and_odd_weights():

@@ -11,6 +11,7 @@ from rest_framework import serializers
 
 from surveys.exceptions import Msg
 from surveys.ingest import contract
+from surveys.ingest.fingerprint import is_derived_submission_id
 from surveys.language import request_language
 from surveys.models import (
     AgeGroup,
@@ -214,7 +215,16 @@ class StrictFloatField(serializers.Field):
 
 
 class ResponseCreateInputSerializer(serializers.Serializer):
-    submission_id = StrictUUIDField(help_text="client-generated UUID; replays are safe")
+    submission_id = StrictUUIDField(
+        help_text="client-generated UUID (random, version 4); replays are safe. The version 8 "
+        "layout of imported responses' ids (`surveys.ingest.fingerprint`) is refused")
+
+    def validate_submission_id(self, value: Any) -> Any:
+        # an imported row's id is derived from its respondent and wave: a client using that
+        # form could take the id of a row a later import would write (and fail that import)
+        if is_derived_submission_id(value):
+            raise _strict_fail("submission_id_reserved")
+        return value
     respondent = StrictCharField(
         max_length=contract.RESPONDENT_MAX,
         help_text="pseudonymous respondent code (never a NIK or phone number): printable, no "

@@ -33,6 +33,7 @@ from surveys.api.permissions import (
 from surveys.api.throttling import InvitationRateThrottle, SubmissionRateThrottle
 from surveys.exceptions import NotFound
 from surveys.ingest import contract
+from surveys.ingest.fingerprint import is_derived_submission_id
 from surveys.models import (
     AgeGroup,
     Dimension,
@@ -247,6 +248,8 @@ def _fast_input(data: Any) -> dict[str, Any] | None:
         submission_id = uuid.UUID(raw_id)
     except ValueError:
         return None
+    if is_derived_submission_id(submission_id):
+        return None  # refused by the serializer, with its message
     respondent = _text(data.get("respondent"), contract.RESPONDENT_MAX)
     region = _text(data.get("region"), 20)
     sex, age_group = data.get("sex"), data.get("age_group")

@@ -7,7 +7,8 @@ at a time, one SQL statement on the hot path) and the file import
 
 - `contract`: field definitions, the design-field rule, the base-weight rule;
 - `keys`: respondent ids and the stored panel key;
-- `fingerprint`: the content hash (scalar and column-wise) and imported submission ids;
+- `fingerprint`: the content hash (scalar and column-wise) and the derived submission ids
+  of imported rows (UUID v8 of respondent and wave, scalar and column-wise);
 - `layout`: an instrument version's item layout (the codec is `datafiles.answers`);
 - `sql`: the insert statements, with the column list written once.
 """
@@ -24,7 +25,10 @@ from .fingerprint import (
     FINGERPRINT_FIELDS,
     content_hash,
     content_hashes,
-    import_submission_id,
+    derived_submission_id,
+    derived_submission_ids,
+    derived_submission_keys,
+    is_derived_submission_id,
     submission_ids_hex,
 )
 from .keys import IdentifyingKeyError, RespondentKeyError, panel_key_for
@@ -32,7 +36,8 @@ from .layout import layout_for, layout_for_version
 
 __all__ = [
     "FINGERPRINT_FIELDS", "AnswerError", "IdentifyingKeyError", "ItemLayout",
-    "RespondentKeyError", "content_hash", "content_hashes", "import_submission_id",
+    "RespondentKeyError", "content_hash", "content_hashes", "derived_submission_id",
+    "derived_submission_ids", "derived_submission_keys", "is_derived_submission_id",
     "layout_for", "layout_for_version", "pack_answers", "panel_key_for",
     "submission_ids_hex", "unpack_answers", "validate_answers",
 ]

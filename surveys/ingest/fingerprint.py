@@ -1,5 +1,5 @@
 """The fingerprint of a response (one definition, used by the API and the file import) and the
-deterministic submission id of imported responses.
+derived submission id of imported responses.
 
 A response is identified by its wave and respondent (and, through the API, its
 `submission_id`); its *content* is everything else the writer states:
@@ -11,6 +11,19 @@ fingerprints, so the same response reached through either path has the same fing
 
 `content_hashes` is the column-wise version for files of millions of rows; tests check it
 equals `content_hash` row by row.
+
+An imported row that comes without an id of its own (ODK/Kobo instance ids are kept as given)
+gets a *derived* submission id, `derived_submission_id(respondent pk, wave pk)`: a UUID version 8
+(RFC 9562 section 5.8, custom layout), no hashing. Its 122 free bits, from the most significant
+on, are the respondent's primary key (48 bits, big-endian: the first 6 bytes), the wave's primary
+key (32 bits) and a fixed tag (42 bits: "Nilai" in ASCII, so the last 5 bytes read 4e696c6169);
+the version nibble (8) and the variant bits (10) sit where RFC 9562 puts them (byte 6's high
+nibble, byte 8's two high bits). PostgreSQL compares uuid bytewise, so derived ids sort exactly
+like (respondent, wave), the order the import writes its rows in: the unique index on
+submission_id then fills front to back like the primary key. (respondent, wave) is unique, so
+derived ids are unique by construction. They replaced uuid5(instrument code, year, panel key)
+(docs/DECISIONS.md); ids stored that way stay valid: the import matches stored rows by
+(wave, respondent) and compares fingerprints, never by submission id.
 """
 
 from __future__ import annotations
@@ -30,8 +43,15 @@ from datafiles.answers import ANSWER_MISSING, ItemLayout, unpack_answers
 #: What the fingerprint covers besides the answers, in the canonical (sorted) order.
 FINGERPRINT_FIELDS = ("age_group", "base_weight", "probability_sample", "psu", "region", "sex",
                       "status", "stratum")
-#: Namespace of the deterministic submission ids of imported responses.
-IMPORT_NAMESPACE = uuid.UUID("8b6f1c52-3f4e-5a7b-9c1d-2e3f4a5b6c7d")
+#: Derived submission ids (module docstring): bit widths of the two keys and the tag.
+DERIVED_RESPONDENT_BITS = 48
+DERIVED_WAVE_BITS = 32
+_TAG_BITS = 122 - DERIVED_RESPONDENT_BITS - DERIVED_WAVE_BITS  # 42
+#: The fixed tag of a derived id: "Nilai" in ASCII (40 bits; the tag's two top bits are 0).
+DERIVED_TAG = int.from_bytes(b"Nilai", "big")
+_WAVE_LOW_BITS = 62 - _TAG_BITS  # wave bits after the variant (20); the other 12 before it
+_VERSION_8 = 0x8
+_VARIANT_RFC = 0b10
 
 
 def content_hash(fields: Mapping[str, Any], answers: Mapping[str, int | None]) -> str:
@@ -52,9 +72,41 @@ def content_hash(fields: Mapping[str, Any], answers: Mapping[str, int | None]) -
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
-def import_submission_id(instrument_code: str, year: int, panel_key: str) -> uuid.UUID:
-    """The submission id of an imported response: stable across re-imports of the same row."""
-    return uuid.uuid5(IMPORT_NAMESPACE, f"{instrument_code}:{year}:{panel_key}")
+def _check_keys(respondent: tuple[int, int], wave: tuple[int, int]) -> None:
+    """Refuse keys (given as their smallest and largest value) that do not fit the layout."""
+    for name, (lo, hi), bits in (("respondent", respondent, DERIVED_RESPONDENT_BITS),
+                                 ("wave", wave, DERIVED_WAVE_BITS)):
+        if lo < 0 or hi >= 1 << bits:
+            raise ValueError(f"{name} primary key outside 0..2**{bits}-1: no derived "
+                             "submission id")
+
+
+def derived_submission_id(respondent_id: int, wave_id: int) -> uuid.UUID:
+    """The submission id of an imported row without an id of its own: a UUID version 8 built
+    from the primary keys of its respondent and wave (layout in the module docstring); the
+    same row always gets the same id, and the ids sort like (respondent, wave)."""
+    _check_keys((respondent_id, respondent_id), (wave_id, wave_id))
+    high = ((respondent_id << 16) | (_VERSION_8 << 12)
+            | (wave_id >> _WAVE_LOW_BITS))
+    low = ((_VARIANT_RFC << 62) | ((wave_id & ((1 << _WAVE_LOW_BITS) - 1)) << _TAG_BITS)
+           | DERIVED_TAG)
+    return uuid.UUID(int=(high << 64) | low)
+
+
+def is_derived_submission_id(value: uuid.UUID) -> bool:
+    """Whether `value` has the layout of a derived submission id (version 8, RFC variant, the
+    Nilai tag); says nothing about whether such a row exists."""
+    return (value.version == _VERSION_8 and value.variant == uuid.RFC_4122
+            and value.int & ((1 << _TAG_BITS) - 1) == DERIVED_TAG)
+
+
+def derived_submission_keys(value: uuid.UUID) -> tuple[int, int] | None:
+    """(respondent pk, wave pk) of a derived submission id, None for any other UUID."""
+    if not is_derived_submission_id(value):
+        return None
+    high, low = value.int >> 64, value.int & ((1 << 64) - 1)
+    wave_low = (low >> _TAG_BITS) & ((1 << _WAVE_LOW_BITS) - 1)
+    return high >> 16, ((high & 0xFFF) << _WAVE_LOW_BITS) | wave_low
 
 
 # --- column-wise ------------------------------------------------------------------------------
@@ -170,25 +222,27 @@ def content_hashes(*, layout: ItemLayout, answers: np.ndarray, region: pa.Array,
     return hashes
 
 
-def submission_ids_hex(instrument_code: str, years: np.ndarray, panel_keys: pa.Array
-                       ) -> pa.Array:
-    """import_submission_id for many rows, as 32 hex digits each (uuid5 = SHA-1 of namespace +
-    name, truncated to 16 bytes, version and variant bits set)."""
-    n = len(panel_keys)
-    if n == 0:
+def derived_submission_ids(respondent_ids: np.ndarray, wave_ids: np.ndarray) -> np.ndarray:
+    """`derived_submission_id` of many rows as an (n, 16) uint8 matrix (the UUIDs' bytes, as
+    PostgreSQL's binary COPY takes them): two big-endian uint64 halves, no hashing."""
+    respondent = np.asarray(respondent_ids, dtype=np.int64)
+    wave = np.asarray(wave_ids, dtype=np.int64)
+    if len(respondent):
+        _check_keys((int(respondent.min()), int(respondent.max())),
+                    (int(wave.min()), int(wave.max())))
+    r, w = respondent.astype(np.uint64), wave.astype(np.uint64)
+    halves = np.empty((len(r), 2), dtype=">u8")
+    halves[:, 0] = ((r << np.uint64(16)) | np.uint64(_VERSION_8 << 12)
+                    | (w >> np.uint64(_WAVE_LOW_BITS)))
+    halves[:, 1] = (np.uint64(_VARIANT_RFC << 62)
+                    | ((w & np.uint64((1 << _WAVE_LOW_BITS) - 1)) << np.uint64(_TAG_BITS))
+                    | np.uint64(DERIVED_TAG))
+    return halves.view(np.uint8).reshape(len(r), 16)
+
+
+def submission_ids_hex(raw: np.ndarray) -> pa.Array:
+    """(n, 16) UUID bytes as 32 lowercase hex digits each (the SQLite path stores them so)."""
+    if len(raw) == 0:
         return pa.array([], type=pa.string())
-    names = pc.binary_join_element_wise(
-        instrument_code, pc.cast(pa.array(years, type=pa.int64()), pa.string()), panel_keys, ":")
-    blob = pc.binary_join_element_wise(
-        pa.scalar(IMPORT_NAMESPACE.bytes, pa.binary()), names.cast(pa.binary()),
-        pa.scalar(b"", pa.binary()))
-    offsets = np.frombuffer(blob.buffers()[1], dtype=np.int32)[blob.offset: blob.offset + n + 1]
-    buf = memoryview(blob.buffers()[2])
-    bounds = offsets.tolist()
-    sha1 = hashlib.sha1
-    digests = b"".join([sha1(buf[bounds[i]: bounds[i + 1]]).digest() for i in range(n)])
-    raw = np.frombuffer(digests, dtype=np.uint8).reshape(-1, 20)[:, :16].copy()
-    raw[:, 6] = (raw[:, 6] & 0x0F) | 0x50
-    raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80
-    hexed = np.frombuffer(raw.tobytes().hex().encode("ascii"), dtype="S32")
+    hexed = np.frombuffer(np.ascontiguousarray(raw).tobytes().hex().encode("ascii"), dtype="S32")
     return pa.array(hexed).cast(pa.string())

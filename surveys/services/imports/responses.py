@@ -7,8 +7,8 @@ same column list for the insert.
 
 Built for files of millions of rows: the CSV is parsed by pyarrow, every check runs on whole
 columns (numpy / arrow compute) and problems are located with np.nonzero; answers are packed
-from one uint8 matrix; the content hash and the deterministic submission id are computed
-column-wise (surveys.ingest.fingerprint.content_hashes / submission_ids_hex, tested equal to
+from one uint8 matrix; the content hash and the derived submission id are computed
+column-wise (surveys.ingest.fingerprint.content_hashes / derived_submission_ids, tested equal to
 their scalar definitions; panel keys likewise, surveys.ingest.keys.panel_keys_for). Existing
 responses of the file's waves are fetched with one query.
 
@@ -18,11 +18,15 @@ previous one. Nothing of the table is dropped or altered and the waves are held 
 API submissions go on during a load (`_lock_waves`, `_trusted_load`; docs/DECISIONS.md 46).
 SQLite: executemany in batches.
 
-Idempotence: the submission id of an imported response is uuid5(instrument code, year, panel
-key), and its fingerprint is the contract's (the same as the API's for the same response), so
-importing the same file again writes nothing, and importing a row identical to a response
-submitted through the API says "unchanged". A row whose content differs from the stored
-response of the same respondent and wave is an error unless `replace` is set.
+Idempotence: stored rows are matched by (wave, respondent) and their fingerprints compared
+(the contract's, the same as the API's for the same response), so importing the same file again
+writes nothing, and importing a row identical to a response submitted through the API says
+"unchanged". A row whose content differs from the stored response of the same respondent and
+wave is an error unless `replace` is set. A new row without a given id (ODK/Kobo instance ids
+are kept) gets the derived submission id of its (respondent pk, wave pk): a UUID version 8 that
+sorts like the pair (surveys.ingest.fingerprint), so with rows written in (respondent, wave)
+order the submission_id index fills front to back. Rows stored with the uuid5 ids of earlier
+versions keep them: nothing here looks rows up by submission id.
 """
 
 from __future__ import annotations
@@ -53,7 +57,11 @@ from datafiles.answers import ANSWER_MISSING, ItemLayout
 from surveys.exceptions import MESSAGES, Msg
 from surveys.ingest import contract
 from surveys.ingest import sql as ingest_sql
-from surveys.ingest.fingerprint import content_hashes, submission_ids_hex
+from surveys.ingest.fingerprint import (
+    content_hashes,
+    derived_submission_ids,
+    submission_ids_hex,
+)
 from surveys.ingest.keys import panel_keys_for
 from surveys.ingest.layout import layout_for_version
 from surveys.language import both
@@ -616,7 +624,6 @@ def _write(parsed: _Parsed, version: InstrumentVersion, layout: ItemLayout, log:
                 age_group=parsed.age_group.take(take), stratum=parsed.stratum.take(take),
                 psu=parsed.psu.take(take), base_weight=parsed.base_weight[new],
                 answers=parsed.answers[new], region_code=parsed.region.take(take),
-                years=parsed.years[new], keys=pc.take(row_keys, take), code=code,
                 layout=layout,
             ), now)
         replaced = np.flatnonzero(differs)
@@ -796,7 +803,7 @@ def _respondent_ids(keys: pa.Array, now: Any) -> tuple[np.ndarray, int]:
 class _NewRows:
     wave: np.ndarray
     respondent: np.ndarray
-    submission: pa.Array | None  # None: derived (import_submission_id)
+    submission: pa.Array | None  # 32 hex digits each; None: derived_submission_ids
     region: np.ndarray
     sex: pa.Array
     age_group: pa.Array
@@ -805,9 +812,6 @@ class _NewRows:
     base_weight: np.ndarray
     answers: np.ndarray
     region_code: pa.Array
-    years: np.ndarray
-    keys: pa.Array  # panel keys
-    code: str  # instrument
     layout: ItemLayout
 
     def sorted(self) -> _NewRows:
@@ -826,17 +830,23 @@ class _NewRows:
 
         return _NewRows(**{f.name: reorder(getattr(self, f.name)) for f in fields(self)})
 
-    def identity(self, lo: int, hi: int) -> tuple[pa.Array, pa.Array]:
-        """Submission ids (32 hex digits) and fingerprints of rows lo..hi."""
+    def submission_ids(self, lo: int, hi: int) -> np.ndarray:
+        """Submission ids of rows lo..hi as an (n, 16) byte matrix: the given ones, or the
+        derived ones (from the respondent and wave primary keys)."""
+        if self.submission is None:
+            return derived_submission_ids(self.respondent[lo:hi], self.wave[lo:hi])
+        hexed = _fixed_width_text(self.submission[lo:hi], 32).tobytes().decode("ascii")
+        return np.frombuffer(bytes.fromhex(hexed), dtype=np.uint8).reshape(hi - lo, 16)
+
+    def fingerprints(self, lo: int, hi: int) -> pa.Array:
+        """The contract's fingerprints of rows lo..hi (64 hex digits each)."""
         part = slice(lo, hi)
-        submission = (self.submission[lo:hi] if self.submission is not None else
-                      submission_ids_hex(self.code, self.years[part], self.keys[lo:hi]))
         hashes = content_hashes(
             layout=self.layout, answers=self.answers[part], region=self.region_code[lo:hi],
             sex=self.sex[lo:hi], age_group=self.age_group[lo:hi],
             stratum=self.stratum[lo:hi], psu=self.psu[lo:hi],
             base_weight=self.base_weight[part])
-        return submission, pa.array(hashes, type=pa.string())
+        return pa.array(hashes, type=pa.string())
 
 
 _COPY_SPECIAL = r"[\\\t\n\r]"
@@ -953,18 +963,16 @@ def _binary_rows(rows: _NewRows, lo: int, hi: int, stamp_us: int) -> memoryview:
     n = hi - lo
     part = slice(lo, hi)
     stamp = _big_endian(np.array([stamp_us]), ">i8")[0].tobytes()
-    submission, content_hash = rows.identity(lo, hi)
-    hexed = _fixed_width_text(submission, 32).tobytes().decode("ascii")
     fixed: dict[str, Any] = {
         "wave": _big_endian(rows.wave[part], ">i8"),
         "respondent": _big_endian(rows.respondent[part], ">i8"),
-        "submission_id": np.frombuffer(bytes.fromhex(hexed), dtype=np.uint8).reshape(n, 16),
+        "submission_id": rows.submission_ids(lo, hi),
         "status": ResponseStatus.SUBMITTED.value.encode(),
         "source": ResponseSource.IMPORT.value.encode(), "consent": b"\x01",
         "region": _big_endian(rows.region[part], ">i8"),
         "base_weight": _big_endian(rows.base_weight[part], ">f8"),
         "probability_sample": b"\x01", "answers": rows.answers[part],
-        "content_hash": _fixed_width_text(content_hash, 64),
+        "content_hash": _fixed_width_text(rows.fingerprints(lo, hi), 64),
         "created_by": None, "created_at": stamp, "updated_at": stamp, "submitted_at": stamp,
     }
     pieces: list[Any] = [struct.pack(">h", len(ingest_sql.RESPONSE_COPY_BINARY_COLUMNS))]
@@ -1002,9 +1010,9 @@ def _binary_rows(rows: _NewRows, lo: int, hi: int, stamp_us: int) -> memoryview:
 def _insert_responses(rows: _NewRows, now: Any) -> None:
     """Insert the new rows: each column given by name, in surveys.ingest.sql's one column
     list (COPY on PostgreSQL, executemany on SQLite)."""
-    # in (respondent, wave) order: the primary key and the unique index on that pair are
-    # filled front to back, the (wave, status) index at one point per wave; only the
-    # submission ids land at random pages
+    # in (respondent, wave) order: the primary key, the unique index on that pair and the
+    # derived submission ids (which sort like the pair) are filled front to back, the
+    # (wave, status) index at one point per wave; only given ids (ODK/Kobo) land at random
     rows = rows.sorted()
     n, k = rows.answers.shape
     if _postgres():
@@ -1028,7 +1036,8 @@ def _insert_responses(rows: _NewRows, now: Any) -> None:
                 cursor.execute(f"ANALYZE {_table(Response)}")
         return
     stamp = connection.ops.adapt_datetimefield_value(now)
-    submission, content_hash = rows.identity(0, n)
+    submission = submission_ids_hex(rows.submission_ids(0, n))
+    content_hash = rows.fingerprints(0, n)
     packed = rows.answers.tobytes()
     const = [stamp] * n
     values: dict[str, list[Any]] = {

@@ -1,0 +1,238 @@
+"""Derived submission ids of imported rows (surveys.ingest.fingerprint): UUID version 8 of the
+respondent's and the wave's primary keys, sorting like (respondent, wave); the vectorised
+definition equals the scalar one; the API treats a derived id like any other id; rows stored
+with the uuid5 ids of earlier versions re-import as "unchanged"."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from django.core.management import call_command
+from django.db import connection
+
+from surveys import models as m
+from surveys.ingest import (
+    derived_submission_id,
+    derived_submission_ids,
+    derived_submission_keys,
+    is_derived_submission_id,
+    submission_ids_hex,
+)
+from tests import api_fixtures as fx
+from tests.api_fixtures import ITEM_CODES, payload, responses_url
+
+world = fx.world
+fresh_throttle_counters = fx.fresh_throttle_counters
+enumerator_client = fx.enumerator_client
+EN = fx.EN
+
+META = ["respondent", "wave", "region", "sex", "age_group", "stratum", "psu", "base_weight"]
+
+#: The definition before the v8 ids (kept here as the reference for stored old ids):
+#: uuid5(namespace, "instrument code:year:panel key").
+OLD_NAMESPACE = uuid.UUID("8b6f1c52-3f4e-5a7b-9c1d-2e3f4a5b6c7d")
+
+
+def _by_hand(respondent: int, wave: int) -> uuid.UUID:
+    """The layout written out bit by bit from RFC 9562's field positions (independent of the
+    module's shifts): 48 bits respondent | ver 1000 | 12 bits | var 10 | 62 bits, where the
+    80 + 42 free bits after the respondent are wave (32 bits) then the tag "Nilai" (42 bits)."""
+    free = f"{respondent:048b}{wave:032b}{int.from_bytes(b'Nilai', 'big'):042b}"
+    assert len(free) == 122
+    bits = free[:48] + "1000" + free[48:60] + "10" + free[60:]
+    return uuid.UUID(int=int(bits, 2))
+
+
+# ------------------------------------------------------------------------- the definition
+
+
+@pytest.mark.parametrize("respondent,wave", [
+    (0, 0), (1, 1), (42, 7), (387_541, 5), (2**48 - 1, 2**32 - 1), (2**47 + 3, 2**20),
+    (5, 2**20 - 1), (123_456_789_012, 4_000_000_000)])
+def test_scalar_layout_matches_rfc_9562_field_positions(respondent, wave):
+    value = derived_submission_id(respondent, wave)
+
+    assert value == _by_hand(respondent, wave)
+    assert value.version == 8
+    assert value.variant == uuid.RFC_4122
+    assert value.bytes[:6] == respondent.to_bytes(6, "big")
+    assert value.bytes[-5:] == b"Nilai"
+    assert is_derived_submission_id(value)
+    assert derived_submission_keys(value) == (respondent, wave)
+
+
+def test_other_uuids_are_not_derived():
+    assert not is_derived_submission_id(uuid.uuid4())
+    assert not is_derived_submission_id(uuid.uuid5(OLD_NAMESPACE, "IINP:2021:R1"))
+    derived = derived_submission_id(10, 20)
+    untagged = uuid.UUID(bytes=derived.bytes[:-1] + b"j")  # a v8 id of someone else
+    assert untagged.version == 8
+    assert not is_derived_submission_id(untagged)
+    assert derived_submission_keys(untagged) is None
+
+
+@pytest.mark.parametrize("respondent,wave", [(-1, 1), (2**48, 1), (1, -1), (1, 2**32)])
+def test_keys_outside_the_layout_are_refused(respondent, wave):
+    with pytest.raises(ValueError, match="no derived submission id"):
+        derived_submission_id(respondent, wave)
+    with pytest.raises(ValueError, match="no derived submission id"):
+        derived_submission_id(respondent * 2**70, wave * 2**70)
+    with pytest.raises(ValueError, match="no derived submission id"):
+        derived_submission_ids(np.array([1, respondent]), np.array([1, wave]))
+
+
+def test_vectorised_ids_equal_the_scalar_definition():
+    rng = np.random.default_rng(20261203)
+    respondent = np.concatenate([
+        [0, 1, 2**48 - 1, 2**32, 2**40 + 17],
+        rng.integers(0, 2**48, size=2_000, dtype=np.int64)])
+    wave = np.concatenate([
+        [0, 2**32 - 1, 2**20, 2**20 - 1, 3],
+        rng.integers(0, 2**32, size=2_000, dtype=np.int64)])
+
+    raw = derived_submission_ids(respondent, wave)
+
+    assert raw.shape == (len(respondent), 16) and raw.dtype == np.uint8
+    expected = [derived_submission_id(int(r), int(w)) for r, w in
+                zip(respondent, wave, strict=True)]
+    assert [uuid.UUID(bytes=row.tobytes()) for row in raw] == expected
+    assert submission_ids_hex(raw).to_pylist() == [u.hex for u in expected]
+    assert derived_submission_ids(np.array([], dtype=np.int64),
+                                  np.array([], dtype=np.int64)).shape == (0, 16)
+
+
+def test_ids_sort_bytewise_like_respondent_then_wave():
+    """PostgreSQL compares uuid bytewise (memcmp; SQLite stores 32 hex digits, same order)."""
+    rng = np.random.default_rng(7)
+    respondent = rng.integers(0, 2**48, size=3_000, dtype=np.int64)
+    respondent[::3] = respondent[1::3]  # shared respondents: the wave decides
+    respondent[:40] = rng.integers(0, 50, size=40)
+    wave = rng.integers(0, 2**32, size=3_000, dtype=np.int64)
+    wave[:40] = rng.integers(0, 2**20 + 5, size=40)
+    pairs = sorted(set(zip(respondent.tolist(), wave.tolist(), strict=True)))
+    ids = [derived_submission_id(r, w) for r, w in pairs]
+
+    assert sorted(ids, key=lambda u: u.bytes) == ids
+    assert sorted(u.hex for u in ids) == [u.hex for u in ids]
+
+
+# ------------------------------------------------------------------------- in the database
+
+
+def _csv(tmp_path: Path, rows: list[dict[str, Any]], name: str = "responses.csv") -> Path:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(META + ITEM_CODES)
+    for r in rows:
+        writer.writerow([r[k] for k in META] + [r["answers"][c] for c in ITEM_CODES])
+    path = tmp_path / name
+    path.write_text(buf.getvalue(), encoding="utf-8")
+    return path
+
+
+def _import(path: Path) -> str:
+    out = io.StringIO()
+    call_command("import_responses", path, "--instrument", "IINP", stdout=out)
+    return out.getvalue()
+
+
+def _rows(n: int, years: tuple[int, ...] = (2025,)) -> list[dict[str, Any]]:
+    return [dict(payload(respondent=f"K-{i:03d}", stratum="S", psu=f"P{i % 4}",
+                         base_weight=1.0 + i), wave=year)
+            for i in range(n) for year in years]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttle_counters(fresh_throttle_counters: None) -> None:
+    """Every test starts with empty throttle counters (tests.api_fixtures)."""
+
+
+@pytest.mark.django_db
+def test_imported_rows_carry_derived_ids_in_row_order(world, tmp_path):
+    assert "60 new" in _import(_csv(tmp_path, _rows(20, (2023, 2024, 2025))))
+
+    stored = list(m.Response.objects.values_list("respondent_id", "wave_id", "submission_id"))
+    assert len(stored) == 60
+    for respondent, wave, submission in stored:
+        assert submission == derived_submission_id(respondent, wave)
+    # the database's own order of the ids is the (respondent, wave) order
+    by_id = list(m.Response.objects.order_by("submission_id")
+                 .values_list("respondent_id", "wave_id"))
+    assert by_id == sorted(by_id)
+    # and the rows were written in that order (the primary key follows it)
+    assert list(m.Response.objects.order_by("id").values_list(
+        "respondent_id", "wave_id")) == sorted(by_id)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("lang,words", [("en", "reserves for imported responses"),
+                                        ("id", "dicadangkan Nilai untuk respons hasil impor")])
+def test_the_api_refuses_ids_of_the_derived_form(world, enumerator_client, tmp_path, lang,
+                                                  words):
+    """An id of the derived form is refused (400 on the field), whether it is an imported
+    row's or one no import has written yet (a later import would then have failed whole); a
+    random id is accepted."""
+    _import(_csv(tmp_path, _rows(3)))
+    imported = m.Response.objects.select_related("respondent").get(
+        respondent__panel_key="K-001")
+    url = responses_url(world["wave"])
+    respondent = m.Respondent.objects.order_by("-pk").first()
+    unused = derived_submission_id(respondent.pk + 1, world["wave"].pk)
+    for taken in (imported.submission_id, unused):
+        body = payload(respondent="K-900", submission_id=str(taken))
+        r = enumerator_client.post(url, body, format="json", HTTP_ACCEPT_LANGUAGE=lang)
+        assert r.status_code == 400, r.json()
+        assert words in r.json()["errors"]["submission_id"][0]
+    assert enumerator_client.post(url, payload(respondent="K-900"),
+                                  format="json").status_code == 201
+    assert m.Response.objects.count() == 4
+
+
+@pytest.mark.django_db
+def test_reimport_over_rows_with_old_uuid5_ids_is_a_noop(world, tmp_path):
+    rows = _rows(15, (2024, 2025))
+    path = _csv(tmp_path, rows)
+    assert "30 new" in _import(path)
+    # the rows as an earlier version stored them: uuid5 ids
+    for response in m.Response.objects.select_related("respondent", "wave"):
+        response.submission_id = uuid.uuid5(
+            OLD_NAMESPACE, f"IINP:{response.wave.year}:{response.respondent.panel_key}")
+        response.save(update_fields=["submission_id"])
+    before = list(m.Response.objects.order_by("id").values_list(
+        "id", "submission_id", "updated_at", "content_hash"))
+    assert all(not is_derived_submission_id(s) and s.version == 5 for _, s, _, _ in before)
+
+    out = _import(path)
+
+    assert out.startswith("Tidak ada perubahan / nothing changed")
+    assert "0 new, 30 unchanged, 0 replaced" in out
+    assert list(m.Response.objects.order_by("id").values_list(
+        "id", "submission_id", "updated_at", "content_hash")) == before
+    # a new wave of the same respondents beside them gets derived ids
+    assert "15 new, 30 unchanged" in _import(_csv(tmp_path, _rows(15, (2023, 2024, 2025)),
+                                                  name="more.csv"))
+    new = m.Response.objects.filter(wave__year=2023)
+    assert all(r.submission_id == derived_submission_id(r.respondent_id, r.wave_id)
+               for r in new)
+
+
+@pytest.mark.django_db
+def test_the_database_compares_uuids_bytewise(world):
+    """The assumption the ordering rests on, asked of the database in use."""
+    ids = [derived_submission_id(r, w) for r, w in
+           [(1, 2**20), (1, 2**20 - 1), (2**40, 0), (255, 1), (256, 0), (0, 2**32 - 1)]]
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's uuid comparison")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT u FROM unnest(%s::uuid[]) AS u ORDER BY u", [ids])
+        ordered = [row[0] for row in cursor.fetchall()]
+    assert ordered == sorted(ids, key=lambda u: u.bytes)
+    assert [derived_submission_keys(u) for u in ordered] == sorted(
+        derived_submission_keys(u) for u in ids)
+
