@@ -18,9 +18,11 @@ province at a time. The run is a Celery chord:
    estimates of every region and ALL from the combined totals
    (`analysis.estimation.estimate_from_totals`, equal to `estimate_domains` up to rounding),
    reliability/items from the pooled block moments, CFA and the invariance moments from the
-   pooled all-item moments. The body still reads each wave (in the background, as every run
-   does) for the stages that pair rows: the panel stage and the version bridges, and for the
-   run's input fingerprint, which is therefore the same as a single-process run's.
+   pooled all-item moments, the panel stage's `PanelWave` from the parts' `RunPart` arrays,
+   the wave checksum from the parts' region digests (`sel.wave_checksum`: the run's input
+   fingerprint is the same as a single-process run's). The body reads a wave's rows only
+   when no part has any (cleared or skipped as in one process) or when the wave has version
+   bridges to score (docs/DECISIONS.md 76).
 
 Equality with the single-process run: the combining is exact up to floating-point rounding
 (tests: 1e-12). The one other difference is raking's stopping rule: IPF stops when the largest
