@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from io import StringIO
 from pathlib import Path
 
 import pytest
+from django.core.management import call_command
 
 from tests.analysis.reference import require_reference_dir
 
@@ -33,3 +35,12 @@ def _default_language() -> object:
 def kaltim_dir() -> Path:
     """The repository's copy of the reference data set (tests/reference/kaltim)."""
     return require_reference_dir()
+
+
+@pytest.fixture
+def base(kaltim_dir: Path) -> Path:
+    """The Kaltim reference regions and instrument loaded (the import tests' starting point);
+    the reference directory."""
+    call_command("load_regions", kaltim_dir / "regions.csv", stdout=StringIO())
+    call_command("load_instrument", kaltim_dir / "instrument.json", stdout=StringIO())
+    return kaltim_dir

@@ -5,7 +5,6 @@ with the uuid5 ids of earlier versions re-import as "unchanged"."""
 
 from __future__ import annotations
 
-import csv
 import io
 import uuid
 from pathlib import Path
@@ -26,13 +25,13 @@ from surveys.ingest import (
 )
 from tests import api_fixtures as fx
 from tests.api_fixtures import ITEM_CODES, payload, responses_url
+from tests.import_files import responses_csv
 
 world = fx.world
 fresh_throttle_counters = fx.fresh_throttle_counters
 enumerator_client = fx.enumerator_client
 EN = fx.EN
 
-META = ["respondent", "wave", "region", "sex", "age_group", "stratum", "psu", "base_weight"]
 
 #: The definition before the v8 ids (kept here as the reference for stored old ids):
 #: uuid5(namespace, "instrument code:year:panel key").
@@ -126,14 +125,7 @@ def test_ids_sort_bytewise_like_respondent_then_wave():
 
 
 def _csv(tmp_path: Path, rows: list[dict[str, Any]], name: str = "responses.csv") -> Path:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(META + ITEM_CODES)
-    for r in rows:
-        writer.writerow([r[k] for k in META] + [r["answers"][c] for c in ITEM_CODES])
-    path = tmp_path / name
-    path.write_text(buf.getvalue(), encoding="utf-8")
-    return path
+    return responses_csv(tmp_path, rows, ITEM_CODES, name)
 
 
 def _import(path: Path) -> str:

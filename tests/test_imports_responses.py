@@ -21,19 +21,10 @@ from surveys.ingest import (
     layout_for_version,
 )
 from tests import factories as f
+from tests.import_files import KALTIM_ITEMS as ITEMS
+from tests.import_files import META
 
 pytestmark = pytest.mark.django_db
-
-META = ["respondent", "wave", "region", "sex", "age_group", "stratum", "psu", "base_weight"]
-ITEMS = [f"S{d}_{i:02d}" for d in range(1, 6) for i in range(1, 7)]
-
-
-@pytest.fixture
-def base(kaltim_dir: Path) -> Path:
-    call_command("load_regions", kaltim_dir / "regions.csv", stdout=StringIO())
-    call_command("load_instrument", kaltim_dir / "instrument.json", stdout=StringIO())
-    return kaltim_dir
-
 
 def run(path: Path, *args: str) -> str:
     out = StringIO()

@@ -3,7 +3,6 @@ API and the file import; design fields only from the design; respondent keys at 
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import uuid
@@ -29,6 +28,7 @@ from surveys.models.invitations import RespondentAccount
 from surveys.services.accounts import invitation_create
 from tests import api_fixtures as fx
 from tests.api_fixtures import ITEM_CODES, client_for, payload, responses_url
+from tests.import_files import responses_csv
 
 world = fx.world
 fresh_throttle_counters = fx.fresh_throttle_counters
@@ -36,7 +36,6 @@ EN = fx.EN
 respondent_client = fx.respondent_client
 enumerator_client = fx.enumerator_client
 
-META = ["respondent", "wave", "region", "sex", "age_group", "stratum", "psu", "base_weight"]
 #: What differs by nature between an API row and an imported row of the same response.
 BOOKKEEPING = {"id", "source", "created_by_id", "created_at", "updated_at", "submitted_at"}
 
@@ -47,15 +46,7 @@ def _fresh_throttle_counters(fresh_throttle_counters: None) -> None:
 
 
 def _csv(tmp_path: Path, rows: list[dict[str, Any]], name: str = "responses.csv") -> Path:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(META + ITEM_CODES)
-    for r in rows:
-        writer.writerow([r[k] for k in META] + [
-            "" if r["answers"].get(c) is None else r["answers"][c] for c in ITEM_CODES])
-    path = tmp_path / name
-    path.write_text(buf.getvalue(), encoding="utf-8")
-    return path
+    return responses_csv(tmp_path, rows, ITEM_CODES, name)
 
 
 def _import(path: Path, *args: str) -> str:
