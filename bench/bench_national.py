@@ -51,12 +51,20 @@ def _env(db_url: str, redis: str | None = None) -> dict[str, str]:
     return env
 
 
+def busy_seconds() -> float:
+    """CPU seconds all cores have spent busy since boot (/proc/stat: everything but idle and
+    iowait), whoever used them: PostgreSQL, the workers, the command."""
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    ticks = [int(v) for v in fields]
+    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
+
+
 def run(name: str, cmd: list[str], env: dict[str, str],
         watch: list[subprocess.Popen] | None = None) -> dict:
     """Run one stage as a child process; ``watch``: Celery workers the stage needs (a worker
     that exits while the stage runs stops the bench with its log instead of a chord that
     waits for ever)."""
-    start = time.perf_counter()
+    start, busy = time.perf_counter(), busy_seconds()
     with tempfile.TemporaryFile("w+") as log:  # a pipe would fill up and block the child
         proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
                                 text=True)
@@ -79,9 +87,22 @@ def run(name: str, cmd: list[str], env: dict[str, str],
     if status != 0:
         raise SystemExit(f"stage {name} failed ({status}):\n{out[-3000:]}")
     result = {"stage": name, "wall": round(wall, 2), "rss": round(usage.ru_maxrss / 1024),
+              "cpu": round(busy_seconds() - busy, 1),
               "out": out.strip().splitlines()[-1] if out.strip() else ""}
     print(json.dumps(result), file=sys.stderr, flush=True)
     return result
+
+
+def last_run(db_url: str) -> str:
+    """The latest index run's own figures: its total, the parallel parts' summed seconds and
+    the largest stages (the body of a chord run is this run)."""
+    sql = ("SELECT json_build_object('total', timings->'total', 'parts', "
+           "parameters->'parallel'->'part_seconds_total', 'tasks', "
+           "parameters->'parallel'->'tasks', 'write', timings->'write', 'panels', "
+           "timings->'panels', 'trends', timings->'trends') FROM surveys_indexrun "
+           "ORDER BY id DESC LIMIT 1")
+    out = subprocess.run(["psql", db_url, "-Atc", sql], capture_output=True, text=True)
+    return out.stdout.strip()
 
 
 def manage(*args: str) -> list[str]:
@@ -203,6 +224,7 @@ def one_size(size: int, args: argparse.Namespace) -> list[dict]:
                         [PY, __file__, "--child", "load", "--dir", str(data)], env))
     rows.append(run("compute_indices, 1 process", manage("compute_indices", "--no-progress",
                                                          "-v0"), env))
+    rows[-1]["out"] = f"run {last_run(db_url)}"
     for n in (1, 2):
         wenv = _env(db_url, args.redis)
         # the default queue, on the bench's Redis db
@@ -214,6 +236,7 @@ def one_size(size: int, args: argparse.Namespace) -> list[dict]:
         finally:
             peaks = stop(procs)
         r["workers_rss"] = peaks
+        r["out"] = f"body run {last_run(db_url)}"
         rows.append(r)
     if args.compute_only:
         return rows
@@ -259,14 +282,16 @@ def main() -> None:
         after = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
         print(f"\n### {size:,} responses requested\n\nuptime before: `{before}`  \n"
               f"uptime after: `{after}`\n")
-        print("| stage | wall (s) | peak RSS (MB) | notes |\n|---|---:|---:|---|")
+        print("| stage | wall (s) | machine CPU (s) | cores busy | peak RSS (MB) | notes |\n"
+              "|---|---:|---:|---:|---:|---|")
         for r in rows:
             notes = r["out"]
             if "workers_rss" in r:
                 notes = f"workers' peak RSS {r['workers_rss']} MB; {notes}"
             if "bytes" in r:
                 notes = f"{r['bytes'] / 1e6:.1f} MB; {notes}"
-            print(f"| {r['stage']} | {r['wall']:.1f} | {r['rss']} | {notes} |")
+            print(f"| {r['stage']} | {r['wall']:.1f} | {r['cpu']:.1f} | "
+                  f"{r['cpu'] / r['wall']:.2f} | {r['rss']} | {notes} |")
         sys.stdout.flush()
 
 
