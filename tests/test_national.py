@@ -303,3 +303,23 @@ def test_parallel_run_with_a_version_switch_reads_the_bridged_waves(settings):
         columns=["id", "run_id"]).sort_values(["wave_id", "region_code", "dimension", "series"])
     pd.testing.assert_frame_equal(bridges_parallel.reset_index(drop=True),
                                   bridges_single.reset_index(drop=True), rtol=1e-9)
+
+
+@pytest.mark.django_db
+def test_run_parts_are_unlogged_and_uncompressed_and_jit_is_off():
+    """PostgreSQL: the chord's staging table writes no WAL and does not compress its arrays,
+    and connections run without JIT compilation (docs/DECISIONS.md 78)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL settings")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT relpersistence FROM pg_class WHERE relname = 'surveys_runpart'")
+        assert cursor.fetchone() == ("u",)
+        cursor.execute("SELECT attname, attstorage FROM pg_attribute WHERE attrelid = "
+                       "'surveys_runpart'::regclass AND attname IN ('response_ids', "
+                       "'final_weights', 'arrays') ORDER BY attname")
+        assert cursor.fetchall() == [("arrays", "e"), ("final_weights", "e"),
+                                     ("response_ids", "e")]
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone() == ("off",)

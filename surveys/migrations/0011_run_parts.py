@@ -4,6 +4,19 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 
+def _unlogged(apps, schema_editor):
+    """PostgreSQL: RunPart rows live for one chord; no WAL for them (a crash empties the
+    table, and the chord is run again) and no compression of their arrays (it cost more than
+    the write; docs/DECISIONS.md 78)."""
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    table = schema_editor.quote_name("surveys_runpart")
+    schema_editor.execute(f"ALTER TABLE {table} SET UNLOGGED")
+    schema_editor.execute(
+        f"ALTER TABLE {table} ALTER COLUMN response_ids SET STORAGE EXTERNAL, "
+        "ALTER COLUMN final_weights SET STORAGE EXTERNAL, ALTER COLUMN arrays SET STORAGE EXTERNAL")
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -19,9 +32,10 @@ class Migration(migrations.Migration):
                 ('n', models.PositiveIntegerField()),
                 ('response_ids', models.BinaryField()),
                 ('final_weights', models.BinaryField()),
-                ('panel', models.BinaryField()),
+                ('arrays', models.BinaryField()),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
                 ('wave', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='surveys.wave')),
             ],
         ),
+        migrations.RunPython(_unlogged, migrations.RunPython.noop),
     ]
