@@ -344,18 +344,15 @@ def segmented_tables(full: pd.DataFrame, bridge: pd.DataFrame,
     change_args: list[tuple[int, int, float, float, float, float]] = []
     change_at: list[int] = []  # index in change_rows of each computed change
     nan = float("nan")
-    pub = pub.sort_values(["region", "dimension", "wave"], kind="stable")
-    keys = pub.groupby(["region", "dimension"], sort=True).ngroup().to_numpy()
-    order = np.argsort(keys, kind="stable")
-    keys = keys[order]
+    order, keys, _ = trends.series_order(pub)
     region_col = pub["region"].to_numpy()[order]
     code_col = pub["dimension"].to_numpy()[order]
-    wave_col = pub["wave"].astype(int).to_numpy()[order]
+    wave_col = pub["wave"].to_numpy(np.int64)[order]
     est_col = pub["estimate"].to_numpy(float)[order]
     se_col = pub["se"].to_numpy(float)[order]
     bounds = np.r_[0, np.flatnonzero(np.diff(keys)) + 1, keys.size]
     for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
-        if lo == hi or keys[lo] < 0:
+        if lo == hi:  # no published row at all
             continue
         region, code = str(region_col[lo]), str(code_col[lo])
         years, est, se = wave_col[lo:hi], est_col[lo:hi], se_col[lo:hi]

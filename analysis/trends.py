@@ -68,6 +68,7 @@ __all__ = [
     "mann_kendall_can_reject",
     "office_verdict",
     "series_changes",
+    "series_order",
     "series_trend",
     "series_trends",
     "trend_table",
@@ -626,10 +627,12 @@ def _published(estimates: pd.DataFrame) -> pd.DataFrame:
     return pub.sort_values(keys, kind="stable")
 
 
-def _series_order(pub: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, int]:
-    """Row order of ``pub`` by (series, wave), the series id of each ordered row and the number
-    of series; series are numbered in ``groupby(["region", "dimension"], sort=True)`` order
-    (rows with a missing key drop out, as in a groupby)."""
+def series_order(pub: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, int]:
+    """Row order of ``pub`` (columns region, dimension, wave) by (series, wave), the series id
+    of each ordered row and the number of series; series are numbered in
+    ``groupby(["region", "dimension"], sort=True)`` order (rows with a missing key drop out, as
+    in a groupby). The trend and change tables and `analysis.bridges.segmented_tables` walk
+    their series in this order."""
     gid_all = pub.groupby(["region", "dimension"], sort=True).ngroup().to_numpy(np.int64)
     keep = np.flatnonzero(gid_all >= 0)
     order = keep[np.lexsort((pub["wave"].to_numpy(np.int64)[keep], gid_all[keep]))]
@@ -661,7 +664,7 @@ def trend_table(estimates: pd.DataFrame) -> pd.DataFrame:
         On missing columns, duplicate keys or a non-boolean ``suppressed``.
     """
     pub = _published(estimates)
-    order, gid, n_series = _series_order(pub)
+    order, gid, n_series = series_order(pub)
     years = pub["wave"].to_numpy(np.int64)[order]
     values = pub["estimate"].to_numpy(float)[order]
     if not np.all(np.isfinite(values)):
@@ -699,7 +702,7 @@ def change_table(estimates: pd.DataFrame) -> pd.DataFrame:
         On missing columns, duplicate keys or a non-boolean ``suppressed``.
     """
     pub = _published(estimates)
-    order, gid, _ = _series_order(pub)
+    order, gid, _ = series_order(pub)
     years = pub["wave"].to_numpy(np.int64)[order]
     est = pub["estimate"].to_numpy(float)[order]
     ses = pub["se"].to_numpy(float)[order]
