@@ -358,8 +358,8 @@ class WaveParts:
         parts = [p for p in self.by_wave.get(wave.pk, []) if p["n"]]
         if not parts or (data is not None and data.n == 0):
             # nothing to combine: the single-process path clears or skips the wave as usual
-            if data is None:
-                data = compute._read_wave(wave.pk)
+            # (`needs_rows` had the wave read)
+            assert data is not None
             return compute._compute_wave(state, wave, data, population, lonely_psu=lonely_psu,
                                          trim=trim, tick=tick)
         year, label = wave.year, f"{wave.instrument.code} {wave.year}"
