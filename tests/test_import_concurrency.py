@@ -122,8 +122,8 @@ def test_submissions_go_on_during_a_large_import_and_the_result_is_a_quiet_runs(
     window: dict[str, Any] = {}
     original = module._insert_responses
 
-    def held_open(rows: Any, now: Any) -> None:
-        original(rows, now)
+    def held_open(*args: Any) -> None:
+        original(*args)
         # every row written, every lock of the import taken, nothing committed
         before = client.ok_count()
         deadline = time.monotonic() + WAIT
@@ -188,8 +188,8 @@ def test_rows_the_new_responses_point_to_cannot_be_deleted_meanwhile(
     blocked: dict[str, bool] = {}
     original = module._insert_responses
 
-    def try_delete_locks(rows: Any, now: Any) -> None:
-        original(rows, now)
+    def try_delete_locks(*args: Any) -> None:
+        original(*args)
         with psycopg.connect(host=settings["HOST"] or "127.0.0.1", port=settings["PORT"] or 5432,
                              user=settings["USER"], dbname=settings["NAME"],
                              autocommit=True) as other:
@@ -209,3 +209,56 @@ def test_rows_the_new_responses_point_to_cannot_be_deleted_meanwhile(
 
     assert report.created == 2
     assert blocked == {"respondent": True, "region": True}
+
+
+def test_a_respondent_created_meanwhile_is_taken_as_it_is(
+        live_world, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """The import creates its respondents with a plain INSERT of the keys not stored yet. A
+    respondent of the file created by another session after that statement's snapshot (an API
+    submission) makes it fail on the unique key; the import then takes that respondent as it
+    is (INSERT ... ON CONFLICT DO NOTHING) and succeeds, its row pointing to it."""
+    import psycopg
+    from django.conf import settings as django_settings
+
+    from surveys.ingest.keys import panel_key_for
+
+    codes = live_world["codes"]
+    header = "respondent,wave,region,sex,age_group,stratum,psu,base_weight," + ",".join(codes)
+    cells = "6401,L,35-44,6401,P1,1.5," + ",".join(["3"] * len(codes))
+    path = tmp_path / "race.csv"
+    path.write_text(f"{header}\nRACE1,2024,{cells}\nRACE2,2024,{cells}\n")
+    key = panel_key_for("RACE1", secret=django_settings.PANEL_KEY_SECRET)
+    db = connection.settings_dict
+    dsn = dict(host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432, user=db["USER"],
+               dbname=db["NAME"])
+    other = psycopg.connect(**dsn)  # a transaction of its own, left open
+    other.execute("INSERT INTO surveys_respondent (panel_key, created_at) VALUES (%s, now())",
+                  [key])
+    seen_waiting = threading.Event()
+
+    def commit_once_the_import_waits() -> None:
+        with psycopg.connect(**dsn, autocommit=True) as watcher:
+            deadline = time.monotonic() + WAIT
+            while time.monotonic() < deadline:
+                (waiting,) = watcher.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND "
+                    "wait_event_type = 'Lock' AND query LIKE "
+                    "'INSERT INTO \"surveys_respondent\"%%'",
+                    [db["NAME"]]).fetchone()
+                if waiting:
+                    seen_waiting.set()
+                    break
+                time.sleep(0.02)
+        other.commit()
+        other.close()
+
+    committer = threading.Thread(target=commit_once_the_import_waits, daemon=True)
+    committer.start()
+    report = module.responses_import(path=path, instrument_code="IINP")
+    committer.join(WAIT)
+
+    assert seen_waiting.is_set(), "the import's INSERT never waited on the other session"
+    assert (report.created, report.respondents_created) == (2, 1)
+    theirs = m.Respondent.objects.get(panel_key=key)
+    assert m.Response.objects.get(respondent__panel_key=key).respondent_id == theirs.pk
+    assert m.Respondent.objects.filter(panel_key=key).count() == 1

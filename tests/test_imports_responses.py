@@ -183,6 +183,14 @@ BAD_CASES = {
     "value below the scale": (
         [row("R1", answers=["3"] * 29 + ["0"])], 2, "S5_06",
         "nilai 0 di luar skala 1..5 / value 0 outside the scale 1..5"),
+    # the answers are read as numbers straight from the file; a message quotes the cell as
+    # written, and a cell with spaces goes through the text path (trimmed)
+    "value with a leading zero outside the scale": (
+        [row("R1"), row("R2", answers=["3", "07"] + ["3"] * 28)], 3, "S1_02",
+        "nilai 07 di luar skala 1..5 / value 07 outside the scale 1..5"),
+    "value with spaces outside the scale": (
+        [row("R1", answers=[" 6 "] + ["3"] * 29)], 2, "S1_01",
+        "nilai 6 di luar skala 1..5 / value 6 outside the scale 1..5"),
     "non-integer value": (
         [row("R1", answers=["2.5"] + ["3"] * 29)], 2, "S1_01",
         "nilai '2.5' bukan bilangan bulat / value '2.5' is not an integer"),
@@ -418,8 +426,8 @@ def test_postgres_import_takes_no_lock_that_blocks_submissions(base: Path, tmp_p
     seen: dict[str, object] = {}
     original = module._insert_responses
 
-    def spy(rows, now):  # noqa: ANN001, ANN202
-        original(rows, now)
+    def spy(*args):  # noqa: ANN002, ANN202
+        original(*args)
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT relation::regclass::text, mode FROM pg_locks WHERE pid = "

@@ -125,6 +125,10 @@ def weight_cap(region_id: int, year: int, totals: dict[int, dict[int, int]] | No
     return float(years[chosen]), chosen
 
 
+#: weight_caps: (region, year) codes below this are counted in a table (a few MB) instead of sorted
+_DENSE_CODES = 1 << 24
+
+
 def weight_caps(region_ids: np.ndarray, years: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """`weight_cap` for many rows (population read afresh, one query): caps (float64) and
     their population years (0 = none)."""
@@ -133,10 +137,21 @@ def weight_caps(region_ids: np.ndarray, years: np.ndarray) -> tuple[np.ndarray, 
     years = np.asarray(years, dtype=np.int64)
     if not len(region_ids):
         return np.empty(0, dtype=np.float64), np.zeros(0, dtype=np.int64)
-    # one int64 per (region, year): a 1-D unique is ~20x faster than np.unique(axis=0)
+    # one int64 per (region, year): a 1-D unique is ~20x faster than np.unique(axis=0); when
+    # the codes span a small range (regions x years, the usual case) the distinct ones are
+    # found with a table of that size instead of a sort
     span = int(years.max()) - int(years.min()) + 1
-    distinct, inverse = np.unique((region_ids - int(region_ids.min())) * span
-                                  + (years - int(years.min())), return_inverse=True)
+    codes = (region_ids - int(region_ids.min())) * span + (years - int(years.min()))
+    if int(codes.max()) < _DENSE_CODES:
+        seen = np.zeros(int(codes.max()) + 1, dtype=bool)
+        seen[codes] = True
+        distinct = np.flatnonzero(seen)
+        position = np.zeros(len(seen), dtype=np.int64)
+        position[distinct] = np.arange(len(distinct))
+        inverse = position[codes]
+    else:
+        distinct, inverse = np.unique(codes, return_inverse=True)
+        inverse = inverse.ravel()
     cap_table = np.empty(len(distinct), dtype=np.float64)
     year_table = np.zeros(len(distinct), dtype=np.int64)
     for j, code in enumerate(distinct.tolist()):
@@ -144,7 +159,6 @@ def weight_caps(region_ids: np.ndarray, years: np.ndarray) -> tuple[np.ndarray, 
         year = int(years.min()) + code % span
         cap, cap_year = weight_cap(region_id, year, totals)
         cap_table[j], year_table[j] = cap, cap_year or 0
-    inverse = inverse.ravel()
     return cap_table[inverse], year_table[inverse]
 
 

@@ -187,13 +187,34 @@ def content_hashes(*, layout: ItemLayout, answers: np.ndarray, region: pa.Array,
                    base_weight: np.ndarray, probability_sample: bool = True,
                    status: str = "submitted") -> list[str]:
     """Column-wise `content_hash` of many rows (`probability_sample` and `status` are the same
-    for every row, as in a file import).
+    for every row, as in a file import), as text; `content_hash_matrix` gives the same bytes."""
+    matrix = content_hash_matrix(
+        layout=layout, answers=answers, region=region, sex=sex, age_group=age_group,
+        stratum=stratum, psu=psu, base_weight=base_weight,
+        probability_sample=probability_sample, status=status)
+    return hash_texts(matrix)
+
+
+def hash_texts(matrix: np.ndarray) -> list[str]:
+    """The rows of an (n, 64) hex-digit matrix (`content_hash_matrix`) as strings."""
+    text = np.ascontiguousarray(matrix).tobytes().decode("ascii")
+    return [text[i: i + 64] for i in range(0, len(text), 64)]
+
+
+def content_hash_matrix(*, layout: ItemLayout, answers: np.ndarray, region: pa.Array,
+                        sex: pa.Array, age_group: pa.Array, stratum: pa.Array, psu: pa.Array,
+                        base_weight: np.ndarray, probability_sample: bool = True,
+                        status: str = "submitted") -> np.ndarray:
+    """`content_hash` of many rows as an (n, 64) uint8 matrix of lowercase hex digits (the
+    bytes the import's binary COPY sends).
 
     Builds the same canonical JSON text with numpy byte tables and arrow string kernels, then
-    hashes it row by row; rows whose strings would need JSON escaping go through content_hash
-    itself.
+    hashes it row by row (binary digests, hex-encoded at once); rows whose strings would need
+    JSON escaping go through content_hash itself.
     """
     n = answers.shape[0]
+    if n == 0:
+        return np.zeros((0, 64), dtype=np.uint8)
     answer_text = _answers_json(layout, answers)
     weight_text = _float_repr(base_weight)
     blob = pc.binary_join_element_wise(
@@ -207,7 +228,10 @@ def content_hashes(*, layout: ItemLayout, answers: np.ndarray, region: pa.Array,
     buf = memoryview(blob.buffers()[2])
     sha = hashlib.sha256
     bounds = offsets.tolist()
-    hashes = [sha(buf[bounds[i]: bounds[i + 1]]).hexdigest() for i in range(n)]
+    digests = b"".join([sha(buf[a:b]).digest()
+                        for a, b in zip(bounds, bounds[1:], strict=False)])
+    matrix = np.frombuffer(bytearray(digests.hex().encode("ascii")),
+                           dtype=np.uint8).reshape(n, 64)
     escape = np.zeros(n, dtype=bool)
     for col in (age_group, psu, region, sex, stratum):
         escape |= pc.match_substring_regex(col, _NEEDS_ESCAPE).to_numpy(zero_copy_only=False)
@@ -218,8 +242,9 @@ def content_hashes(*, layout: ItemLayout, answers: np.ndarray, region: pa.Array,
             "psu": psu[i].as_py(), "base_weight": float(base_weight[i]),
             "probability_sample": probability_sample, "status": status,
         }
-        hashes[i] = content_hash(fields, unpack_answers(layout, answers[i].tobytes()))
-    return hashes
+        exact = content_hash(fields, unpack_answers(layout, answers[i].tobytes()))
+        matrix[i] = np.frombuffer(exact.encode("ascii"), dtype=np.uint8)
+    return matrix
 
 
 def derived_submission_ids(respondent_ids: np.ndarray, wave_ids: np.ndarray) -> np.ndarray:

@@ -63,6 +63,7 @@ from surveys.selectors.weights import pack as packed_weights
 from surveys.services import bridges, evaluation, longitudinal
 from surveys.services._rows import db_value
 from surveys.services.bulk import insert_objects, insert_rows
+from surveys.services.recompute import queue_recompute  # noqa: F401 - re-exported
 
 logger = logging.getLogger(__name__)
 
@@ -740,23 +741,6 @@ def _fail(state: _RunState, exc: BaseException, elapsed: float) -> None:
         finished_at=timezone.now())
     run.refresh_from_db()
     logger.warning("index run %s failed: %s", run.pk, exc)
-
-
-def queue_recompute(wave_id: int | None = None) -> None:
-    """Queue `compute_indices_task` after the current transaction commits.
-
-    Call it from any write that changes a run's inputs (imports, closing a wave). With no
-    broker configured the task runs eagerly in-process right after the commit; set
-    ``NILAI_AUTO_RECOMPUTE = False`` to switch the automatic recompute off (bulk loads that
-    compute once at the end, some tests).
-    """
-    from django.conf import settings
-
-    if not getattr(settings, "NILAI_AUTO_RECOMPUTE", True):
-        return
-    from surveys.tasks import compute_indices_task
-
-    transaction.on_commit(lambda: compute_indices_task.delay(wave_id=wave_id))
 
 
 def run_notices(*, instrument: str | None = None, lookback: int = 50) -> list[dict[str, Any]]:

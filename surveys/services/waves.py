@@ -79,7 +79,7 @@ def wave_close(*, instrument: str, year: int) -> WaveChange:
     wave.save(update_fields=["status"])
     # Imported late: the compute service loads the analysis stack, which opening and closing
     # waves otherwise never need.
-    from surveys.services.compute import queue_recompute
+    from surveys.services.recompute import queue_recompute
 
     queue_recompute(wave_id=wave.pk)  # after the commit, like every other input change
     return WaveChange(wave=wave, changed=True)
