@@ -15,6 +15,9 @@ class Command(BaseCommand):
     help = ("Impor jawaban dari CSV lebar / import a wide responses CSV "
             "(respondent,wave,region,sex,age_group,stratum,psu,base_weight,<item>...); "
             "all or nothing, re-importing the same file changes nothing")
+    # No system checks before a load: they import the whole URL configuration (the dashboard,
+    # the report, scipy), ~1.5 s of every import; `manage.py check` and the servers run them.
+    requires_system_checks: list[str] = []
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("file", type=Path)

@@ -691,15 +691,14 @@ def _write(parsed: _Parsed, version: InstrumentVersion, layout: ItemLayout, log:
                 # database) in a thread, from now on: while the server creates the
                 # respondents (the main thread waits on the connection, the GIL released)
                 # and then while it stores the blocks before
-                blocks = [pool.submit(rows.block, order[lo: lo + _COPY_CHUNK])
-                          for lo in range(0, len(order), _COPY_CHUNK)]
+                bounds = _block_bounds(len(order))
+                blocks = [pool.submit(rows.block, order[lo:hi]) for lo, hi in bounds]
                 try:
                     ids, respondents_created = _respondent_ids(new_keys, now)
                     row_ids = ids[key_rows][order]
                     _insert_responses(
-                        (future.result().with_respondents(row_ids[i * _COPY_CHUNK:
-                                                                  (i + 1) * _COPY_CHUNK])
-                         for i, future in enumerate(blocks)),
+                        (future.result().with_respondents(row_ids[lo:hi])
+                         for (lo, hi), future in zip(bounds, blocks, strict=True)),
                         _Referenced(rows.wave, rows.region), len(order), now)
                 except BaseException:
                     pool.shutdown(cancel_futures=True)  # no hashing for a failed import
@@ -939,6 +938,14 @@ class _NewRows:
 
 _COPY_SPECIAL = r"[\\\t\n\r]"
 _COPY_CHUNK = 200_000
+_COPY_FIRST_CHUNK = 25_000
+
+
+def _block_bounds(n: int) -> list[tuple[int, int]]:
+    """The COPY's blocks of n rows: a small first one (the server starts storing sooner),
+    then _COPY_CHUNK rows each."""
+    edges = [0, *range(min(n, _COPY_FIRST_CHUNK), n, _COPY_CHUNK), n]
+    return [(lo, hi) for lo, hi in zip(edges, edges[1:], strict=False) if hi > lo]
 
 
 def _copy_escape(arr: pa.Array) -> pa.Array:
