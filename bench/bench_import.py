@@ -99,8 +99,11 @@ def prepare(env: dict[str, str]) -> None:
 def run_backend(name: str, url: str, csv_path: Path, rows: int) -> list[dict]:
     # NILAI_AUTO_RECOMPUTE off: without a broker compute_indices would run eagerly inside
     # the import's process after the commit (it has its own bench, bench_pipeline.py)
+    # OMP_NUM_THREADS is left as the shell has it (unset: as many threads as cores): Arrow
+    # sizes its CPU thread pool by it, and OMP_NUM_THREADS=1, set here before 2026-12-04,
+    # made the import's CSV reader and column kernels single-threaded (+2-3 s per 1M rows)
     env = {**os.environ, "DATABASE_URL": url, "DEBUG": "false", "NILAI_AUTO_RECOMPUTE": "false",
-           "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+           "OPENBLAS_NUM_THREADS": "1"}
     prepare(env)
     out = []
     cmd = [PYTHON, "manage.py", "import_responses", str(csv_path), "--instrument", "IINP"]

@@ -5,19 +5,20 @@ Built on the response contract (surveys.ingest), like the API: the same field de
 and rules (respondent keys, choices, lengths, the base-weight rule), the same fingerprint, the
 same column list for the insert.
 
-Built for files of millions of rows: the CSV is parsed by pyarrow, every check runs on whole
-columns (numpy / arrow compute) and problems are located with np.nonzero; answers are packed
-from one uint8 matrix; the content hash and the derived submission id are computed
-column-wise (surveys.ingest.fingerprint.content_hash_matrix / derived_submission_ids, tested
-equal to their scalar definitions; panel keys likewise, surveys.ingest.keys.panel_keys_for).
-The new rows' hashes are computed in a thread while the server creates their respondents.
-Existing responses of the file's waves are fetched with one query.
+Built for files of millions of rows: the CSV is parsed by pyarrow (answer columns straight to
+int16), every check runs on whole columns (numpy / arrow compute) and problems are located
+with np.nonzero; answers are packed from one uint8 matrix; the content hash and the derived
+submission id are computed column-wise (surveys.ingest.fingerprint.content_hash_matrix /
+derived_submission_ids, tested equal to their scalar definitions; panel keys likewise,
+surveys.ingest.keys.panel_keys_for). Existing responses of the file's waves are fetched with
+one query.
 
-PostgreSQL: new rows go in (respondent, wave) order through one binary COPY into the live
-table, block by block, each block's ids and fingerprints computed while the server stores the
-previous one. Nothing of the table is dropped or altered and the waves are held FOR SHARE, so
-API submissions go on during a load (`_lock_waves`, `_trusted_load`; docs/DECISIONS.md 46).
-SQLite: executemany in batches.
+The new rows are written in (panel key, wave) order, block by block: a thread puts each block
+in order and hashes its fingerprints from before the respondents are created, so the hashing
+runs while the server creates the respondents and stores the blocks before
+(docs/DECISIONS.md 79). PostgreSQL: one binary COPY into the live table. Nothing of the table
+is dropped or altered and the waves are held FOR SHARE, so API submissions go on during a
+load (`_lock_waves`, `_trusted_load`; docs/DECISIONS.md 46). SQLite: executemany in batches.
 
 Idempotence: stored rows are matched by (wave, respondent) and their fingerprints compared
 (the contract's, the same as the API's for the same response), so importing the same file again
@@ -26,7 +27,8 @@ writes nothing, and importing a row identical to a response submitted through th
 wave is an error unless `replace` is set. A new row without a given id (ODK/Kobo instance ids
 are kept) gets the derived submission id of its (respondent pk, wave pk): a UUID version 8 that
 sorts like the pair (surveys.ingest.fingerprint), so with rows written in (respondent, wave)
-order the submission_id index fills front to back. Rows stored with the uuid5 ids of earlier
+order (new respondents are created in panel-key order) the submission_id index fills front to
+back. Rows stored with the uuid5 ids of earlier
 versions keep them: nothing here looks rows up by submission id.
 """
 
