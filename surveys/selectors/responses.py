@@ -62,6 +62,7 @@ from surveys.models import (
     Target,
     Wave,
 )
+from surveys.pg import raw_cursor
 
 #: Rows fetched per round trip; large enough to amortise, small enough to stay flat.
 FETCH_CHUNK = 20_000
@@ -324,8 +325,6 @@ def _read_pg(wave_id: int, layout: VersionLayout, with_respondent: bool,
     hex text. Fetching a million rows one by one (cursor or COPY TO) cost ~5 s of Python
     overhead on this machine kind, unit-separated text for every column ~1.3 s per 200,000
     responses, this ~0.5 s."""
-    from psycopg import Cursor
-
     table = Response._meta.db_table
     key_sql = pg_text_agg("p.panel_key") if with_respondent else "NULL::text"
     join = (f"JOIN {Respondent._meta.db_table} p ON p.id = r.respondent_id"
@@ -342,8 +341,7 @@ def _read_pg(wave_id: int, layout: VersionLayout, with_respondent: bool,
     params: list[Any] = [wave_id, str(ResponseStatus.SUBMITTED)]
     if region_ids is not None:
         params.append([int(i) for i in region_ids])
-    connection.ensure_connection()
-    with Cursor(connection.connection) as cursor:
+    with raw_cursor(connection) as cursor:
         cursor.execute(sql, params, binary=True)
         rows = cursor.fetchall()
 

@@ -80,6 +80,7 @@ from surveys.models import (
     Wave,
     WaveStatus,
 )
+from surveys.pg import raw_cursor
 from surveys.services.recompute import queue_recompute
 
 from ._common import (
@@ -863,9 +864,7 @@ def _respondent_ids(keys: pa.Array, now: Any) -> tuple[np.ndarray, int]:
         if postgres:
             # one aggregated bytea of big-endian int64 instead of a COPY row per respondent
             # (libpq hands COPY output over row by row: ~1 s for 400k respondents)
-            from psycopg import Cursor
-
-            with Cursor(connection.connection) as raw:
+            with raw_cursor() as raw:
                 raw.execute(f"SELECT string_agg(int8send(r.{id_col}), ''::bytea ORDER BY "
                             f"k.ord) FROM {_KEYS_TABLE} k JOIN {table} r "
                             f"ON r.{key_col} = k.panel_key", binary=True)
