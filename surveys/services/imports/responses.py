@@ -609,7 +609,6 @@ def _write(parsed: _Parsed, version: InstrumentVersion, layout: ItemLayout, log:
     code = version.instrument.code
     file_years = sorted(set(np.unique(parsed.years).tolist()))
     distinct_keys = pa.array(parsed.panel_keys, type=pa.string())
-    row_keys = pc.take(distinct_keys, pa.array(parsed.key_index))
     now = timezone.now()
     with transaction.atomic():
         waves = _lock_waves(version.instrument, file_years)
@@ -640,6 +639,7 @@ def _write(parsed: _Parsed, version: InstrumentVersion, layout: ItemLayout, log:
         # are computed block by block while their COPY runs (_insert_responses)
         hashes: list[str | None] = [None] * parsed.n
         if len(existing):
+            row_keys = pc.take(distinct_keys, pa.array(parsed.key_index))
             incoming = pd.DataFrame({"wave_id": row_wave, "panel_key": row_keys.to_pandas()})
             merged = incoming.merge(existing, on=["wave_id", "panel_key"], how="left",
                                     sort=False)
@@ -672,16 +672,14 @@ def _write(parsed: _Parsed, version: InstrumentVersion, layout: ItemLayout, log:
             key_pos, key_rows = np.unique(parsed.key_index[new], return_inverse=True)
             key_rows = key_rows.ravel()
             new_keys = pc.take(distinct_keys, pa.array(key_pos))
-            take = pa.array(new)
             rows = _NewRows(
-                wave=row_wave[new], respondent=None,
-                submission=submission_ids.take(take) if submission_ids is not None else None,
-                region=parsed.region_ids[new], sex=parsed.sex.take(take),
-                age_group=parsed.age_group.take(take), stratum=parsed.stratum.take(take),
-                psu=parsed.psu.take(take), base_weight=parsed.base_weight[new],
-                answers=parsed.answers[new], region_code=parsed.region.take(take),
-                layout=layout,
+                wave=row_wave, respondent=None, submission=submission_ids,
+                region=parsed.region_ids, sex=parsed.sex, age_group=parsed.age_group,
+                stratum=parsed.stratum, psu=parsed.psu, base_weight=parsed.base_weight,
+                answers=parsed.answers, region_code=parsed.region, layout=layout,
             )
+            if new.size < parsed.n:  # else every row is new (a first import): no copies
+                rows = rows.block(new, hash_rows=False)
             # written in (panel key, wave) order: the respondents are created in key order,
             # so for new ones that is (respondent id, wave), and the primary key, the unique
             # index on (respondent, wave) and the derived submission ids (which sort like that
@@ -896,8 +894,9 @@ class _NewRows:
     layout: ItemLayout
     content_hash: np.ndarray | None = None  # (n, 64) hex digits; None: hashed block by block
 
-    def block(self, positions: np.ndarray) -> _NewRows:
-        """The rows at `positions` (a block of the COPY), fingerprints included."""
+    def block(self, positions: np.ndarray, *, hash_rows: bool = True) -> _NewRows:
+        """The rows at `positions` (a block of the COPY), fingerprints included unless
+        `hash_rows` is false."""
         take = pa.array(positions)
 
         def pick(value: Any) -> Any:
@@ -908,7 +907,8 @@ class _NewRows:
             return value
 
         block = _NewRows(**{f.name: pick(getattr(self, f.name)) for f in fields(self)})
-        block.content_hash = block.fingerprints(0, len(positions))
+        if hash_rows:
+            block.content_hash = block.fingerprints(0, len(positions))
         return block
 
     def with_respondents(self, ids: np.ndarray) -> _NewRows:
