@@ -28,8 +28,8 @@ wave is an error unless `replace` is set. A new row without a given id (ODK/Kobo
 are kept) gets the derived submission id of its (respondent pk, wave pk): a UUID version 8 that
 sorts like the pair (surveys.ingest.fingerprint), so with rows written in (respondent, wave)
 order (new respondents are created in panel-key order) the submission_id index fills front to
-back. Rows stored with the uuid5 ids of earlier
-versions keep them: nothing here looks rows up by submission id.
+back. Rows stored with the uuid5 ids of earlier versions keep them: nothing here looks rows up
+by submission id.
 """
 
 from __future__ import annotations
@@ -636,7 +636,7 @@ def _write(parsed: _Parsed, version: InstrumentVersion, layout: ItemLayout, log:
 
         existing = _existing_responses([w.pk for w in waves.values()])
         # fingerprints: here those of the rows already stored (to compare); the new rows'
-        # are computed block by block while their COPY runs (_insert_responses)
+        # are hashed block by block in a thread below (_NewRows.block)
         hashes: list[str | None] = [None] * parsed.n
         if len(existing):
             row_keys = pc.take(distinct_keys, pa.array(parsed.key_index))
@@ -693,14 +693,19 @@ def _write(parsed: _Parsed, version: InstrumentVersion, layout: ItemLayout, log:
                 # respondents (the main thread waits on the connection, the GIL released)
                 # and then while it stores the blocks before
                 bounds = _block_bounds(len(order))
-                blocks = [pool.submit(rows.block, order[lo:hi]) for lo, hi in bounds]
+                blocks: list[Any] = [pool.submit(rows.block, order[lo:hi])
+                                     for lo, hi in bounds]
+
+                def ready(row_ids: np.ndarray) -> Iterator[_NewRows]:
+                    for i, (lo, hi) in enumerate(bounds):
+                        block = blocks[i].result()
+                        blocks[i] = None  # a written block's memory is freed with it
+                        yield block.with_respondents(row_ids[lo:hi])
+
                 try:
                     ids, respondents_created = _respondent_ids(new_keys, now)
-                    row_ids = ids[key_rows][order]
-                    _insert_responses(
-                        (future.result().with_respondents(row_ids[lo:hi])
-                         for (lo, hi), future in zip(bounds, blocks, strict=True)),
-                        _Referenced(rows.wave, rows.region), len(order), now)
+                    _insert_responses(ready(ids[key_rows][order]),
+                                      _Referenced(rows.wave, rows.region), len(order), now)
                 except BaseException:
                     pool.shutdown(cancel_futures=True)  # no hashing for a failed import
                     raise
