@@ -222,6 +222,28 @@ def test_weight_at_the_population_is_accepted_and_the_nearest_year_is_used(
         "2023)."]
 
 
+@pytest.mark.parametrize("dense", [True, False])
+def test_weight_caps_of_many_rows_equal_the_scalar_caps(world, monkeypatch, dense):
+    """The column-wise caps of the import (distinct (region, year) pairs found with a table,
+    or by sorting when the codes span too wide a range) equal `weight_cap` row by row: a year
+    with figures, the nearest earlier and later year, a region without figures, and year 0
+    (a row whose wave is in error)."""
+    if not dense:
+        monkeypatch.setattr(contract, "_DENSE_CODES", 0)
+    _margins(world["r6401"], 2021, (1000, 1500))
+    _margins(world["r6401"], 2024, (700, 900))
+    regions = np.array([world["r6401"].pk, world["r6402"].pk] * 4 + [world["r6401"].pk])
+    years = np.array([2021, 2021, 2020, 2022, 2024, 2030, 0, 2024, 2023])
+    caps, cap_years = contract.weight_caps(regions, years)
+    expected = [contract.weight_cap(int(r), int(y)) for r, y in zip(regions, years, strict=True)]
+    assert caps.tolist() == [cap for cap, _ in expected]
+    assert cap_years.tolist() == [y or 0 for _, y in expected]
+    # 6401: its year, the earliest later year (2020, and year 0), the latest earlier (2023)
+    assert caps[[0, 2, 4, 6, 8]].tolist() == [2500, 2500, 1600, 2500, 2500]
+    assert cap_years[[0, 2, 4, 6, 8]].tolist() == [2021, 2021, 2024, 2021, 2021]
+    assert (caps[[1, 3, 5, 7]] == contract.WEIGHT_HARD_CAP).all()  # 6402: no figures
+
+
 def test_without_population_figures_the_hard_cap_applies(world):
     admin = client_for("admin-cap", "admin")
     url = responses_url(world["wave"])

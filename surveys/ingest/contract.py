@@ -125,8 +125,9 @@ def weight_cap(region_id: int, year: int, totals: dict[int, dict[int, int]] | No
     return float(years[chosen]), chosen
 
 
-#: weight_caps: (region, year) codes below this are counted in a table (a few MB) instead of sorted
-_DENSE_CODES = 1 << 24
+#: weight_caps: (region, year) codes below this are counted in a table (at most 20 MB) instead of
+#: sorted
+_DENSE_CODES = 1 << 22
 
 
 def weight_caps(region_ids: np.ndarray, years: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -146,7 +147,7 @@ def weight_caps(region_ids: np.ndarray, years: np.ndarray) -> tuple[np.ndarray, 
         seen = np.zeros(int(codes.max()) + 1, dtype=bool)
         seen[codes] = True
         distinct = np.flatnonzero(seen)
-        position = np.zeros(len(seen), dtype=np.int64)
+        position = np.zeros(len(seen), dtype=np.int32)
         position[distinct] = np.arange(len(distinct))
         inverse = position[codes]
     else:
