@@ -213,10 +213,10 @@ def test_rows_the_new_responses_point_to_cannot_be_deleted_meanwhile(
 
 def test_a_respondent_created_meanwhile_is_taken_as_it_is(
         live_world, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    """The import creates its respondents with a plain INSERT of the keys not stored yet. A
-    respondent of the file created by another session after that statement's snapshot (an API
-    submission) makes it fail on the unique key; the import then takes that respondent as it
-    is (INSERT ... ON CONFLICT DO NOTHING) and succeeds, its row pointing to it."""
+    """The import creates the respondents of the keys not stored yet by a COPY. A respondent
+    of the file created by another session after the import looked (an API submission) makes
+    it fail on the unique key; the import then takes that respondent as it is (INSERT ... ON
+    CONFLICT DO NOTHING) and succeeds, its row pointing to it."""
     import psycopg
     from django.conf import settings as django_settings
 
@@ -243,7 +243,7 @@ def test_a_respondent_created_meanwhile_is_taken_as_it_is(
                 (waiting,) = watcher.execute(
                     "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND "
                     "wait_event_type = 'Lock' AND query LIKE "
-                    "'INSERT INTO \"surveys_respondent\"%%'",
+                    "'COPY \"surveys_respondent\"%%'",
                     [db["NAME"]]).fetchone()
                 if waiting:
                     seen_waiting.set()
@@ -257,7 +257,7 @@ def test_a_respondent_created_meanwhile_is_taken_as_it_is(
     report = module.responses_import(path=path, instrument_code="IINP")
     committer.join(WAIT)
 
-    assert seen_waiting.is_set(), "the import's INSERT never waited on the other session"
+    assert seen_waiting.is_set(), "the import's COPY never waited on the other session"
     assert (report.created, report.respondents_created) == (2, 1)
     theirs = m.Respondent.objects.get(panel_key=key)
     assert m.Response.objects.get(respondent__panel_key=key).respondent_id == theirs.pk
