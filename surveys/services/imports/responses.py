@@ -816,9 +816,9 @@ _KEYS_TABLE = "nilai_import_keys"
 def _respondent_ids(keys: pa.Array, now: Any) -> tuple[np.ndarray, int]:
     """Respondent ids for distinct panel keys (same order), creating the missing respondents.
 
-    Keys go to a temporary table in bulk; one INSERT ... SELECT creates the missing
-    respondents and one joined SELECT returns every id, so the cost does not grow with
-    round trips."""
+    Keys go to a temporary table in bulk; the missing respondents are created at once (a
+    COPY on PostgreSQL, an INSERT ... SELECT on SQLite) and one joined SELECT returns every
+    id, so the cost does not grow with round trips."""
     table, key_col, id_col = (
         _table(Respondent), _col(Respondent, "panel_key"), _col(Respondent, "id"))
     created_col = _col(Respondent, "created_at")
