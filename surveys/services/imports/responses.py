@@ -873,13 +873,9 @@ def _respondent_ids(keys: pa.Array, now: Any) -> tuple[np.ndarray, int]:
         if postgres:
             # one aggregated bytea of big-endian int64 instead of a COPY row per respondent
             # (libpq hands COPY output over row by row: ~1 s for 400k respondents)
-            with raw_cursor() as raw:
-                raw.execute(f"SELECT string_agg(int8send(r.{id_col}), ''::bytea ORDER BY "
+            ids = _int8_agg(f"SELECT string_agg(int8send(r.{id_col}), ''::bytea ORDER BY "
                             f"k.ord) FROM {_KEYS_TABLE} k JOIN {table} r "
-                            f"ON r.{key_col} = k.panel_key", binary=True)
-                row = raw.fetchone()
-            blob = bytes(row[0]) if row is not None and row[0] is not None else b""
-            ids = np.frombuffer(blob, dtype=">i8").astype(np.int64)
+                            f"ON r.{key_col} = k.panel_key")
         else:
             cursor.execute(select)
             ids = np.fromiter((row[0] for row in cursor.fetchall()), dtype=np.int64)
@@ -899,17 +895,23 @@ def _unique_violations() -> tuple[type[BaseException], ...]:
     return (IntegrityError, UniqueViolation)
 
 
+def _int8_agg(sql: str) -> np.ndarray:
+    """PostgreSQL: the int64 values a query returns as one aggregated bytea of `int8send`
+    (big-endian), fetched in binary: no row and no Python object per value."""
+    with raw_cursor() as raw:
+        raw.execute(sql, binary=True)
+        row = raw.fetchone()
+    blob = bytes(row[0]) if row is not None and row[0] is not None else b""
+    return np.frombuffer(blob, dtype=">i8").astype(np.int64)
+
+
 def _copy_missing_respondents(cursor: Any, keys: pa.Array, now: Any) -> int:
     """PostgreSQL: create the respondents of the keys (in `_KEYS_TABLE`) that are not stored
     yet, by COPY in key order; how many."""
     table, key_col = _table(Respondent), _col(Respondent, "panel_key")
-    with raw_cursor() as raw:
-        raw.execute(f"SELECT string_agg(int8send(k.ord), ''::bytea) FROM {_KEYS_TABLE} k "
-                    f"WHERE NOT EXISTS (SELECT 1 FROM {table} r WHERE r.{key_col} = "
-                    f"k.panel_key)", binary=True)
-        row = raw.fetchone()
-    blob = bytes(row[0]) if row is not None and row[0] is not None else b""
-    missing = keys.take(pa.array(np.frombuffer(blob, dtype=">i8").astype(np.int64)))
+    missing = keys.take(pa.array(_int8_agg(
+        f"SELECT string_agg(int8send(k.ord), ''::bytea) FROM {_KEYS_TABLE} k WHERE NOT "
+        f"EXISTS (SELECT 1 FROM {table} r WHERE r.{key_col} = k.panel_key)")))
     if not len(missing):
         return 0
     missing = missing.take(pc.sort_indices(missing))
