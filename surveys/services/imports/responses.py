@@ -952,7 +952,7 @@ class _NewRows:
 
         block = _NewRows(**{f.name: pick(getattr(self, f.name)) for f in fields(self)})
         if hash_rows:
-            block.content_hash = block.fingerprints(0, len(positions))
+            block.content_hash = block.fingerprints()
         return block
 
     def with_respondents(self, ids: np.ndarray) -> _NewRows:
@@ -960,25 +960,23 @@ class _NewRows:
         self.respondent = ids
         return self
 
-    def submission_ids(self, lo: int, hi: int) -> np.ndarray:
-        """Submission ids of rows lo..hi as an (n, 16) byte matrix: the given ones, or the
-        derived ones (from the respondent and wave primary keys)."""
+    def submission_ids(self) -> np.ndarray:
+        """The rows' submission ids as an (n, 16) byte matrix: the given ones, or the derived
+        ones (from the respondent and wave primary keys)."""
         if self.submission is None:
             assert self.respondent is not None
-            return derived_submission_ids(self.respondent[lo:hi], self.wave[lo:hi])
-        hexed = _fixed_width_text(self.submission[lo:hi], 32).tobytes().decode("ascii")
-        return np.frombuffer(bytes.fromhex(hexed), dtype=np.uint8).reshape(hi - lo, 16)
+            return derived_submission_ids(self.respondent, self.wave)
+        hexed = _fixed_width_text(self.submission, 32).tobytes().decode("ascii")
+        return np.frombuffer(bytes.fromhex(hexed), dtype=np.uint8).reshape(len(self.wave), 16)
 
-    def fingerprints(self, lo: int, hi: int) -> np.ndarray:
-        """The contract's fingerprints of rows lo..hi as an (n, 64) hex-digit matrix."""
+    def fingerprints(self) -> np.ndarray:
+        """The contract's fingerprints of the rows as an (n, 64) hex-digit matrix."""
         if self.content_hash is not None:
-            return self.content_hash[lo:hi]
-        part = slice(lo, hi)
+            return self.content_hash
         return content_hash_matrix(
-            layout=self.layout, answers=self.answers[part], region=self.region_code[lo:hi],
-            sex=self.sex[lo:hi], age_group=self.age_group[lo:hi],
-            stratum=self.stratum[lo:hi], psu=self.psu[lo:hi],
-            base_weight=self.base_weight[part])
+            layout=self.layout, answers=self.answers, region=self.region_code, sex=self.sex,
+            age_group=self.age_group, stratum=self.stratum, psu=self.psu,
+            base_weight=self.base_weight)
 
 
 _COPY_SPECIAL = r"[\\\t\n\r]"
@@ -1097,25 +1095,25 @@ def _fixed_width_text(arr: pa.Array, width: int) -> np.ndarray:
     return data[offsets[0]: offsets[-1]].reshape(n, width) if n else data.reshape(0, width)
 
 
-def _binary_rows(rows: _NewRows, lo: int, hi: int, stamp_us: int) -> memoryview:
-    """Rows lo..hi in COPY's binary format, columns in RESPONSE_COPY_BINARY_COLUMNS order.
+def _binary_rows(rows: _NewRows, stamp_us: int) -> memoryview:
+    """The rows (a block) in COPY's binary format, columns in RESPONSE_COPY_BINARY_COLUMNS
+    order.
 
     Per row: the field count, then every field as its length and its bytes. The fixed-width
     fields go into one (rows x width) byte matrix, column by column; the four text fields are
     appended by arrow's element-wise join, each after its length."""
-    n = hi - lo
-    part = slice(lo, hi)
+    n = len(rows.wave)
     stamp = _big_endian(np.array([stamp_us]), ">i8")[0].tobytes()
     fixed: dict[str, Any] = {
-        "wave": _big_endian(rows.wave[part], ">i8"),
-        "respondent": _big_endian(rows.respondent[part], ">i8"),
-        "submission_id": rows.submission_ids(lo, hi),
+        "wave": _big_endian(rows.wave, ">i8"),
+        "respondent": _big_endian(rows.respondent, ">i8"),
+        "submission_id": rows.submission_ids(),
         "status": ResponseStatus.SUBMITTED.value.encode(),
         "source": ResponseSource.IMPORT.value.encode(), "consent": b"\x01",
-        "region": _big_endian(rows.region[part], ">i8"),
-        "base_weight": _big_endian(rows.base_weight[part], ">f8"),
-        "probability_sample": b"\x01", "answers": rows.answers[part],
-        "content_hash": rows.fingerprints(lo, hi),
+        "region": _big_endian(rows.region, ">i8"),
+        "base_weight": _big_endian(rows.base_weight, ">f8"),
+        "probability_sample": b"\x01", "answers": rows.answers,
+        "content_hash": rows.fingerprints(),
         "created_by": None, "created_at": stamp, "updated_at": stamp, "submitted_at": stamp,
     }
     pieces: list[Any] = [struct.pack(">h", len(ingest_sql.RESPONSE_COPY_BINARY_COLUMNS))]
@@ -1140,7 +1138,7 @@ def _binary_rows(rows: _NewRows, lo: int, hi: int, stamp_us: int) -> memoryview:
     columns: list[Any] = [pa.FixedSizeBinaryArray.from_buffers(
         pa.binary(width), n, [None, pa.py_buffer(matrix)]).cast(pa.binary())]
     for name in ingest_sql.RESPONSE_COPY_TEXT_FIELDS:
-        text = getattr(rows, name)[lo:hi].cast(pa.binary())
+        text = getattr(rows, name).cast(pa.binary())
         lengths = _big_endian(pc.binary_length(text).to_numpy(zero_copy_only=False), ">i4")
         columns += [pa.FixedSizeBinaryArray.from_buffers(
             pa.binary(4), n, [None, pa.py_buffer(lengths)]).cast(pa.binary()), text]
@@ -1166,7 +1164,7 @@ def _insert_responses(blocks: Iterator[_NewRows], refs: _Referenced, n: int, now
                                     writer=QueuedLibpqWriter(cursor.cursor)) as copy:
                 copy.write(_PG_COPY_SIGNATURE)
                 for block in blocks:
-                    copy.write(_binary_rows(block, 0, len(block.wave), stamp_us))
+                    copy.write(_binary_rows(block, stamp_us))
                 copy.write(_PG_COPY_TRAILER)
             if n >= ANALYZE_MIN_ROWS:
                 # fresh planner statistics: autovacuum has not caught up right after a load,
@@ -1203,7 +1201,7 @@ def _sqlite_rows(rows: _NewRows, now: Any) -> Iterator[tuple[Any, ...]]:
     const = [stamp] * n
     values: dict[str, list[Any]] = {
         "wave": rows.wave.tolist(), "respondent": rows.respondent.tolist(),
-        "submission_id": submission_ids_hex(rows.submission_ids(0, n)).to_pylist(),
+        "submission_id": submission_ids_hex(rows.submission_ids()).to_pylist(),
         "status": [ResponseStatus.SUBMITTED.value] * n,
         "source": [ResponseSource.IMPORT.value] * n, "consent": [1] * n,
         "region": rows.region.tolist(), "sex": rows.sex.to_pylist(),
@@ -1211,7 +1209,7 @@ def _sqlite_rows(rows: _NewRows, now: Any) -> Iterator[tuple[Any, ...]]:
         "psu": rows.psu.to_pylist(), "base_weight": rows.base_weight.tolist(),
         "probability_sample": [1] * n,
         "answers": [packed[i: i + k] for i in range(0, len(packed), k)] if k else [b""] * n,
-        "content_hash": hash_texts(rows.fingerprints(0, n)), "created_by": [None] * n,
+        "content_hash": hash_texts(rows.fingerprints()), "created_by": [None] * n,
         "created_at": const, "updated_at": const, "submitted_at": const,
     }
     return zip(*(values[name] for name in ingest_sql.RESPONSE_COLUMNS), strict=True)
