@@ -21,8 +21,10 @@ from surveys.ingest import (
     derived_submission_ids,
     derived_submission_keys,
     is_derived_submission_id,
+    panel_key_for,
     submission_ids_hex,
 )
+from surveys.ingest.layout import layout_for_version
 from tests import api_fixtures as fx
 from tests.api_fixtures import ITEM_CODES, payload, responses_url
 from tests.import_files import responses_csv
@@ -164,12 +166,13 @@ def test_imported_rows_carry_derived_ids_in_row_order(world, tmp_path):
 
 @pytest.mark.django_db
 def test_rows_written_in_many_blocks_are_the_rows_of_the_file(world, tmp_path, monkeypatch):
-    """The import writes its rows block by block (each block put in order and hashed in a
-    thread ahead of the write): with tiny blocks every stored row still has the scalar
-    fingerprint of its own fields and answers, its own derived id, and the rows follow
-    (respondent, wave)."""
+    """The import writes its rows block by block (each block put in order in a thread ahead
+    of the write): with tiny blocks every stored row still has its own fields and answers
+    (the scalar fingerprint computed from the stored row is that of its line of the file),
+    its own derived id, no stored fingerprint, and the rows follow (respondent, wave)."""
     from surveys.ingest import content_hash
     from surveys.services.imports import responses as module
+    from surveys.services.submissions import stored_fingerprint
 
     monkeypatch.setattr(module, "_COPY_FIRST_CHUNK", 2)
     monkeypatch.setattr(module, "_COPY_CHUNK", 3)
@@ -178,20 +181,24 @@ def test_rows_written_in_many_blocks_are_the_rows_of_the_file(world, tmp_path, m
         row["answers"] = {code: 1 + (i + j) % 5 for j, code in enumerate(ITEM_CODES)}
     assert "21 new" in _import(_csv(tmp_path, rows))
 
-    stored = list(m.Response.objects.order_by("id").select_related("region", "respondent"))
+    stored = list(m.Response.objects.order_by("id").select_related(
+        "region", "respondent", "wave__version"))
     assert [(r.respondent_id, r.wave_id) for r in stored] == sorted(
         (r.respondent_id, r.wave_id) for r in stored)
-    given = {(row["respondent"], row["wave"]): row for row in rows}
+    given = {(panel_key_for(row["respondent"]), row["wave"]): row for row in rows}
     keys = {r.respondent_id: r.respondent.panel_key for r in stored}
     assert len(set(keys.values())) == 7
     for r in stored:
         assert r.submission_id == derived_submission_id(r.respondent_id, r.wave_id)
         answers = {code: (v if v != m.ANSWER_MISSING else None)
                    for code, v in zip(ITEM_CODES, bytes(r.answers), strict=True)}
-        assert r.content_hash == content_hash(
-            {"region": r.region.code, "sex": r.sex, "age_group": r.age_group,
-             "stratum": r.stratum, "psu": r.psu, "base_weight": r.base_weight,
-             "probability_sample": r.probability_sample, "status": r.status}, answers)
+        line = given[(keys[r.respondent_id], r.wave.year)]
+        assert r.content_hash is None
+        assert stored_fingerprint(r, layout_for_version(r.wave.version)) == content_hash(
+            {"region": line["region"], "sex": line["sex"], "age_group": line["age_group"],
+             "stratum": line["stratum"], "psu": line["psu"],
+             "base_weight": float(line["base_weight"]), "probability_sample": True,
+             "status": "submitted"}, line["answers"])
     # each stored row carries the answers of its own line of the file
     by_line = sorted(tuple(row["answers"][c] for c in ITEM_CODES) for row in given.values())
     assert sorted(tuple(bytes(r.answers)) for r in stored) == by_line

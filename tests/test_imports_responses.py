@@ -20,6 +20,7 @@ from surveys.ingest import (
     derived_submission_id,
     layout_for_version,
 )
+from surveys.services.submissions import stored_fingerprint
 from tests import factories as f
 from tests.import_files import KALTIM_ITEMS as ITEMS
 from tests.import_files import META
@@ -88,7 +89,9 @@ def test_reference_file_imports_whole(base: Path):
         "6401", "L", "35-44", "6401", "6401-2021-000", 1121.1902)
     assert response.submission_id == derived_submission_id(response.respondent_id,
                                                             response.wave_id)
-    assert response.content_hash == content_hash(
+    # no fingerprint stored by an import; the one computed from the row is the contract's
+    assert response.content_hash is None
+    assert stored_fingerprint(response, layout) == content_hash(
         {"region": "6401", "sex": "L", "age_group": "35-44", "stratum": "6401",
          "psu": "6401-2021-000", "base_weight": 1121.1902, "probability_sample": True,
          "status": "submitted"}, answers)
@@ -145,6 +148,45 @@ def test_changed_row_is_an_error_without_replace_and_replaced_with_it(base: Path
     assert bytes(r2.answers) == bytes([1] * 30)
     assert m.Response.objects.count() == 3
     assert "0 new, 3 unchanged, 0 replaced" in run(changed)
+
+
+@pytest.mark.parametrize("change,differs", [
+    ({"region": "6402"}, True), ({"sex": "P"}, True), ({"age": "25-34"}, True),
+    ({"stratum": "6401-B"}, True), ({"psu": "P2"}, True), ({"weight": "1.25"}, True),
+    ({"answers": ["3"] * 29 + ["4"]}, True), ({"answers": ["3"] * 29 + [""]}, True),
+    # the same values written otherwise: the same content, as the fingerprint says
+    ({"weight": "1.50"}, False), ({"weight": "15e-1"}, False), ({"wave": "2021"}, False),
+])
+def test_a_stored_row_is_unchanged_exactly_when_its_fingerprint_is(base: Path, tmp_path: Path,
+                                                                   change, differs):
+    """Re-imports compare the stored content field by field (imported rows store no
+    fingerprint); every field the fingerprint covers counts, and nothing else."""
+    run(write(tmp_path, [row("R1"), row("R2")], name="first.csv"))
+    stored = m.Response.objects.select_related("region", "wave__version").get(
+        respondent__panel_key="R2")
+    layout = layout_for_version(stored.wave.version)
+    second = write(tmp_path, [row("R1"), row("R2", **change)], name="second.csv")
+    old, new = (dict(zip(META + ITEMS, r, strict=True)) for r in (row("R2"), row("R2", **change)))
+
+    def fingerprint(line: dict[str, str]) -> str:
+        return content_hash(
+            {"region": line["region"], "sex": line["sex"], "age_group": line["age_group"],
+             "stratum": line["stratum"], "psu": line["psu"],
+             "base_weight": float(line["base_weight"]), "probability_sample": True,
+             "status": "submitted"},
+            {code: int(line[code]) if line[code] else None for code in ITEMS})
+
+    assert (fingerprint(old) != fingerprint(new)) is differs
+    assert stored_fingerprint(stored, layout) == fingerprint(old)
+    if differs:
+        assert "R2 wave 2021 differs from the stored response" in fail(second)
+        assert "0 new, 1 unchanged, 1 replaced" in run(second, "--replace")
+        replaced = m.Response.objects.select_related("region", "wave__version").get(
+            respondent__panel_key="R2")
+        assert replaced.content_hash is None
+        assert stored_fingerprint(replaced, layout) == fingerprint(new)
+    else:
+        assert "0 new, 2 unchanged, 0 replaced" in run(second)
 
 
 def test_an_absent_item_column_means_all_missing(base: Path, tmp_path: Path):

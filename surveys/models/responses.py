@@ -43,9 +43,11 @@ class Response(models.Model):
     Values are validated against the scale by the write services before they are packed.
     """
 
-    # Four indexes in all, each a cost to bulk imports (bench/README.md, imports): the primary
-    # key, submission_id, (respondent, wave) and (wave, status). No single-column index on
-    # wave or respondent: the two composite indexes lead with them.
+    # Three indexes in all, each a cost to bulk imports (bench/README.md, imports): the primary
+    # key, submission_id and the unique (wave, respondent), which serves every read by wave
+    # (reads filter on wave, then on status among the wave's rows). Nothing reads responses by
+    # respondent alone (the panel stages pair the waves' rows in numpy), so no index leads
+    # with it; deleting a respondent, which Nilai never does, would scan (docs/DECISIONS.md 80).
     wave = models.ForeignKey(
         "surveys.Wave", on_delete=models.PROTECT, related_name="responses", db_index=False
     )
@@ -68,7 +70,10 @@ class Response(models.Model):
     base_weight = models.FloatField("bobot dasar", default=1.0)
     probability_sample = models.BooleanField("sampel probabilitas", default=True)
     answers = models.BinaryField("jawaban (terkemas)")
-    content_hash = models.CharField(max_length=64)
+    # The fingerprint (surveys.ingest.fingerprint.content_hash), a function of the stored
+    # content: API writes store it, file imports leave it NULL and it is computed from the
+    # row when needed (`stored_fingerprint`; docs/DECISIONS.md 80).
+    content_hash = models.CharField(max_length=64, null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
         related_name="+", db_index=False,
@@ -82,9 +87,9 @@ class Response(models.Model):
         verbose_name = "jawaban responden"
         verbose_name_plural = "jawaban responden"
         constraints = [
-            # respondent first: it serves lookups by respondent too (panels, deletion checks)
+            # wave first: it serves every read by wave (no separate (wave, status) index)
             models.UniqueConstraint(
-                fields=["respondent", "wave"], name="response_one_per_respondent"
+                fields=["wave", "respondent"], name="response_wave_respondent_unique"
             ),
             models.CheckConstraint(condition=Q(base_weight__gt=0), name="response_weight_pos"),
             models.CheckConstraint(condition=Q(sex__in=Sex.values), name="response_sex_valid"),
@@ -105,7 +110,6 @@ class Response(models.Model):
                 name="response_submitted_has_time",
             ),
         ]
-        indexes = [models.Index(fields=["wave", "status"], name="response_wave_status")]
 
     def __str__(self) -> str:
         return f"{self.respondent_id} @ {self.wave_id}"

@@ -390,7 +390,7 @@ def _replay_or_raise(
     if (
         stored.wave_id == wave_id
         and stored.respondent.panel_key == panel_key
-        and stored.content_hash == digest
+        and stored_fingerprint(stored, layout) == digest
     ):
         return Submission.from_response(stored, created=False, layout=layout)
     raise Conflict("submission_conflict", submission_id=submission_id)
@@ -422,6 +422,15 @@ def _own_draft_for_update(
     if response is None:
         raise NotFound("response_not_found", submission_id=submission_id)
     return response
+
+
+def stored_fingerprint(response: Response, layout: ItemLayout) -> str:
+    """The fingerprint of a stored response: its `content_hash` where the API stored one, else
+    computed from the row (file imports store none; docs/DECISIONS.md 80). Needs the row's
+    region loaded (select_related) and its wave's layout."""
+    if response.content_hash:
+        return response.content_hash
+    return _refingerprint(response, unpack_answers(layout, bytes(response.answers)))
 
 
 def _refingerprint(response: Response, answers: Mapping[str, int | None]) -> str:

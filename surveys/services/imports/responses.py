@@ -2,34 +2,35 @@
 <item code>...`) into Response rows, all or nothing.
 
 Built on the response contract (surveys.ingest), like the API: the same field definitions
-and rules (respondent keys, choices, lengths, the base-weight rule), the same fingerprint, the
-same column list for the insert.
+and rules (respondent keys, choices, lengths, the base-weight rule), the same notion of
+content (what the fingerprint covers), the same column list for the insert.
 
 Built for files of millions of rows: the CSV is parsed by pyarrow (answer columns straight to
 int16), every check runs on whole columns (numpy / arrow compute) and problems are located
-with np.nonzero; answers are packed from one uint8 matrix; the content hash and the derived
-submission id are computed column-wise (surveys.ingest.fingerprint.content_hash_matrix /
-derived_submission_ids, tested equal to their scalar definitions; panel keys likewise,
-surveys.ingest.keys.panel_keys_for). Existing responses of the file's waves are fetched with
-one query.
+with np.nonzero; answers are packed from one uint8 matrix; the derived submission ids are
+computed column-wise (surveys.ingest.fingerprint.derived_submission_ids, tested equal to the
+scalar definition; panel keys likewise, surveys.ingest.keys.panel_keys_for). Existing
+responses of the file's waves are fetched with one query per wave.
 
 The new rows are written in (panel key, wave) order, block by block: a thread puts each block
-in order and hashes its fingerprints from before the respondents are created, so the hashing
-runs while the server creates the respondents and stores the blocks before
-(docs/DECISIONS.md 79). PostgreSQL: one binary COPY into the live table. Nothing of the table
-is dropped or altered and the waves are held FOR SHARE, so API submissions go on during a
-load (`_lock_waves`, `_trusted_load`; docs/DECISIONS.md 46). SQLite: executemany in batches.
+in order from before the respondents are created (docs/DECISIONS.md 79). PostgreSQL: one
+binary COPY into the live table. Nothing of the table is dropped or altered and the waves are
+held FOR SHARE, so API submissions go on during a load (`_lock_waves`, `_trusted_load`;
+docs/DECISIONS.md 46). SQLite: executemany in batches. Imported rows store no fingerprint
+(`content_hash` is NULL): it is a function of the stored row, computed when an API replay
+needs it (surveys.services.submissions; docs/DECISIONS.md 80).
 
-Idempotence: stored rows are matched by (wave, respondent) and their fingerprints compared
-(the contract's, the same as the API's for the same response), so importing the same file again
-writes nothing, and importing a row identical to a response submitted through the API says
-"unchanged". A row whose content differs from the stored response of the same respondent and
-wave is an error unless `replace` is set. A new row without a given id (ODK/Kobo instance ids
-are kept) gets the derived submission id of its (respondent pk, wave pk): a UUID version 8 that
-sorts like the pair (surveys.ingest.fingerprint), so with rows written in (respondent, wave)
-order (new respondents are created in panel-key order) the submission_id index fills front to
-back. Rows stored with the uuid5 ids of earlier versions keep them: nothing here looks rows up
-by submission id.
+Idempotence: stored rows are matched by (wave, respondent) and their content compared field by
+field with the file's (what the fingerprint covers, so the same verdict as comparing the
+contract's fingerprints, without hashing), so importing the same file again writes nothing, and
+importing a row identical to a response submitted through the API says "unchanged". A row
+whose content differs from the stored response of the same respondent and wave is an error
+unless `replace` is set. A new row without a given id (ODK/Kobo instance ids are kept) gets
+the derived submission id of its (respondent pk, wave pk): a UUID version 8 that sorts like
+the pair (surveys.ingest.fingerprint), so with rows written in (respondent, wave) order (new
+respondents are created in panel-key order) the submission_id index fills front to back. Rows
+stored with the uuid5 ids of earlier versions keep them: nothing here looks rows up by
+submission id.
 """
 
 from __future__ import annotations
@@ -51,7 +52,6 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
-import pyarrow.json as pa_json
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
@@ -62,9 +62,7 @@ from surveys.exceptions import MESSAGES, Msg
 from surveys.ingest import contract
 from surveys.ingest import sql as ingest_sql
 from surveys.ingest.fingerprint import (
-    content_hash_matrix,
     derived_submission_ids,
-    hash_texts,
     submission_ids_hex,
 )
 from surveys.ingest.keys import panel_keys_for
@@ -81,6 +79,7 @@ from surveys.models import (
     WaveStatus,
 )
 from surveys.pg import raw_cursor
+from surveys.selectors.responses import PG_GROUP
 from surveys.services.recompute import queue_recompute
 
 from ._common import (
@@ -634,22 +633,23 @@ def _write(parsed: _Parsed, version: InstrumentVersion, layout: ItemLayout, log:
             wave_ids[year] = wave.pk
         row_wave = wave_ids[parsed.years]
 
-        existing = _existing_responses([w.pk for w in waves.values()])
-        # fingerprints: here those of the rows already stored (to compare); the new rows'
-        # are hashed block by block in a thread below (_NewRows.block)
-        hashes: list[str | None] = [None] * parsed.n
-        if len(existing):
+        existing = _existing_responses([w.pk for w in waves.values()], parsed.answers.shape[1])
+        if existing.n:
+            # every file row's stored response of its (wave, respondent), if any, and whether
+            # it holds the same content (no fingerprint is hashed on either side)
             row_keys = pc.take(distinct_keys, pa.array(parsed.key_index))
             incoming = pd.DataFrame({"wave_id": row_wave, "panel_key": row_keys.to_pandas()})
-            merged = incoming.merge(existing, on=["wave_id", "panel_key"], how="left",
+            index = pd.DataFrame({"wave_id": existing.wave_id, "panel_key": existing.panel_key,
+                                  "at": np.arange(existing.n)})
+            merged = incoming.merge(index, on=["wave_id", "panel_key"], how="left",
                                     sort=False)
-            stored = merged["id"].notna().to_numpy()
-            at = np.flatnonzero(stored)
-            if at.size:
-                for i, h in zip(at.tolist(), _hashes(parsed, layout, at), strict=True):
-                    hashes[i] = h
-            same = stored & (merged["stored_hash"].to_numpy() == np.array(hashes, dtype=object))
-            stored_ids = merged["id"].to_numpy()
+            stored = merged["at"].notna().to_numpy()
+            rows_stored = np.flatnonzero(stored)
+            at = merged["at"].to_numpy()[rows_stored].astype(np.int64)
+            same = np.zeros(parsed.n, dtype=bool)
+            same[rows_stored] = existing.same_content(at, parsed, rows_stored)
+            stored_ids = np.zeros(parsed.n, dtype=np.int64)
+            stored_ids[rows_stored] = existing.id[at]
         else:
             stored = same = np.zeros(parsed.n, dtype=bool)
             stored_ids = np.zeros(parsed.n, dtype=np.int64)
@@ -676,22 +676,23 @@ def _write(parsed: _Parsed, version: InstrumentVersion, layout: ItemLayout, log:
                 wave=row_wave, respondent=None, submission=submission_ids,
                 region=parsed.region_ids, sex=parsed.sex, age_group=parsed.age_group,
                 stratum=parsed.stratum, psu=parsed.psu, base_weight=parsed.base_weight,
-                answers=parsed.answers, region_code=parsed.region, layout=layout,
+                answers=parsed.answers,
             )
             if new.size < parsed.n:  # else every row is new (a first import): no copies
-                rows = rows.block(new, hash_rows=False)
+                rows = rows.block(new)
             # written in (panel key, wave) order: the respondents are created in key order,
-            # so for new ones that is (respondent id, wave), and the primary key, the unique
-            # index on (respondent, wave) and the derived submission ids (which sort like that
-            # pair) are filled front to back, the (wave, status) index at one point per wave
+            # so for new ones that is (respondent id, wave), and the primary key and the
+            # derived submission ids (which sort like that pair) are filled front to back,
+            # the unique (wave, respondent) index at one point per wave (measured cheaper
+            # than writing wave by wave: docs/DECISIONS.md 80)
             key_rank = np.empty(len(key_pos), dtype=np.int64)
             key_rank[pc.sort_indices(new_keys).to_numpy()] = np.arange(len(key_pos))
             order = np.lexsort((rows.wave, key_rank[key_rows]))
             with ThreadPoolExecutor(max_workers=1) as pool:
-                # the blocks are put in order and their fingerprints hashed (client CPU, no
-                # database) in a thread, from now on: while the server creates the
-                # respondents (the main thread waits on the connection, the GIL released)
-                # and then while it stores the blocks before
+                # the blocks are put in order (client CPU, no database) in a thread, from
+                # now on: while the server creates the respondents (the main thread waits on
+                # the connection, the GIL released) and then while it stores the blocks
+                # before
                 bounds = _block_bounds(len(order))
                 blocks: list[Any] = [pool.submit(rows.block, order[lo:hi])
                                      for lo, hi in bounds]
@@ -707,11 +708,11 @@ def _write(parsed: _Parsed, version: InstrumentVersion, layout: ItemLayout, log:
                     _insert_responses(ready(ids[key_rows][order]),
                                       _Referenced(rows.wave, rows.region), len(order), now)
                 except BaseException:
-                    pool.shutdown(cancel_futures=True)  # no hashing for a failed import
+                    pool.shutdown(cancel_futures=True)  # no more blocks for a failed import
                     raise
         replaced = np.flatnonzero(differs)
         if replaced.size:
-            _update_responses(parsed, replaced, stored_ids, hashes, now)
+            _update_responses(parsed, replaced, stored_ids, now)
     return ResponsesImportReport(
         label=log.label, instrument=code, version=version.version, rows=parsed.n,
         created=int(new.size), unchanged=int(same.sum()), replaced=int(replaced.size),
@@ -746,16 +747,6 @@ def _lock_waves(instrument: Any, years: list[int]) -> dict[int, Wave]:
     return {w.year: w for w in queryset}
 
 
-def _hashes(parsed: _Parsed, layout: ItemLayout, idx: np.ndarray) -> list[str]:
-    """The contract's fingerprints of the rows `idx`."""
-    take = pa.array(idx)
-    return hash_texts(content_hash_matrix(
-        layout=layout, answers=parsed.answers[idx], region=parsed.region.take(take),
-        sex=parsed.sex.take(take), age_group=parsed.age_group.take(take),
-        stratum=parsed.stratum.take(take), psu=parsed.psu.take(take),
-        base_weight=parsed.base_weight[idx]))
-
-
 def _table(model: Any) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
@@ -768,46 +759,121 @@ def _postgres() -> bool:
     return connection.vendor == "postgresql"
 
 
-def _existing_responses(wave_ids: list[int]) -> pd.DataFrame:
-    """(wave_id, panel_key, stored_hash, id) of every stored response of these waves."""
-    names = ["wave_id", "panel_key", "stored_hash", "id"]
+@dataclass
+class _Stored:
+    """The stored responses of the file's waves: who they are (wave, panel key, primary key)
+    and what the fingerprint covers (the content), one array per column."""
+
+    wave_id: np.ndarray
+    panel_key: np.ndarray  # object
+    id: np.ndarray
+    region_id: np.ndarray
+    sex: np.ndarray  # object, like the three text columns below
+    age_group: np.ndarray
+    stratum: np.ndarray
+    psu: np.ndarray
+    base_weight: np.ndarray
+    probability_sample: np.ndarray  # bool
+    status: np.ndarray  # object
+    answers: np.ndarray  # (n, n_items) uint8, as stored
+
+    @property
+    def n(self) -> int:
+        return int(self.id.size)
+
+    def same_content(self, at: np.ndarray, parsed: _Parsed, rows: np.ndarray) -> np.ndarray:
+        """Whether stored row `at[j]` holds exactly what file row `rows[j]` states: the fields
+        the fingerprint covers (surveys.ingest.fingerprint.FINGERPRINT_FIELDS, the region by
+        its row, which has one code) and the answers. Equal content is equal fingerprints,
+        compared without hashing either side; a file row is submitted and a probability
+        sample."""
+        take = pa.array(rows)
+        same = (self.status[at] == ResponseStatus.SUBMITTED.value) & self.probability_sample[at]
+        same &= self.region_id[at] == parsed.region_ids[rows]
+        same &= self.base_weight[at] == parsed.base_weight[rows]
+        for name in ("sex", "age_group", "stratum", "psu"):
+            given = getattr(parsed, name).take(take).to_numpy(zero_copy_only=False)
+            same &= getattr(self, name)[at] == given
+        if self.answers.shape[1] != parsed.answers.shape[1]:  # pragma: no cover - one version
+            raise RuntimeError("stored answers do not match the instrument's item count")
+        same &= (self.answers[at] == parsed.answers[rows]).all(axis=1)
+        return same
+
+
+_STORED_TEXT = ("panel_key", "sex", "age_group", "stratum", "psu", "status")
+
+
+def _existing_responses(wave_ids: list[int], n_items: int) -> _Stored:
+    """Every stored response of these waves (drafts too): its identity and its content.
+
+    PostgreSQL: one query per wave, aggregated server-side into one row per `PG_GROUP`
+    responses (numbers as their binary send forms, texts unit-separated, the answers as one
+    bytea) and split column-wise on the client, as the index run reads a wave
+    (surveys.selectors.responses); SQLite: one plain SELECT."""
     r, p = _table(Response), _table(Respondent)
-    sql = (
-        f"SELECT r.{_col(Response, 'wave')}, p.{_col(Respondent, 'panel_key')}, "
-        f"r.{_col(Response, 'content_hash')}, r.{_col(Response, 'id')} FROM {r} r "
-        f"JOIN {p} p ON p.{_col(Respondent, 'id')} = r.{_col(Response, 'respondent')} "
-        f"WHERE r.{_col(Response, 'wave')} IN ({', '.join(['%s'] * len(wave_ids))})"
-    )
+    text_cols = {"panel_key": f"p.{_col(Respondent, 'panel_key')}",
+                 **{name: f"r.{_col(Response, name)}" for name in _STORED_TEXT[1:]}}
+    join = (f"FROM {r} r JOIN {p} p ON p.{_col(Respondent, 'id')} = "
+            f"r.{_col(Response, 'respondent')} WHERE r.{_col(Response, 'wave')} ")
+    parts: list[dict[str, Any]] = []
     if _postgres():
-        # One aggregated NDJSON value per wave instead of a million COPY rows: libpq hands
-        # COPY output over row by row, which costs more than building the rows.
-        json_sql = (
-            f"SELECT string_agg(json_build_object('wave_id', r.{_col(Response, 'wave')}, "
-            f"'panel_key', p.{_col(Respondent, 'panel_key')}, 'stored_hash', "
-            f"r.{_col(Response, 'content_hash')}, 'id', r.{_col(Response, 'id')})::text, "
-            f"E'\\n') FROM {r} r JOIN {p} p ON p.{_col(Respondent, 'id')} = "
-            f"r.{_col(Response, 'respondent')} WHERE r.{_col(Response, 'wave')} = %s"
-        )
-        schema = pa.schema([("wave_id", pa.int64()), ("panel_key", pa.string()),
-                            ("stored_hash", pa.string()), ("id", pa.int64())])
-        tables = []
-        with connection.cursor() as cursor:
+        numbers = {"id": ("id", ">i8"), "region_id": ("region", ">i8"),
+                   "base_weight": ("base_weight", ">f8")}
+        sends = [f"string_agg({'float8send' if kind == '>f8' else 'int8send'}"
+                 f"(r.{_col(Response, col)}), ''::bytea)" for col, kind in numbers.values()]
+        sql = (f"SELECT count(*), {', '.join(sends)}, "
+               f"string_agg(CASE WHEN r.{_col(Response, 'probability_sample')} THEN "
+               f"'\\x01'::bytea ELSE '\\x00'::bytea END, ''::bytea), "
+               f"string_agg(r.{_col(Response, 'answers')}, ''::bytea), "
+               + ", ".join(f"string_agg({expr}, chr(31))" for expr in text_cols.values())
+               + f" {join}= %s GROUP BY r.{_col(Response, 'id')} / {PG_GROUP}")
+        with raw_cursor() as cursor:
             for wave_id in wave_ids:
-                cursor.execute(json_sql, [wave_id])
-                (text,) = cursor.fetchone()
-                if text:
-                    tables.append(pa_json.read_json(
-                        io.BytesIO(text.encode("utf-8")),
-                        parse_options=pa_json.ParseOptions(explicit_schema=schema)))
-        if not tables:
-            return pd.DataFrame({n: pd.Series(dtype=t) for n, t in zip(
-                names, [np.int64, object, object, np.int64], strict=True)})
-        return pa.concat_tables(tables).select(names).to_pandas()
-    with connection.cursor() as cursor:
-        cursor.execute(sql, wave_ids)
-        found = cursor.fetchall()
-    frame = pd.DataFrame(found, columns=names)
-    return frame.astype({"wave_id": np.int64, "id": np.int64})
+                cursor.execute(sql, [wave_id], binary=True)
+                for row in cursor.fetchall():
+                    count = int(row[0])
+                    part: dict[str, Any] = {"wave_id": np.full(count, wave_id, np.int64)}
+                    for k, (name, (_, kind)) in enumerate(numbers.items(), start=1):
+                        part[name] = np.frombuffer(bytes(row[k]), dtype=kind).astype(
+                            np.int64 if kind == ">i8" else np.float64)
+                    part["probability_sample"] = np.frombuffer(bytes(row[4]), np.uint8) == 1
+                    part["answers"] = np.frombuffer(bytes(row[5]), np.uint8).reshape(
+                        count, n_items)
+                    for k, name in enumerate(text_cols, start=6):
+                        values = row[k].split("\x1f")
+                        if len(values) != count:  # a value holding the separator (chr 31)
+                            raise RuntimeError(f"stored {name} values hold chr(31)")
+                        part[name] = np.array(values, dtype=object)
+                    parts.append(part)
+    else:
+        sql = (f"SELECT r.{_col(Response, 'wave')}, r.{_col(Response, 'id')}, "
+               f"r.{_col(Response, 'region')}, r.{_col(Response, 'base_weight')}, "
+               f"r.{_col(Response, 'probability_sample')}, r.{_col(Response, 'answers')}, "
+               f"{', '.join(text_cols.values())} {join}IN "
+               f"({', '.join(['%s'] * len(wave_ids))})")
+        with connection.cursor() as cursor:
+            cursor.execute(sql, wave_ids)
+            found = cursor.fetchall()
+        if found:
+            columns = list(zip(*found, strict=True))
+            parts.append({
+                "wave_id": np.array(columns[0], dtype=np.int64),
+                "id": np.array(columns[1], dtype=np.int64),
+                "region_id": np.array(columns[2], dtype=np.int64),
+                "base_weight": np.array(columns[3], dtype=np.float64),
+                "probability_sample": np.array(columns[4], dtype=bool),
+                "answers": np.frombuffer(b"".join(bytes(a) for a in columns[5]),
+                                         np.uint8).reshape(len(found), n_items),
+                **{name: np.array(columns[k], dtype=object)
+                   for k, name in enumerate(text_cols, start=6)},
+            })
+    names = [f.name for f in fields(_Stored)]
+    if not parts:
+        empty = {name: np.empty(0, dtype=object if name in _STORED_TEXT else np.int64)
+                 for name in names}
+        empty["answers"] = np.empty((0, n_items), dtype=np.uint8)
+        return _Stored(**empty)
+    return _Stored(**{name: np.concatenate([part[name] for part in parts]) for name in names})
 
 
 _KEYS_TABLE = "nilai_import_keys"
@@ -934,13 +1000,9 @@ class _NewRows:
     psu: pa.Array
     base_weight: np.ndarray
     answers: np.ndarray
-    region_code: pa.Array
-    layout: ItemLayout
-    content_hash: np.ndarray | None = None  # (n, 64) hex digits; None: hashed block by block
 
-    def block(self, positions: np.ndarray, *, hash_rows: bool = True) -> _NewRows:
-        """The rows at `positions` (a block of the COPY), fingerprints included unless
-        `hash_rows` is false."""
+    def block(self, positions: np.ndarray) -> _NewRows:
+        """The rows at `positions` (a block of the COPY)."""
         take = pa.array(positions)
 
         def pick(value: Any) -> Any:
@@ -950,10 +1012,7 @@ class _NewRows:
                 return value.take(take)
             return value
 
-        block = _NewRows(**{f.name: pick(getattr(self, f.name)) for f in fields(self)})
-        if hash_rows:
-            block.content_hash = block.fingerprints()
-        return block
+        return _NewRows(**{f.name: pick(getattr(self, f.name)) for f in fields(self)})
 
     def with_respondents(self, ids: np.ndarray) -> _NewRows:
         """These rows with their respondents' primary keys (known once they are created)."""
@@ -968,15 +1027,6 @@ class _NewRows:
             return derived_submission_ids(self.respondent, self.wave)
         hexed = _fixed_width_text(self.submission, 32).tobytes().decode("ascii")
         return np.frombuffer(bytes.fromhex(hexed), dtype=np.uint8).reshape(len(self.wave), 16)
-
-    def fingerprints(self) -> np.ndarray:
-        """The contract's fingerprints of the rows as an (n, 64) hex-digit matrix."""
-        if self.content_hash is not None:
-            return self.content_hash
-        return content_hash_matrix(
-            layout=self.layout, answers=self.answers, region=self.region_code, sex=self.sex,
-            age_group=self.age_group, stratum=self.stratum, psu=self.psu,
-            base_weight=self.base_weight)
 
 
 _COPY_SPECIAL = r"[\\\t\n\r]"
@@ -1113,7 +1163,7 @@ def _binary_rows(rows: _NewRows, stamp_us: int) -> memoryview:
         "region": _big_endian(rows.region, ">i8"),
         "base_weight": _big_endian(rows.base_weight, ">f8"),
         "probability_sample": b"\x01", "answers": rows.answers,
-        "content_hash": rows.fingerprints(),
+        "content_hash": None,  # computed from the row when needed (stored_fingerprint)
         "created_by": None, "created_at": stamp, "updated_at": stamp, "submitted_at": stamp,
     }
     pieces: list[Any] = [struct.pack(">h", len(ingest_sql.RESPONSE_COPY_BINARY_COLUMNS))]
@@ -1209,15 +1259,15 @@ def _sqlite_rows(rows: _NewRows, now: Any) -> Iterator[tuple[Any, ...]]:
         "psu": rows.psu.to_pylist(), "base_weight": rows.base_weight.tolist(),
         "probability_sample": [1] * n,
         "answers": [packed[i: i + k] for i in range(0, len(packed), k)] if k else [b""] * n,
-        "content_hash": hash_texts(rows.fingerprints()), "created_by": [None] * n,
+        "content_hash": [None] * n, "created_by": [None] * n,
         "created_at": const, "updated_at": const, "submitted_at": const,
     }
     return zip(*(values[name] for name in ingest_sql.RESPONSE_COLUMNS), strict=True)
 
 
-def _update_responses(parsed: _Parsed, idx: np.ndarray, ids: np.ndarray,
-                      hashes: list[str | None],
-                      now: Any) -> None:
+def _update_responses(parsed: _Parsed, idx: np.ndarray, ids: np.ndarray, now: Any) -> None:
+    """Replace the content of stored responses `ids[idx]` by the file rows `idx` (their
+    fingerprint becomes NULL, like any imported row's: `stored_fingerprint`)."""
     names = ("region", "sex", "age_group", "stratum", "psu", "base_weight", "answers",
              "content_hash", "status", "source", "probability_sample", "updated_at")
     sets = ", ".join(f"{_col(Response, name)} = %s" for name in names)
@@ -1230,7 +1280,7 @@ def _update_responses(parsed: _Parsed, idx: np.ndarray, ids: np.ndarray,
         params.append((
             int(parsed.region_ids[i]), parsed.sex[i].as_py(), parsed.age_group[i].as_py(),
             parsed.stratum[i].as_py(), parsed.psu[i].as_py(), float(parsed.base_weight[i]),
-            parsed.answers[i].tobytes(), hashes[i], ResponseStatus.SUBMITTED.value,
+            parsed.answers[i].tobytes(), None, ResponseStatus.SUBMITTED.value,
             ResponseSource.IMPORT.value, True, now, now, int(ids[i]),
         ))
     with connection.cursor() as cursor:
