@@ -130,10 +130,12 @@ def weight_cap(region_id: int, year: int, totals: dict[int, dict[int, int]] | No
 _DENSE_CODES = 1 << 22
 
 
-def weight_caps(region_ids: np.ndarray, years: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """`weight_cap` for many rows (population read afresh, one query): caps (float64) and
-    their population years (0 = none)."""
-    totals = population_totals()
+def weight_caps(region_ids: np.ndarray, years: np.ndarray,
+                totals: dict[int, dict[int, int]] | None = None
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """`weight_cap` for many rows (population read afresh, one query, unless `totals` of
+    `population_totals` are given): caps (float64) and their population years (0 = none)."""
+    totals = population_totals() if totals is None else totals
     region_ids = np.asarray(region_ids, dtype=np.int64)
     years = np.asarray(years, dtype=np.int64)
     if not len(region_ids):

@@ -39,7 +39,7 @@ import csv
 import io
 import struct
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
@@ -211,17 +211,23 @@ def responses_import(*, path: Path, instrument_code: str, version: int | None = 
     data = read_bytes(path, log)
     log.raise_if_any()
     assert data is not None
-    parsed = _parse(data, layout, log)
-    log.raise_if_any()
-    assert parsed is not None
-    given_ids = None
-    if submission_ids is not None:
-        given_ids = pa.array([uuid.UUID(str(v)).hex for v in submission_ids], type=pa.string())
-        if len(given_ids) != parsed.n:
-            raise ValueError(f"{len(given_ids)} submission ids for {parsed.n} rows")
+    now = timezone.now()
     try:
-        report = _write(parsed, instrument_version, layout, log, replace=replace,
-                        submission_ids=given_ids)
+        # one transaction from the first check on: PostgreSQL creates the file's respondents
+        # while the rest of the file is checked (`_EarlyRespondents`), and a file that fails
+        # a check leaves nothing behind
+        with transaction.atomic(), _EarlyRespondents(now) as early:
+            parsed = _parse(data, layout, log, on_keys=early.start if _postgres() else None)
+            log.raise_if_any()
+            assert parsed is not None
+            given_ids = None
+            if submission_ids is not None:
+                given_ids = pa.array([uuid.UUID(str(v)).hex for v in submission_ids],
+                                     type=pa.string())
+                if len(given_ids) != parsed.n:
+                    raise ValueError(f"{len(given_ids)} submission ids for {parsed.n} rows")
+            report = _write(parsed, instrument_version, layout, log, replace=replace,
+                            submission_ids=given_ids, now=now, early=early)
     except IntegrityError as exc:
         # only a concurrent writer can get here: everything else was checked beforehand
         # Translators: id: ditolak basis data (impor lain berjalan bersamaan?), tidak ada yang
@@ -377,10 +383,17 @@ def _small_ints(col: pa.Array) -> np.ndarray | None:
     return ints.fill_null(-1).to_numpy(zero_copy_only=False)
 
 
-def _parse(data: bytes, layout: ItemLayout, log: ErrorLog) -> _Parsed | None:
+def _parse(data: bytes, layout: ItemLayout, log: ErrorLog,
+           on_keys: Callable[[list[str]], None] | None = None) -> _Parsed | None:
+    """The file's rows, checked; None when `log` holds problems. `on_keys` is called with the
+    distinct panel keys as soon as they are known and valid (`_EarlyRespondents.start`): from
+    then on the database is another thread's until the caller takes its result, so this
+    function reads what it needs from the database before that."""
     header = _read_header(data, layout, log)
     if header is None:
         return None
+    regions = dict(Region.objects.values_list("code", "id"))
+    population = contract.population_totals()
     delimiter, names = header
     invalid_rows: list[Any] = []
 
@@ -487,6 +500,8 @@ def _parse(data: bytes, layout: ItemLayout, log: ErrorLog) -> _Parsed | None:
     if bad_ids:
         bad_mask = np.isin(key_index, np.fromiter(bad_ids, dtype=np.int64))
         problems.add(bad_mask, "respondent", lambda i: bad_ids[int(key_index[i])])
+    elif on_keys is not None and panel_keys:
+        on_keys(panel_keys)  # the respondents are created while the rest is checked
 
     # wave: a year
     years_f, bad = _to_float(cols["wave"])
@@ -500,7 +515,6 @@ def _parse(data: bytes, layout: ItemLayout, log: ErrorLog) -> _Parsed | None:
     years = np.where(np.isnan(years_f) | bad, 0, years_f).astype(np.int64)
 
     # region: must exist
-    regions = dict(Region.objects.values_list("code", "id"))
     region_codes = pa.array(list(regions), type=pa.string())
     region_pos = pc.index_in(cols["region"], value_set=region_codes)
     unknown = (region_pos.is_null().to_numpy(zero_copy_only=False)
@@ -533,7 +547,7 @@ def _parse(data: bytes, layout: ItemLayout, log: ErrorLog) -> _Parsed | None:
     weight, _ = _to_float(cols["base_weight"])
     weight_null = cols["base_weight"].is_null().to_numpy(zero_copy_only=False)
     region_known = ~unknown & ~cols["region"].is_null().to_numpy(zero_copy_only=False)
-    caps, cap_years = contract.weight_caps(region_ids, years)
+    caps, cap_years = contract.weight_caps(region_ids, years, population)
     caps[~region_known | (years == 0)] = np.inf  # no cap for rows already in error
     weight_problem = contract.weight_problems(weight, caps)
     weight_problem[weight_null] = contract.WEIGHT_OK
@@ -604,115 +618,121 @@ def _parse(data: bytes, layout: ItemLayout, log: ErrorLog) -> _Parsed | None:
 # --- writing -----------------------------------------------------------------------------------
 
 def _write(parsed: _Parsed, version: InstrumentVersion, layout: ItemLayout, log: ErrorLog, *,
-           replace: bool, submission_ids: pa.Array | None = None) -> ResponsesImportReport:
+           replace: bool, submission_ids: pa.Array | None, now: Any,
+           early: _EarlyRespondents) -> ResponsesImportReport:
+    """Store the parsed file, inside the caller's transaction."""
     code = version.instrument.code
     file_years = sorted(set(np.unique(parsed.years).tolist()))
     distinct_keys = pa.array(parsed.panel_keys, type=pa.string())
-    now = timezone.now()
-    with transaction.atomic():
-        waves = _lock_waves(version.instrument, file_years)
-        for year, wave in sorted(waves.items()):
-            if wave.version_id != version.id:
-                hint = f"--instrument-version {wave.version.version}"
-                # Translators: id: gelombang {year} memakai versi {used}, bukan {given}; impor
-                #   gelombang itu terpisah dengan {hint}
-                log.add(_noop("wave {year} uses version {used}, not {given}; import that wave "
-                              "separately with {hint}"), year=year, used=wave.version.version,
-                        given=version.version, hint=hint, column="wave")
-        log.raise_if_any()
-        created_waves = []
-        for year in file_years:
-            if year not in waves:
-                waves[year] = Wave.objects.create(
-                    instrument=version.instrument, version=version, year=year,
-                    status=WaveStatus.CLOSED,
-                )
-                created_waves.append(year)
-        wave_ids = np.zeros(YEAR_MAX + 1, dtype=np.int64)
-        for year, wave in waves.items():
-            wave_ids[year] = wave.pk
-        row_wave = wave_ids[parsed.years]
-
-        existing = _existing_responses([w.pk for w in waves.values()], parsed.answers.shape[1])
-        if existing.n:
-            # every file row's stored response of its (wave, respondent), if any, and whether
-            # it holds the same content (no fingerprint is hashed on either side)
-            row_keys = pc.take(distinct_keys, pa.array(parsed.key_index))
-            incoming = pd.DataFrame({"wave_id": row_wave, "panel_key": row_keys.to_pandas()})
-            index = pd.DataFrame({"wave_id": existing.wave_id, "panel_key": existing.panel_key,
-                                  "at": np.arange(existing.n)})
-            merged = incoming.merge(index, on=["wave_id", "panel_key"], how="left",
-                                    sort=False)
-            stored = merged["at"].notna().to_numpy()
-            rows_stored = np.flatnonzero(stored)
-            at = merged["at"].to_numpy()[rows_stored].astype(np.int64)
-            same = np.zeros(parsed.n, dtype=bool)
-            same[rows_stored] = existing.same_content(at, parsed, rows_stored)
-            stored_ids = np.zeros(parsed.n, dtype=np.int64)
-            stored_ids[rows_stored] = existing.id[at]
-        else:
-            stored = same = np.zeros(parsed.n, dtype=bool)
-            stored_ids = np.zeros(parsed.n, dtype=np.int64)
-        differs = stored & ~same
-        if differs.any() and not replace:
-            problems = _Problems(log.row_limit, ["respondent"], parsed.n)
-            problems.add(differs, "respondent", lambda i: (
-                # Translators: id: responden {respondent} gelombang {wave} berbeda dari jawaban
-                #   tersimpan; pakai --replace untuk menggantinya
-                _noop("respondent {respondent} wave {wave} differs from the stored response; use "
-                      "--replace to replace it"),
-                {"respondent": parsed.respondent[i].as_py(), "wave": parsed.years[i]}))
-            problems.into(log, parsed.row_numbers)
-            log.raise_if_any()
-
-        new = np.flatnonzero(~stored)
-        respondents_created = 0
-        if new.size:
-            # panel keys of the new rows, each once, and every new row's index into them
-            key_pos, key_rows = np.unique(parsed.key_index[new], return_inverse=True)
-            key_rows = key_rows.ravel()
-            new_keys = pc.take(distinct_keys, pa.array(key_pos))
-            rows = _NewRows(
-                wave=row_wave, respondent=None, submission=submission_ids,
-                region=parsed.region_ids, sex=parsed.sex, age_group=parsed.age_group,
-                stratum=parsed.stratum, psu=parsed.psu, base_weight=parsed.base_weight,
-                answers=parsed.answers,
+    # the respondents of every key of the file, if created early (PostgreSQL): the database
+    # is this thread's again from here on
+    early_ids = early.result()
+    waves = _lock_waves(version.instrument, file_years)
+    for year, wave in sorted(waves.items()):
+        if wave.version_id != version.id:
+            hint = f"--instrument-version {wave.version.version}"
+            # Translators: id: gelombang {year} memakai versi {used}, bukan {given}; impor
+            #   gelombang itu terpisah dengan {hint}
+            log.add(_noop("wave {year} uses version {used}, not {given}; import that wave "
+                          "separately with {hint}"), year=year, used=wave.version.version,
+                    given=version.version, hint=hint, column="wave")
+    log.raise_if_any()
+    created_waves = []
+    for year in file_years:
+        if year not in waves:
+            waves[year] = Wave.objects.create(
+                instrument=version.instrument, version=version, year=year,
+                status=WaveStatus.CLOSED,
             )
-            if new.size < parsed.n:  # else every row is new (a first import): no copies
-                rows = rows.block(new)
-            # written in (panel key, wave) order: the respondents are created in key order,
-            # so for new ones that is (respondent id, wave), and the primary key and the
-            # derived submission ids (which sort like that pair) are filled front to back,
-            # the unique (wave, respondent) index at one point per wave (measured cheaper
-            # than writing wave by wave: docs/DECISIONS.md 80)
-            key_rank = np.empty(len(key_pos), dtype=np.int64)
-            key_rank[pc.sort_indices(new_keys).to_numpy()] = np.arange(len(key_pos))
-            order = np.lexsort((rows.wave, key_rank[key_rows]))
-            with ThreadPoolExecutor(max_workers=1) as pool:
-                # the blocks are put in order (client CPU, no database) in a thread, from
-                # now on: while the server creates the respondents (the main thread waits on
-                # the connection, the GIL released) and then while it stores the blocks
-                # before
-                bounds = _block_bounds(len(order))
-                blocks: list[Any] = [pool.submit(rows.block, order[lo:hi])
-                                     for lo, hi in bounds]
+            created_waves.append(year)
+    wave_ids = np.zeros(YEAR_MAX + 1, dtype=np.int64)
+    for year, wave in waves.items():
+        wave_ids[year] = wave.pk
+    row_wave = wave_ids[parsed.years]
 
-                def ready(row_ids: np.ndarray) -> Iterator[_NewRows]:
-                    for i, (lo, hi) in enumerate(bounds):
-                        block = blocks[i].result()
-                        blocks[i] = None  # a written block's memory is freed with it
-                        yield block.with_respondents(row_ids[lo:hi])
+    existing = _existing_responses([w.pk for w in waves.values()], parsed.answers.shape[1])
+    if existing.n:
+        # every file row's stored response of its (wave, respondent), if any, and whether
+        # it holds the same content (no fingerprint is hashed on either side)
+        row_keys = pc.take(distinct_keys, pa.array(parsed.key_index))
+        incoming = pd.DataFrame({"wave_id": row_wave, "panel_key": row_keys.to_pandas()})
+        index = pd.DataFrame({"wave_id": existing.wave_id, "panel_key": existing.panel_key,
+                              "at": np.arange(existing.n)})
+        merged = incoming.merge(index, on=["wave_id", "panel_key"], how="left",
+                                sort=False)
+        stored = merged["at"].notna().to_numpy()
+        rows_stored = np.flatnonzero(stored)
+        at = merged["at"].to_numpy()[rows_stored].astype(np.int64)
+        same = np.zeros(parsed.n, dtype=bool)
+        same[rows_stored] = existing.same_content(at, parsed, rows_stored)
+        stored_ids = np.zeros(parsed.n, dtype=np.int64)
+        stored_ids[rows_stored] = existing.id[at]
+    else:
+        stored = same = np.zeros(parsed.n, dtype=bool)
+        stored_ids = np.zeros(parsed.n, dtype=np.int64)
+    differs = stored & ~same
+    if differs.any() and not replace:
+        problems = _Problems(log.row_limit, ["respondent"], parsed.n)
+        problems.add(differs, "respondent", lambda i: (
+            # Translators: id: responden {respondent} gelombang {wave} berbeda dari jawaban
+            #   tersimpan; pakai --replace untuk menggantinya
+            _noop("respondent {respondent} wave {wave} differs from the stored response; use "
+                  "--replace to replace it"),
+            {"respondent": parsed.respondent[i].as_py(), "wave": parsed.years[i]}))
+        problems.into(log, parsed.row_numbers)
+        log.raise_if_any()
 
-                try:
+    new = np.flatnonzero(~stored)
+    respondents_created = 0
+    if new.size:
+        # panel keys of the new rows, each once, and every new row's index into them
+        key_pos, key_rows = np.unique(parsed.key_index[new], return_inverse=True)
+        key_rows = key_rows.ravel()
+        new_keys = pc.take(distinct_keys, pa.array(key_pos))
+        rows = _NewRows(
+            wave=row_wave, respondent=None, submission=submission_ids,
+            region=parsed.region_ids, sex=parsed.sex, age_group=parsed.age_group,
+            stratum=parsed.stratum, psu=parsed.psu, base_weight=parsed.base_weight,
+            answers=parsed.answers,
+        )
+        if new.size < parsed.n:  # else every row is new (a first import): no copies
+            rows = rows.block(new)
+        # written in (panel key, wave) order: the respondents are created in key order,
+        # so for new ones that is (respondent id, wave), and the primary key and the
+        # derived submission ids (which sort like that pair) are filled front to back,
+        # the unique (wave, respondent) index at one point per wave (measured cheaper
+        # than writing wave by wave: docs/DECISIONS.md 80)
+        key_rank = np.empty(len(key_pos), dtype=np.int64)
+        key_rank[pc.sort_indices(new_keys).to_numpy()] = np.arange(len(key_pos))
+        order = np.lexsort((rows.wave, key_rank[key_rows]))
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            # the blocks are put in order (client CPU, no database) in a thread, from
+            # now on: while the server creates the respondents (the main thread waits on
+            # the connection, the GIL released) and then while it stores the blocks
+            # before
+            bounds = _block_bounds(len(order))
+            blocks: list[Any] = [pool.submit(rows.block, order[lo:hi])
+                                 for lo, hi in bounds]
+
+            def ready(row_ids: np.ndarray) -> Iterator[_NewRows]:
+                for i, (lo, hi) in enumerate(bounds):
+                    block = blocks[i].result()
+                    blocks[i] = None  # a written block's memory is freed with it
+                    yield block.with_respondents(row_ids[lo:hi])
+
+            try:
+                if early_ids is not None:
+                    ids, respondents_created = early_ids[0][key_pos], early_ids[1]
+                else:
                     ids, respondents_created = _respondent_ids(new_keys, now)
-                    _insert_responses(ready(ids[key_rows][order]),
-                                      _Referenced(rows.wave, rows.region), len(order), now)
-                except BaseException:
-                    pool.shutdown(cancel_futures=True)  # no more blocks for a failed import
-                    raise
-        replaced = np.flatnonzero(differs)
-        if replaced.size:
-            _update_responses(parsed, replaced, stored_ids, now)
+                _insert_responses(ready(ids[key_rows][order]),
+                                  _Referenced(rows.wave, rows.region), len(order), now)
+            except BaseException:
+                pool.shutdown(cancel_futures=True)  # no more blocks for a failed import
+                raise
+    replaced = np.flatnonzero(differs)
+    if replaced.size:
+        _update_responses(parsed, replaced, stored_ids, now)
     return ResponsesImportReport(
         label=log.label, instrument=code, version=version.version, rows=parsed.n,
         created=int(new.size), unchanged=int(same.sum()), replaced=int(replaced.size),
@@ -879,113 +899,157 @@ def _existing_responses(wave_ids: list[int], n_items: int) -> _Stored:
 _KEYS_TABLE = "nilai_import_keys"
 
 
+class _EarlyRespondents:
+    """PostgreSQL: the respondents of a file's panel keys, created in a thread while the main
+    thread checks the rest of the file (docs/DECISIONS.md 80).
+
+    The respondents depend only on the keys: a key without a respondent has no stored row,
+    so every key of the file that is missing is one a new row needs. `start` runs
+    `_pg_respondent_ids` on the psycopg connection under Django's, inside the import's
+    transaction (so a file that then fails a check leaves none behind); the main thread does
+    not touch the database until `result`. Used as a context manager inside that transaction:
+    leaving it waits for the thread, so the transaction never ends under it."""
+
+    def __init__(self, now: Any):
+        self.now = now
+        self._pool: ThreadPoolExecutor | None = None
+        self._future: Any = None
+
+    def __enter__(self) -> _EarlyRespondents:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+
+    def start(self, keys: list[str]) -> None:
+        connection.ensure_connection()
+        self._pool = ThreadPoolExecutor(max_workers=1)
+        self._future = self._pool.submit(_pg_respondent_ids, connection.connection,
+                                         pa.array(keys, type=pa.string()), self.now)
+
+    def result(self) -> tuple[np.ndarray, int] | None:
+        """(respondent ids in the order of the keys given, how many were created), or None if
+        never started."""
+        return None if self._future is None else self._future.result()
+
+
 def _respondent_ids(keys: pa.Array, now: Any) -> tuple[np.ndarray, int]:
     """Respondent ids for distinct panel keys (same order), creating the missing respondents.
 
-    Keys go to a temporary table in bulk; the missing respondents are created at once (a
-    COPY on PostgreSQL, an INSERT ... SELECT on SQLite) and one joined SELECT returns every
-    id, so the cost does not grow with round trips."""
+    PostgreSQL: `_pg_respondent_ids`. SQLite: the keys go to a temporary table, the missing
+    respondents are created at once with an INSERT ... SELECT and one joined SELECT returns
+    every id, so the cost does not grow with round trips."""
+    if _postgres():
+        connection.ensure_connection()
+        return _pg_respondent_ids(connection.connection, keys, now)
     table, key_col, id_col = (
         _table(Respondent), _col(Respondent, "panel_key"), _col(Respondent, "id"))
-    created_col = _col(Respondent, "created_at")
-    postgres = _postgres()
     with connection.cursor() as cursor:
-        if postgres:
-            # the keys are sorted below: in memory, not in temporary files (until the
-            # import commits)
-            cursor.execute("SET LOCAL work_mem = '64MB'")
         cursor.execute(f"DROP TABLE IF EXISTS {_KEYS_TABLE}")
-        cursor.execute(
-            f"CREATE TEMPORARY TABLE {_KEYS_TABLE} (ord bigint PRIMARY KEY, panel_key "
-            f"varchar(64) NOT NULL){' ON COMMIT DROP' if postgres else ''}")
-        order = pa.array(np.arange(len(keys), dtype=np.int64))
-        if postgres:
-            with cursor.cursor.copy(f"COPY {_KEYS_TABLE} (ord, panel_key) FROM STDIN") as copy:
-                _copy_write(copy, [pc.cast(order, pa.string()), _copy_escape(keys)])
-        else:
-            cursor.executemany(f"INSERT INTO {_KEYS_TABLE} (ord, panel_key) VALUES (%s, %s)",
-                               list(zip(order.to_pylist(), keys.to_pylist(), strict=True)))
-        if postgres:
-            # FOR KEY SHARE on the respondents that exist already: what the foreign-key
-            # check of every inserted response would take on its respondent, once per
-            # respondent, so no concurrent delete removes one the new responses point to
-            # (the ones created below are this transaction's own; one created meanwhile by
-            # an API submission comes with its response, which protects it)
-            cursor.execute(
-                f"SELECT count(*) FROM (SELECT 1 FROM {_KEYS_TABLE} k JOIN {table} r "
-                f"ON r.{key_col} = k.panel_key FOR KEY SHARE OF r) AS locked")
-        # in key order (the unique index is filled front to back). The keys not stored yet
-        # are created at once: PostgreSQL COPYs them (a multi-row insert: 1.1 s against
-        # 2.4 s for an INSERT ... SELECT of 387k keys), SQLite INSERTs them. A respondent
-        # created by an API submission meanwhile makes that fail on the unique key; then
-        # INSERT ... ON CONFLICT DO NOTHING takes that respondent as it is, never an error.
-        # (ON CONFLICT every time costs ~40 % more than a plain INSERT: a speculative
-        # insertion per row.)
-        insert = (f"INSERT INTO {table} ({key_col}, {created_col}) SELECT k.panel_key, %s "
-                  f"FROM {_KEYS_TABLE} k WHERE NOT EXISTS (SELECT 1 FROM {table} r "
-                  f"WHERE r.{key_col} = k.panel_key) ORDER BY k.panel_key")
-        try:
-            with transaction.atomic():  # a savepoint
-                if postgres:
-                    created = _copy_missing_respondents(cursor, keys, now)
-                else:
-                    cursor.execute(insert, [now])
-                    created = cursor.rowcount
-        except _unique_violations():
-            cursor.execute(f"{insert} ON CONFLICT ({key_col}) DO NOTHING", [now])
-            created = cursor.rowcount
-        select = (f"SELECT r.{id_col} FROM {_KEYS_TABLE} k JOIN {table} r "
-                  f"ON r.{key_col} = k.panel_key ORDER BY k.ord")
-        if postgres:
-            # one aggregated bytea of big-endian int64 instead of a COPY row per respondent
-            # (libpq hands COPY output over row by row: ~1 s for 400k respondents)
-            ids = _int8_agg(f"SELECT string_agg(int8send(r.{id_col}), ''::bytea ORDER BY "
-                            f"k.ord) FROM {_KEYS_TABLE} k JOIN {table} r "
-                            f"ON r.{key_col} = k.panel_key")
-        else:
-            cursor.execute(select)
-            ids = np.fromiter((row[0] for row in cursor.fetchall()), dtype=np.int64)
+        cursor.execute(f"CREATE TEMPORARY TABLE {_KEYS_TABLE} (ord bigint PRIMARY KEY, "
+                       f"panel_key varchar(64) NOT NULL)")
+        cursor.executemany(f"INSERT INTO {_KEYS_TABLE} (ord, panel_key) VALUES (%s, %s)",
+                           list(enumerate(keys.to_pylist())))
+        cursor.execute(_missing_respondents_insert(), [now])
+        created = cursor.rowcount
+        cursor.execute(f"SELECT r.{id_col} FROM {_KEYS_TABLE} k JOIN {table} r "
+                       f"ON r.{key_col} = k.panel_key ORDER BY k.ord")
+        ids = np.fromiter((row[0] for row in cursor.fetchall()), dtype=np.int64)
         cursor.execute(f"DROP TABLE {_KEYS_TABLE}")
     if len(ids) != len(keys):  # pragma: no cover - the join covers every key just inserted
         raise RuntimeError("respondent ids do not match the panel keys")
     return ids, created
 
 
-def _unique_violations() -> tuple[type[BaseException], ...]:
-    """What a unique violation raises: Django's IntegrityError, and psycopg's own from a COPY
-    (which does not go through Django's cursor wrapper)."""
-    if not _postgres():
-        return (IntegrityError,)
+def _missing_respondents_insert() -> str:
+    """INSERT of the respondents of `_KEYS_TABLE`'s keys not stored yet, in key order (the
+    unique index is filled front to back); parameter: created_at."""
+    table, key_col = _table(Respondent), _col(Respondent, "panel_key")
+    return (f"INSERT INTO {table} ({key_col}, {_col(Respondent, 'created_at')}) "
+            f"SELECT k.panel_key, %s FROM {_KEYS_TABLE} k WHERE NOT EXISTS (SELECT 1 FROM "
+            f"{table} r WHERE r.{key_col} = k.panel_key) ORDER BY k.panel_key")
+
+
+def _pg_respondent_ids(raw: Any, keys: pa.Array, now: Any) -> tuple[np.ndarray, int]:
+    """PostgreSQL: respondent ids for distinct panel keys (same order) and how many were
+    created, on the psycopg connection `raw` alone (no Django state: it may run in a thread,
+    `_EarlyRespondents`), in its current transaction.
+
+    The keys are COPYed to a temporary table; one join returns the ids of those stored
+    already and locks them FOR KEY SHARE (what the foreign-key check of every inserted
+    response would take on its respondent, once per respondent, so no concurrent delete
+    removes one the new responses point to). The others get ids from the table's sequence
+    (ascending, in key order, so both indexes fill front to back) and are COPYed in one go
+    (PostgreSQL's multi-row insert: 1.1 s against 2.4 s for an INSERT ... SELECT of 387k
+    keys; no second join for their ids). A respondent created by another session meanwhile
+    (an API submission) makes that COPY fail on the unique key; then, after rolling back to a
+    savepoint, INSERT ... ON CONFLICT DO NOTHING takes it as it is, never an error (ON
+    CONFLICT every time costs ~40 % more than a plain insert: a speculative insertion per
+    row), and one join reads every id."""
+    from psycopg import Cursor
     from psycopg.errors import UniqueViolation
 
-    return (IntegrityError, UniqueViolation)
+    table, key_col, id_col = (
+        _table(Respondent), _col(Respondent, "panel_key"), _col(Respondent, "id"))
+    with Cursor(raw) as cursor:
+        # sorts and the joins in memory, not in temporary files (until the import commits)
+        cursor.execute("SET LOCAL work_mem = '64MB'")
+        cursor.execute(f"DROP TABLE IF EXISTS {_KEYS_TABLE}")
+        cursor.execute(f"CREATE TEMPORARY TABLE {_KEYS_TABLE} (ord bigint NOT NULL, "
+                       f"panel_key varchar(64) NOT NULL) ON COMMIT DROP")
+        order = pa.array(np.arange(len(keys), dtype=np.int64))
+        with cursor.copy(f"COPY {_KEYS_TABLE} (ord, panel_key) FROM STDIN") as copy:
+            _copy_write(copy, [pc.cast(order, pa.string()), _copy_escape(keys)])
+        pairs = _int8_values(
+            cursor, f"SELECT string_agg(int8send(s.ord) || int8send(s.id), ''::bytea) FROM "
+            f"(SELECT k.ord, r.{id_col} AS id FROM {_KEYS_TABLE} k JOIN {table} r ON "
+            f"r.{key_col} = k.panel_key FOR KEY SHARE OF r) AS s").reshape(-1, 2)
+        ids = np.full(len(keys), -1, dtype=np.int64)
+        ids[pairs[:, 0]] = pairs[:, 1]
+        missing = np.flatnonzero(ids < 0)
+        created = 0
+        if missing.size:
+            missing = missing[pc.sort_indices(keys.take(pa.array(missing))).to_numpy()]
+            cursor.execute("SELECT pg_get_serial_sequence(%s, %s)",
+                           [Respondent._meta.db_table, Respondent._meta.pk.column])
+            (sequence,) = cursor.fetchone()
+            new_ids = np.sort(_int8_values(
+                cursor, "SELECT string_agg(int8send(nextval(%s::regclass)), ''::bytea) FROM "
+                "generate_series(1, %s)", [sequence, int(missing.size)]))
+            cursor.execute("SAVEPOINT nilai_import_respondents")
+            try:
+                with cursor.copy(f"COPY {table} ({id_col}, {key_col}, "
+                                 f"{_col(Respondent, 'created_at')}) FROM STDIN") as copy:
+                    _copy_write(copy, [pc.cast(pa.array(new_ids), pa.string()),
+                                       _copy_escape(keys.take(pa.array(missing))),
+                                       now.isoformat()])  # aware: PostgreSQL reads the offset
+            except UniqueViolation:
+                cursor.execute("ROLLBACK TO SAVEPOINT nilai_import_respondents")
+                cursor.execute(f"{_missing_respondents_insert()} ON CONFLICT ({key_col}) "
+                               f"DO NOTHING", [now])
+                created = cursor.rowcount
+                ids = _int8_values(
+                    cursor, f"SELECT string_agg(int8send(r.{id_col}), ''::bytea ORDER BY "
+                    f"k.ord) FROM {_KEYS_TABLE} k JOIN {table} r ON r.{key_col} = k.panel_key")
+            else:
+                cursor.execute("RELEASE SAVEPOINT nilai_import_respondents")
+                ids[missing] = new_ids
+                created = int(missing.size)
+        cursor.execute(f"DROP TABLE {_KEYS_TABLE}")
+    if len(ids) != len(keys) or (ids < 0).any():  # pragma: no cover - every key is covered
+        raise RuntimeError("respondent ids do not match the panel keys")
+    return ids, created
 
 
-def _int8_agg(sql: str) -> np.ndarray:
+def _int8_values(cursor: Any, sql: str, params: Sequence[Any] | None = None) -> np.ndarray:
     """PostgreSQL: the int64 values a query returns as one aggregated bytea of `int8send`
-    (big-endian), fetched in binary: no row and no Python object per value."""
-    with raw_cursor() as raw:
-        raw.execute(sql, binary=True)
-        row = raw.fetchone()
+    (big-endian), fetched in binary on a psycopg cursor: no row and no Python object per
+    value."""
+    cursor.execute(sql, params, binary=True)
+    row = cursor.fetchone()
     blob = bytes(row[0]) if row is not None and row[0] is not None else b""
     return np.frombuffer(blob, dtype=">i8").astype(np.int64)
-
-
-def _copy_missing_respondents(cursor: Any, keys: pa.Array, now: Any) -> int:
-    """PostgreSQL: create the respondents of the keys (in `_KEYS_TABLE`) that are not stored
-    yet, by COPY in key order; how many."""
-    table, key_col = _table(Respondent), _col(Respondent, "panel_key")
-    missing = keys.take(pa.array(_int8_agg(
-        f"SELECT string_agg(int8send(k.ord), ''::bytea) FROM {_KEYS_TABLE} k WHERE NOT "
-        f"EXISTS (SELECT 1 FROM {table} r WHERE r.{key_col} = k.panel_key)")))
-    if not len(missing):
-        return 0
-    missing = missing.take(pc.sort_indices(missing))
-    created_at = now.isoformat()  # an aware datetime: PostgreSQL reads the offset
-    with cursor.cursor.copy(f"COPY {table} ({key_col}, {_col(Respondent, 'created_at')}) "
-                            f"FROM STDIN") as copy:
-        _copy_write(copy, [_copy_escape(missing), created_at])
-    return len(missing)
 
 
 @dataclass
