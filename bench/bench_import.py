@@ -16,9 +16,9 @@ constraints, right before and right after the PostgreSQL imports (same run, same
 1-minute load average at the start of each step is printed beside it. Prints a Markdown table.
 
 --index-floor then times binary COPYs of the imported rows into empty copies of the response
-table with each index set of INDEX_SETS (the server's share of the import), among them the four
-live indexes with the submission ids as imported (derived, ordered like (respondent, wave)) and
-with random-looking ids in their place (as the uuid5 ids of before were).
+table with each index set of INDEX_SETS (the server's share of the import): the live indexes
+with the rows as imported now, and the four indexes of before with the rows as they were
+imported before (a derived submission id and a 64-digit fingerprint each; DECISIONS 80).
 """
 
 from __future__ import annotations
@@ -133,46 +133,54 @@ def psql_copy(csv_path: Path, rows: int) -> dict:
             "rss": float("nan"), "rate": rows / wall, "load": load}
 
 
-_LIVE = ["ALTER TABLE t ADD PRIMARY KEY (id)",
-         "CREATE UNIQUE INDEX ON t (respondent_id, wave_id)",
-         "CREATE INDEX ON t (wave_id, status)"]
+_PK = "ALTER TABLE t ADD PRIMARY KEY (id)"
 #: The response table's index sets timed by --index-floor (server-side COPY cost alone), each
-#: with the rows it loads: "imported" (the rows as the import stored them: derived submission
-#: ids, ordered like (respondent, wave)) or "random ids" (the same rows with a random-looking
-#: id each, md5 of respondent and wave, standing in for the uuid5 ids of before).
+#: with the rows it loads: "imported" (the rows as the import stores them: no submission id,
+#: an empty fingerprint; docs/DECISIONS.md 80) or "as before" (the same rows as the import
+#: stored them until 2026-12-04: a derived submission id and 64 hex digits of fingerprint).
 INDEX_SETS = {
     "no index": ([], "imported"),
-    "primary key": (_LIVE[:1], "imported"),
-    "as live, without submission_id": (_LIVE, "imported"),
-    "as live (4 indexes), ordered submission ids (derived, as imported now)": (
-        [*_LIVE, "CREATE UNIQUE INDEX ON t (submission_id)"], "imported"),
-    "as live (4 indexes), random submission ids (as the uuid5 ids before)": (
-        [*_LIVE, "CREATE UNIQUE INDEX ON t (submission_id)"], "random ids"),
+    "primary key": ([_PK], "imported"),
+    "as live (PK, unique (wave, respondent), partial submission_id)": (
+        [_PK, "CREATE UNIQUE INDEX ON t (wave_id, respondent_id)",
+         "CREATE UNIQUE INDEX ON t (submission_id) WHERE submission_id IS NOT NULL"],
+        "imported"),
+    "as before (PK, unique (respondent, wave), (wave, status), submission_id)": (
+        [_PK, "CREATE UNIQUE INDEX ON t (respondent_id, wave_id)",
+         "CREATE INDEX ON t (wave_id, status)", "CREATE UNIQUE INDEX ON t (submission_id)"],
+        "as before"),
 }
+#: The derived submission id (surveys.ingest.fingerprint.derived_submission_id) in SQL.
+_DERIVED_ID_SQL = (
+    "(lpad(to_hex((respondent_id << 16) | 32768 | (wave_id >> 20)), 16, '0') || "
+    "lpad(to_hex((2::bigint << 62) | ((wave_id & 1048575) << 42) | x'4e696c6169'::bigint), 16, "
+    "'0'))::uuid")
 
 
 def index_floor(rows: int) -> list[dict]:
     """The server's share: the imported rows, in the import's (respondent, wave) order, COPYed
     in binary from a file into an empty copy of the response table with each index set (no
-    client work, no triggers): what the import's COPY costs the server whatever the client
-    does."""
+    client work, no triggers, the check constraints included): what the import's COPY costs
+    the server whatever the client does."""
     tmp = Path(tempfile.gettempdir())
-    dumps = {"imported": tmp / "nilai_bench_rows.bin", "random ids": tmp / "nilai_bench_rnd.bin"}
+    dumps = {"imported": tmp / "nilai_bench_rows.bin", "as before": tmp / "nilai_bench_old.bin"}
     psql = [*PG_ADMIN, "-d", PG_DB, "-c"]
     subprocess.run([*psql, f"\\copy (SELECT * FROM surveys_response ORDER BY respondent_id, "
                     f"wave_id) TO '{dumps['imported']}' WITH (FORMAT binary)"], check=True)
     subprocess.run([*psql, "DROP TABLE IF EXISTS src; CREATE TABLE src AS SELECT * FROM "
                     "surveys_response ORDER BY respondent_id, wave_id; UPDATE src SET "
-                    "submission_id = md5(respondent_id || ':' || wave_id)::uuid"], check=True)
+                    f"submission_id = {_DERIVED_ID_SQL}, content_hash = "
+                    "md5(id::text) || md5(respondent_id::text)"], check=True)
     subprocess.run([*psql, f"\\copy (SELECT * FROM src ORDER BY respondent_id, wave_id) TO "
-                    f"'{dumps['random ids']}' WITH (FORMAT binary)"], check=True)
+                    f"'{dumps['as before']}' WITH (FORMAT binary)"], check=True)
     subprocess.run([*psql, "DROP TABLE src"], check=True)
     out = []
     try:
         for label, (statements, source) in INDEX_SETS.items():
             subprocess.run([*psql, "DROP TABLE IF EXISTS t; CREATE TABLE t (LIKE "
-                            "surveys_response INCLUDING DEFAULTS); " + "; ".join(statements)],
-                           check=True)
+                            "surveys_response INCLUDING DEFAULTS INCLUDING CONSTRAINTS); "
+                            + "; ".join(statements)], check=True)
+            subprocess.run([*psql, "CHECKPOINT"], check=True)
             load = os.getloadavg()[0]
             start = time.perf_counter()
             subprocess.run([*psql, f"\\copy t FROM '{dumps[source]}' WITH (FORMAT binary)"],

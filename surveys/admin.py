@@ -80,7 +80,8 @@ class RespondentAdmin(admin.ModelAdmin):
 
 @admin.register(m.Response)
 class ResponseAdmin(admin.ModelAdmin):
-    list_display = ["submission_id", "wave", "respondent", "region", "status", "source"]
+    list_display = ["effective_submission_id", "wave", "respondent", "region", "status",
+                    "source"]
     list_filter = ["wave", "status", "source", "sex", "age_group"]
     raw_id_fields = ["respondent", "region", "created_by"]
     readonly_fields = ["answers", "content_hash", "created_at", "updated_at", "submitted_at"]

@@ -148,20 +148,21 @@ def _fresh_throttle_counters(fresh_throttle_counters: None) -> None:
 
 
 @pytest.mark.django_db
-def test_imported_rows_carry_derived_ids_in_row_order(world, tmp_path):
+def test_imported_rows_have_derived_ids_not_stored_in_row_order(world, tmp_path):
+    """A file without ids stores none (NULL, outside the partial unique index): each row's id
+    is the derived one of its keys; the rows are written in (respondent, wave) order."""
     assert "60 new" in _import(_csv(tmp_path, _rows(20, (2023, 2024, 2025))))
 
-    stored = list(m.Response.objects.values_list("respondent_id", "wave_id", "submission_id"))
+    stored = list(m.Response.objects.order_by("id"))
     assert len(stored) == 60
-    for respondent, wave, submission in stored:
-        assert submission == derived_submission_id(respondent, wave)
-    # the database's own order of the ids is the (respondent, wave) order
-    by_id = list(m.Response.objects.order_by("submission_id")
-                 .values_list("respondent_id", "wave_id"))
-    assert by_id == sorted(by_id)
-    # and the rows were written in that order (the primary key follows it)
-    assert list(m.Response.objects.order_by("id").values_list(
-        "respondent_id", "wave_id")) == sorted(by_id)
+    for r in stored:
+        assert r.submission_id is None
+        assert r.effective_submission_id == derived_submission_id(r.respondent_id, r.wave_id)
+    # the rows were written in (respondent, wave) order (the primary key follows it)
+    pairs = [(r.respondent_id, r.wave_id) for r in stored]
+    assert pairs == sorted(pairs)
+    # an API submission still gets its own id, and ids given by a field export are kept
+    assert len({r.effective_submission_id for r in stored}) == 60
 
 
 @pytest.mark.django_db
@@ -189,11 +190,10 @@ def test_rows_written_in_many_blocks_are_the_rows_of_the_file(world, tmp_path, m
     keys = {r.respondent_id: r.respondent.panel_key for r in stored}
     assert len(set(keys.values())) == 7
     for r in stored:
-        assert r.submission_id == derived_submission_id(r.respondent_id, r.wave_id)
-        answers = {code: (v if v != m.ANSWER_MISSING else None)
-                   for code, v in zip(ITEM_CODES, bytes(r.answers), strict=True)}
+        assert r.submission_id is None
+        assert r.effective_submission_id == derived_submission_id(r.respondent_id, r.wave_id)
         line = given[(keys[r.respondent_id], r.wave.year)]
-        assert r.content_hash is None
+        assert r.content_hash == ""
         assert stored_fingerprint(r, layout_for_version(r.wave.version)) == content_hash(
             {"region": line["region"], "sex": line["sex"], "age_group": line["age_group"],
              "stratum": line["stratum"], "psu": line["psu"],
@@ -218,7 +218,7 @@ def test_the_api_refuses_ids_of_the_derived_form(world, enumerator_client, tmp_p
     url = responses_url(world["wave"])
     respondent = m.Respondent.objects.order_by("-pk").first()
     unused = derived_submission_id(respondent.pk + 1, world["wave"].pk)
-    for taken in (imported.submission_id, unused):
+    for taken in (imported.effective_submission_id, unused):
         body = payload(respondent="K-900", submission_id=str(taken))
         r = enumerator_client.post(url, body, format="json", HTTP_ACCEPT_LANGUAGE=lang)
         assert r.status_code == 400, r.json()
@@ -248,12 +248,12 @@ def test_reimport_over_rows_with_old_uuid5_ids_is_a_noop(world, tmp_path):
     assert "0 new, 30 unchanged, 0 replaced" in out
     assert list(m.Response.objects.order_by("id").values_list(
         "id", "submission_id", "updated_at", "content_hash")) == before
-    # a new wave of the same respondents beside them gets derived ids
+    # a new wave of the same respondents beside them has derived ids (not stored)
     assert "15 new, 30 unchanged" in _import(_csv(tmp_path, _rows(15, (2023, 2024, 2025)),
                                                   name="more.csv"))
     new = m.Response.objects.filter(wave__year=2023)
-    assert all(r.submission_id == derived_submission_id(r.respondent_id, r.wave_id)
-               for r in new)
+    assert all(r.submission_id is None and r.effective_submission_id == derived_submission_id(
+        r.respondent_id, r.wave_id) for r in new)
 
 
 @pytest.mark.django_db

@@ -87,10 +87,11 @@ def test_reference_file_imports_whole(base: Path):
     assert (response.region.code, response.sex, response.age_group, response.stratum,
             response.psu, response.base_weight) == (
         "6401", "L", "35-44", "6401", "6401-2021-000", 1121.1902)
-    assert response.submission_id == derived_submission_id(response.respondent_id,
-                                                            response.wave_id)
+    assert response.submission_id is None  # not stored: derived from the row's keys
+    assert response.effective_submission_id == derived_submission_id(response.respondent_id,
+                                                                      response.wave_id)
     # no fingerprint stored by an import; the one computed from the row is the contract's
-    assert response.content_hash is None
+    assert response.content_hash == ""
     assert stored_fingerprint(response, layout) == content_hash(
         {"region": "6401", "sex": "L", "age_group": "35-44", "stratum": "6401",
          "psu": "6401-2021-000", "base_weight": 1121.1902, "probability_sample": True,
@@ -183,7 +184,7 @@ def test_a_stored_row_is_unchanged_exactly_when_its_fingerprint_is(base: Path, t
         assert "0 new, 1 unchanged, 1 replaced" in run(second, "--replace")
         replaced = m.Response.objects.select_related("region", "wave__version").get(
             respondent__panel_key="R2")
-        assert replaced.content_hash is None
+        assert replaced.content_hash == ""
         assert stored_fingerprint(replaced, layout) == fingerprint(new)
     else:
         assert "0 new, 2 unchanged, 0 replaced" in run(second)

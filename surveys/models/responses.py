@@ -44,7 +44,8 @@ class Response(models.Model):
     """
 
     # Three indexes in all, each a cost to bulk imports (bench/README.md, imports): the primary
-    # key, submission_id and the unique (wave, respondent), which serves every read by wave
+    # key, the unique (wave, respondent), which serves every read by wave, and submission_id
+    # (partial: imported rows store none, so a file import writes two indexes)
     # (reads filter on wave, then on status among the wave's rows). Nothing reads responses by
     # respondent alone (the panel stages pair the waves' rows in numpy), so no index leads
     # with it; deleting a respondent, which Nilai never does, would scan (docs/DECISIONS.md 80).
@@ -54,7 +55,11 @@ class Response(models.Model):
     respondent = models.ForeignKey(
         "surveys.Respondent", on_delete=models.PROTECT, related_name="responses", db_index=False
     )
-    submission_id = models.UUIDField("ID pengiriman", default=uuid.uuid4, unique=True)
+    # NULL for a row of a file import without ids of its own: its id is the derived one of
+    # (respondent, wave) (`effective_submission_id`), which the API refuses to take, so it is
+    # neither stored nor indexed; the unique index holds the ids clients and field exports
+    # gave (docs/DECISIONS.md 80).
+    submission_id = models.UUIDField("ID pengiriman", default=uuid.uuid4, null=True, blank=True)
     status = models.CharField(
         max_length=10, choices=ResponseStatus.choices, default=ResponseStatus.SUBMITTED
     )
@@ -71,9 +76,9 @@ class Response(models.Model):
     probability_sample = models.BooleanField("sampel probabilitas", default=True)
     answers = models.BinaryField("jawaban (terkemas)")
     # The fingerprint (surveys.ingest.fingerprint.content_hash), a function of the stored
-    # content: API writes store it, file imports leave it NULL and it is computed from the
+    # content: API writes store it, file imports leave it empty and it is computed from the
     # row when needed (`stored_fingerprint`; docs/DECISIONS.md 80).
-    content_hash = models.CharField(max_length=64, null=True, blank=True)
+    content_hash = models.CharField(max_length=64, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
         related_name="+", db_index=False,
@@ -90,6 +95,10 @@ class Response(models.Model):
             # wave first: it serves every read by wave (no separate (wave, status) index)
             models.UniqueConstraint(
                 fields=["wave", "respondent"], name="response_wave_respondent_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["submission_id"], condition=Q(submission_id__isnull=False),
+                name="response_submission_id_unique",
             ),
             models.CheckConstraint(condition=Q(base_weight__gt=0), name="response_weight_pos"),
             models.CheckConstraint(condition=Q(sex__in=Sex.values), name="response_sex_valid"),
@@ -113,3 +122,13 @@ class Response(models.Model):
 
     def __str__(self) -> str:
         return f"{self.respondent_id} @ {self.wave_id}"
+
+    @property
+    def effective_submission_id(self) -> uuid.UUID:
+        """The id stored, or for an imported row stored without one the derived id of its
+        (respondent, wave) (surveys.ingest.fingerprint.derived_submission_id)."""
+        if self.submission_id is not None:
+            return self.submission_id
+        from surveys.ingest.fingerprint import derived_submission_id
+
+        return derived_submission_id(self.respondent_id, self.wave_id)

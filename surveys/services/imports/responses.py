@@ -7,30 +7,29 @@ content (what the fingerprint covers), the same column list for the insert.
 
 Built for files of millions of rows: the CSV is parsed by pyarrow (answer columns straight to
 int16), every check runs on whole columns (numpy / arrow compute) and problems are located
-with np.nonzero; answers are packed from one uint8 matrix; the derived submission ids are
-computed column-wise (surveys.ingest.fingerprint.derived_submission_ids, tested equal to the
-scalar definition; panel keys likewise, surveys.ingest.keys.panel_keys_for). Existing
-responses of the file's waves are fetched with one query per wave.
+with np.nonzero; answers are packed from one uint8 matrix; panel keys are computed
+column-wise (surveys.ingest.keys.panel_keys_for, tested equal to the scalar definition).
+Existing responses of the file's waves are fetched with one query per wave.
 
 The new rows are written in (panel key, wave) order, block by block: a thread puts each block
 in order from before the respondents are created (docs/DECISIONS.md 79). PostgreSQL: one
 binary COPY into the live table. Nothing of the table is dropped or altered and the waves are
 held FOR SHARE, so API submissions go on during a load (`_lock_waves`, `_trusted_load`;
-docs/DECISIONS.md 46). SQLite: executemany in batches. Imported rows store no fingerprint
-(`content_hash` is NULL): it is a function of the stored row, computed when an API replay
-needs it (surveys.services.submissions; docs/DECISIONS.md 80).
+docs/DECISIONS.md 46). SQLite: executemany in batches. Nothing is stored that is a function
+of the row's other columns (docs/DECISIONS.md 80): no fingerprint (`content_hash` is empty;
+computed from the row when an API replay needs it, surveys.services.submissions) and, for a
+row without a given id, no submission id (NULL; `Response.effective_submission_id`).
 
 Idempotence: stored rows are matched by (wave, respondent) and their content compared field by
 field with the file's (what the fingerprint covers, so the same verdict as comparing the
 contract's fingerprints, without hashing), so importing the same file again writes nothing, and
 importing a row identical to a response submitted through the API says "unchanged". A row
 whose content differs from the stored response of the same respondent and wave is an error
-unless `replace` is set. A new row without a given id (ODK/Kobo instance ids are kept) gets
-the derived submission id of its (respondent pk, wave pk): a UUID version 8 that sorts like
-the pair (surveys.ingest.fingerprint), so with rows written in (respondent, wave) order (new
-respondents are created in panel-key order) the submission_id index fills front to back. Rows
-stored with the uuid5 ids of earlier versions keep them: nothing here looks rows up by
-submission id.
+unless `replace` is set. A new row without a given id (ODK/Kobo instance ids are kept) has
+the derived submission id of its (respondent pk, wave pk), a UUID version 8
+(surveys.ingest.fingerprint) that the API refuses to take, so it is stored as NULL and enters
+no index. Rows stored with derived or uuid5 ids by earlier versions keep them: nothing here
+looks rows up by submission id.
 """
 
 from __future__ import annotations
@@ -62,7 +61,6 @@ from surveys.exceptions import MESSAGES, Msg
 from surveys.ingest import contract
 from surveys.ingest import sql as ingest_sql
 from surveys.ingest.fingerprint import (
-    derived_submission_ids,
     submission_ids_hex,
 )
 from surveys.ingest.keys import panel_keys_for
@@ -1056,7 +1054,7 @@ def _int8_values(cursor: Any, sql: str, params: Sequence[Any] | None = None) -> 
 class _NewRows:
     wave: np.ndarray
     respondent: np.ndarray | None  # primary keys; None until the respondents are created
-    submission: pa.Array | None  # 32 hex digits each; None: derived_submission_ids
+    submission: pa.Array | None  # 32 hex digits each; None: stored as NULL (derived)
     region: np.ndarray
     sex: pa.Array
     age_group: pa.Array
@@ -1083,12 +1081,12 @@ class _NewRows:
         self.respondent = ids
         return self
 
-    def submission_ids(self) -> np.ndarray:
-        """The rows' submission ids as an (n, 16) byte matrix: the given ones, or the derived
-        ones (from the respondent and wave primary keys)."""
+    def submission_ids(self) -> np.ndarray | None:
+        """The rows' given submission ids as an (n, 16) byte matrix; None when the file gave
+        none: the rows are stored without one (NULL), their id being the derived one of
+        (respondent, wave) (`Response.effective_submission_id`; docs/DECISIONS.md 80)."""
         if self.submission is None:
-            assert self.respondent is not None
-            return derived_submission_ids(self.respondent, self.wave)
+            return None
         hexed = _fixed_width_text(self.submission, 32).tobytes().decode("ascii")
         return np.frombuffer(bytes.fromhex(hexed), dtype=np.uint8).reshape(len(self.wave), 16)
 
@@ -1227,7 +1225,7 @@ def _binary_rows(rows: _NewRows, stamp_us: int) -> memoryview:
         "region": _big_endian(rows.region, ">i8"),
         "base_weight": _big_endian(rows.base_weight, ">f8"),
         "probability_sample": b"\x01", "answers": rows.answers,
-        "content_hash": None,  # computed from the row when needed (stored_fingerprint)
+        "content_hash": b"",  # computed from the row when needed (stored_fingerprint)
         "created_by": None, "created_at": stamp, "updated_at": stamp, "submitted_at": stamp,
     }
     pieces: list[Any] = [struct.pack(">h", len(ingest_sql.RESPONSE_COPY_BINARY_COLUMNS))]
@@ -1315,7 +1313,8 @@ def _sqlite_rows(rows: _NewRows, now: Any) -> Iterator[tuple[Any, ...]]:
     const = [stamp] * n
     values: dict[str, list[Any]] = {
         "wave": rows.wave.tolist(), "respondent": rows.respondent.tolist(),
-        "submission_id": submission_ids_hex(rows.submission_ids()).to_pylist(),
+        "submission_id": ([None] * n if (given := rows.submission_ids()) is None
+                          else submission_ids_hex(given).to_pylist()),
         "status": [ResponseStatus.SUBMITTED.value] * n,
         "source": [ResponseSource.IMPORT.value] * n, "consent": [1] * n,
         "region": rows.region.tolist(), "sex": rows.sex.to_pylist(),
@@ -1323,7 +1322,7 @@ def _sqlite_rows(rows: _NewRows, now: Any) -> Iterator[tuple[Any, ...]]:
         "psu": rows.psu.to_pylist(), "base_weight": rows.base_weight.tolist(),
         "probability_sample": [1] * n,
         "answers": [packed[i: i + k] for i in range(0, len(packed), k)] if k else [b""] * n,
-        "content_hash": [None] * n, "created_by": [None] * n,
+        "content_hash": [""] * n, "created_by": [None] * n,
         "created_at": const, "updated_at": const, "submitted_at": const,
     }
     return zip(*(values[name] for name in ingest_sql.RESPONSE_COLUMNS), strict=True)
@@ -1331,7 +1330,7 @@ def _sqlite_rows(rows: _NewRows, now: Any) -> Iterator[tuple[Any, ...]]:
 
 def _update_responses(parsed: _Parsed, idx: np.ndarray, ids: np.ndarray, now: Any) -> None:
     """Replace the content of stored responses `ids[idx]` by the file rows `idx` (their
-    fingerprint becomes NULL, like any imported row's: `stored_fingerprint`)."""
+    fingerprint is left empty, like any imported row's: `stored_fingerprint`)."""
     names = ("region", "sex", "age_group", "stratum", "psu", "base_weight", "answers",
              "content_hash", "status", "source", "probability_sample", "updated_at")
     sets = ", ".join(f"{_col(Response, name)} = %s" for name in names)
@@ -1344,7 +1343,7 @@ def _update_responses(parsed: _Parsed, idx: np.ndarray, ids: np.ndarray, now: An
         params.append((
             int(parsed.region_ids[i]), parsed.sex[i].as_py(), parsed.age_group[i].as_py(),
             parsed.stratum[i].as_py(), parsed.psu[i].as_py(), float(parsed.base_weight[i]),
-            parsed.answers[i].tobytes(), None, ResponseStatus.SUBMITTED.value,
+            parsed.answers[i].tobytes(), "", ResponseStatus.SUBMITTED.value,
             ResponseSource.IMPORT.value, True, now, now, int(ids[i]),
         ))
     with connection.cursor() as cursor:
