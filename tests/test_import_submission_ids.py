@@ -150,16 +150,17 @@ def _fresh_throttle_counters(fresh_throttle_counters: None) -> None:
 @pytest.mark.django_db
 def test_imported_rows_have_derived_ids_not_stored_in_row_order(world, tmp_path):
     """A file without ids stores none (NULL, outside the partial unique index): each row's id
-    is the derived one of its keys; the rows are written in (respondent, wave) order."""
+    is the derived one of its keys; the rows are written in (respondent, wave year) order."""
     assert "60 new" in _import(_csv(tmp_path, _rows(20, (2023, 2024, 2025))))
 
-    stored = list(m.Response.objects.order_by("id"))
+    stored = list(m.Response.objects.order_by("id").select_related("wave"))
     assert len(stored) == 60
     for r in stored:
         assert r.submission_id is None
         assert r.effective_submission_id == derived_submission_id(r.respondent_id, r.wave_id)
-    # the rows were written in (respondent, wave) order (the primary key follows it)
-    pairs = [(r.respondent_id, r.wave_id) for r in stored]
+    # the rows were written in (respondent, wave year) order (the primary key follows it;
+    # the world's wave 2025 was created before the import created 2023 and 2024)
+    pairs = [(r.respondent_id, r.wave.year) for r in stored]
     assert pairs == sorted(pairs)
     # an API submission still gets its own id, and ids given by a field export are kept
     assert len({r.effective_submission_id for r in stored}) == 60
@@ -184,8 +185,8 @@ def test_rows_written_in_many_blocks_are_the_rows_of_the_file(world, tmp_path, m
 
     stored = list(m.Response.objects.order_by("id").select_related(
         "region", "respondent", "wave__version"))
-    assert [(r.respondent_id, r.wave_id) for r in stored] == sorted(
-        (r.respondent_id, r.wave_id) for r in stored)
+    assert [(r.respondent_id, r.wave.year) for r in stored] == sorted(
+        (r.respondent_id, r.wave.year) for r in stored)
     given = {(panel_key_for(row["respondent"]), row["wave"]): row for row in rows}
     keys = {r.respondent_id: r.respondent.panel_key for r in stored}
     assert len(set(keys.values())) == 7

@@ -540,8 +540,8 @@ def test_postgres_a_role_that_may_not_skip_triggers_still_imports(base: Path, tm
 
 
 def test_rows_are_stored_in_respondent_order(base: Path, tmp_path: Path):
-    """New rows are written in (respondent, wave) order, so the primary key and the unique
-    (respondent, wave) index are filled front to back."""
+    """New rows are written in (respondent, wave year) order: the primary key is filled
+    front to back, the unique (wave, respondent) index at one point per wave."""
     run(write(tmp_path, [row("R1", wave="2021")], name="first.csv"))  # R1 gets the lowest id
     run(write(tmp_path, [row("R3", wave="2021"), row("R2", wave="2022"),
                          row("R1", wave="2022"), row("R2", wave="2021")]))

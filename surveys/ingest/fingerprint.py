@@ -13,17 +13,19 @@ fingerprints, so the same response reached through either path has the same fing
 equals `content_hash` row by row.
 
 An imported row that comes without an id of its own (ODK/Kobo instance ids are kept as given)
-gets a *derived* submission id, `derived_submission_id(respondent pk, wave pk)`: a UUID version 8
+has a *derived* submission id, `derived_submission_id(respondent pk, wave pk)`, computed when
+needed and not stored (the column holds NULL: `Response.effective_submission_id`,
+docs/DECISIONS.md 80): a UUID version 8
 (RFC 9562 section 5.8, custom layout), no hashing. Its 122 free bits, from the most significant
 on, are the respondent's primary key (48 bits, big-endian: the first 6 bytes), the wave's primary
 key (32 bits) and a fixed tag (42 bits: "Nilai" in ASCII, so the last 5 bytes read 4e696c6169);
 the version nibble (8) and the variant bits (10) sit where RFC 9562 puts them (byte 6's high
 nibble, byte 8's two high bits). PostgreSQL compares uuid bytewise, so derived ids sort exactly
-like (respondent, wave), the order the import writes its rows in: the unique index on
-submission_id then fills front to back like the primary key. (respondent, wave) is unique, so
-derived ids are unique by construction. They replaced uuid5(instrument code, year, panel key)
-(docs/DECISIONS.md); ids stored that way stay valid: the import matches stored rows by
-(wave, respondent) and compares fingerprints, never by submission id.
+like (respondent, wave) (imports stored them until DECISIONS 80, in that order, so their unique
+index filled front to back). (respondent, wave) is unique, so derived ids are unique by
+construction. They replaced uuid5(instrument code, year, panel key) (docs/DECISIONS.md); ids
+stored either way stay valid: the import matches stored rows by (wave, respondent) and compares
+their content, never by submission id.
 """
 
 from __future__ import annotations

@@ -11,9 +11,10 @@ with np.nonzero; answers are packed from one uint8 matrix; panel keys are comput
 column-wise (surveys.ingest.keys.panel_keys_for, tested equal to the scalar definition).
 Existing responses of the file's waves are fetched with one query per wave.
 
-The new rows are written in (panel key, wave) order, block by block: a thread puts each block
-in order from before the respondents are created (docs/DECISIONS.md 79). PostgreSQL: one
-binary COPY into the live table. Nothing of the table is dropped or altered and the waves are
+PostgreSQL creates the file's respondents in a thread while the rest of the file is checked
+(`_EarlyRespondents`, docs/DECISIONS.md 80). The new rows are written in (panel key, year)
+order, block by block, a thread putting each block in order while the server stores the
+blocks before (docs/DECISIONS.md 79). PostgreSQL: one binary COPY into the live table. Nothing of the table is dropped or altered and the waves are
 held FOR SHARE, so API submissions go on during a load (`_lock_waves`, `_trusted_load`;
 docs/DECISIONS.md 46). SQLite: executemany in batches. Nothing is stored that is a function
 of the row's other columns (docs/DECISIONS.md 80): no fingerprint (`content_hash` is empty;
@@ -622,6 +623,14 @@ def _write(parsed: _Parsed, version: InstrumentVersion, layout: ItemLayout, log:
     code = version.instrument.code
     file_years = sorted(set(np.unique(parsed.years).tolist()))
     distinct_keys = pa.array(parsed.panel_keys, type=pa.string())
+    # The order new rows are written in, (panel key, year), computed for every row of the
+    # file while the respondents are created (no database needed): the respondents are
+    # created in key order, so for new ones it is (respondent id, wave); the primary key is
+    # filled front to back, the unique (wave, respondent) index at one point per wave
+    # (measured cheaper than writing wave by wave: docs/DECISIONS.md 80).
+    key_rank = np.empty(len(distinct_keys), dtype=np.int64)
+    key_rank[pc.sort_indices(distinct_keys).to_numpy()] = np.arange(len(distinct_keys))
+    file_order = np.lexsort((parsed.years, key_rank[parsed.key_index]))
     # the respondents of every key of the file, if created early (PostgreSQL): the database
     # is this thread's again from here on
     early_ids = early.result()
@@ -683,26 +692,18 @@ def _write(parsed: _Parsed, version: InstrumentVersion, layout: ItemLayout, log:
     new = np.flatnonzero(~stored)
     respondents_created = 0
     if new.size:
-        # panel keys of the new rows, each once, and every new row's index into them
-        key_pos, key_rows = np.unique(parsed.key_index[new], return_inverse=True)
-        key_rows = key_rows.ravel()
-        new_keys = pc.take(distinct_keys, pa.array(key_pos))
         rows = _NewRows(
             wave=row_wave, respondent=None, submission=submission_ids,
             region=parsed.region_ids, sex=parsed.sex, age_group=parsed.age_group,
             stratum=parsed.stratum, psu=parsed.psu, base_weight=parsed.base_weight,
             answers=parsed.answers,
         )
+        order = file_order
         if new.size < parsed.n:  # else every row is new (a first import): no copies
             rows = rows.block(new)
-        # written in (panel key, wave) order: the respondents are created in key order,
-        # so for new ones that is (respondent id, wave), and the primary key and the
-        # derived submission ids (which sort like that pair) are filled front to back,
-        # the unique (wave, respondent) index at one point per wave (measured cheaper
-        # than writing wave by wave: docs/DECISIONS.md 80)
-        key_rank = np.empty(len(key_pos), dtype=np.int64)
-        key_rank[pc.sort_indices(new_keys).to_numpy()] = np.arange(len(key_pos))
-        order = np.lexsort((rows.wave, key_rank[key_rows]))
+            at_in_new = np.empty(parsed.n, dtype=np.int64)
+            at_in_new[new] = np.arange(new.size)
+            order = at_in_new[file_order[~stored[file_order]]]
         with ThreadPoolExecutor(max_workers=1) as pool:
             # the blocks are put in order (client CPU, no database) in a thread, from
             # now on: while the server creates the respondents (the main thread waits on
@@ -719,11 +720,15 @@ def _write(parsed: _Parsed, version: InstrumentVersion, layout: ItemLayout, log:
                     yield block.with_respondents(row_ids[lo:hi])
 
             try:
-                if early_ids is not None:
-                    ids, respondents_created = early_ids[0][key_pos], early_ids[1]
-                else:
-                    ids, respondents_created = _respondent_ids(new_keys, now)
-                _insert_responses(ready(ids[key_rows][order]),
+                if early_ids is not None:  # every new row's respondent
+                    row_ids = early_ids[0][parsed.key_index[new]]
+                    respondents_created = early_ids[1]
+                else:  # the keys of the new rows, each once, and each row's index into them
+                    key_pos, key_rows = np.unique(parsed.key_index[new], return_inverse=True)
+                    ids, respondents_created = _respondent_ids(
+                        pc.take(distinct_keys, pa.array(key_pos)), now)
+                    row_ids = ids[key_rows.ravel()]
+                _insert_responses(ready(row_ids[order]),
                                   _Referenced(rows.wave, rows.region), len(order), now)
             except BaseException:
                 pool.shutdown(cancel_futures=True)  # no more blocks for a failed import
