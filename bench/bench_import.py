@@ -13,7 +13,9 @@ own process under /usr/bin/time (wall time includes Django start-up; peak RSS of
 with NILAI_AUTO_RECOMPUTE=false (no eager compute_indices after the commit). For comparison,
 psql's `\\copy` of the same CSV into a bare logged table with typed columns and no
 constraints, right before and right after the PostgreSQL imports (same run, same load); the
-1-minute load average at the start of each step is printed beside it. Prints a Markdown table.
+1-minute load average at the start of each step is printed beside it. Every PostgreSQL step
+starts after an (untimed) CHECKPOINT, so none pays for the writes of the one before. Prints a
+Markdown table.
 
 --index-floor then times binary COPYs of the imported rows into empty copies of the response
 table with each index set of INDEX_SETS (the server's share of the import): the live indexes
@@ -108,12 +110,21 @@ def run_backend(name: str, url: str, csv_path: Path, rows: int) -> list[dict]:
     out = []
     cmd = [PYTHON, "manage.py", "import_responses", str(csv_path), "--instrument", "IINP"]
     for label in ("import", "re-import (no-op)"):
+        if name == "postgresql":
+            checkpoint()
         load = os.getloadavg()[0]
         wall, rss, stdout = timed(cmd, env)
         print(f"[{name} {label}] {stdout.splitlines()[0]}", file=sys.stderr)
         out.append({"backend": name, "run": label, "wall": wall, "rss": rss,
                     "rate": rows / wall, "load": load})
     return out
+
+
+def checkpoint() -> None:
+    """PostgreSQL: write every dirty buffer out before a timed step (untimed), so no step pays
+    for the writes of the one before (the migration, the other COPYs): each starts from the
+    same clean state."""
+    subprocess.run([*PG_ADMIN, "-d", PG_DB, "-c", "CHECKPOINT"], check=True)
 
 
 def psql_copy(csv_path: Path, rows: int) -> dict:
@@ -124,6 +135,7 @@ def psql_copy(csv_path: Path, rows: int) -> dict:
          "stratum text", "psu text", "base_weight float8"] + [f'"{c}" smallint' for c in codes])
     subprocess.run([*PG_ADMIN, "-d", PG_DB, "-c", f"DROP TABLE IF EXISTS bare; "
                     f"CREATE TABLE bare ({columns})"], check=True)
+    checkpoint()
     load = os.getloadavg()[0]
     start = time.perf_counter()
     subprocess.run([*PG_ADMIN, "-d", PG_DB, "-c",

@@ -14,9 +14,10 @@ Existing responses of the file's waves are fetched with one query per wave.
 PostgreSQL creates the file's respondents in a thread while the rest of the file is checked
 (`_EarlyRespondents`, docs/DECISIONS.md 80). The new rows are written in (panel key, year)
 order, block by block, a thread putting each block in order while the server stores the
-blocks before (docs/DECISIONS.md 79). PostgreSQL: one binary COPY into the live table. Nothing of the table is dropped or altered and the waves are
-held FOR SHARE, so API submissions go on during a load (`_lock_waves`, `_trusted_load`;
-docs/DECISIONS.md 46). SQLite: executemany in batches. Nothing is stored that is a function
+blocks before (docs/DECISIONS.md 79). PostgreSQL: one binary COPY into the live table.
+Nothing of the table is dropped or altered and the waves are held FOR SHARE, so API
+submissions go on during a load (`_lock_waves`, `_trusted_load`; docs/DECISIONS.md 46).
+SQLite: executemany in batches. Nothing is stored that is a function
 of the row's other columns (docs/DECISIONS.md 80): no fingerprint (`content_hash` is empty;
 computed from the row when an API replay needs it, surveys.services.submissions) and, for a
 row without a given id, no submission id (NULL; `Response.effective_submission_id`).
@@ -1022,11 +1023,15 @@ def _pg_respondent_ids(raw: Any, keys: pa.Array, now: Any) -> tuple[np.ndarray, 
                 "generate_series(1, %s)", [sequence, int(missing.size)]))
             cursor.execute("SAVEPOINT nilai_import_respondents")
             try:
-                with cursor.copy(f"COPY {table} ({id_col}, {key_col}, "
-                                 f"{_col(Respondent, 'created_at')}) FROM STDIN") as copy:
-                    _copy_write(copy, [pc.cast(pa.array(new_ids), pa.string()),
-                                       _copy_escape(keys.take(pa.array(missing))),
-                                       now.isoformat()])  # aware: PostgreSQL reads the offset
+                with cursor.copy(f"COPY {table} ({id_col}, {_col(Respondent, 'created_at')}, "
+                                 f"{key_col}) FROM STDIN WITH (FORMAT binary)") as copy:
+                    copy.write(_PG_COPY_SIGNATURE)
+                    copy.write(_binary_copy(
+                        int(missing.size),
+                        [_big_endian(new_ids, ">i8"),
+                         _pg_timestamp((now - _PG_EPOCH) // timedelta(microseconds=1))],
+                        [keys.take(pa.array(missing))]))
+                    copy.write(_PG_COPY_TRAILER)
             except UniqueViolation:
                 cursor.execute("ROLLBACK TO SAVEPOINT nilai_import_respondents")
                 cursor.execute(f"{_missing_respondents_insert()} ON CONFLICT ({key_col}) "
@@ -1214,13 +1219,8 @@ def _fixed_width_text(arr: pa.Array, width: int) -> np.ndarray:
 
 def _binary_rows(rows: _NewRows, stamp_us: int) -> memoryview:
     """The rows (a block) in COPY's binary format, columns in RESPONSE_COPY_BINARY_COLUMNS
-    order.
-
-    Per row: the field count, then every field as its length and its bytes. The fixed-width
-    fields go into one (rows x width) byte matrix, column by column; the four text fields are
-    appended by arrow's element-wise join, each after its length."""
-    n = len(rows.wave)
-    stamp = _big_endian(np.array([stamp_us]), ">i8")[0].tobytes()
+    order (the four text fields last)."""
+    stamp = _pg_timestamp(stamp_us)
     fixed: dict[str, Any] = {
         "wave": _big_endian(rows.wave, ">i8"),
         "respondent": _big_endian(rows.respondent, ">i8"),
@@ -1233,11 +1233,28 @@ def _binary_rows(rows: _NewRows, stamp_us: int) -> memoryview:
         "content_hash": b"",  # computed from the row when needed (stored_fingerprint)
         "created_by": None, "created_at": stamp, "updated_at": stamp, "submitted_at": stamp,
     }
-    pieces: list[Any] = [struct.pack(">h", len(ingest_sql.RESPONSE_COPY_BINARY_COLUMNS))]
-    for name in ingest_sql.RESPONSE_COPY_BINARY_COLUMNS:
-        if name in ingest_sql.RESPONSE_COPY_TEXT_FIELDS:
-            continue
-        value = fixed[name]
+    return _binary_copy(
+        len(rows.wave),
+        [fixed[name] for name in ingest_sql.RESPONSE_COPY_BINARY_COLUMNS
+         if name not in ingest_sql.RESPONSE_COPY_TEXT_FIELDS],
+        [getattr(rows, name) for name in ingest_sql.RESPONSE_COPY_TEXT_FIELDS])
+
+
+def _pg_timestamp(stamp_us: int) -> bytes:
+    """A timestamptz in COPY's binary format: microseconds since 2000-01-01 UTC, big-endian."""
+    return struct.pack(">q", stamp_us)
+
+
+def _binary_copy(n: int, fixed: list[Any], texts: list[pa.Array]) -> memoryview:
+    """n rows in COPY's binary format (without the file header and trailer): the columns
+    `fixed`, each None (NULL), bytes (the same value in every row) or an (n, width) uint8
+    matrix (each row's value), then the text columns `texts`.
+
+    Per row: the field count, then every field as its length and its bytes. The fixed-width
+    fields go into one (rows x width) byte matrix, column by column; the text fields are
+    appended by arrow's element-wise join, each after its length."""
+    pieces: list[Any] = [struct.pack(">h", len(fixed) + len(texts))]
+    for value in fixed:
         if value is None:
             pieces.append(struct.pack(">i", -1))
         elif isinstance(value, bytes):
@@ -1254,8 +1271,8 @@ def _binary_rows(rows: _NewRows, stamp_us: int) -> memoryview:
         at += size
     columns: list[Any] = [pa.FixedSizeBinaryArray.from_buffers(
         pa.binary(width), n, [None, pa.py_buffer(matrix)]).cast(pa.binary())]
-    for name in ingest_sql.RESPONSE_COPY_TEXT_FIELDS:
-        text = getattr(rows, name).cast(pa.binary())
+    for column in texts:
+        text = column.cast(pa.binary())
         lengths = _big_endian(pc.binary_length(text).to_numpy(zero_copy_only=False), ">i4")
         columns += [pa.FixedSizeBinaryArray.from_buffers(
             pa.binary(4), n, [None, pa.py_buffer(lengths)]).cast(pa.binary()), text]
