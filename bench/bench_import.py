@@ -256,8 +256,9 @@ def main() -> None:
     imports = [r["wall"] for r in results if r["backend"] == "postgresql"
                and r["run"] == "import"]
     if copies and imports:
-        print(f"\nPostgreSQL import / bare COPY (mean of the two COPYs): "
-              f"{imports[0] / (sum(copies) / len(copies)):.1f}x")
+        copy = sum(copies) / len(copies)
+        print(f"\nPostgreSQL import {imports[0]:.2f} s / bare COPY {copy:.2f} s (mean of the "
+              f"two) = {imports[0] / copy:.2f}x")
 
 
 if __name__ == "__main__":
