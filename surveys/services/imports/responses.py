@@ -226,7 +226,7 @@ def responses_import(*, path: Path, instrument_code: str, version: int | None = 
                                      type=pa.string())
                 if len(given_ids) != parsed.n:
                     raise ValueError(f"{len(given_ids)} submission ids for {parsed.n} rows")
-            report = _write(parsed, instrument_version, layout, log, replace=replace,
+            report = _write(parsed, instrument_version, log, replace=replace,
                             submission_ids=given_ids, now=now, early=early)
     except IntegrityError as exc:
         # only a concurrent writer can get here: everything else was checked beforehand
@@ -617,8 +617,8 @@ def _parse(data: bytes, layout: ItemLayout, log: ErrorLog,
 
 # --- writing -----------------------------------------------------------------------------------
 
-def _write(parsed: _Parsed, version: InstrumentVersion, layout: ItemLayout, log: ErrorLog, *,
-           replace: bool, submission_ids: pa.Array | None, now: Any,
+def _write(parsed: _Parsed, version: InstrumentVersion, log: ErrorLog, *, replace: bool,
+           submission_ids: pa.Array | None, now: Any,
            early: _EarlyRespondents) -> ResponsesImportReport:
     """Store the parsed file, inside the caller's transaction."""
     code = version.instrument.code
@@ -707,9 +707,9 @@ def _write(parsed: _Parsed, version: InstrumentVersion, layout: ItemLayout, log:
             order = at_in_new[file_order[~stored[file_order]]]
         with ThreadPoolExecutor(max_workers=1) as pool:
             # the blocks are put in order (client CPU, no database) in a thread, from
-            # now on: while the server creates the respondents (the main thread waits on
-            # the connection, the GIL released) and then while it stores the blocks
-            # before
+            # now on: while the server creates the respondents if they were not created
+            # early (the main thread waits on the connection, the GIL released) and while
+            # it stores the blocks before
             bounds = _block_bounds(len(order))
             blocks: list[Any] = [pool.submit(rows.block, order[lo:hi])
                                  for lo, hi in bounds]
