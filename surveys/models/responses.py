@@ -44,11 +44,11 @@ class Response(models.Model):
     """
 
     # Three indexes in all, each a cost to bulk imports (bench/README.md, imports): the primary
-    # key, the unique (wave, respondent), which serves every read by wave, and submission_id
-    # (partial: imported rows store none, so a file import writes two indexes)
-    # (reads filter on wave, then on status among the wave's rows). Nothing reads responses by
-    # respondent alone (the panel stages pair the waves' rows in numpy), so no index leads
-    # with it; deleting a respondent, which Nilai never does, would scan (docs/DECISIONS.md 80).
+    # key; the unique (wave, respondent), which serves every read by wave (reads filter on
+    # wave, then on status among the wave's rows); submission_id, partial (imported rows
+    # store none, so a file import writes two indexes). Nothing reads responses by respondent
+    # alone (the panel stages pair the waves' rows in numpy), so no index leads with it;
+    # deleting a respondent, which Nilai never does, would scan (docs/DECISIONS.md 80).
     wave = models.ForeignKey(
         "surveys.Wave", on_delete=models.PROTECT, related_name="responses", db_index=False
     )

@@ -37,6 +37,7 @@ looks rows up by submission id.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import struct
 import uuid
@@ -470,16 +471,17 @@ def _parse(data: bytes, layout: ItemLayout, log: ErrorLog,
                                               log)
     problems = _Problems(log.row_limit, names, n)
 
-    text_table: list[pa.Table] = []
+    @functools.cache
+    def text_table() -> pa.Table:
+        """The file read again as text (once, and only when a message needs it)."""
+        return read(as_text)
 
     def value(col: str, i: int) -> str:
         """The cell as written (trimmed), for messages: an answer column read as numbers is
-        looked up in the file read again as text (once, and only when a message needs it)."""
+        looked up in the file read as text."""
         if pa.types.is_string(cols[col].type):
             return str(cols[col][i].as_py())
-        if not text_table:
-            text_table.append(read(as_text))
-        return str(text_table[0].column(col)[i].as_py()).strip()
+        return str(text_table().column(col)[i].as_py()).strip()
 
     # Translators: id: sel kosong
     empty_cell = (_noop("empty cell"), {})
