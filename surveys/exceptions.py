@@ -75,6 +75,8 @@ MESSAGES: dict[str, str] = {
     "respondent_key_taken": _noop(
         "This respondent id already belongs to someone else; a respondent account may only use "
         "an id created for it or the one named by its invitation."),
+    # Translators: id: Karakter kendali ({char}) tidak diperbolehkan di sini.
+    "control_character": _noop("A control character ({char}) is not allowed here."),
     "strict_string": _noop("Must be a JSON string."),
     "strict_number": _noop("Must be a JSON number, not a string or a boolean."),
     "strict_uuid": _noop("Must be a UUID written as a string."),

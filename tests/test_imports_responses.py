@@ -276,6 +276,13 @@ BAD_CASES = {
         [row("R1", wave="20x1")], 2, "wave",
         "gelombang '20x1' bukan tahun 1945..2200 / wave '20x1' is not a year 1945..2200"),
     "empty psu": ([row("R1", psu="")], 2, "psu", "sel kosong / empty cell"),
+    # a control character inside a design label (the aggregated reads split texts on chr 31)
+    "unit separator inside a psu": (
+        [row("R1", psu="P\x1f1")], 2, "psu", "Karakter kendali (U+001F) tidak diperbolehkan di "
+        "sini. / A control character (U+001F) is not allowed here."),
+    "tab inside a stratum": (
+        [row("R1", stratum="64\t01")], 2, "stratum", "Karakter kendali (U+0009) tidak "
+        "diperbolehkan di sini. / A control character (U+0009) is not allowed here."),
     "duplicate respondent in a wave": (
         [row("R1"), row("R2"), row("R1", answers=["4"] * 30)], 4, "respondent",
         "responden R1 ganda dalam gelombang 2021 (juga baris 2) / duplicate respondent R1 in "

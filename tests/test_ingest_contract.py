@@ -191,6 +191,25 @@ def test_the_insert_column_list_is_written_once_and_filled_by_name():
 # ------------------------------------------------------------------------- design fields
 
 
+@pytest.mark.parametrize("lang,text", [
+    ("en", "A control character (U+001F) is not allowed here."),
+    ("id", "Karakter kendali (U+001F) tidak diperbolehkan di sini.")])
+@pytest.mark.parametrize("field", ["stratum", "psu"])
+def test_a_design_label_with_a_control_character_is_refused(world, enumerator_client, field,
+                                                            lang, text):
+    """Stratum and PSU labels hold no control character (the file import's rule too): the
+    aggregated reads of a wave split texts on chr(31)."""
+    body = payload(respondent="R-CTL", **{field: "EA\x1f9"})
+    r = enumerator_client.post(responses_url(world["wave"]), body, format="json",
+                               HTTP_ACCEPT_LANGUAGE=lang)
+    assert r.status_code == 400, r.json()
+    assert r.json()["errors"][field] == [text]
+    assert not m.Response.objects.exists()
+    ok = enumerator_client.post(responses_url(world["wave"]), dict(body, **{field: "EA 9"}),
+                                format="json")
+    assert ok.status_code == 201, ok.json()
+
+
 @pytest.mark.parametrize("field,value", [("stratum", "URBAN"), ("psu", "EA-1"),
                                          ("base_weight", 1e308), ("base_weight", 2.0)])
 def test_a_respondent_account_cannot_send_design_fields(world, respondent_client, field, value):

@@ -182,6 +182,19 @@ class StrictCharField(serializers.CharField):
         return super().to_internal_value(data)
 
 
+class LabelField(StrictCharField):
+    """A stratum or PSU label: a JSON string without control characters
+    (`contract.label_problem`)."""
+
+    def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data)
+        problem = contract.label_problem(value)
+        if problem is not None:
+            raise serializers.ValidationError(problem.render(request_language()),
+                                              code=problem.code)
+        return value
+
+
 class StrictChoiceField(serializers.ChoiceField):
     def to_internal_value(self, data: Any) -> Any:
         if not isinstance(data, str):
@@ -234,11 +247,11 @@ class ResponseCreateInputSerializer(serializers.Serializer):
     sex = StrictChoiceField(choices=Sex.choices)
     age_group = StrictChoiceField(choices=AgeGroup.choices)
     answers = AnswersField()
-    stratum = StrictCharField(
+    stratum = LabelField(
         max_length=contract.STRATUM_MAX, required=False, allow_null=True,
         help_text="default: the region code; enumerators and admins only",
     )
-    psu = StrictCharField(
+    psu = LabelField(
         max_length=contract.PSU_MAX, required=False, allow_null=True,
         help_text="default: the submission id; enumerators and admins only",
     )

@@ -5,7 +5,8 @@ checks whole columns at once it applies the same functions to arrays.
 
 Fields: respondent (see `surveys.ingest.keys`), region (a known BPS code), sex, age_group
 (choices), answers (`datafiles.answers.validate_answers`), and the design fields stratum, psu
-(non-empty, at most STRATUM_MAX / PSU_MAX characters) and base_weight.
+(non-empty, at most STRATUM_MAX / PSU_MAX characters, no control character: `label_problem`)
+and base_weight.
 
 Design fields come from the design, never from the respondent: a respondent-only account that
 sends stratum, psu or base_weight is refused (403, naming each field; `design_field_errors`).
@@ -18,6 +19,7 @@ nearest year that has them), or WEIGHT_HARD_CAP where the region has no populati
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -39,6 +41,21 @@ DESIGN_FIELDS = ("stratum", "psu", "base_weight")
 #: Largest base weight where a region has no population figures: more people than live in
 #: Indonesia (about 280 million in 2024), so only an impossible weight is refused.
 WEIGHT_HARD_CAP = 300_000_000.0
+
+
+#: What a stratum or PSU label may not hold: a C0 control character or DEL (a tab, a line
+#: break; the unit separator chr(31) is also what the aggregated reads of a wave split texts
+#: on, surveys.selectors.responses). For whole columns: `pyarrow.compute` regex.
+CONTROL_PATTERN = r"[\x00-\x1f\x7f]"
+_CONTROL = re.compile(CONTROL_PATTERN)
+
+
+def label_problem(value: str) -> Msg | None:
+    """The rule on a stratum or PSU label beyond its length: no control character."""
+    found = _CONTROL.search(value)
+    if found is None:
+        return None
+    return Msg("control_character", {"char": f"U+{ord(found.group()):04X}"})
 
 
 def design_field_errors(given: Mapping[str, Any]) -> dict[str, list[Msg]]:

@@ -148,6 +148,13 @@ class ResponsesImportReport:
 _OUTSIDE_SCALE = _noop("value {value} outside the scale {lo}..{hi}")
 
 
+def _label_message(text: str) -> tuple[str, dict[str, Any]]:
+    """The message of a stratum or PSU cell that holds a control character."""
+    problem = contract.label_problem(text)
+    assert problem is not None  # the column's regex found one in this very text
+    return _msg(problem)
+
+
 def _msg(msg: Msg) -> tuple[str, dict[str, Any]]:
     """A domain message (`surveys.exceptions.Msg`) as `ErrorLog.add`'s msgid and params."""
     return MESSAGES.get(msg.code, msg.code), dict(msg.params)
@@ -543,6 +550,9 @@ def _parse(data: bytes, layout: ItemLayout, log: ErrorLog,
         problems.add(lengths > limit, name, lambda i, limit=limit: (
             # Translators: id: lebih dari {limit} karakter
             _noop("longer than {limit} characters"), {"limit": limit}))
+        control = pc.match_substring_regex(cols[name], contract.CONTROL_PATTERN).fill_null(
+            False).to_numpy(zero_copy_only=False)
+        problems.add(control, name, lambda i, name=name: _label_message(value(name, i)))
 
     # base weight: the contract's rule on the whole column (text that is not a number, "nan"
     # and "inf" included, is not finite; an empty cell was reported above)
