@@ -371,6 +371,26 @@ def test_sqlite_read_falls_back_where_its_encoding_cannot_hold(survey: None) -> 
     assert sel.wave_data(wave_id=wave.pk).psu[0] == "a\x1fb"
 
 
+def test_postgres_read_falls_back_when_a_text_holds_the_separator(survey: None) -> None:
+    """A label stored before the contract refused control characters: the aggregated read
+    would split it apart, so the portable path reads the wave (rows and labels aligned)."""
+    from django.db import connection
+
+    from surveys.selectors import responses as sel
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the aggregated PostgreSQL read path")
+    wave = m.Wave.objects.get(year=2021)
+    layout = sel.version_layout(wave.version)
+    assert sel._read_pg(wave.pk, layout, True, connection) is not None
+    first, second = m.Response.objects.filter(wave=wave).order_by("id")[:2]
+    m.Response.objects.filter(pk=first.pk).update(psu="a\x1fb")  # past the contract
+    assert sel._read_pg(wave.pk, layout, True, connection) is None
+    data = sel.wave_data(wave_id=wave.pk)
+    assert (data.psu[0], data.psu[1]) == ("a\x1fb", second.psu)
+    assert data.n == m.Response.objects.filter(wave=wave).count()
+
+
 def test_an_import_that_changes_data_queues_one_recompute_and_a_noop_none(
     kaltim_dir, settings, django_capture_on_commit_callbacks
 ) -> None:

@@ -190,6 +190,19 @@ def test_a_stored_row_is_unchanged_exactly_when_its_fingerprint_is(base: Path, t
         assert "0 new, 2 unchanged, 0 replaced" in run(second)
 
 
+def test_a_stored_label_holding_the_separator_is_compared_not_split(base: Path,
+                                                                      tmp_path: Path):
+    """A label stored before the contract refused control characters: the look-up of stored
+    rows reads that wave row by row (the aggregated read would split the label apart)."""
+    path = write(tmp_path, [row("R1"), row("R2")])
+    run(path)
+    m.Response.objects.filter(respondent__panel_key="R1").update(psu="P\x1f1")
+
+    assert "R1 wave 2021 differs from the stored response" in fail(path)
+    assert "0 new, 1 unchanged, 1 replaced" in run(path, "--replace")
+    assert m.Response.objects.get(respondent__panel_key="R1").psu == "P1"
+
+
 def test_an_absent_item_column_means_all_missing(base: Path, tmp_path: Path):
     header = META + [c for c in ITEMS if c != "S2_03"]
     run(write(tmp_path, [row("R1", answers=["4"] * 29)], header=header))

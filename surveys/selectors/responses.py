@@ -316,7 +316,7 @@ def send_numbers(blobs: Sequence[bytes], dtype: str = ">i8") -> np.ndarray:
 
 
 def _read_pg(wave_id: int, layout: VersionLayout, with_respondent: bool,
-             connection: Any, region_ids: Sequence[int] | None = None) -> _Columns:
+             connection: Any, region_ids: Sequence[int] | None = None) -> _Columns | None:
     """PostgreSQL path: the same SELECT aggregated server-side into one row per `PG_GROUP`
     responses and split in C on the client: no Python object per number. Numbers travel as
     their binary send form concatenated into one bytea per column (``int8send``,
@@ -324,7 +324,9 @@ def _read_pg(wave_id: int, layout: VersionLayout, with_respondent: bool,
     text; the answers as one bytea. The result is fetched in binary, so no bytea goes through
     hex text. Fetching a million rows one by one (cursor or COPY TO) cost ~5 s of Python
     overhead on this machine kind, unit-separated text for every column ~1.3 s per 200,000
-    responses, this ~0.5 s."""
+    responses, this ~0.5 s. Returns None (the caller uses the portable cursor path) when a
+    text value holds the separator (a label stored before the contract refused control
+    characters, docs/DECISIONS.md 80)."""
     table = Response._meta.db_table
     key_sql = pg_text_agg("p.panel_key") if with_respondent else "NULL::text"
     join = (f"JOIN {Respondent._meta.db_table} p ON p.id = r.respondent_id"
@@ -352,10 +354,13 @@ def _read_pg(wave_id: int, layout: VersionLayout, with_respondent: bool,
     raw = np.frombuffer(b"".join(bytes(row[8]) for row in rows), dtype=np.uint8)
     if raw.size != ids.size * layout.n_bytes:
         raise ValueError("packed answers do not match the instrument's item count")
+    texts = {k: split(k) for k in ((1, 3, 4, 5, 6) if with_respondent else (3, 4, 5, 6))}
+    if any(t.size != ids.size for t in texts.values()):
+        return None
     return _Columns(
-        ids=ids, keys=split(1) if with_respondent else None,
-        region_id=send_numbers([row[2] for row in rows]), sex=split(3), age=split(4),
-        stratum=split(5), psu=split(6), weight=send_numbers([row[7] for row in rows], ">f8"),
+        ids=ids, keys=texts[1] if with_respondent else None,
+        region_id=send_numbers([row[2] for row in rows]), sex=texts[3], age=texts[4],
+        stratum=texts[5], psu=texts[6], weight=send_numbers([row[7] for row in rows], ">f8"),
         raw=raw.reshape(ids.size, layout.n_bytes),
         respondent_id=send_numbers([row[9] for row in rows]),
     ).in_id_order()

@@ -845,12 +845,37 @@ def _existing_responses(wave_ids: list[int], n_items: int) -> _Stored:
     PostgreSQL: one query per wave, aggregated server-side into one row per `PG_GROUP`
     responses (numbers as their binary send forms, texts unit-separated, the answers as one
     bytea) and split column-wise on the client, as the index run reads a wave
-    (surveys.selectors.responses); SQLite: one plain SELECT."""
+    (surveys.selectors.responses); a wave with a label holding the separator (stored before
+    the contract refused control characters) is read row by row instead, as on SQLite."""
     r, p = _table(Response), _table(Respondent)
     text_cols = {"panel_key": f"p.{_col(Respondent, 'panel_key')}",
                  **{name: f"r.{_col(Response, name)}" for name in _STORED_TEXT[1:]}}
     join = (f"FROM {r} r JOIN {p} p ON p.{_col(Respondent, 'id')} = "
             f"r.{_col(Response, 'respondent')} WHERE r.{_col(Response, 'wave')} ")
+    plain = (f"SELECT r.{_col(Response, 'wave')}, r.{_col(Response, 'id')}, "
+             f"r.{_col(Response, 'region')}, r.{_col(Response, 'base_weight')}, "
+             f"r.{_col(Response, 'probability_sample')}, r.{_col(Response, 'answers')}, "
+             f"{', '.join(text_cols.values())} {join}")
+
+    def rows_of(waves: list[int]) -> list[dict[str, Any]]:
+        with connection.cursor() as cursor:
+            cursor.execute(f"{plain}IN ({', '.join(['%s'] * len(waves))})", waves)
+            found = cursor.fetchall()
+        if not found:
+            return []
+        columns = list(zip(*found, strict=True))
+        return [{
+            "wave_id": np.array(columns[0], dtype=np.int64),
+            "id": np.array(columns[1], dtype=np.int64),
+            "region_id": np.array(columns[2], dtype=np.int64),
+            "base_weight": np.array(columns[3], dtype=np.float64),
+            "probability_sample": np.array(columns[4], dtype=bool),
+            "answers": np.frombuffer(b"".join(bytes(a) for a in columns[5]),
+                                     np.uint8).reshape(len(found), n_items),
+            **{name: np.array(columns[k], dtype=object)
+               for k, name in enumerate(text_cols, start=6)},
+        }]
+
     parts: list[dict[str, Any]] = []
     if _postgres():
         numbers = {"id": ("id", ">i8"), "region_id": ("region", ">i8"),
@@ -863,46 +888,29 @@ def _existing_responses(wave_ids: list[int], n_items: int) -> _Stored:
                f"string_agg(r.{_col(Response, 'answers')}, ''::bytea), "
                + ", ".join(f"string_agg({expr}, chr(31))" for expr in text_cols.values())
                + f" {join}= %s GROUP BY r.{_col(Response, 'id')} / {PG_GROUP}")
-        with raw_cursor() as cursor:
-            for wave_id in wave_ids:
+        for wave_id in wave_ids:
+            with raw_cursor() as cursor:
                 cursor.execute(sql, [wave_id], binary=True)
-                for row in cursor.fetchall():
-                    count = int(row[0])
-                    part: dict[str, Any] = {"wave_id": np.full(count, wave_id, np.int64)}
-                    for k, (name, (_, kind)) in enumerate(numbers.items(), start=1):
-                        part[name] = np.frombuffer(bytes(row[k]), dtype=kind).astype(
-                            np.int64 if kind == ">i8" else np.float64)
-                    part["probability_sample"] = np.frombuffer(bytes(row[4]), np.uint8) == 1
-                    part["answers"] = np.frombuffer(bytes(row[5]), np.uint8).reshape(
-                        count, n_items)
-                    for k, name in enumerate(text_cols, start=6):
-                        values = row[k].split("\x1f")
-                        if len(values) != count:  # a value holding the separator (chr 31)
-                            raise RuntimeError(f"stored {name} values hold chr(31)")
-                        part[name] = np.array(values, dtype=object)
-                    parts.append(part)
+                rows = cursor.fetchall()
+            wave_parts = []
+            for row in rows:
+                count = int(row[0])
+                part: dict[str, Any] = {"wave_id": np.full(count, wave_id, np.int64)}
+                for k, (name, (_, kind)) in enumerate(numbers.items(), start=1):
+                    part[name] = np.frombuffer(bytes(row[k]), dtype=kind).astype(
+                        np.int64 if kind == ">i8" else np.float64)
+                part["probability_sample"] = np.frombuffer(bytes(row[4]), np.uint8) == 1
+                part["answers"] = np.frombuffer(bytes(row[5]), np.uint8).reshape(
+                    count, n_items)
+                for k, name in enumerate(text_cols, start=6):
+                    part[name] = np.array(row[k].split("\x1f"), dtype=object)
+                wave_parts.append(part)
+            if any(len(part[name]) != len(part["id"]) for part in wave_parts
+                   for name in text_cols):
+                wave_parts = rows_of([wave_id])  # a text holds the separator
+            parts += wave_parts
     else:
-        sql = (f"SELECT r.{_col(Response, 'wave')}, r.{_col(Response, 'id')}, "
-               f"r.{_col(Response, 'region')}, r.{_col(Response, 'base_weight')}, "
-               f"r.{_col(Response, 'probability_sample')}, r.{_col(Response, 'answers')}, "
-               f"{', '.join(text_cols.values())} {join}IN "
-               f"({', '.join(['%s'] * len(wave_ids))})")
-        with connection.cursor() as cursor:
-            cursor.execute(sql, wave_ids)
-            found = cursor.fetchall()
-        if found:
-            columns = list(zip(*found, strict=True))
-            parts.append({
-                "wave_id": np.array(columns[0], dtype=np.int64),
-                "id": np.array(columns[1], dtype=np.int64),
-                "region_id": np.array(columns[2], dtype=np.int64),
-                "base_weight": np.array(columns[3], dtype=np.float64),
-                "probability_sample": np.array(columns[4], dtype=bool),
-                "answers": np.frombuffer(b"".join(bytes(a) for a in columns[5]),
-                                         np.uint8).reshape(len(found), n_items),
-                **{name: np.array(columns[k], dtype=object)
-                   for k, name in enumerate(text_cols, start=6)},
-            })
+        parts = rows_of(wave_ids)
     names = [f.name for f in fields(_Stored)]
     if not parts:
         empty = {name: np.empty(0, dtype=object if name in _STORED_TEXT else np.int64)
