@@ -1,7 +1,7 @@
 """Derived submission ids of imported rows (surveys.ingest.fingerprint): UUID version 8 of the
-respondent's and the wave's primary keys, sorting like (respondent, wave); the vectorised
-definition equals the scalar one; the API treats a derived id like any other id; rows stored
-with the uuid5 ids of earlier versions re-import as "unchanged"."""
+respondent's and the wave's primary keys, sorting like (respondent, wave); imported rows store
+none (it is derived when read); the API refuses ids of that form; rows stored with the uuid5 ids
+of earlier versions re-import as "unchanged"."""
 
 from __future__ import annotations
 
@@ -18,11 +18,9 @@ from django.db import connection
 from surveys import models as m
 from surveys.ingest import (
     derived_submission_id,
-    derived_submission_ids,
     derived_submission_keys,
     is_derived_submission_id,
     panel_key_for,
-    submission_ids_hex,
 )
 from surveys.ingest.layout import layout_for_version
 from tests import api_fixtures as fx
@@ -84,28 +82,6 @@ def test_keys_outside_the_layout_are_refused(respondent, wave):
         derived_submission_id(respondent, wave)
     with pytest.raises(ValueError, match="no derived submission id"):
         derived_submission_id(respondent * 2**70, wave * 2**70)
-    with pytest.raises(ValueError, match="no derived submission id"):
-        derived_submission_ids(np.array([1, respondent]), np.array([1, wave]))
-
-
-def test_vectorised_ids_equal_the_scalar_definition():
-    rng = np.random.default_rng(20261203)
-    respondent = np.concatenate([
-        [0, 1, 2**48 - 1, 2**32, 2**40 + 17],
-        rng.integers(0, 2**48, size=2_000, dtype=np.int64)])
-    wave = np.concatenate([
-        [0, 2**32 - 1, 2**20, 2**20 - 1, 3],
-        rng.integers(0, 2**32, size=2_000, dtype=np.int64)])
-
-    raw = derived_submission_ids(respondent, wave)
-
-    assert raw.shape == (len(respondent), 16) and raw.dtype == np.uint8
-    expected = [derived_submission_id(int(r), int(w)) for r, w in
-                zip(respondent, wave, strict=True)]
-    assert [uuid.UUID(bytes=row.tobytes()) for row in raw] == expected
-    assert submission_ids_hex(raw).to_pylist() == [u.hex for u in expected]
-    assert derived_submission_ids(np.array([], dtype=np.int64),
-                                  np.array([], dtype=np.int64)).shape == (0, 16)
 
 
 def test_ids_sort_bytewise_like_respondent_then_wave():

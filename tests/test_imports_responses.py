@@ -6,17 +6,15 @@ import uuid
 from io import StringIO
 from pathlib import Path
 
-import numpy as np
 import pyarrow as pa
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from datafiles.answers import ItemLayout, unpack_answers
+from datafiles.answers import unpack_answers
 from surveys import models as m
 from surveys.ingest import (
     content_hash,
-    content_hashes,
     derived_submission_id,
     layout_for_version,
 )
@@ -418,47 +416,6 @@ def test_a_conflict_found_in_the_database_rolls_back_new_waves(base: Path, tmp_p
     assert "differs from the stored response" in fail(second)
     assert list(m.Wave.objects.values_list("year", flat=True)) == [2021]
     assert m.Respondent.objects.count() == 1
-
-
-def test_vectorised_content_hashes_equal_content_hash(base: Path):
-    layout = layout_for_version(m.InstrumentVersion.objects.get())
-    rng = np.random.default_rng(7)
-    answers = rng.integers(1, 6, size=(6, 30)).astype(np.uint8)
-    answers[rng.random(size=answers.shape) < 0.2] = m.ANSWER_MISSING
-    answers[5] = m.ANSWER_MISSING
-    psu = ['P"1', "P\\2", "Désa", "tab\there", "ok", "日本"]
-    weights = np.array([1.5, 1121.1902, 1e-7, 3.0, 12345678.125, 0.1])
-    columns = {"region": ["6401"] * 6, "sex": ["L", "P"] * 3, "age_group": ["55+"] * 6,
-               "stratum": ["S1"] * 5 + ["S\u00e9"], "psu": psu}
-
-    got = content_hashes(layout=layout, answers=answers, base_weight=weights,
-                         **{k: pa.array(v) for k, v in columns.items()})
-
-    expected = [
-        content_hash({**{k: v[i] for k, v in columns.items()}, "base_weight": float(weights[i]),
-                      "probability_sample": True, "status": "submitted"},
-                     unpack_answers(layout, answers[i].tobytes()))
-        for i in range(6)
-    ]
-    assert got == expected
-
-
-def test_vectorised_hashes_with_a_two_digit_scale_and_odd_weights():
-    layout = ItemLayout(codes=("B10", "A", "C_1"), scale_min=0, scale_max=10)
-    answers = np.array([[0, 10, 9], [255, 255, 255], [255, 7, 10], [1, 255, 0]], dtype=np.uint8)
-    weights = np.array([3.0, 1e-05, 1e16, 10013546840.09331])
-    text = {"region": ["R"] * 4, "sex": ["L"] * 4, "age_group": ["55+"] * 4,
-            "stratum": ["S"] * 4, "psu": ["P"] * 4}
-
-    got = content_hashes(layout=layout, answers=answers, base_weight=weights,
-                         **{k: pa.array(v) for k, v in text.items()})
-
-    assert got == [
-        content_hash({**{k: v[i] for k, v in text.items()}, "base_weight": float(weights[i]),
-                      "probability_sample": True, "status": "submitted"},
-                     unpack_answers(layout, answers[i].tobytes()))
-        for i in range(4)
-    ]
 
 
 def _response_schema() -> tuple[list, list]:

@@ -24,20 +24,17 @@ from datafiles.answers import (
 from .fingerprint import (
     FINGERPRINT_FIELDS,
     content_hash,
-    content_hashes,
     derived_submission_id,
-    derived_submission_ids,
     derived_submission_keys,
     is_derived_submission_id,
-    submission_ids_hex,
 )
 from .keys import IdentifyingKeyError, RespondentKeyError, panel_key_for
 from .layout import layout_for, layout_for_version
 
 __all__ = [
     "FINGERPRINT_FIELDS", "AnswerError", "IdentifyingKeyError", "ItemLayout",
-    "RespondentKeyError", "content_hash", "content_hashes", "derived_submission_id",
-    "derived_submission_ids", "derived_submission_keys", "is_derived_submission_id",
+    "RespondentKeyError", "content_hash", "derived_submission_id",
+    "derived_submission_keys", "is_derived_submission_id",
     "layout_for", "layout_for_version", "pack_answers", "panel_key_for",
-    "submission_ids_hex", "unpack_answers", "validate_answers",
+    "unpack_answers", "validate_answers",
 ]

@@ -63,9 +63,6 @@ from datafiles.answers import ANSWER_MISSING, ItemLayout
 from surveys.exceptions import MESSAGES, Msg
 from surveys.ingest import contract
 from surveys.ingest import sql as ingest_sql
-from surveys.ingest.fingerprint import (
-    submission_ids_hex,
-)
 from surveys.ingest.keys import panel_keys_for
 from surveys.ingest.layout import layout_for_version
 from surveys.language import both
@@ -1355,8 +1352,8 @@ def _sqlite_rows(rows: _NewRows, now: Any) -> Iterator[tuple[Any, ...]]:
     const = [stamp] * n
     values: dict[str, list[Any]] = {
         "wave": rows.wave.tolist(), "respondent": rows.respondent.tolist(),
-        "submission_id": ([None] * n if (given := rows.submission_ids()) is None
-                          else submission_ids_hex(given).to_pylist()),
+        # the given ids as the 32 hex digits SQLite stores a UUID as, or NULL (derived)
+        "submission_id": [None] * n if rows.submission is None else rows.submission.to_pylist(),
         "status": [ResponseStatus.SUBMITTED.value] * n,
         "source": [ResponseSource.IMPORT.value] * n, "consent": [1] * n,
         "region": rows.region.tolist(), "sex": rows.sex.to_pylist(),
