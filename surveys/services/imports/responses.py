@@ -77,7 +77,13 @@ from surveys.models import (
     WaveStatus,
 )
 from surveys.pg import raw_cursor
-from surveys.selectors.responses import PG_GROUP
+from surveys.selectors.responses import (
+    PG_GROUP,
+    pg_bytes_agg,
+    pg_text_agg,
+    send_numbers,
+    split_units,
+)
 from surveys.services.recompute import queue_recompute
 
 from ._common import (
@@ -875,37 +881,37 @@ def _existing_responses(wave_ids: list[int], n_items: int) -> _Stored:
 
     parts: list[dict[str, Any]] = []
     if _postgres():
-        numbers = {"id": ("id", ">i8"), "region_id": ("region", ">i8"),
-                   "base_weight": ("base_weight", ">f8")}
-        sends = [f"string_agg({'float8send' if kind == '>f8' else 'int8send'}"
-                 f"(r.{_col(Response, col)}), ''::bytea)" for col, kind in numbers.values()]
-        sql = (f"SELECT count(*), {', '.join(sends)}, "
-               f"string_agg(CASE WHEN r.{_col(Response, 'probability_sample')} THEN "
-               f"'\\x01'::bytea ELSE '\\x00'::bytea END, ''::bytea), "
-               f"string_agg(r.{_col(Response, 'answers')}, ''::bytea), "
-               + ", ".join(f"string_agg({expr}, chr(31))" for expr in text_cols.values())
-               + f" {join}= %s GROUP BY r.{_col(Response, 'id')} / {PG_GROUP}")
+        sample = (f"CASE WHEN r.{_col(Response, 'probability_sample')} THEN '\\x01'::bytea "
+                  f"ELSE '\\x00'::bytea END")
+        aggregates = [pg_bytes_agg(f"int8send(r.{_col(Response, 'id')})"),
+                      pg_bytes_agg(f"int8send(r.{_col(Response, 'region')})"),
+                      pg_bytes_agg(f"float8send(r.{_col(Response, 'base_weight')})"),
+                      pg_bytes_agg(sample), pg_bytes_agg(f"r.{_col(Response, 'answers')}"),
+                      *(pg_text_agg(expr) for expr in text_cols.values())]
+        sql = (f"SELECT {', '.join(aggregates)} {join}= %s "
+               f"GROUP BY r.{_col(Response, 'id')} / {PG_GROUP}")
         for wave_id in wave_ids:
             with raw_cursor() as cursor:
                 cursor.execute(sql, [wave_id], binary=True)
                 rows = cursor.fetchall()
-            wave_parts = []
-            for row in rows:
-                count = int(row[0])
-                part: dict[str, Any] = {"wave_id": np.full(count, wave_id, np.int64)}
-                for k, (name, (_, kind)) in enumerate(numbers.items(), start=1):
-                    part[name] = np.frombuffer(bytes(row[k]), dtype=kind).astype(
-                        np.int64 if kind == ">i8" else np.float64)
-                part["probability_sample"] = np.frombuffer(bytes(row[4]), np.uint8) == 1
-                part["answers"] = np.frombuffer(bytes(row[5]), np.uint8).reshape(
-                    count, n_items)
-                for k, name in enumerate(text_cols, start=6):
-                    part[name] = np.array(row[k].split("\x1f"), dtype=object)
-                wave_parts.append(part)
-            if any(len(part[name]) != len(part["id"]) for part in wave_parts
-                   for name in text_cols):
-                wave_parts = rows_of([wave_id])  # a text holds the separator
-            parts += wave_parts
+            if not rows:
+                continue
+            ids = send_numbers([row[0] for row in rows])
+            texts = {name: split_units([row[k] for row in rows])
+                     for k, name in enumerate(text_cols, start=5)}
+            if any(t.size != ids.size for t in texts.values()):
+                parts += rows_of([wave_id])  # a text holds the separator
+                continue
+            parts.append({
+                "wave_id": np.full(ids.size, wave_id, np.int64), "id": ids,
+                "region_id": send_numbers([row[1] for row in rows]),
+                "base_weight": send_numbers([row[2] for row in rows], ">f8"),
+                "probability_sample": np.frombuffer(
+                    b"".join(bytes(row[3]) for row in rows), np.uint8) == 1,
+                "answers": np.frombuffer(b"".join(bytes(row[4]) for row in rows),
+                                         np.uint8).reshape(ids.size, n_items),
+                **texts,
+            })
     else:
         parts = rows_of(wave_ids)
     names = [f.name for f in fields(_Stored)]
@@ -1019,9 +1025,8 @@ def _pg_respondent_ids(raw: Any, keys: pa.Array, now: Any) -> tuple[np.ndarray, 
         cursor.execute(f"DROP TABLE IF EXISTS {_KEYS_TABLE}")
         cursor.execute(f"CREATE TEMPORARY TABLE {_KEYS_TABLE} (ord bigint NOT NULL, "
                        f"panel_key varchar(64) NOT NULL) ON COMMIT DROP")
-        order = pa.array(np.arange(len(keys), dtype=np.int64))
-        with cursor.copy(f"COPY {_KEYS_TABLE} (ord, panel_key) FROM STDIN") as copy:
-            _copy_write(copy, [pc.cast(order, pa.string()), _copy_escape(keys)])
+        _copy_in_binary(cursor, f"{_KEYS_TABLE} (ord, panel_key)", len(keys),
+                        [_big_endian(np.arange(len(keys)), ">i8")], [keys])
         pairs = _int8_values(
             cursor, f"SELECT string_agg(int8send(s.ord) || int8send(s.id), ''::bytea) FROM "
             f"(SELECT k.ord, r.{id_col} AS id FROM {_KEYS_TABLE} k JOIN {table} r ON "
@@ -1040,15 +1045,12 @@ def _pg_respondent_ids(raw: Any, keys: pa.Array, now: Any) -> tuple[np.ndarray, 
                 "generate_series(1, %s)", [sequence, int(missing.size)]))
             cursor.execute("SAVEPOINT nilai_import_respondents")
             try:
-                with cursor.copy(f"COPY {table} ({id_col}, {_col(Respondent, 'created_at')}, "
-                                 f"{key_col}) FROM STDIN WITH (FORMAT binary)") as copy:
-                    copy.write(_PG_COPY_SIGNATURE)
-                    copy.write(_binary_copy(
-                        int(missing.size),
-                        [_big_endian(new_ids, ">i8"),
-                         _pg_timestamp((now - _PG_EPOCH) // timedelta(microseconds=1))],
-                        [keys.take(pa.array(missing))]))
-                    copy.write(_PG_COPY_TRAILER)
+                _copy_in_binary(
+                    cursor, f"{table} ({id_col}, {_col(Respondent, 'created_at')}, {key_col})",
+                    int(missing.size),
+                    [_big_endian(new_ids, ">i8"),
+                     _pg_timestamp((now - _PG_EPOCH) // timedelta(microseconds=1))],
+                    [keys.take(pa.array(missing))])
             except UniqueViolation:
                 cursor.execute("ROLLBACK TO SAVEPOINT nilai_import_respondents")
                 cursor.execute(f"{_missing_respondents_insert()} ON CONFLICT ({key_col}) "
@@ -1118,7 +1120,6 @@ class _NewRows:
         return np.frombuffer(bytes.fromhex(hexed), dtype=np.uint8).reshape(len(self.wave), 16)
 
 
-_COPY_SPECIAL = r"[\\\t\n\r]"
 _COPY_CHUNK = 200_000
 _COPY_FIRST_CHUNK = 25_000
 
@@ -1128,26 +1129,6 @@ def _block_bounds(n: int) -> list[tuple[int, int]]:
     then _COPY_CHUNK rows each."""
     edges = [0, *range(min(n, _COPY_FIRST_CHUNK), n, _COPY_CHUNK), n]
     return [(lo, hi) for lo, hi in zip(edges, edges[1:], strict=False) if hi > lo]
-
-
-def _copy_escape(arr: pa.Array) -> pa.Array:
-    """Escape text for COPY's text format (backslash, tab, newline, carriage return)."""
-    if not pc.any(pc.match_substring_regex(arr, _COPY_SPECIAL)).as_py():
-        return arr
-    for raw, escaped in (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r")):
-        arr = pc.replace_substring(arr, raw, escaped)
-    return arr
-
-
-def _copy_write(copy: Any, columns: list[Any]) -> None:
-    """Write rows given as string columns (arrays or scalars) to a COPY ... FROM STDIN."""
-    lines = pc.binary_join_element_wise(*columns, "\t")
-    lines = pc.binary_join_element_wise(lines, "", "\n")
-    if isinstance(lines, pa.ChunkedArray):
-        lines = lines.combine_chunks()
-    n = len(lines)
-    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32)[lines.offset: lines.offset + n + 1]
-    copy.write(memoryview(lines.buffers()[2])[offsets[0]: offsets[-1]])
 
 
 #: PostgreSQL: from this many new rows the planner statistics are refreshed after the load,
@@ -1260,6 +1241,16 @@ def _binary_rows(rows: _NewRows, stamp_us: int) -> memoryview:
 def _pg_timestamp(stamp_us: int) -> bytes:
     """A timestamptz in COPY's binary format: microseconds since 2000-01-01 UTC, big-endian."""
     return struct.pack(">q", stamp_us)
+
+
+def _copy_in_binary(cursor: Any, target: str, n: int, fixed: list[Any],
+                    texts: list[pa.Array]) -> None:
+    """COPY n rows into `target` ("table (columns)") in binary, in one go (`_binary_copy`
+    lays them out)."""
+    with cursor.copy(f"COPY {target} FROM STDIN WITH (FORMAT binary)") as copy:
+        copy.write(_PG_COPY_SIGNATURE)
+        copy.write(_binary_copy(n, fixed, texts))
+        copy.write(_PG_COPY_TRAILER)
 
 
 def _binary_copy(n: int, fixed: list[Any], texts: list[pa.Array]) -> memoryview:
