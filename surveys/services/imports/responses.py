@@ -1075,8 +1075,7 @@ def _int8_values(cursor: Any, sql: str, params: Sequence[Any] | None = None) -> 
     value."""
     cursor.execute(sql, params, binary=True)
     row = cursor.fetchone()
-    blob = bytes(row[0]) if row is not None and row[0] is not None else b""
-    return np.frombuffer(blob, dtype=">i8").astype(np.int64)
+    return send_numbers([row[0] if row is not None and row[0] is not None else b""])
 
 
 @dataclass
