@@ -67,6 +67,15 @@ def compute_indices_finish_task(results: list[dict[str, object]],
     return {"status": run.status, "run": run.pk}
 
 
+@shared_task(name="surveys.drop_run_parts")
+def drop_run_parts_task(token: str) -> dict[str, object]:
+    """Delete the staging rows of a parallel run's chord once its body is done with them."""
+    from surveys.models import RunPart
+
+    deleted, _ = RunPart.objects.filter(token=token).delete()
+    return {"deleted": deleted}
+
+
 @shared_task(name="surveys.compute_indices_parallel")
 def compute_indices_parallel_task(queue: str | None = None,
                                   **params: object) -> dict[str, object]:

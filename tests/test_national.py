@@ -275,8 +275,14 @@ def test_parallel_run_on_a_celery_worker_through_redis(tmp_path):
         worker.send("surveys.compute_indices_parallel", queue=worker.queue, shards=3)
 
         def finished() -> m.IndexRun | None:
-            return m.IndexRun.objects.exclude(pk=single.pk).filter(
+            # done: the body has added its figures, and the task it queued after itself
+            # has deleted the parts' rows
+            run = m.IndexRun.objects.exclude(pk=single.pk).filter(
                 status__in=[m.RunStatus.SUCCEEDED, m.RunStatus.FAILED]).first()
+            if run is None or (run.status == m.RunStatus.SUCCEEDED and (
+                    "parallel" not in run.parameters or m.RunPart.objects.exists())):
+                return None
+            return run
         parallel = worker.wait(finished, timeout=180)
     assert parallel is not None, worker.output
     _assert_same_results(single, stored, parallel)
@@ -323,3 +329,85 @@ def test_run_parts_are_unlogged_and_uncompressed_and_jit_is_off():
                                      ("response_ids", "e")]
         cursor.execute("SHOW jit")
         assert cursor.fetchone() == ("off",)
+
+
+@pytest.mark.django_db
+def test_a_part_reads_on_one_core_with_its_groups_in_memory(tmp_path):
+    """PostgreSQL: a province task's read asks for no parallel workers, and every read of a
+    wave raises ``work_mem`` for its query only; the regions go as a bigint array (hashable
+    against the bigint column). What the server was set to is asked right before the SELECT
+    (docs/DECISIONS.md 81)."""
+    import psycopg
+    from django.db import connection
+
+    from surveys.selectors import responses as sel
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL settings")
+    _load_small_country(tmp_path)
+    wave = m.Wave.objects.order_by("year").first()
+    regions = sorted(set(m.Response.objects.filter(wave=wave)
+                         .values_list("region_id", flat=True)))[:3]
+    seen: list[tuple[str, str, str]] = []
+    execute = psycopg.Cursor.execute
+
+    def spying(self, query, params=None, **kwargs):
+        if str(query).startswith("SELECT string_agg"):
+            row = execute(self, "SELECT current_setting('max_parallel_workers_per_gather'), "
+                                "current_setting('work_mem')").fetchone()
+            seen.append((*row, str(query)))
+        return execute(self, query, params, **kwargs)
+
+    with mock.patch.object(psycopg.Cursor, "execute", spying):
+        part = sel.wave_data(wave_id=wave.pk, with_respondent=False, region_ids=regions,
+                             one_core=True)
+        whole = sel.wave_data(wave_id=wave.pk, with_respondent=False)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('work_mem')")
+        default = cursor.fetchone()[0]
+    (part_workers, part_mem, part_sql), (whole_workers, whole_mem, whole_sql) = seen
+    assert part_workers == "0" and part_mem == sel.READ_WORK_MEM
+    assert whole_workers != "0" and whole_mem == sel.READ_WORK_MEM
+    assert default != sel.READ_WORK_MEM  # SET LOCAL: the connection keeps its own
+    assert "ANY(%s::bigint[])" in part_sql and "ANY(" not in whole_sql
+    assert 0 < part.n < whole.n
+    assert set(part.region) == set(m.Region.objects.filter(pk__in=regions)
+                                   .values_list("code", flat=True))
+
+
+@pytest.mark.django_db
+def test_a_sampled_plan_gives_every_province_a_task_and_the_same_results(tmp_path,
+                                                                          monkeypatch):
+    """PostgreSQL, a large table: the plan counts responses in a sample of pages; a province
+    the sample missed still goes to a task of every wave, each province to exactly one, and
+    the run stores what the single-process run stores (docs/DECISIONS.md 81)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("TABLESAMPLE")
+    _load_small_country(tmp_path)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE surveys_response")  # reltuples: the size the plan looks at
+    exact = compute_parallel.plan([w.pk for w in m.Wave.objects.all()], 2)
+    monkeypatch.setattr(compute_parallel, "PLAN_SAMPLE_FROM", 1)
+    monkeypatch.setattr(compute_parallel, "PLAN_SAMPLE_ROWS", 100)  # a few pages
+    counts, sampled = compute_parallel._province_counts(
+        [w.pk for w in m.Wave.objects.all()], sample=True)
+    assert sampled
+    assert sum(n for per in counts.values() for n in per.values()) < m.Response.objects.count()
+    tasks = compute_parallel.plan([w.pk for w in m.Wave.objects.all()], 2)
+    every = set(m.Region.objects.values_list("pk", flat=True))
+    for wave in m.Wave.objects.all():
+        mine = [regions for wave_id, regions in tasks if wave_id == wave.pk]
+        assert 1 <= len(mine) <= 2
+        flat = [r for regions in mine for r in regions]
+        assert len(flat) == len(set(flat)) and set(flat) == every
+        provinces = [set(m.Region.objects.filter(pk__in=regions)
+                         .values_list("parent__code", flat=True)) - {None}
+                     for regions in mine]
+        assert len(provinces) == 1 or not provinces[0] & provinces[1]
+    assert len(exact) == 6 and {w for w, _ in exact} == {w for w, _ in tasks}
+    single = compute_indices()
+    stored = _stored(single)
+    result = compute_indices_parallel_eager(shards=2)
+    _assert_same_results(single, stored, m.IndexRun.objects.get(pk=result["run"]))

@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from django.db import connections, router
+from django.db import connections, router, transaction
 from django.db.models import QuerySet
 
 from analysis.scoring import DimensionSpec, InstrumentSpec
@@ -284,6 +284,9 @@ def _read_cursor(wave_id: int, layout: VersionLayout, with_respondent: bool,
 
 #: Responses per aggregated row of the PostgreSQL and SQLite read paths.
 PG_GROUP = 20_000
+#: ``work_mem`` of `_read_pg`'s query: its hash table holds the wave's rows as they travel
+#: (~135 MB for a million responses of 30 items; PostgreSQL's hash tables may use twice it)
+READ_WORK_MEM = "256MB"
 
 
 def pg_text_agg(expr: str) -> str:
@@ -316,7 +319,8 @@ def send_numbers(blobs: Sequence[bytes], dtype: str = ">i8") -> np.ndarray:
 
 
 def _read_pg(wave_id: int, layout: VersionLayout, with_respondent: bool,
-             connection: Any, region_ids: Sequence[int] | None = None) -> _Columns | None:
+             connection: Any, region_ids: Sequence[int] | None = None,
+             one_core: bool = False) -> _Columns | None:
     """PostgreSQL path: the same SELECT aggregated server-side into one row per `PG_GROUP`
     responses and split in C on the client: no Python object per number. Numbers travel as
     their binary send form concatenated into one bytea per column (``int8send``,
@@ -326,7 +330,15 @@ def _read_pg(wave_id: int, layout: VersionLayout, with_respondent: bool,
     overhead on this machine kind, unit-separated text for every column ~1.3 s per 200,000
     responses, this ~0.5 s. Returns None (the caller uses the portable cursor path) when a
     text value holds the separator (a label stored before the contract refused control
-    characters, docs/DECISIONS.md 80)."""
+    characters, docs/DECISIONS.md 80).
+
+    The groups are hashed in memory (``work_mem`` raised for the query: sorting a million rows
+    by group spilled ~60 MB to disk with the default 4 MB), and ``region_ids`` go as a bigint
+    array (a smallint array, psycopg's choice for small ints, compares across types, which
+    PostgreSQL cannot hash: every row was checked against every region, +0.2 s per million
+    rows). ``one_core``: no parallel workers for the query (a parallel index run's part: the
+    Celery workers are the parallelism, and a part whose query took two more cores slowed
+    the other worker's part, docs/DECISIONS.md 81)."""
     table = Response._meta.db_table
     key_sql = pg_text_agg("p.panel_key") if with_respondent else "NULL::text"
     join = (f"JOIN {Respondent._meta.db_table} p ON p.id = r.respondent_id"
@@ -338,14 +350,22 @@ def _read_pg(wave_id: int, layout: VersionLayout, with_respondent: bool,
            f"{binary('float8send(r.base_weight)')}, {binary('r.answers')}, "
            f"{binary('int8send(r.respondent_id)')} "
            f"FROM {table} r {join} WHERE r.wave_id = %s AND r.status = %s "
-           f"{'AND r.region_id = ANY(%s) ' if region_ids is not None else ''}"
+           f"{'AND r.region_id = ANY(%s::bigint[]) ' if region_ids is not None else ''}"
            f"GROUP BY r.id / {PG_GROUP}")
     params: list[Any] = [wave_id, str(ResponseStatus.SUBMITTED)]
     if region_ids is not None:
         params.append([int(i) for i in region_ids])
-    with raw_cursor(connection) as cursor:
+    settings = "SELECT set_config('work_mem', %s, true), " \
+               "set_config('max_parallel_workers_per_gather', %s, true)"
+    with transaction.atomic(using=connection.alias), raw_cursor(connection) as cursor:
+        # for this query only, also inside a caller's transaction (which a SET LOCAL in a
+        # savepoint would outlive)
+        before = cursor.execute("SELECT current_setting('work_mem'), "
+                                "current_setting('max_parallel_workers_per_gather')").fetchone()
+        cursor.execute(settings, [READ_WORK_MEM, "0" if one_core else before[1]])
         cursor.execute(sql, params, binary=True)
         rows = cursor.fetchall()
+        cursor.execute(settings, list(before))
 
     def split(k: int) -> np.ndarray:
         return split_units([row[k] for row in rows])
@@ -441,7 +461,7 @@ def _in_clause(region_ids: Sequence[int] | None) -> str:
 
 def wave_data(*, wave_id: int, layout: VersionLayout | None = None,
               with_respondent: bool = True,
-              region_ids: Sequence[int] | None = None) -> WaveData:
+              region_ids: Sequence[int] | None = None, one_core: bool = False) -> WaveData:
     """Read one wave's submitted responses (ONE query) into a `WaveData`.
 
     On PostgreSQL and SQLite the SELECT is aggregated by the database into a few rows and split
@@ -451,7 +471,8 @@ def wave_data(*, wave_id: int, layout: VersionLayout | None = None,
     (the index run does not need panel keys); ``respondent`` is then an array of None. The
     checksum covers the values read, independent of the path and of chunking.
     ``region_ids`` reads only the responses of these regions (Region pks; a parallel index
-    run's province task, `surveys.services.compute_parallel`).
+    run's province task, `surveys.services.compute_parallel`); ``one_core``: PostgreSQL reads
+    without parallel workers (such a task, see `_read_pg`).
     """
     wave = Wave.objects.select_related("instrument", "version").get(pk=wave_id)
     layout = layout or version_layout(wave.version)
@@ -459,7 +480,7 @@ def wave_data(*, wave_id: int, layout: VersionLayout | None = None,
     connection = connections[db]
     cols = None
     if connection.vendor == "postgresql":
-        cols = _read_pg(wave_id, layout, with_respondent, connection, region_ids)
+        cols = _read_pg(wave_id, layout, with_respondent, connection, region_ids, one_core)
     elif connection.vendor == "sqlite":
         cols = _read_sqlite(wave_id, layout, with_respondent, connection, region_ids)
     if cols is None:

@@ -22,7 +22,13 @@ province at a time. The run is a Celery chord:
    the wave checksum from the parts' region digests (`sel.wave_checksum`: the run's input
    fingerprint is the same as a single-process run's). The body reads a wave's rows only
    when no part has any (cleared or skipped as in one process) or when the wave has version
-   bridges to score (docs/DECISIONS.md 76).
+   bridges to score (docs/DECISIONS.md 76). While it works on one wave a thread loads the
+   next wave's parts (`WaveParts`), and the parts' rows are deleted by a task queued after
+   it (`drop_run_parts_task`), so the run's result does not wait for either.
+
+Each part reads on one core (`sel.wave_data(one_core=True)`: no PostgreSQL parallel workers;
+the Celery workers are the parallelism), and the plan sizes the shards from a sample of the
+table's pages when it is large (docs/DECISIONS.md 81).
 
 Equality with the single-process run: the combining is exact up to floating-point rounding
 (tests: 1e-12). The one other difference is raking's stopping rule: IPF stops when the largest
@@ -45,6 +51,7 @@ from __future__ import annotations
 import io
 import time
 import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -52,7 +59,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from django.conf import settings
-from django.db import connection
+from django.db import connection, connections
 from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext_noop as _noop
@@ -68,6 +75,10 @@ from surveys.services import compute, longitudinal
 
 DEFAULT_SHARDS = 2
 DEFAULT_MIN_RESPONSES = 500_000
+#: `plan` counts responses in a sample of the table's pages from this many rows on ...
+PLAN_SAMPLE_FROM = 1_000_000
+#: ... about this many
+PLAN_SAMPLE_ROWS = 100_000
 #: `RunPart` rows older than this belong to a chord that never reached its body
 STALE_PARTS = timedelta(days=1)
 
@@ -123,7 +134,7 @@ def parallel_wanted(waves: list[m.Wave]) -> bool:
     if mode != "auto" or settings.CELERY_TASK_ALWAYS_EAGER \
             or not getattr(settings, "CELERY_RESULT_BACKEND", None):
         return False
-    counts = _province_counts([w.pk for w in waves])
+    counts, _ = _province_counts([w.pk for w in waves])
     total = sum(n for per in counts.values() for n in per.values())
     provinces = {p for per in counts.values() for p in per}
     minimum = getattr(settings, "NILAI_COMPUTE_PARALLEL_MIN", DEFAULT_MIN_RESPONSES)
@@ -142,34 +153,70 @@ def _province_of() -> dict[int, int]:
     return out
 
 
-def _province_counts(wave_ids: list[int]) -> dict[int, dict[int, int]]:
-    """wave pk -> {province pk: submitted responses}."""
+def _province_counts(wave_ids: list[int], *, sample: bool = False
+                     ) -> tuple[dict[int, dict[int, int]], bool]:
+    """(wave pk -> {province pk: submitted responses}, whether sampled). ``sample``
+    (PostgreSQL): counted in a sample of the table's pages (`PLAN_SAMPLE_ROWS` rows or so)
+    when the table holds at least `PLAN_SAMPLE_FROM` rows (the planner's estimate): counts in
+    proportion, for balancing only (`plan`)."""
     province = _province_of()
-    rows = (m.Response.objects.filter(wave_id__in=wave_ids, status=m.ResponseStatus.SUBMITTED)
-            .values_list("wave_id", "region_id").annotate(n=Count("id")))
+    rows: Any = None
+    sampled = False
+    if sample and connection.vendor == "postgresql":
+        table = m.Response._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [table])
+            found = cursor.fetchone()
+            total = float(found[0]) if found else 0.0
+            if total > 0 and total >= PLAN_SAMPLE_FROM:
+                percent = min(100.0, 100.0 * PLAN_SAMPLE_ROWS / total)
+                # REPEATABLE: the same pages for the same table, so the same plan
+                cursor.execute(f"SELECT wave_id, region_id, count(*) FROM {table} "
+                               f"TABLESAMPLE SYSTEM (%s) REPEATABLE (0) WHERE wave_id = "
+                               f"ANY(%s::bigint[]) AND status = %s GROUP BY 1, 2",
+                               [percent, wave_ids, str(m.ResponseStatus.SUBMITTED)])
+                rows, sampled = cursor.fetchall(), True
+    if rows is None:
+        rows = (m.Response.objects.filter(wave_id__in=wave_ids,
+                                          status=m.ResponseStatus.SUBMITTED)
+                .values_list("wave_id", "region_id").annotate(n=Count("id")))
     out: dict[int, dict[int, int]] = {w: {} for w in wave_ids}
     for wave_id, region_id, n in rows:
         p = province[region_id]
         out[wave_id][p] = out[wave_id].get(p, 0) + n
-    return out
+    return out, sampled
 
 
 def plan(wave_ids: list[int], shards: int) -> list[tuple[int, list[int]]]:
     """The header's tasks: (wave pk, region pks of whole provinces), provinces assigned
-    greedily (largest first) to the lightest of ``shards`` bins per wave; empty bins dropped."""
+    greedily (largest first) to the lightest of ``shards`` bins per wave; empty bins dropped.
+
+    On a large PostgreSQL table the sizes come from a sample of its pages
+    (`_province_counts`: counting every row of 5M took 1.2 s of the run's serial part,
+    docs/DECISIONS.md 81). A province the sample missed may still have responses, so then
+    every province goes to some task: those without sampled rows join the wave's lightest
+    kept bin (a wave without any sampled row is one task). Every response of a wave is read
+    by exactly one of its tasks either way."""
     if shards < 1:
         raise ValueError(f"shards must be >= 1, got {shards}")
     province = _province_of()
     regions_of: dict[int, list[int]] = {}
     for region, top in province.items():
         regions_of.setdefault(top, []).append(region)
+    counts, sampled = _province_counts(wave_ids, sample=True)
     tasks: list[tuple[int, list[int]]] = []
-    for wave_id, per in _province_counts(wave_ids).items():
+    for wave_id, per in counts.items():
         bins: list[tuple[int, list[int]]] = [(0, []) for _ in range(shards)]
         for p, n in sorted(per.items(), key=lambda kv: (-kv[1], kv[0])):
             k = min(range(shards), key=lambda i: bins[i][0])
             bins[k] = (bins[k][0] + n, bins[k][1] + sorted(regions_of[p]))
-        tasks += [(wave_id, regions) for n, regions in bins if n > 0]
+        kept = sorted((b for b in bins if b[0] > 0), key=lambda b: -b[0])
+        regions = [r for _, r in kept]
+        if sampled:
+            unseen = sorted(r for p in regions_of if p not in per for r in regions_of[p])
+            if unseen:
+                regions = regions[:-1] + [(regions[-1] if regions else []) + unseen]
+        tasks += [(wave_id, r) for r in regions]
     return tasks
 
 
@@ -284,7 +331,8 @@ def province_part(wave_id: int, region_ids: list[int], *, lonely_psu: str = "cer
     checksum, `sel.wave_checksum`). The final weights and the panel stage's arrays are stored
     as a `RunPart` row of the chord's ``token``; the result names it."""
     start = time.perf_counter()
-    data = sel.wave_data(wave_id=wave_id, with_respondent=False, region_ids=region_ids)
+    data = sel.wave_data(wave_id=wave_id, with_respondent=False, region_ids=region_ids,
+                         one_core=True)
     out: dict[str, Any] = {"wave": wave_id, "n": data.n, "skip": None,
                            "digests": {str(k): v for k, v in data.region_digests.items()}}
     if data.n == 0:
@@ -327,10 +375,53 @@ def province_part(wave_id: int, region_ids: list[int], *, lonely_psu: str = "cer
 
 
 @dataclass
+class _Gathered:
+    """A wave's parts as the body uses them (`_gather`)."""
+
+    count: int  # RunPart rows found
+    ids: np.ndarray  # response ids, ascending
+    weights: np.ndarray  # aligned
+    order: np.ndarray  # the parts' rows, concatenated, -> id order
+    panel_arrays: list[dict[str, Any]]
+    totals: DomainTotals | None
+
+
+def _gather(parts: list[dict[str, Any]], *, in_thread: bool = False) -> _Gathered:
+    """Load and unpack a wave's `RunPart` rows. ``in_thread``: run by the body's read-ahead
+    thread, which closes its own database connection."""
+    try:
+        stored = _load_parts([p["row"] for p in parts])
+        ids = np.concatenate([np.frombuffer(i, "<i8") for i, _, _ in stored]) if stored \
+            else np.empty(0, np.int64)
+        weights = np.concatenate([np.frombuffer(w, "<f8") for _, w, _ in stored]) if stored \
+            else np.empty(0)
+        order = np.argsort(ids, kind="stable")
+        panel_arrays = [_unpack_arrays(blob) for _, _, blob in stored]
+        count = len(stored)
+        del stored
+        totals = combine_totals([a.pop("totals") for a in panel_arrays]) if panel_arrays \
+            else None
+        return _Gathered(count=count, ids=ids[order].astype(np.int64),
+                         weights=weights[order].astype(np.float64), order=order,
+                         panel_arrays=panel_arrays, totals=totals)
+    finally:
+        if in_thread:
+            connections.close_all()  # this thread's own connection only
+
+
+@dataclass
 class WaveParts:
-    """The header's results by wave; `output` stands in for `compute._compute_wave`."""
+    """The header's results by wave; `output` stands in for `compute._compute_wave`.
+
+    While the body works on one wave, a thread loads the next wave's parts (`_gather`: the
+    database reads them and numpy unpacks them, both mostly outside the GIL, on the core the
+    body leaves idle): the waves come in the order of the header, which is the order of
+    `compute.select_waves`, the body's order. Inside a transaction (a test) the parts are
+    loaded in line: another connection would not see the caller's rows."""
 
     by_wave: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    _pool: ThreadPoolExecutor | None = None
+    _ahead: dict[int, Future[_Gathered]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, results: list[dict[str, Any]]) -> WaveParts:
@@ -338,6 +429,34 @@ class WaveParts:
         for r in results:
             parts.by_wave.setdefault(int(r["wave"]), []).append(r)
         return parts
+
+    def _with_rows(self, wave_id: int) -> list[dict[str, Any]]:
+        return [p for p in self.by_wave.get(wave_id, []) if p["n"]]
+
+    def _take(self, wave_id: int) -> _Gathered:
+        """This wave's parts (read ahead or now), and the next wave's read started."""
+        ahead = self._ahead.pop(wave_id, None)
+        gathered = ahead.result() if ahead is not None else _gather(self._with_rows(wave_id))
+        later = list(self.by_wave)[list(self.by_wave).index(wave_id) + 1:] \
+            if wave_id in self.by_wave else []
+        following = next((w for w in later if self._with_rows(w)
+                          and not any(p["skip"] for p in self.by_wave[w])), None)
+        if following is not None and following not in self._ahead \
+                and not connection.in_atomic_block:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=1,
+                                                thread_name_prefix="nilai-parts")
+            self._ahead[following] = self._pool.submit(_gather, self._with_rows(following),
+                                                       in_thread=True)
+        return gathered
+
+    def close(self) -> None:
+        """Wait for a read-ahead still running (its thread closes its connection)."""
+        for ahead in self._ahead.values():
+            ahead.cancel()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+        self._ahead.clear()
 
     def needs_rows(self, wave: m.Wave) -> bool:
         """Whether the body must read the wave's rows: only when no part has any (the
@@ -373,18 +492,14 @@ class WaveParts:
         if skip:
             raise compute.WaveSkipped(skip)
         with state.timed(f"{year}/combine"):
-            stored = _load_parts([p["row"] for p in parts])
-            if len(stored) != len(parts):
+            gathered = self._take(wave.pk)
+            if gathered.count != len(parts) or gathered.totals is None:
                 # Translators: id: bagian provinsi tidak ditemukan, jalankan lagi
                 raise compute.WaveSkipped(both(_noop(
                     "the province parts' rows are missing, run it again")))
-            ids = np.concatenate([np.frombuffer(i, "<i8") for i, _, _ in stored])
-            weights = np.concatenate([np.frombuffer(w, "<f8") for _, w, _ in stored])
-            order = np.argsort(ids, kind="stable")
-            ids, weights = ids[order].astype(np.int64), weights[order].astype(np.float64)
-            panel_arrays = [_unpack_arrays(blob) for _, _, blob in stored]
-            del stored
-            totals = combine_totals([a.pop("totals") for a in panel_arrays])
+            ids, weights, order = gathered.ids, gathered.weights, gathered.order
+            panel_arrays, totals = gathered.panel_arrays, gathered.totals
+            del gathered
         spec = layout.spec
         for _ in range(2):  # score, weights (done by the parts)
             tick()
@@ -438,17 +553,34 @@ class WaveParts:
                                    cfa=cfa_row, panel=panel, moments=moments)
 
 
+def _drop_parts(token: str, queue: str | None = None) -> None:
+    """Delete a chord's `RunPart` rows: queued as a task of its own when a broker is there,
+    so that the run's result does not wait for it (0.4 s at 5M responses); in line with
+    eager Celery. A deletion lost on the way is done by a later chord (`STALE_PARTS`)."""
+    from surveys.tasks import drop_run_parts_task
+
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        m.RunPart.objects.filter(token=token).delete()
+        return
+    try:
+        drop_run_parts_task.apply_async((token,), **({"queue": queue} if queue else {}))
+    except Exception:  # noqa: BLE001 - the broker went away: delete here
+        m.RunPart.objects.filter(token=token).delete()
+
+
 def finish(results: list[dict[str, Any]], **params: Any) -> m.IndexRun:
     """The chord's body: the ordinary run over the parts (see the module); the parts'
     `RunPart` rows are deleted whatever the run's outcome."""
     parts = WaveParts.of(results)
     shards = params.pop("shards", None)
     token = params.pop("token", None)
+    queue = params.pop("queue", None)
     try:
         run = compute.compute_indices(parts=parts, **params)
     finally:
+        parts.close()
         if token:
-            m.RunPart.objects.filter(token=token).delete()
+            _drop_parts(token, queue)
     info = {"tasks": len(results), "shards": shards,
             "part_seconds": sorted((p.get("seconds", 0.0) for p in results), reverse=True)[:5],
             "part_seconds_total": round(sum(p.get("seconds", 0.0) for p in results), 4)}
@@ -480,7 +612,8 @@ def compute_indices_parallel(*, instrument: str | None = None, years: list[int] 
     token = uuid.uuid4().hex
     options = {"queue": queue} if queue else {}
     params = {"instrument": instrument, "years": years, "wave_ids": wave_ids,
-              "lonely_psu": lonely_psu, "trim": trim, "shards": shards, "token": token}
+              "lonely_psu": lonely_psu, "trim": trim, "shards": shards, "token": token,
+              "queue": queue}
     header = [compute_province_part_task.s(wave_id, regions, lonely_psu=lonely_psu,
                                            trim=trim, token=token).set(**options)
               for wave_id, regions in tasks]
