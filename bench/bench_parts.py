@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
-import os
 import sys
 import time
 import uuid
@@ -23,11 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-
-def busy_seconds() -> float:
-    """CPU seconds all cores spent busy since boot (/proc/stat)."""
-    ticks = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
+from bench_national import busy_seconds  # noqa: E402 - beside this script
 
 
 def worker(tasks: mp.Queue, done: mp.Queue, token: str) -> None:

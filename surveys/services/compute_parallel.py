@@ -437,8 +437,8 @@ class WaveParts:
         """This wave's parts (read ahead or now), and the next wave's read started."""
         ahead = self._ahead.pop(wave_id, None)
         gathered = ahead.result() if ahead is not None else _gather(self._with_rows(wave_id))
-        later = list(self.by_wave)[list(self.by_wave).index(wave_id) + 1:] \
-            if wave_id in self.by_wave else []
+        waves = list(self.by_wave)
+        later = waves[waves.index(wave_id) + 1:] if wave_id in self.by_wave else []
         following = next((w for w in later if self._with_rows(w)
                           and not any(p["skip"] for p in self.by_wave[w])), None)
         if following is not None and following not in self._ahead \
