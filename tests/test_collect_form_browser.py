@@ -122,9 +122,14 @@ def network(driver, *, online: bool) -> None:
 
 
 def wait_for(driver, predicate, message: str = ""):
+    """Poll ``predicate`` until it holds. The form re-renders its items (after a reload, a
+    sync), so an element found in one poll may be replaced before its text is read: that
+    poll is retried like one that found nothing."""
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(driver, WAIT).until(predicate, message)
+    return WebDriverWait(driver, WAIT, ignored_exceptions=(StaleElementReferenceException,)
+                         ).until(predicate, message)
 
 
 def heading(driver) -> str:
