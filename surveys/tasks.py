@@ -70,10 +70,9 @@ def compute_indices_finish_task(results: list[dict[str, object]],
 @shared_task(name="surveys.drop_run_parts")
 def drop_run_parts_task(token: str) -> dict[str, object]:
     """Delete the staging rows of a parallel run's chord once its body is done with them."""
-    from surveys.models import RunPart
+    from surveys.services.compute_parallel import drop_parts
 
-    deleted, _ = RunPart.objects.filter(token=token).delete()
-    return {"deleted": deleted}
+    return {"deleted": drop_parts(token)}
 
 
 @shared_task(name="surveys.compute_indices_parallel")

@@ -163,6 +163,7 @@ def _assert_same_results(single: m.IndexRun, stored: dict[str, pd.DataFrame],
     assert parallel.parameters["rows"] == single.parameters["rows"]
     assert parallel.parameters["parallel"]["tasks"] >= 3
     assert not m.RunPart.objects.exists()  # the body deleted the parts' rows
+    assert not m.RunWave.objects.exists()  # and the wave stages'
     assert [msg["message"] for msg in parallel.messages] == \
         [msg["message"] for msg in single.messages]
     a, b = stored, _stored(parallel)
@@ -193,6 +194,14 @@ def test_parallel_run_equals_single_process_eager(tmp_path):
     # the body read no wave: weights, panel arrays and the checksum came from the parts
     assert not [k for k in parallel.timings if k.endswith("/read")]
     assert [k for k in single.timings if k.endswith("/read")]
+    # every wave's output and panel pair were computed by the part that finished the wave
+    years = sorted(m.Wave.objects.values_list("year", flat=True))
+    for year in years:
+        assert f"stage:{year}/estimates" in parallel.timings
+        assert f"stage:{year}/pair" in parallel.timings
+        assert f"{year}/estimates" not in parallel.timings
+    assert "panels" not in parallel.timings
+    assert parallel.parameters["parallel"]["stage_seconds_total"] > 0
     for wave_id, before in weights_single.items():
         after = wave_weights(wave_id)
         np.testing.assert_array_equal(after.response_ids, before.response_ids)
@@ -220,6 +229,49 @@ def test_parallel_run_equals_single_process_eager(tmp_path):
                       .values_list("pk", flat=True)) \
             | set(m.Region.objects.filter(code__in=provinces).values_list("pk", flat=True))
         assert members == set(regions)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("broken", ["_wave_stage", "_pair_stage", "finish_part"])
+def test_a_wave_stage_that_fails_is_computed_by_the_body(tmp_path, broken):
+    """A wave stage saves the body work and nothing else: when one fails (or the stages'
+    bookkeeping does), the part still stands and the body computes the wave from the parts,
+    with the same results."""
+    _load_small_country(tmp_path)
+    single = compute_indices()
+    stored = _stored(single)
+    with mock.patch.object(compute_parallel, broken, side_effect=RuntimeError("broken")):
+        result = compute_indices_parallel_eager(shards=2)
+    parallel = m.IndexRun.objects.get(pk=result["run"])
+    _assert_same_results(single, stored, parallel)
+    pairs = [k for k in parallel.timings if k.startswith("stage:") and k.endswith("/pair")]
+    combined = [k for k in parallel.timings if k.endswith("/combine")]
+    assert not pairs and len(combined) == m.Wave.objects.count()
+
+
+def test_a_stage_blob_keeps_every_value():
+    """`encode_stage` / `decode_stage`: JSON and arrays, no pickles; floats bit for bit."""
+    frame = pd.DataFrame({
+        "region": ["6401", "ALL", None], "n": np.array([31, 2, 0], dtype=np.int64),
+        "estimate": [0.1 + 0.2, np.nan, 1e-300], "suppressed": [False, True, True],
+        "significant": pd.Series([True, None, np.bool_(False)], dtype=object),
+        "new_entrants": pd.Series([3, pd.NA, np.int64(4)], dtype=object)})
+    ids = np.array([5, 9, 12], dtype=np.int64)
+    blob = compute_parallel.encode_stage(
+        {"estimates": compute_parallel._frame_doc(frame), "rows": [{"alpha": np.float64(0.7),
+                                                                    "k": np.int64(3)}]},
+        {"ids": ids})
+    assert b"pickle" not in blob
+    meta, arrays = compute_parallel.decode_stage(blob)
+    back = compute_parallel._frame_of(meta["estimates"])
+    assert list(back.dtypes) == list(frame.dtypes)
+    np.testing.assert_array_equal(back["estimate"], frame["estimate"])  # NaN and bits
+    assert back["estimate"][0] == 0.1 + 0.2
+    assert back["significant"].tolist() == [True, None, False]
+    assert back["new_entrants"].tolist() == [3, None, 4]
+    pd.testing.assert_series_equal(back["region"], frame["region"])
+    assert meta["rows"] == [{"alpha": 0.7, "k": 3}]
+    np.testing.assert_array_equal(arrays["ids"], ids)
 
 
 @pytest.mark.django_db

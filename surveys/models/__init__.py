@@ -24,6 +24,7 @@ from .results import (
     ReliabilityResult,
     RunPart,
     RunStatus,
+    RunWave,
     TrendResult,
     WaveWeights,
 )
@@ -35,7 +36,8 @@ __all__ = [
     "Facet", "IndexRun", "Indicator", "IndicatorLevel", "IndicatorValue", "Instrument",
     "InstrumentVersion", "Item", "ItemResult", "Polarity", "PopulationMargin",
     "ProxyValidationResult", "Region", "RegionLevel", "ReliabilityResult", "Respondent",
-    "Response", "ResponseSource", "ResponseStatus", "RunPart", "RunStatus", "Sex", "Target",
+    "Response", "ResponseSource", "ResponseStatus", "RunPart", "RunStatus", "RunWave", "Sex",
+    "Target",
     "TrendResult", "Wave", "WaveStatus", "WaveWeights",
 ]
 

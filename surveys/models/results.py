@@ -103,6 +103,36 @@ class RunPart(models.Model):
         return f"run part {self.token} wave {self.wave_id}: {self.n}"
 
 
+class RunWave(models.Model):
+    """One wave of a parallel index run (`surveys.services.compute_parallel`): the results
+    of its province tasks as they finish (``parts``, ``expected`` of them) and, once the last
+    has finished, what that task computed for the wave while the other tasks went on: the
+    wave's combined output (``output``: estimates, reliability, items, CFA, moments, final
+    weights) and its panel pair with the previous wave (``pair``: retention and within-person
+    change), both as `compute_parallel.encode_stage` blobs. The chord's body takes them
+    instead of computing them; a blob that is missing (a stage that failed) is computed by
+    the body from the `RunPart` rows as before. ``previous``: the wave the panel pairs it
+    with (`longitudinal.previous_wave`), fixed when the chord is queued. Deleted with the
+    chord's `RunPart` rows."""
+
+    token = models.UUIDField()
+    wave = models.ForeignKey("surveys.Wave", on_delete=models.CASCADE, related_name="+")
+    previous = models.ForeignKey("surveys.Wave", on_delete=models.CASCADE, null=True,
+                                 related_name="+")
+    expected = models.PositiveIntegerField()
+    parts = models.JSONField(default=list)
+    output = models.BinaryField(null=True)
+    pair = models.BinaryField(null=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["token", "wave"],
+                                               name="runwave_token_wave")]
+
+    def __str__(self) -> str:
+        return f"run wave {self.token} wave {self.wave_id}: {len(self.parts)}/{self.expected}"
+
+
 class _DomainEstimate(_RunResult):
     """One domain's estimate as `analysis.estimation.estimate_domains` gives it (the columns
     after region and dimension of ``ESTIMATE_COLUMNS``): the full-instrument estimates and

@@ -95,6 +95,8 @@ class _WaveOutput:
     #: longitudinal stage (issue 12): the wave's panel data (dropped once paired) and moments
     panel: longitudinal.PanelWave | None = None
     moments: longitudinal.Moments | None = None
+    #: a parallel run's wave stage: (previous wave, its panel tables) computed already
+    pair: tuple[m.Wave | None, tuple[pd.DataFrame, pd.DataFrame] | None] | None = None
 
 
 @dataclass
@@ -650,6 +652,8 @@ def compute_indices(*, instrument: str | None = None, years: Sequence[int] | Non
                         with state.timed("panels"):
                             panel_stage.add(out.panel)
                         out.panel = None
+                    elif out.pair is not None:
+                        panel_stage.put(out.wave, *out.pair)
             run.parameters["skipped_waves"] = [f"{w.instrument.code} {w.year}" for w in skipped]
             if skipped and not covered:
                 reasons = "; ".join(msg["message"] for msg in state.messages

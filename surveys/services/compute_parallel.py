@@ -49,8 +49,11 @@ read the waves' rows more times).
 from __future__ import annotations
 
 import io
+import json
+import logging
 import time
 import uuid
+from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -59,7 +62,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from django.conf import settings
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext_noop as _noop
@@ -81,6 +84,8 @@ PLAN_SAMPLE_FROM = 1_000_000
 PLAN_SAMPLE_ROWS = 100_000
 #: `RunPart` rows older than this belong to a chord that never reached its body
 STALE_PARTS = timedelta(days=1)
+
+logger = logging.getLogger(__name__)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -329,7 +334,22 @@ def province_part(wave_id: int, region_ids: list[int], *, lonely_psu: str = "cer
     """Score and rake the responses of ``region_ids`` in one wave; their sufficient statistics
     (JSON-ready: the chord's result backend carries them) and its regions' digests (the wave's
     checksum, `sel.wave_checksum`). The final weights and the panel stage's arrays are stored
-    as a `RunPart` row of the chord's ``token``; the result names it."""
+    as a `RunPart` row of the chord's ``token``; the result names it. The part that finishes
+    its wave then runs the wave's stages (`finish_part`)."""
+    out = _province_part(wave_id, region_ids, lonely_psu=lonely_psu, trim=trim, token=token)
+    start = time.perf_counter()
+    try:
+        staged = finish_part(token, out, lonely_psu=lonely_psu, trim=trim)
+    except Exception:  # noqa: BLE001 - the stages save the body work; the part stands
+        logger.warning("stages after the part of wave %s failed", wave_id, exc_info=True)
+        staged = False
+    if staged:
+        out["stage_seconds"] = round(time.perf_counter() - start, 4)
+    return out
+
+
+def _province_part(wave_id: int, region_ids: list[int], *, lonely_psu: str,
+                   trim: bool, token: str) -> dict[str, Any]:
     start = time.perf_counter()
     data = sel.wave_data(wave_id=wave_id, with_respondent=False, region_ids=region_ids,
                          one_core=True)
@@ -420,12 +440,14 @@ class WaveParts:
     loaded in line: another connection would not see the caller's rows."""
 
     by_wave: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    #: the chord's token: waves whose stages ran (`finish_part`) are taken from them
+    token: str | None = None
     _pool: ThreadPoolExecutor | None = None
     _ahead: dict[int, Future[_Gathered]] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, results: list[dict[str, Any]]) -> WaveParts:
-        parts = cls()
+    def of(cls, results: list[dict[str, Any]], token: str | None = None) -> WaveParts:
+        parts = cls(token=token)
         for r in results:
             parts.by_wave.setdefault(int(r["wave"]), []).append(r)
         return parts
@@ -491,6 +513,10 @@ class WaveParts:
         skip = next((p["skip"] for p in parts if p["skip"]), None)
         if skip:
             raise compute.WaveSkipped(skip)
+        if data is None and self.token:
+            blobs = _load_stage(self.token, wave.pk)
+            if blobs is not None:
+                return _staged_output(state, wave, blobs, tick)
         with state.timed(f"{year}/combine"):
             gathered = self._take(wave.pk)
             if gathered.count != len(parts) or gathered.totals is None:
@@ -553,6 +579,218 @@ class WaveParts:
                                    cfa=cfa_row, panel=panel, moments=moments)
 
 
+# ---------------------------------------------------------------------------------------------
+# wave stages: the body's work on one wave, done by the task that finishes the wave's parts
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if value is pd.NA or value is pd.NaT:
+        return None
+    raise TypeError(f"{type(value).__name__} is not stored in a wave stage")
+
+
+def _frame_doc(frame: pd.DataFrame) -> dict[str, Any]:
+    """A DataFrame as JSON-ready columns with their dtypes (floats keep every bit: JSON
+    numbers are written with repr; NaN as NaN)."""
+    return {"columns": [str(c) for c in frame.columns],
+            "dtypes": [str(t) for t in frame.dtypes],
+            "data": [frame[c].tolist() for c in frame.columns]}
+
+
+def _frame_of(doc: dict[str, Any]) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(v, dtype=t if t != "object" else object)
+                         for c, t, v in zip(doc["columns"], doc["dtypes"], doc["data"],
+                                            strict=True)},
+                        columns=doc["columns"])
+
+
+def encode_stage(meta: dict[str, Any], arrays: dict[str, np.ndarray] | None = None) -> bytes:
+    """A wave stage's result as one ``.npz`` (no pickles): ``meta`` as JSON bytes (DataFrames
+    in it as `_frame_doc`), numeric arrays as they are."""
+    buffer = io.BytesIO()
+    text = json.dumps(meta, default=_json_default, allow_nan=True).encode()
+    np.savez(buffer, meta=np.frombuffer(text, dtype=np.uint8), **(arrays or {}))
+    return buffer.getvalue()
+
+
+def decode_stage(blob: bytes) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    with np.load(io.BytesIO(blob), allow_pickle=False) as z:
+        meta = json.loads(z["meta"].tobytes())
+        return meta, {k: z[k] for k in z.files if k != "meta"}
+
+
+def _save_blob(pk: int, column: str, blob: bytes) -> None:
+    if connection.vendor == "postgresql":  # bytea as a binary parameter (see _store_part)
+        with raw_cursor() as cursor:
+            cursor.execute(f"UPDATE {m.RunWave._meta.db_table} SET {column} = %b WHERE id = %s",
+                           [blob, pk])
+        return
+    m.RunWave.objects.filter(pk=pk).update(**{column: blob})
+
+
+def _usable(parts: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+    """The parts with rows when every part could be stored (no skip), else None."""
+    if any(p["skip"] for p in parts):
+        return None
+    return [p for p in parts if p["n"]]
+
+
+def finish_part(token: str, out: dict[str, Any], *, lonely_psu: str, trim: bool) -> bool:
+    """Record a finished part on its wave's `RunWave` row. The part that completes its wave
+    then computes, while the other tasks go on, what the chord's body would: the wave's
+    output (`WaveParts.output`) and each panel pair that has just become computable (the
+    wave with its previous wave, once both waves' parts are in; the next wave with this one).
+    The rows are locked while the count is taken, so exactly one part runs each stage.
+    False when the chord has no `RunWave` rows (a benchmark's parts) or the wave is not yet
+    complete. A stage that fails leaves its blob empty: the body computes it, as before."""
+    wave_id = int(out["wave"])
+    with transaction.atomic():
+        rows = {r.wave_id: r for r in m.RunWave.objects.select_for_update()
+                .filter(token=token).order_by("pk")}
+        row = rows.get(wave_id)
+        if row is None:
+            return False
+        row.parts = [*row.parts, out]
+        row.save(update_fields=["parts"])
+        if len(row.parts) < row.expected:
+            return False
+        complete = {w for w, r in rows.items() if len(r.parts) >= r.expected}
+        pairs = [r for w, r in rows.items()
+                 if (w == wave_id and (r.previous_id not in rows or r.previous_id in complete))
+                 or (r.previous_id == wave_id and w in complete)]
+    current = _wave_stage(row, lonely_psu=lonely_psu, trim=trim)
+    for pair in pairs:
+        _pair_stage(pair, rows, current if pair.wave_id == wave_id else None,
+                    lonely_psu=lonely_psu)
+    return True
+
+
+def _wave_stage(row: m.RunWave, *, lonely_psu: str,
+                trim: bool) -> longitudinal.PanelWave | None:
+    """``row``'s wave output, stored as its ``output`` blob; its panel data (for the pair
+    this task may compute next), or None."""
+    parts = _usable(row.parts)
+    if not parts:  # a part skipped, or no responses: the body handles the wave as before
+        return None
+    wave = m.Wave.objects.select_related("instrument", "version").get(pk=row.wave_id)
+    state = compute._RunState(run=None)  # type: ignore[arg-type] - notes and timings only
+    wave_parts = WaveParts.of(row.parts)
+    try:
+        out = wave_parts.output(state, wave, None, sel.population_frame(year=wave.year),
+                                lonely_psu=lonely_psu, trim=trim, tick=lambda *a: None)
+    except compute.WaveSkipped as exc:
+        _save_blob(row.pk, "output", encode_stage({"skip": str(exc),
+                                                   "notes": state.messages}))
+        return None
+    except Exception:  # noqa: BLE001 - the body computes the wave from the parts instead
+        logger.warning("wave stage of wave %s failed", row.wave_id, exc_info=True)
+        return None
+    finally:
+        wave_parts.close()
+    mo = out.moments
+    meta = {
+        "skip": None, "notes": state.messages, "timings": state.timings,
+        "estimates": _frame_doc(out.estimates), "reliability": out.reliability,
+        "items": out.items, "cfa": out.cfa,
+        "moments": None if mo is None else {"year": mo.year, "version_id": mo.version_id,
+                                            "items": list(mo.items), "n": mo.n,
+                                            "mean": mo.mean, "cov": mo.cov},
+    }
+    _save_blob(row.pk, "output", encode_stage(
+        meta, {"ids": out.response_ids, "weights": out.weights}))
+    return out.panel
+
+
+def _panel_of(wave: m.Wave, parts: list[dict[str, Any]]) -> longitudinal.PanelWave | None:
+    """The wave's panel data from its parts' `RunPart` rows (None: no responses)."""
+    if not parts:
+        return None
+    gathered = _gather(parts)
+    return _panel_wave(wave, gathered.panel_arrays, gathered.order, gathered.weights)
+
+
+def _pair_stage(row: m.RunWave, rows: dict[int, m.RunWave],
+                current: longitudinal.PanelWave | None, *, lonely_psu: str) -> None:
+    """The panel pair of ``row``'s wave with its previous wave (`longitudinal.pair_tables`,
+    as `PanelStage.add` computes it), stored as its ``pair`` blob."""
+    start = time.perf_counter()
+    state = compute._RunState(run=None)  # type: ignore[arg-type]
+    try:
+        tables = None
+        if row.previous_id is not None:
+            if current is None:
+                parts = _usable(row.parts)
+                if not parts:  # the body skips or clears the wave: no pair to give
+                    return
+                wave = m.Wave.objects.select_related("instrument", "version").get(
+                    pk=row.wave_id)
+                current = _panel_of(wave, parts)
+                assert current is not None
+            before = m.Wave.objects.select_related("instrument", "version").get(
+                pk=row.previous_id)
+            earlier = rows.get(before.pk)
+            stored = _usable(earlier.parts) if earlier is not None else None
+            # the previous wave from its parts when they were all stored, else read and
+            # scored (a wave outside the run, or one a part skipped), as PanelStage does
+            prev = _panel_of(before, stored) if stored is not None else \
+                longitudinal.load_panel_wave(before)
+            tables = longitudinal.pair_tables(before, prev, current, note=state.note,
+                                              lonely_psu=lonely_psu)
+    except Exception:  # noqa: BLE001 - the body pairs the wave instead
+        logger.warning("panel pair of wave %s failed", row.wave_id, exc_info=True)
+        return
+    meta = {"previous": row.previous_id, "notes": state.messages,
+            "seconds": round(time.perf_counter() - start, 4),
+            "tables": None if tables is None else [_frame_doc(t) for t in tables]}
+    _save_blob(row.pk, "pair", encode_stage(meta))
+
+
+def _load_stage(token: str, wave_id: int) -> tuple[bytes, bytes] | None:
+    """The wave's ``output`` and ``pair`` blobs when both were stored."""
+    qs = m.RunWave.objects.filter(token=token, wave_id=wave_id, output__isnull=False,
+                                  pair__isnull=False)
+    if connection.vendor == "postgresql":
+        with raw_cursor() as cursor:
+            cursor.execute(f"SELECT output, pair FROM {m.RunWave._meta.db_table} WHERE "
+                           "token = %s AND wave_id = %s AND output IS NOT NULL AND pair "
+                           "IS NOT NULL", [uuid.UUID(token), wave_id], binary=True)
+            found = cursor.fetchone()
+    else:
+        found = qs.values_list("output", "pair").first()
+    return None if found is None else (bytes(found[0]), bytes(found[1]))
+
+
+def _staged_output(state: Any, wave: m.Wave, blobs: tuple[bytes, bytes], tick: Any) -> Any:
+    """`compute._WaveOutput` of a wave a stage computed: its notes and timings replayed
+    into the body's ``state`` in the order the body would have made them."""
+    meta, arrays = decode_stage(blobs[0])
+    pair, _ = decode_stage(blobs[1])
+    state.messages.extend(meta["notes"])
+    if meta["skip"]:
+        raise compute.WaveSkipped(meta["skip"])
+    for key, seconds in meta["timings"].items():
+        state.timings[f"stage:{key}"] = seconds
+    for _ in range(5):  # score, weights, estimates, reliability, panel
+        tick()
+    mo = meta["moments"]
+    moments = None if mo is None else longitudinal.Moments(
+        mo["year"], mo["version_id"], tuple(mo["items"]), mo["n"],
+        np.asarray(mo["mean"], dtype=np.float64), np.asarray(mo["cov"], dtype=np.float64))
+    state.messages.extend(pair["notes"])
+    state.timings[f"stage:{wave.year}/pair"] = pair["seconds"]
+    before = m.Wave.objects.get(pk=pair["previous"]) if pair["previous"] else None
+    tables = None if pair["tables"] is None else tuple(_frame_of(t) for t in pair["tables"])
+    return compute._WaveOutput(
+        wave=wave, response_ids=arrays["ids"].astype(np.int64),
+        weights=arrays["weights"].astype(np.float64),
+        estimates=_frame_of(meta["estimates"]), reliability=meta["reliability"],
+        items=meta["items"], cfa=meta["cfa"], moments=moments, pair=(before, tables))
+
+
 def _drop_parts(token: str, queue: str | None = None) -> None:
     """Delete a chord's `RunPart` rows: queued as a task of its own when a broker is there,
     so that the run's result does not wait for it (0.4 s at 5M responses); in line with
@@ -560,20 +798,27 @@ def _drop_parts(token: str, queue: str | None = None) -> None:
     from surveys.tasks import drop_run_parts_task
 
     if settings.CELERY_TASK_ALWAYS_EAGER:
-        m.RunPart.objects.filter(token=token).delete()
+        drop_parts(token)
         return
     try:
         drop_run_parts_task.apply_async((token,), **({"queue": queue} if queue else {}))
     except Exception:  # noqa: BLE001 - the broker went away: delete here
-        m.RunPart.objects.filter(token=token).delete()
+        drop_parts(token)
+
+
+def drop_parts(token: str) -> int:
+    """Delete a chord's `RunPart` and `RunWave` rows; the number of `RunPart` rows."""
+    m.RunWave.objects.filter(token=token).delete()
+    deleted, _ = m.RunPart.objects.filter(token=token).delete()
+    return deleted
 
 
 def finish(results: list[dict[str, Any]], **params: Any) -> m.IndexRun:
     """The chord's body: the ordinary run over the parts (see the module); the parts'
     `RunPart` rows are deleted whatever the run's outcome."""
-    parts = WaveParts.of(results)
     shards = params.pop("shards", None)
     token = params.pop("token", None)
+    parts = WaveParts.of(results, token)
     queue = params.pop("queue", None)
     try:
         run = compute.compute_indices(parts=parts, **params)
@@ -582,6 +827,7 @@ def finish(results: list[dict[str, Any]], **params: Any) -> m.IndexRun:
         if token:
             _drop_parts(token, queue)
     info = {"tasks": len(results), "shards": shards,
+            "stage_seconds_total": round(sum(p.get("stage_seconds", 0.0) for p in results), 4),
             "part_seconds": sorted((p.get("seconds", 0.0) for p in results), reverse=True)[:5],
             "part_seconds_total": round(sum(p.get("seconds", 0.0) for p in results), 4)}
     run.parameters["parallel"] = info
@@ -609,7 +855,14 @@ def compute_indices_parallel(*, instrument: str | None = None, years: list[int] 
     tasks = plan([w.pk for w in waves], shards)
     # weights a chord that died before its body left behind (a body deletes its own)
     m.RunPart.objects.filter(created_at__lt=timezone.now() - STALE_PARTS).delete()
+    m.RunWave.objects.filter(created_at__lt=timezone.now() - STALE_PARTS).delete()
     token = uuid.uuid4().hex
+    # one row per wave with parts: the part that completes a wave runs its stages
+    expected = Counter(wave_id for wave_id, _ in tasks)
+    m.RunWave.objects.bulk_create([
+        m.RunWave(token=token, wave=w, expected=expected[w.pk],
+                  previous=longitudinal.previous_wave(w))
+        for w in waves if expected[w.pk]])
     options = {"queue": queue} if queue else {}
     params = {"instrument": instrument, "years": years, "wave_ids": wave_ids,
               "lonely_psu": lonely_psu, "trim": trim, "shards": shards, "token": token,

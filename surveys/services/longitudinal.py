@@ -176,26 +176,44 @@ class PanelStage:
         prev = last if last is not None and last.wave.pk == before.pk else None
         if prev is None:
             prev = load_panel_wave(before)
-        if prev is None:
-            return
-        label = f"{wave.instrument.code} {before.year}-{wave.year}"
-        try:
-            ret = retention_table(prev, current)
-            change = panel_change_table(prev, current, lonely_psu=self.lonely_psu)
-        except ValueError as exc:
-            # Translators: id: panel tidak dihitung
-            text = both(_noop("panel not computed"))
-            self.note("warning", f"{label}: {text}: {exc}",
-                      wave=wave.year, instrument=wave.instrument.code)
-            return
-        if prev.wave.version_id != wave.version_id:
-            # Translators: id: versi instrumen berbeda, perubahan panel tidak sebanding
-            text = both(_noop("different instrument versions, panel change not comparable"))
-            self.note("warning", f"{label}: {text}", wave=wave.year,
-                      instrument=wave.instrument.code)
-        self.tables[wave.pk] = (before, ret, change)
+        tables = pair_tables(before, prev, current, note=self.note, lonely_psu=self.lonely_psu)
+        if tables is not None:
+            self.tables[wave.pk] = (before, *tables)
         if last is not None:
             last.weights = None  # no longer needed
+
+    def put(self, wave: m.Wave, before: m.Wave | None,
+            tables: tuple[pd.DataFrame, pd.DataFrame] | None) -> None:
+        """A pair `pair_tables` computed elsewhere (a parallel run's wave stage; its notes
+        were given there)."""
+        self.last.pop(wave.instrument_id, None)  # a later wave pairs with a reloaded one
+        if before is not None and tables is not None:
+            self.tables[wave.pk] = (before, *tables)
+
+
+def pair_tables(before: m.Wave, prev: PanelWave | None, current: PanelWave, *, note: Note,
+                lonely_psu: str = "certainty") -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """Retention and within-person change of ``current`` against ``prev``, the panel data
+    of ``before`` (its previous wave; None: it has no responses); None when there is nothing
+    to publish (the reason, if any, given to ``note``)."""
+    if prev is None:
+        return None
+    wave = current.wave
+    label = f"{wave.instrument.code} {before.year}-{wave.year}"
+    try:
+        ret = retention_table(prev, current)
+        change = panel_change_table(prev, current, lonely_psu=lonely_psu)
+    except ValueError as exc:
+        # Translators: id: panel tidak dihitung
+        text = both(_noop("panel not computed"))
+        note("warning", f"{label}: {text}: {exc}",
+             wave=wave.year, instrument=wave.instrument.code)
+        return None
+    if prev.wave.version_id != wave.version_id:
+        # Translators: id: versi instrumen berbeda, perubahan panel tidak sebanding
+        text = both(_noop("different instrument versions, panel change not comparable"))
+        note("warning", f"{label}: {text}", wave=wave.year, instrument=wave.instrument.code)
+    return ret, change
 
 
 def wave_moments(keyed: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
