@@ -93,15 +93,17 @@ def retention(previous: pd.DataFrame, current: pd.DataFrame, *, wave: int,
     in_cur[key_codes[prev_keys.size:]] = True
     back = in_cur[key_codes[:prev_keys.size]]
     new = ~in_prev[key_codes[prev_keys.size:]]
-    region_codes, region_values = pd.factorize(np.concatenate([
-        previous["region"].to_numpy(dtype=object), current["region"].to_numpy(dtype=object)]))
-    names = [str(v) for v in region_values]
-    regions = sorted(set(names))
-    rank = np.array([regions.index(v) for v in names], dtype=np.intp)
+    # each side factorized on its own (a categorical column from its codes), then both
+    # sides' labels ranked as text
+    p_raw, p_values = pd.factorize(previous["region"])
+    c_raw, c_values = pd.factorize(current["region"])
+    p_names, c_names = [str(v) for v in p_values], [str(v) for v in c_values]
+    regions = sorted(set(p_names) | set(c_names))
+    position = {region: i for i, region in enumerate(regions)}
     k = len(regions)
     # per region (and ALL): counts by one bincount each, no per-region filtering
-    p_code = rank[region_codes[:prev_keys.size]]
-    c_code = rank[region_codes[prev_keys.size:]]
+    p_code = np.array([position[v] for v in p_names], dtype=np.intp)[p_raw]
+    c_code = np.array([position[v] for v in c_names], dtype=np.intp)[c_raw]
     n_prev = np.bincount(p_code, minlength=k)
     n_back = np.bincount(p_code, weights=back, minlength=k).astype(np.int64)
     n_new = np.bincount(c_code, weights=new, minlength=k).astype(np.int64)
@@ -113,7 +115,7 @@ def retention(previous: pd.DataFrame, current: pd.DataFrame, *, wave: int,
                              n_previous=n_p, reinterviewed=kept, retention_pct=_pct(kept, n_p),
                              new_entrants=int(new.sum() if i is None else n_new[i])))
     for variable in ("sex", "age_group"):
-        raw_code, raw_groups = pd.factorize(previous[variable].to_numpy(dtype=object))
+        raw_code, raw_groups = pd.factorize(previous[variable])
         group_names = [str(v) for v in raw_groups]
         groups = sorted(group_names)
         g_code = np.array([groups.index(v) for v in group_names], dtype=np.intp)[raw_code] \

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import csv
+import os
 import re
 from io import StringIO
 from pathlib import Path
@@ -463,3 +464,19 @@ def test_a_sampled_plan_gives_every_province_a_task_and_the_same_results(tmp_pat
     stored = _stored(single)
     result = compute_indices_parallel_eager(shards=2)
     _assert_same_results(single, stored, m.IndexRun.objects.get(pk=result["run"]))
+
+
+def test_a_worker_loads_the_index_run_when_it_starts():
+    """backend.celery imports the index run's stack on `worker_init`, so that no first part
+    pays for it; the web process (which imports backend.celery too) does not."""
+    import subprocess
+    import sys
+
+    code = ("import sys, django; django.setup(); import backend.celery; "
+            "from celery import signals; before = 'scipy.stats' in sys.modules; "
+            "signals.worker_init.send(sender=None); "
+            "print(before, 'surveys.services.compute_parallel' in sys.modules)")
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "backend.settings.local"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=env, cwd=Path(__file__).resolve().parents[1], check=True)
+    assert out.stdout.split() == ["False", "True"], out.stderr

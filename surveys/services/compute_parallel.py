@@ -266,16 +266,16 @@ def _pack_arrays(data: sel.WaveData, scores: scoring.ScoreResult,
 
 
 def _unpack_arrays(blob: bytes) -> dict[str, Any]:
-    """`_pack_arrays`' arrays (design columns as object arrays of shared label strings) and
-    the part's `DomainTotals` under ``"totals"``."""
+    """`_pack_arrays`' arrays (the panel's design columns as (codes, labels), the totals' as
+    object arrays of shared label strings) and the part's `DomainTotals` under ``"totals"``."""
     def labels(z: Any, name: str) -> np.ndarray:
         return np.array(z[f"{name}_label"].tolist(), dtype=object)[z[f"{name}_code"]]
 
     with np.load(io.BytesIO(blob), allow_pickle=False) as z:
         out: dict[str, Any] = {"respondent": z["respondent"].astype(np.int64),
                                "scores": z["scores"], "codes": z["codes"]}
-        for name in _PANEL_LABELS:
-            out[name] = labels(z, name)
+        for name in _PANEL_LABELS:  # (codes, labels): `_panel_wave` joins the parts'
+            out[name] = (z[f"{name}_code"], z[f"{name}_label"].tolist())
         out["totals"] = DomainTotals(
             codes=tuple(str(c) for c in z["totals_codes"]),
             **{name: labels(z, f"totals_{name}") for name in _TOTALS_LABELS},
@@ -286,12 +286,23 @@ def _unpack_arrays(blob: bytes) -> dict[str, Any]:
 def _panel_wave(wave: m.Wave, parts: list[dict[str, Any]], order: np.ndarray,
                 weights: np.ndarray) -> longitudinal.PanelWave:
     """`longitudinal.panel_wave` of the whole wave from its parts' `_unpack_arrays` arrays;
-    ``order`` puts the parts' rows, concatenated, in response id order (as a read would)."""
+    ``order`` puts the parts' rows, concatenated, in response id order (as a read would). The
+    design columns are categoricals over the parts' labels: the panel stage factorizes them
+    from their codes, not by hashing a million strings (issue 15)."""
     def column(name: str) -> np.ndarray:
         return np.concatenate([a[name] for a in parts])[order]
+
+    def categorical(name: str) -> Any:
+        labels = sorted({label for a in parts for label in a[name][1]})
+        position = {label: k for k, label in enumerate(labels)}
+        codes = np.concatenate([
+            np.array([position[label] for label in a[name][1]], dtype=np.intp)[a[name][0]]
+            for a in parts])[order]
+        return pd.Categorical.from_codes(codes, categories=labels)
     return longitudinal.PanelWave(
-        wave=wave, respondent=column("respondent"), region=column("region"), sex=column("sex"),
-        age_group=column("age_group"), stratum=column("stratum"), psu=column("psu"),
+        wave=wave, respondent=column("respondent"), region=categorical("region"),
+        sex=categorical("sex"), age_group=categorical("age_group"),
+        stratum=categorical("stratum"), psu=categorical("psu"),
         codes=tuple(str(c) for c in parts[0]["codes"]), scores=column("scores"),
         weights=weights)
 
