@@ -250,6 +250,25 @@ def test_a_wave_stage_that_fails_is_computed_by_the_body(tmp_path, broken):
     assert not pairs and len(combined) == m.Wave.objects.count()
 
 
+@pytest.mark.django_db
+def test_a_pair_loads_the_previous_wave_from_its_parts_when_not_kept(tmp_path):
+    """A worker keeps the panel data of the waves it staged last (`RECENT_PANELS`); a pair
+    whose previous wave another worker staged loads it from that wave's parts, with the
+    same results (here: nothing kept, every pair loads)."""
+    _load_small_country(tmp_path)
+    single = compute_indices()
+    stored = _stored(single)
+    with mock.patch.object(compute_parallel, "RECENT_PANELS", 0), \
+            mock.patch.dict(compute_parallel._RECENT, clear=True), \
+            mock.patch.object(compute_parallel, "_panel_of",
+                              wraps=compute_parallel._panel_of) as loads:
+        result = compute_indices_parallel_eager(shards=2)
+        assert not compute_parallel._RECENT
+    parallel = m.IndexRun.objects.get(pk=result["run"])
+    _assert_same_results(single, stored, parallel)
+    assert loads.call_count == m.Wave.objects.count() - 1  # each pair's previous wave
+
+
 def test_a_stage_blob_keeps_every_value():
     """`encode_stage` / `decode_stage`: JSON and arrays, no pickles; floats bit for bit."""
     frame = pd.DataFrame({
