@@ -30,6 +30,17 @@ Each part reads on one core (`sel.wave_data(one_core=True)`: no PostgreSQL paral
 the Celery workers are the parallelism), and the plan sizes the shards from a sample of the
 table's pages when it is large (docs/DECISIONS.md 81).
 
+**Wave stages** (docs/DECISIONS.md 82): the body's per-wave work runs in the parallel phase.
+Each wave has a `RunWave` row (the number of its parts, its previous wave); a finished part
+adds its result there under a row lock (`finish_part`), and the part that completes its wave
+computes, while the other workers go on with later waves, the wave's output (`WaveParts.output`
+itself, with a state that only keeps notes and timings) and every panel pair that has just
+become computable (`longitudinal.pair_tables`: the wave with its previous wave once both are
+complete, the next wave with this one). They are stored as `encode_stage` blobs (JSON and
+arrays, no pickles); the body takes them (`_staged_output`), replaying their notes where it
+would have made them, so the run is the same. A stage that fails leaves no blob and the body
+computes that wave from the parts as before; bridged waves (read by the body) always are.
+
 Equality with the single-process run: the combining is exact up to floating-point rounding
 (tests: 1e-12). The one other difference is raking's stopping rule: IPF stops when the largest
 relative weight change of a cycle is below 1e-10; a province raked alone may stop a cycle or
