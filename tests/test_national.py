@@ -499,3 +499,56 @@ def test_a_worker_loads_the_index_run_when_it_starts():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          env=env, cwd=Path(__file__).resolve().parents[1], check=True)
     assert out.stdout.split() == ["False", "True"], out.stderr
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_parts_finishing_a_wave_together_run_its_stages_once():
+    """`finish_part` counts under a row lock: when the two parts of a wave finish at the same
+    moment (two threads, two connections), exactly one of them sees the wave complete and
+    runs its stages; both results are on the row."""
+    import threading
+    import time
+
+    from django.db import connection, connections
+
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks: PostgreSQL")
+    from tests.factories import WaveFactory
+
+    wave = WaveFactory()
+    token = "0" * 31 + "7"
+    m.RunWave.objects.create(token=token, wave=wave, expected=2)
+    staged: list[str] = []
+    barrier = threading.Barrier(2)
+    outcome: dict[int, bool] = {}
+
+    def stage(row, **_):
+        staged.append(str(row.wave_id))
+        return None
+
+    def part(k: int) -> None:
+        try:
+            barrier.wait(timeout=10)
+            outcome[k] = compute_parallel.finish_part(
+                token, {"wave": wave.pk, "n": 0, "skip": None, "part": k},
+                lonely_psu="certainty", trim=False)
+        finally:
+            connections.close_all()
+    save = m.RunWave.save
+
+    def slow_save(self, *args, **kwargs):  # widen the window between the count and the save
+        time.sleep(0.3)
+        return save(self, *args, **kwargs)
+    with mock.patch.object(compute_parallel, "_wave_stage", side_effect=stage), \
+            mock.patch.object(compute_parallel, "_pair_stage"), \
+            mock.patch.object(m.RunWave, "save", slow_save):
+        threads = [threading.Thread(target=part, args=(k,)) for k in (1, 2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=30)
+    assert sorted(outcome.values()) == [False, True]
+    assert staged == [str(wave.pk)]
+    row = m.RunWave.objects.get(token=token, wave=wave)
+    assert sorted(p["part"] for p in row.parts) == [1, 2]

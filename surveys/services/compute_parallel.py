@@ -792,8 +792,6 @@ def _pair_stage(row: m.RunWave, rows: dict[int, m.RunWave],
 
 def _load_stage(token: str, wave_id: int) -> tuple[bytes, bytes] | None:
     """The wave's ``output`` and ``pair`` blobs when both were stored."""
-    qs = m.RunWave.objects.filter(token=token, wave_id=wave_id, output__isnull=False,
-                                  pair__isnull=False)
     if connection.vendor == "postgresql":
         with raw_cursor() as cursor:
             cursor.execute(f"SELECT output, pair FROM {m.RunWave._meta.db_table} WHERE "
@@ -801,7 +799,8 @@ def _load_stage(token: str, wave_id: int) -> tuple[bytes, bytes] | None:
                            "IS NOT NULL", [uuid.UUID(token), wave_id], binary=True)
             found = cursor.fetchone()
     else:
-        found = qs.values_list("output", "pair").first()
+        found = m.RunWave.objects.filter(token=token, wave_id=wave_id, output__isnull=False,
+                                         pair__isnull=False).values_list("output", "pair").first()
     return None if found is None else (bytes(found[0]), bytes(found[1]))
 
 
