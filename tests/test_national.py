@@ -552,3 +552,31 @@ def test_two_parts_finishing_a_wave_together_run_its_stages_once():
     assert staged == [str(wave.pk)]
     row = m.RunWave.objects.get(token=token, wave=wave)
     assert sorted(p["part"] for p in row.parts) == [1, 2]
+
+
+@pytest.mark.django_db
+def test_a_part_run_again_replaces_its_result_and_stages_once():
+    """A task redelivered after its worker was lost (acks_late) finishes again: its result
+    replaces the first on the `RunWave` row (a wave's parts are combined once each), and the
+    stages run only when the wave is first complete."""
+    from tests.factories import WaveFactory
+
+    wave = WaveFactory()
+    token = "0" * 31 + "8"
+    m.RunWave.objects.create(token=token, wave=wave, expected=2)
+    staged = []
+    with mock.patch.object(compute_parallel, "_wave_stage",
+                           side_effect=lambda row, **_: staged.append(len(row.parts))), \
+            mock.patch.object(compute_parallel, "_pair_stage"):
+        def finish(part: str, n: int) -> bool:
+            return compute_parallel.finish_part(
+                token, {"wave": wave.pk, "part": part, "n": n, "skip": None},
+                lonely_psu="certainty", trim=False)
+        assert finish("a", 1) is False
+        assert finish("a", 2) is False  # "a" again: still one part of two
+        assert finish("b", 3) is True  # complete: the stages run on parts a and b
+        assert finish("b", 4) is False  # "b" again after the wave was complete
+    row = m.RunWave.objects.get(token=token, wave=wave)
+    assert staged == [2]
+    assert sorted((p["part"], p["n"]) for p in row.parts) == [("a", 2), ("b", 4)]
+

@@ -59,6 +59,7 @@ read the waves' rows more times).
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import logging
@@ -375,7 +376,10 @@ def _province_part(wave_id: int, region_ids: list[int], *, lonely_psu: str,
     start = time.perf_counter()
     data = sel.wave_data(wave_id=wave_id, with_respondent=False, region_ids=region_ids,
                          one_core=True)
-    out: dict[str, Any] = {"wave": wave_id, "n": data.n, "skip": None,
+    # the part's identity within its wave (its regions): a task run again (a worker lost
+    # with the task unacknowledged) replaces its first result on the `RunWave` row
+    key = hashlib.sha1(",".join(map(str, sorted(region_ids))).encode()).hexdigest()[:16]
+    out: dict[str, Any] = {"wave": wave_id, "part": key, "n": data.n, "skip": None,
                            "digests": {str(k): v for k, v in data.region_digests.items()}}
     if data.n == 0:
         return out
@@ -681,7 +685,8 @@ def finish_part(token: str, out: dict[str, Any], *, lonely_psu: str, trim: bool)
     then computes, while the other tasks go on, what the chord's body would: the wave's
     output (`WaveParts.output`) and each panel pair that has just become computable (the
     wave with its previous wave, once both waves' parts are in; the next wave with this one).
-    The rows are locked while the count is taken, so exactly one part runs each stage.
+    The rows are locked while the count is taken, so exactly one part runs each stage; a
+    part run again (its worker was lost) replaces its earlier result and runs no stage.
     False when the chord has no `RunWave` rows (a benchmark's parts) or the wave is not yet
     complete. A stage that fails leaves its blob empty: the body computes it, as before."""
     wave_id = int(out["wave"])
@@ -691,9 +696,12 @@ def finish_part(token: str, out: dict[str, Any], *, lonely_psu: str, trim: bool)
         row = rows.get(wave_id)
         if row is None:
             return False
-        row.parts = [*row.parts, out]
+        before = len(row.parts)
+        row.parts = [*(p for p in row.parts if p.get("part") != out.get("part")), out]
         row.save(update_fields=["parts"])
-        if len(row.parts) < row.expected:
+        if before >= row.expected or len(row.parts) < row.expected:
+            # not complete yet, or completed before (this task ran again): whoever completed
+            # the wave ran its stages; a stage lost with its worker is the body's to do
             return False
         complete = {w for w, r in rows.items() if len(r.parts) >= r.expected}
         pairs = [r for w, r in rows.items()
