@@ -45,12 +45,24 @@ def run_export_job_task(job_id: int) -> dict[str, object]:
 @shared_task(name="surveys.compute_province_part")
 def compute_province_part_task(wave_id: int, region_ids: list[int], *,
                                lonely_psu: str = "certainty", trim: bool = False,
-                               token: str) -> dict[str, object]:
+                               token: str, queue: str | None = None) -> dict[str, object]:
     """One province group of one wave: its sufficient statistics (the chord's header, see
     surveys.services.compute_parallel)."""
     from surveys.services.compute_parallel import province_part
 
-    return province_part(wave_id, region_ids, lonely_psu=lonely_psu, trim=trim, token=token)
+    return province_part(wave_id, region_ids, lonely_psu=lonely_psu, trim=trim, token=token,
+                         queue=queue)
+
+
+@shared_task(name="surveys.compute_wave_stage")
+def compute_wave_stage_task(token: str, wave_id: int, *, lonely_psu: str = "certainty",
+                            trim: bool = False) -> dict[str, object]:
+    """One wave's stage of a parallel run: what the chord's body would compute for the wave
+    (surveys.services.compute_parallel.run_stage)."""
+    from surveys.services.compute_parallel import run_stage
+
+    run_stage(token, wave_id, lonely_psu=lonely_psu, trim=trim)
+    return {"wave": wave_id}
 
 
 @shared_task(name="surveys.compute_indices_finish")

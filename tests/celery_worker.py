@@ -66,9 +66,9 @@ class Worker:
 
 
 @contextmanager
-def celery_worker(**extra_env: str) -> Iterator[Worker]:
-    """A solo worker on a queue of its own, against this test's database; its output is in
-    ``worker.output`` after the block."""
+def celery_worker(*, processes: int = 1, **extra_env: str) -> Iterator[Worker]:
+    """A solo worker (``processes`` > 1: a prefork pool of that many) on a queue of its own,
+    against this test's database; its output is in ``worker.output`` after the block."""
     import redis
 
     redis.Redis.from_url(REDIS_URL).ping()  # fail loudly if Redis is not running
@@ -77,8 +77,9 @@ def celery_worker(**extra_env: str) -> Iterator[Worker]:
            "DATABASE_URL": _database_url(), "CELERY_BROKER_URL": REDIS_URL,
            "OPENBLAS_NUM_THREADS": "1", **extra_env}
     process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "backend", "worker", "--pool=solo",
-         "--concurrency=1", "-Q", queue, "--without-heartbeat", "--without-gossip",
+        [sys.executable, "-m", "celery", "-A", "backend", "worker",
+         "--pool=solo" if processes == 1 else "--pool=prefork", f"--concurrency={processes}",
+         "-Q", queue, "--without-heartbeat", "--without-gossip",
          "--without-mingle", "--loglevel=WARNING"],
         cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )

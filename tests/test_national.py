@@ -199,7 +199,7 @@ def test_parallel_run_equals_single_process_eager(tmp_path):
     years = sorted(m.Wave.objects.values_list("year", flat=True))
     for year in years:
         assert f"stage:{year}/estimates" in parallel.timings
-        assert f"stage:{year}/pair" in parallel.timings
+        assert f"stage:{year}/total" in parallel.timings
         assert f"{year}/estimates" not in parallel.timings
     assert "panels" not in parallel.timings
     assert parallel.parameters["parallel"]["stage_seconds_total"] > 0
@@ -233,7 +233,7 @@ def test_parallel_run_equals_single_process_eager(tmp_path):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("broken", ["_wave_stage", "_pair_stage", "finish_part"])
+@pytest.mark.parametrize("broken", ["_wave_stage", "_pair_stage", "finish_part", "run_stage"])
 def test_a_wave_stage_that_fails_is_computed_by_the_body(tmp_path, broken):
     """A wave stage saves the body work and nothing else: when one fails (or the stages'
     bookkeeping does), the part still stands and the body computes the wave from the parts,
@@ -245,7 +245,7 @@ def test_a_wave_stage_that_fails_is_computed_by_the_body(tmp_path, broken):
         result = compute_indices_parallel_eager(shards=2)
     parallel = m.IndexRun.objects.get(pk=result["run"])
     _assert_same_results(single, stored, parallel)
-    pairs = [k for k in parallel.timings if k.startswith("stage:") and k.endswith("/pair")]
+    pairs = [k for k in parallel.timings if k.startswith("stage:") and k.endswith("/total")]
     combined = [k for k in parallel.timings if k.endswith("/combine")]
     assert not pairs and len(combined) == m.Wave.objects.count()
 
@@ -339,11 +339,14 @@ def _server_db(test):
 
 @_server_db
 @pytest.mark.django_db(transaction=True)
-def test_parallel_run_on_a_celery_worker_through_redis(tmp_path):
+@pytest.mark.parametrize("processes", [1, 2])
+def test_parallel_run_on_a_celery_worker_through_redis(tmp_path, processes):
+    """The chord on a real worker: one process, or two (parts side by side, a wave's stage
+    queued by one process and run by either, the body waiting for the last one)."""
     _load_small_country(tmp_path)
     single = compute_indices()
     stored = _stored(single)
-    with celery_worker(CELERY_RESULT_BACKEND=REDIS_URL) as worker:
+    with celery_worker(processes=processes, CELERY_RESULT_BACKEND=REDIS_URL) as worker:
         worker.send("surveys.compute_indices_parallel", queue=worker.queue, shards=3)
 
         def finished() -> m.IndexRun | None:
@@ -352,12 +355,15 @@ def test_parallel_run_on_a_celery_worker_through_redis(tmp_path):
             run = m.IndexRun.objects.exclude(pk=single.pk).filter(
                 status__in=[m.RunStatus.SUCCEEDED, m.RunStatus.FAILED]).first()
             if run is None or (run.status == m.RunStatus.SUCCEEDED and (
-                    "parallel" not in run.parameters or m.RunPart.objects.exists())):
+                    "parallel" not in run.parameters or m.RunPart.objects.exists()
+                    or m.RunWave.objects.exists())):
                 return None
             return run
         parallel = worker.wait(finished, timeout=180)
     assert parallel is not None, worker.output
     _assert_same_results(single, stored, parallel)
+    for year in m.Wave.objects.values_list("year", flat=True):  # every stage ran in a task
+        assert f"stage:{year}/total" in parallel.timings, worker.output
 
 
 @pytest.mark.django_db
@@ -503,10 +509,11 @@ def test_a_worker_loads_the_index_run_when_it_starts():
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_two_parts_finishing_a_wave_together_run_its_stages_once():
+def test_two_parts_finishing_a_wave_together_queue_its_stage_once():
     """`finish_part` counts under a row lock: when the two parts of a wave finish at the same
     moment (two threads, two connections), exactly one of them sees the wave complete and
-    runs its stages; both results are on the row."""
+    queues its stage; both results are on the row. (Without the lock both read the row
+    before either writes: each would see one part of two, and one result would be lost.)"""
     import threading
     import time
 
@@ -519,20 +526,14 @@ def test_two_parts_finishing_a_wave_together_run_its_stages_once():
     wave = WaveFactory()
     token = "0" * 31 + "7"
     m.RunWave.objects.create(token=token, wave=wave, expected=2)
-    staged: list[str] = []
     barrier = threading.Barrier(2)
-    outcome: dict[int, bool] = {}
-
-    def stage(row, **_):
-        staged.append(str(row.wave_id))
-        return None
+    outcome: dict[int, list[int]] = {}
 
     def part(k: int) -> None:
         try:
             barrier.wait(timeout=10)
             outcome[k] = compute_parallel.finish_part(
-                token, {"wave": wave.pk, "n": 0, "skip": None, "part": k},
-                lonely_psu="certainty", trim=False)
+                token, {"wave": wave.pk, "n": 0, "skip": None, "part": k})
         finally:
             connections.close_all()
     save = m.RunWave.save
@@ -540,43 +541,41 @@ def test_two_parts_finishing_a_wave_together_run_its_stages_once():
     def slow_save(self, *args, **kwargs):  # widen the window between the count and the save
         time.sleep(0.3)
         return save(self, *args, **kwargs)
-    with mock.patch.object(compute_parallel, "_wave_stage", side_effect=stage), \
-            mock.patch.object(compute_parallel, "_pair_stage"), \
-            mock.patch.object(m.RunWave, "save", slow_save):
+    with mock.patch.object(m.RunWave, "save", slow_save):
         threads = [threading.Thread(target=part, args=(k,)) for k in (1, 2)]
         for t in threads:
             t.start()
         for t in threads:
             t.join(timeout=30)
-    assert sorted(outcome.values()) == [False, True]
-    assert staged == [str(wave.pk)]
+    assert sorted(outcome.values()) == [[], [wave.pk]]
     row = m.RunWave.objects.get(token=token, wave=wave)
     assert sorted(p["part"] for p in row.parts) == [1, 2]
+    assert row.stage == "queued"
 
 
 @pytest.mark.django_db
-def test_a_part_run_again_replaces_its_result_and_stages_once():
+def test_a_part_run_again_replaces_its_result_and_queues_nothing():
     """A task redelivered after its worker was lost (acks_late) finishes again: its result
     replaces the first on the `RunWave` row (a wave's parts are combined once each), and the
-    stages run only when the wave is first complete."""
+    stage is queued only when the wave is first complete; a wave whose previous wave is in
+    the run waits for that wave's parts too."""
     from tests.factories import WaveFactory
 
-    wave = WaveFactory()
+    first = WaveFactory()
+    wave = WaveFactory(instrument=first.instrument, version=first.version,
+                       year=first.year + 1)
     token = "0" * 31 + "8"
-    m.RunWave.objects.create(token=token, wave=wave, expected=2)
-    staged = []
-    with mock.patch.object(compute_parallel, "_wave_stage",
-                           side_effect=lambda row, **_: staged.append(len(row.parts))), \
-            mock.patch.object(compute_parallel, "_pair_stage"):
-        def finish(part: str, n: int) -> bool:
-            return compute_parallel.finish_part(
-                token, {"wave": wave.pk, "part": part, "n": n, "skip": None},
-                lonely_psu="certainty", trim=False)
-        assert finish("a", 1) is False
-        assert finish("a", 2) is False  # "a" again: still one part of two
-        assert finish("b", 3) is True  # complete: the stages run on parts a and b
-        assert finish("b", 4) is False  # "b" again after the wave was complete
-    row = m.RunWave.objects.get(token=token, wave=wave)
-    assert staged == [2]
-    assert sorted((p["part"], p["n"]) for p in row.parts) == [("a", 2), ("b", 4)]
+    m.RunWave.objects.create(token=token, wave=first, expected=1)
+    m.RunWave.objects.create(token=token, wave=wave, previous=first, expected=2)
 
+    def finish(w, part: str, n: int) -> list[int]:
+        return compute_parallel.finish_part(
+            token, {"wave": w.pk, "part": part, "n": n, "skip": None})
+    assert finish(wave, "a", 1) == []
+    assert finish(wave, "a", 2) == []  # "a" again: still one part of two
+    assert finish(wave, "b", 3) == []  # complete, but its previous wave is not
+    assert finish(first, "c", 5) == [first.pk, wave.pk]  # both stages runnable now
+    assert finish(wave, "b", 4) == []  # "b" again after the wave was complete
+    row = m.RunWave.objects.get(token=token, wave=wave)
+    assert sorted((p["part"], p["n"]) for p in row.parts) == [("a", 2), ("b", 4)]
+    assert set(m.RunWave.objects.values_list("stage", flat=True)) == {"queued"}

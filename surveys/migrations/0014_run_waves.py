@@ -29,6 +29,7 @@ class Migration(migrations.Migration):
                 ('token', models.UUIDField()),
                 ('expected', models.PositiveIntegerField()),
                 ('parts', models.JSONField(default=list)),
+                ('stage', models.CharField(blank=True, default='', max_length=8)),
                 ('output', models.BinaryField(null=True)),
                 ('pair', models.BinaryField(null=True)),
                 ('created_at', models.DateTimeField(auto_now_add=True)),

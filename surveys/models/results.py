@@ -121,6 +121,8 @@ class RunWave(models.Model):
                                  related_name="+")
     expected = models.PositiveIntegerField()
     parts = models.JSONField(default=list)
+    #: "" (parts still running), "queued" (its stage task is on the queue), "done"
+    stage = models.CharField(max_length=8, blank=True, default="")
     output = models.BinaryField(null=True)
     pair = models.BinaryField(null=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -353,21 +353,20 @@ def _load_parts(pks: list[int]) -> list[tuple[bytes, bytes, bytes]]:
 
 
 def province_part(wave_id: int, region_ids: list[int], *, lonely_psu: str = "certainty",
-                  trim: bool = False, token: str) -> dict[str, Any]:
+                  trim: bool = False, token: str, queue: str | None = None) -> dict[str, Any]:
     """Score and rake the responses of ``region_ids`` in one wave; their sufficient statistics
     (JSON-ready: the chord's result backend carries them) and its regions' digests (the wave's
     checksum, `sel.wave_checksum`). The final weights and the panel stage's arrays are stored
-    as a `RunPart` row of the chord's ``token``; the result names it. The part that finishes
-    its wave then runs the wave's stages (`finish_part`)."""
+    as a `RunPart` row of the chord's ``token``; the result names it. The part that makes a
+    wave's stage runnable queues it (`finish_part`, on ``queue``)."""
     out = _province_part(wave_id, region_ids, lonely_psu=lonely_psu, trim=trim, token=token)
-    start = time.perf_counter()
     try:
-        staged = finish_part(token, out, lonely_psu=lonely_psu, trim=trim)
+        ready = finish_part(token, out)
     except Exception:  # noqa: BLE001 - the stages save the body work; the part stands
         logger.warning("stages after the part of wave %s failed", wave_id, exc_info=True)
-        staged = False
-    if staged:
-        out["stage_seconds"] = round(time.perf_counter() - start, 4)
+        ready = []
+    for stage_wave in ready:
+        _queue_stage(token, stage_wave, lonely_psu=lonely_psu, trim=trim, queue=queue)
     return out
 
 
@@ -680,39 +679,76 @@ def _remember(token: str, wave_id: int, panel: longitudinal.PanelWave | None) ->
         del _RECENT[next(iter(_RECENT))]
 
 
-def finish_part(token: str, out: dict[str, Any], *, lonely_psu: str, trim: bool) -> bool:
-    """Record a finished part on its wave's `RunWave` row. The part that completes its wave
-    then computes, while the other tasks go on, what the chord's body would: the wave's
-    output (`WaveParts.output`) and each panel pair that has just become computable (the
-    wave with its previous wave, once both waves' parts are in; the next wave with this one).
-    The rows are locked while the count is taken, so exactly one part runs each stage; a
-    part run again (its worker was lost) replaces its earlier result and runs no stage.
-    False when the chord has no `RunWave` rows (a benchmark's parts) or the wave is not yet
-    complete. A stage that fails leaves its blob empty: the body computes it, as before."""
+def finish_part(token: str, out: dict[str, Any]) -> list[int]:
+    """Record a finished part on its wave's `RunWave` row; the waves whose stage it makes
+    runnable (marked ``queued``; the caller queues them). A wave's stage (`run_stage`: its
+    output and its panel pair with its previous wave) is runnable once its parts and, when
+    the previous wave is in the run, that wave's parts are all in: the part completing the
+    wave, or completing the previous wave, makes it so. The chord's rows are locked while the
+    count is taken, so exactly one part queues each stage; a part run again (its worker was
+    lost before the ack) replaces its earlier result and queues nothing. Empty when the chord
+    has no `RunWave` rows (a benchmark's parts)."""
     wave_id = int(out["wave"])
     with transaction.atomic():
         rows = {r.wave_id: r for r in m.RunWave.objects.select_for_update()
                 .filter(token=token).order_by("pk")}
         row = rows.get(wave_id)
         if row is None:
-            return False
+            return []
         before = len(row.parts)
         row.parts = [*(p for p in row.parts if p.get("part") != out.get("part")), out]
         row.save(update_fields=["parts"])
         if before >= row.expected or len(row.parts) < row.expected:
             # not complete yet, or completed before (this task ran again): whoever completed
-            # the wave ran its stages; a stage lost with its worker is the body's to do
-            return False
+            # the wave queued the stages; a stage lost on the way is the body's to do
+            return []
         complete = {w for w, r in rows.items() if len(r.parts) >= r.expected}
-        pairs = [r for w, r in rows.items()
+        ready = [r for w, r in rows.items()
                  if (w == wave_id and (r.previous_id not in rows or r.previous_id in complete))
                  or (r.previous_id == wave_id and w in complete)]
-    current = _wave_stage(row, lonely_psu=lonely_psu, trim=trim)
-    _remember(token, wave_id, current)
-    for pair in pairs:
-        _pair_stage(pair, rows, current if pair.wave_id == wave_id else
-                    _RECENT.get((token, pair.wave_id)), token=token, lonely_psu=lonely_psu)
-    return True
+        for r in ready:
+            r.stage = "queued"
+            r.save(update_fields=["stage"])
+    return [r.wave_id for r in ready]
+
+
+def _queue_stage(token: str, wave_id: int, *, lonely_psu: str, trim: bool,
+                 queue: str | None) -> None:
+    """`run_stage` as a task of its own on the chord's queue (behind the parts still queued:
+    the stages fill the workers' last gaps), in line with eager Celery or no broker."""
+    from surveys.tasks import compute_wave_stage_task
+
+    kwargs = {"lonely_psu": lonely_psu, "trim": trim}
+    if not settings.CELERY_TASK_ALWAYS_EAGER:
+        try:
+            compute_wave_stage_task.apply_async((token, wave_id), kwargs,
+                                                **({"queue": queue} if queue else {}))
+            return
+        except Exception:  # noqa: BLE001 - the broker went away: run it here
+            logger.warning("queueing the stage of wave %s failed", wave_id, exc_info=True)
+    try:
+        run_stage(token, wave_id, **kwargs)
+    except Exception:  # noqa: BLE001 - the part stands; the body computes the wave
+        logger.warning("the stage of wave %s failed", wave_id, exc_info=True)
+        m.RunWave.objects.filter(token=token, wave_id=wave_id).update(stage="done")
+
+
+def run_stage(token: str, wave_id: int, *, lonely_psu: str, trim: bool) -> None:
+    """A wave's stage: its output (`_wave_stage`) and its panel pair with its previous wave
+    (`_pair_stage`), what the chord's body would compute for it. The row is marked ``done``
+    whatever happens (the body waits for that, then takes the blobs or computes the wave)."""
+    start = time.perf_counter()
+    rows = {r.wave_id: r for r in m.RunWave.objects.filter(token=token)}
+    row = rows.get(wave_id)
+    if row is None:  # the body gave up waiting and the chord's rows are gone
+        return
+    try:
+        current = _wave_stage(row, lonely_psu=lonely_psu, trim=trim)
+        _remember(token, wave_id, current)
+        _pair_stage(row, rows, current, token=token, lonely_psu=lonely_psu,
+                    seconds=time.perf_counter() - start)
+    finally:
+        m.RunWave.objects.filter(pk=row.pk).update(stage="done")
 
 
 def _wave_stage(row: m.RunWave, *, lonely_psu: str,
@@ -761,10 +797,11 @@ def _panel_of(wave: m.Wave, parts: list[dict[str, Any]]) -> longitudinal.PanelWa
 
 def _pair_stage(row: m.RunWave, rows: dict[int, m.RunWave],
                 current: longitudinal.PanelWave | None, *, token: str,
-                lonely_psu: str) -> None:
+                lonely_psu: str, seconds: float = 0.0) -> None:
     """The panel pair of ``row``'s wave with its previous wave (`longitudinal.pair_tables`,
-    as `PanelStage.add` computes it), stored as its ``pair`` blob."""
-    start = time.perf_counter()
+    as `PanelStage.add` computes it), stored as its ``pair`` blob with the stage's seconds
+    (``seconds``: those of the output before it)."""
+    start = time.perf_counter() - seconds
     state = compute._RunState(run=None)  # type: ignore[arg-type]
     try:
         tables = None
@@ -793,13 +830,32 @@ def _pair_stage(row: m.RunWave, rows: dict[int, m.RunWave],
         logger.warning("panel pair of wave %s failed", row.wave_id, exc_info=True)
         return
     meta = {"previous": row.previous_id, "notes": state.messages,
-            "seconds": round(time.perf_counter() - start, 4),
+            "seconds": round(time.perf_counter() - start, 4),  # the whole stage
             "tables": None if tables is None else [_frame_doc(t) for t in tables]}
     _save_blob(row.pk, "pair", encode_stage(meta))
 
 
+#: how long the body waits for a queued stage before it computes the wave itself
+STAGE_WAIT = timedelta(minutes=10)
+
+
+def _wait_stage(token: str, wave_id: int) -> None:
+    """Until the wave's stage is no longer ``queued`` (with two workers the body may start
+    while the other worker runs the last stages; with one, they ran before it)."""
+    deadline = time.monotonic() + STAGE_WAIT.total_seconds()
+    pause = 0.01
+    while m.RunWave.objects.filter(token=token, wave_id=wave_id, stage="queued").exists():
+        if time.monotonic() > deadline:
+            logger.warning("the stage of wave %s did not finish; the body computes it", wave_id)
+            return
+        time.sleep(pause)
+        pause = min(pause * 2, 0.1)
+
+
 def _load_stage(token: str, wave_id: int) -> tuple[bytes, bytes] | None:
-    """The wave's ``output`` and ``pair`` blobs when both were stored."""
+    """The wave's ``output`` and ``pair`` blobs when both were stored (after waiting for its
+    stage)."""
+    _wait_stage(token, wave_id)
     if connection.vendor == "postgresql":
         with raw_cursor() as cursor:
             cursor.execute(f"SELECT output, pair FROM {m.RunWave._meta.db_table} WHERE "
@@ -829,7 +885,7 @@ def _staged_output(state: Any, wave: m.Wave, blobs: tuple[bytes, bytes], tick: A
         mo["year"], mo["version_id"], tuple(mo["items"]), mo["n"],
         np.asarray(mo["mean"], dtype=np.float64), np.asarray(mo["cov"], dtype=np.float64))
     state.messages.extend(pair["notes"])
-    state.timings[f"stage:{wave.year}/pair"] = pair["seconds"]
+    state.timings[f"stage:{wave.year}/total"] = pair["seconds"]
     before = m.Wave.objects.get(pk=pair["previous"]) if pair["previous"] else None
     tables = None if pair["tables"] is None else tuple(_frame_of(t) for t in pair["tables"])
     return compute._WaveOutput(
@@ -875,7 +931,9 @@ def finish(results: list[dict[str, Any]], **params: Any) -> m.IndexRun:
         if token:
             _drop_parts(token, queue)
     info = {"tasks": len(results), "shards": shards,
-            "stage_seconds_total": round(sum(p.get("stage_seconds", 0.0) for p in results), 4),
+            "stage_seconds_total": round(sum(v for k, v in run.timings.items()
+                                             if k.startswith("stage:") and k.endswith("/total")),
+                                         4),
             "part_seconds": sorted((p.get("seconds", 0.0) for p in results), reverse=True)[:5],
             "part_seconds_total": round(sum(p.get("seconds", 0.0) for p in results), 4)}
     run.parameters["parallel"] = info
@@ -916,7 +974,7 @@ def compute_indices_parallel(*, instrument: str | None = None, years: list[int] 
               "lonely_psu": lonely_psu, "trim": trim, "shards": shards, "token": token,
               "queue": queue}
     header = [compute_province_part_task.s(wave_id, regions, lonely_psu=lonely_psu,
-                                           trim=trim, token=token).set(**options)
+                                           trim=trim, token=token, queue=queue).set(**options)
               for wave_id, regions in tasks]
     body = compute_indices_finish_task.s(**params).set(**options)
     if not header:  # nothing to split (no responses): the body alone
