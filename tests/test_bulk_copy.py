@@ -314,3 +314,28 @@ def test_unknown_or_repeated_columns_are_refused() -> None:
     with pytest.raises(ValueError):
         insert_rows(m.CfaResult, ["run", "wave", "n"], [(run, wave, 1), (run, wave)])
     assert not m.CfaResult.objects.exists()
+
+
+def test_frame_rows_are_db_value_of_every_cell():
+    """`_rows.frame_rows` converts whole columns at once and gives what `db_value` gives
+    value by value (text columns: "" for a missing value, else str)."""
+    import numpy as np
+    import pandas as pd
+
+    from surveys.services._rows import db_value, frame_rows
+
+    frame = pd.DataFrame({
+        "f": [0.1 + 0.2, np.nan, -0.0, 1e308], "i": np.array([1, 2, 3, 4], dtype=np.int64),
+        "u": np.array([1, 2, 3, 4], dtype=np.uint8), "b": [True, False, True, False],
+        "o": pd.Series([np.float64(1.5), None, pd.NA, "x"], dtype=object),
+        "s": ["a", None, "c", "d"], "n": pd.array([1, None, 3, 4], dtype="Int64"),
+        "t": [1.0, np.nan, 2.5, 3.0]})
+    rows = frame_rows(frame, list(frame.columns), text={"t", "s"})
+    expected = [tuple((str(v) if v is not None else "") if c in {"t", "s"} else v
+                      for c, v in zip(frame.columns, map(db_value, r), strict=True))
+                for r in frame.itertuples(index=False, name=None)]
+    assert rows == expected
+    for row, want in zip(rows, expected, strict=True):
+        assert [type(v) for v in row] == [type(v) for v in want]
+    assert rows[1][0] is None and rows[0][0] == 0.1 + 0.2
+    assert frame_rows(frame.iloc[:0], ["f", "i"]) == []

@@ -62,7 +62,7 @@ from surveys.publish.catalogue import TABLES
 from surveys.selectors import responses as sel
 from surveys.selectors.weights import pack as packed_weights
 from surveys.services import bridges, evaluation, longitudinal
-from surveys.services._rows import db_value
+from surveys.services._rows import db_value, frame_rows
 from surveys.services.bulk import insert_objects, insert_rows
 from surveys.services.recompute import queue_recompute  # noqa: F401 - re-exported
 
@@ -500,12 +500,9 @@ def _write_tables(state: _RunState, outputs: list[_WaveOutput], instruments: lis
     text = {f.name for f in m.EstimateResult._meta.concrete_fields
             if f.get_internal_type() == "CharField"}
     est_columns = [field for _, field in est_fields]
-    est_rows = [
-        (run, o.wave, *((str(v) if v is not None else "") if field in text else v
-                        for field, v in zip(est_columns, map(db_value, r), strict=True)))
-        for o in outputs
-        for r in o.estimates[[c for c, _ in est_fields]].itertuples(index=False, name=None)
-    ]
+    text_columns = {c for c, field in est_fields if field in text}
+    est_rows = [(run, o.wave, *r) for o in outputs
+                for r in frame_rows(o.estimates, [c for c, _ in est_fields], text=text_columns)]
     counts["estimates"] = insert_rows(m.EstimateResult, ["run", "wave", *est_columns], est_rows)
     rel = [m.ReliabilityResult(run=run, wave=o.wave, **{k: db_value(v) for k, v in row.items()})
            for o in outputs for row in o.reliability]
@@ -532,8 +529,8 @@ def _write_tables(state: _RunState, outputs: list[_WaveOutput], instruments: lis
             other = [c for c in change_df.columns if c != "region"]
             n_changes += insert_rows(
                 m.ChangeResult, ["run", "instrument", "region_code", *other],
-                ((run, instrument, str(region), *map(db_value, rest)) for region, *rest
-                 in change_df[["region", *other]].itertuples(index=False, name=None)))
+                ((run, instrument, str(region), *rest) for region, *rest
+                 in frame_rows(change_df, ["region", *other])))
     counts["trends"] = insert_objects(m.TrendResult, trend_objs)
     counts["changes"] = n_changes
     indicators = {i.code: i for i in m.Indicator.objects.all()}

@@ -40,7 +40,7 @@ from analysis.estimation import estimate_domains
 from surveys import models as m
 from surveys.language import both, in_language
 from surveys.selectors import responses as sel
-from surveys.services._rows import db_value
+from surveys.services._rows import db_value, frame_rows
 from surveys.services.bulk import insert_objects, insert_rows
 
 Note = Callable[..., None]
@@ -339,18 +339,18 @@ def write(run: m.IndexRun, *, covered: list[int], instruments: list[m.Instrument
             other = [c for c in ret.columns if c != "region"]
             n_retention += insert_rows(
                 m.RetentionResult, ["run", "wave_id", "previous_wave", "region_code", *other],
-                ((run, wave_id, before.year, str(region), *map(db_value, rest))
-                 for region, *rest in ret[["region", *other]].itertuples(index=False, name=None)))
+                ((run, wave_id, before.year, str(region), *rest)
+                 for region, *rest in frame_rows(ret, ["region", *other])))
         if len(change):
             other = [c for c in change.columns if c != "region"]
             dim = other.index("dimension")
             rows = []
-            for region, *rest in change[["region", *other]].itertuples(index=False, name=None):
+            for region, *rest in frame_rows(change, ["region", *other]):
                 region = str(region)
                 xs = lookup.get((region, str(rest[dim])), {})
                 rows.append((run, wave_id, before.year, region, db_value(xs.get("delta")),
                              db_value(xs.get("se")), db_value(xs.get("significant")),
-                             comparability, *map(db_value, rest)))
+                             comparability, *rest))
             n_changes += insert_rows(
                 m.PanelChangeResult,
                 ["run", "wave_id", "previous_wave", "region_code", "cross_delta", "cross_se",
