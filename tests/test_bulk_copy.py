@@ -329,7 +329,8 @@ def test_frame_rows_are_db_value_of_every_cell():
         "u": np.array([1, 2, 3, 4], dtype=np.uint8), "b": [True, False, True, False],
         "o": pd.Series([np.float64(1.5), None, pd.NA, "x"], dtype=object),
         "s": ["a", None, "c", "d"], "n": pd.array([1, None, 3, 4], dtype="Int64"),
-        "t": [1.0, np.nan, 2.5, 3.0]})
+        "t": [1.0, np.nan, 2.5, 3.0],
+        "p": pd.Series(["x", None, "z", "w"], dtype=pd.StringDtype("python"))})
     rows = frame_rows(frame, list(frame.columns), text={"t", "s"})
     expected = [tuple((str(v) if v is not None else "") if c in {"t", "s"} else v
                       for c, v in zip(frame.columns, map(db_value, r), strict=True))
