@@ -105,15 +105,16 @@ class RunPart(models.Model):
 
 class RunWave(models.Model):
     """One wave of a parallel index run (`surveys.services.compute_parallel`): the results
-    of its province tasks as they finish (``parts``, ``expected`` of them) and, once the last
-    has finished, what that task computed for the wave while the other tasks went on: the
-    wave's combined output (``output``: estimates, reliability, items, CFA, moments, final
-    weights) and its panel pair with the previous wave (``pair``: retention and within-person
-    change), both as `compute_parallel.encode_stage` blobs. The chord's body takes them
-    instead of computing them; a blob that is missing (a stage that failed) is computed by
-    the body from the `RunPart` rows as before. ``previous``: the wave the panel pairs it
-    with (`longitudinal.previous_wave`), fixed when the chord is queued. Deleted with the
-    chord's `RunPart` rows."""
+    of its province tasks as they finish (``parts``, ``expected`` of them) and its stage, a
+    task queued once its parts and its previous wave's are in (``stage``: "", "queued",
+    "done"), which computes what the chord's body would for the wave: its combined output
+    (``output``: estimates, reliability, items, CFA, moments, final weights) and its panel
+    pair with the previous wave (``pair``: retention and within-person change), both as
+    `compute_parallel.encode_stage` blobs. The body takes them instead of computing them; a
+    blob that is missing (a stage that failed) is computed by the body from the `RunPart`
+    rows as before. ``previous``: the wave the panel pairs it with
+    (`longitudinal.previous_wave`), fixed when the chord is queued. Deleted with the chord's
+    `RunPart` rows."""
 
     token = models.UUIDField()
     wave = models.ForeignKey("surveys.Wave", on_delete=models.CASCADE, related_name="+")

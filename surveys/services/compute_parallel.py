@@ -31,30 +31,17 @@ the Celery workers are the parallelism), and the plan sizes the shards from a sa
 table's pages when it is large (docs/DECISIONS.md 81).
 
 **Wave stages** (docs/DECISIONS.md 82): the body's per-wave work runs in the parallel phase.
-Each wave has a `RunWave` row (the number of its parts, its previous wave); a finished part
-adds its result there under a row lock (`finish_part`), and the part that completes its wave
-computes, while the other workers go on with later waves, the wave's output (`WaveParts.output`
-itself, with a state that only keeps notes and timings) and every panel pair that has just
-become computable (`longitudinal.pair_tables`: the wave with its previous wave once both are
-complete, the next wave with this one). They are stored as `encode_stage` blobs (JSON and
-arrays, no pickles); the body takes them (`_staged_output`), replaying their notes where it
-would have made them, so the run is the same. A stage that fails leaves no blob and the body
-computes that wave from the parts as before; bridged waves (read by the body) always are.
-
-Equality with the single-process run: the combining is exact up to floating-point rounding
-(tests: 1e-12). The one other difference is raking's stopping rule: IPF stops when the largest
-relative weight change of a cycle is below 1e-10; a province raked alone may stop a cycle or
-two before the whole wave would, so its weights differ from the single-process weights by less
-than that tolerance (tests compare to 1e-8 relative).
-
-When: ``NILAI_COMPUTE_PARALLEL`` (setting): ``False`` (default, the single-process path),
-``True``, or ``"auto"``: parallel when workers (a broker) and a result backend (a chord needs
-one: ``CELERY_RESULT_BACKEND``) are configured, the waves span more than one province and hold
-at least ``NILAI_COMPUTE_PARALLEL_MIN`` responses (default 500,000). The automatic recompute
-(`compute_indices_task`) follows the setting; the command takes ``manage.py compute_indices
---parallel [--shards N]``. Shards default to
-``NILAI_COMPUTE_SHARDS`` (default 2: one per worker process; more shards balance better and
-read the waves' rows more times).
+Each wave has a `RunWave` row (the number of its parts, its previous wave, the parts' results,
+its stage's state); a finished part adds its result there under a row lock (`finish_part`).
+A wave's stage is runnable once its parts and its previous wave's (when that wave is in the
+run) are in; the part that makes it so queues it as a task of its own (`run_stage`, behind the
+parts still queued). The stage computes the wave's output (`WaveParts.output` itself, with a
+state that only keeps notes and timings) and its panel pair with the previous wave
+(`longitudinal.pair_tables`), stored as `encode_stage` blobs (JSON and arrays, no pickles).
+The body waits for a queued stage, takes the blobs (`_staged_output`) and replays their notes
+where it would have made them, so the run is the same. A stage that fails leaves no blob and
+the body computes that wave from the parts as before; bridged waves (read by the body) always
+are.
 """
 
 from __future__ import annotations
