@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from surveys.services.compute import ComputeError, compute_indices
+# no import of the index run at the top: a process that only queues tasks (a web worker, the
+# compute_indices command) loads this module without the analysis stack
 
 
 @shared_task(name="surveys.compute_indices")
@@ -16,7 +17,7 @@ def compute_indices_task(wave_id: int | None = None) -> dict[str, object]:
     recompute is not turned into an error after it has committed.
     """
     from surveys.services import compute_parallel
-    from surveys.services.compute import select_waves
+    from surveys.services.compute import ComputeError, compute_indices, select_waves
 
     wave_ids = [wave_id] if wave_id is not None else None
     try:
@@ -70,6 +71,7 @@ def compute_indices_finish_task(results: list[dict[str, object]],
                                 **params: object) -> dict[str, object]:
     """The chord's body: the index run combined from the parts. Failures as for
     compute_indices_task (recorded on the run, reported, not re-raised)."""
+    from surveys.services.compute import ComputeError
     from surveys.services.compute_parallel import finish
 
     try:
@@ -90,8 +92,14 @@ def drop_run_parts_task(token: str) -> dict[str, object]:
 @shared_task(name="surveys.compute_indices_parallel")
 def compute_indices_parallel_task(queue: str | None = None,
                                   **params: object) -> dict[str, object]:
-    """Queue the per-province chord (returns at once; the body records the run)."""
+    """Queue the per-province chord (returns at once with the chord's id; the body records
+    the run). A selection that fails (an unknown instrument, no waves) is reported, not
+    re-raised."""
+    from surveys.services.compute import ComputeError
     from surveys.services.compute_parallel import compute_indices_parallel
 
-    result = compute_indices_parallel(queue=queue, **params)  # type: ignore[arg-type]
+    try:
+        result = compute_indices_parallel(queue=queue, **params)  # type: ignore[arg-type]
+    except ComputeError as exc:
+        return {"status": "failed", "error": str(exc)}
     return {"status": "queued", "chord": result.id}

@@ -579,3 +579,55 @@ def test_a_part_run_again_replaces_its_result_and_queues_nothing():
     row = m.RunWave.objects.get(token=token, wave=wave)
     assert sorted((p["part"], p["n"]) for p in row.parts) == [("a", 2), ("b", 4)]
     assert set(m.RunWave.objects.values_list("stage", flat=True)) == {"queued"}
+
+
+@pytest.mark.django_db
+def test_the_command_runs_the_chord_in_process_without_a_broker(tmp_path):
+    """`compute_indices --parallel` with eager Celery: the chord runs here; a selection that
+    fails is the command's error."""
+    from django.core.management.base import CommandError
+
+    _load_small_country(tmp_path)
+    out = StringIO()
+    call_command("compute_indices", "--parallel", "--shards", "2", stdout=out)
+    run = m.IndexRun.objects.get()
+    assert run.status == m.RunStatus.SUCCEEDED and run.parameters["parallel"]["tasks"] >= 3
+    assert f"{run.pk}" in out.getvalue()
+    with pytest.raises(CommandError, match="NOPE"):
+        call_command("compute_indices", "--parallel", "--instrument", "NOPE", stdout=out)
+
+
+@_server_db
+@pytest.mark.django_db(transaction=True)
+def test_the_command_hands_the_plan_to_a_worker(tmp_path):
+    """With a broker the command queues the planning task on ``--queue`` and waits for the
+    chord; it loads neither the analysis stack nor the system checks' URLconf. An unknown
+    instrument comes back as the command's error."""
+    import subprocess
+    import sys
+
+    from tests.celery_worker import _database_url
+
+    _load_small_country(tmp_path)
+    repo = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "backend.settings.local",
+           "DATABASE_URL": _database_url(), "CELERY_BROKER_URL": REDIS_URL,
+           "CELERY_RESULT_BACKEND": REDIS_URL, "NILAI_AUTO_RECOMPUTE": "false"}
+    with celery_worker(CELERY_RESULT_BACKEND=REDIS_URL) as worker:
+        done = subprocess.run(
+            [sys.executable, "-X", "importtime", "manage.py", "compute_indices", "--parallel",
+             "--shards", "2", "--queue", worker.queue, "-v0"],
+            env=env, cwd=repo, capture_output=True, text=True, timeout=300)
+        failed = subprocess.run(
+            [sys.executable, "manage.py", "compute_indices", "--parallel", "--instrument",
+             "NOPE", "--queue", worker.queue], env=env, cwd=repo, capture_output=True,
+            text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:] + worker.output
+    run = m.IndexRun.objects.get()
+    assert run.status == m.RunStatus.SUCCEEDED and "parallel" in run.parameters
+    assert f"{run.pk}" in done.stdout
+    imported = {line.split("|")[-1].strip() for line in done.stderr.splitlines()
+                if line.startswith("import time:")}
+    assert "surveys.tasks" in imported
+    assert not {"scipy.stats", "pandas", "surveys.services.compute", "backend.urls"} & imported
+    assert failed.returncode == 1 and "NOPE" in failed.stderr, failed.stderr[-2000:]
