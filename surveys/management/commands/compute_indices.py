@@ -60,6 +60,8 @@ class Command(BaseCommand):
         parser.add_argument("--shards", type=int, default=None,
                             help="tugas per gelombang / tasks per wave (default "
                                  "NILAI_COMPUTE_SHARDS)")
+        # accepted as by every other command; this one runs no system checks anyway
+        parser.add_argument("--skip-checks", action="store_true", help="(tanpa efek / no effect)")
         parser.add_argument("--queue", default=None,
                             help="antrean Celery untuk tugas-tugasnya / the Celery queue of its "
                                  "tasks (default: Celery's default queue)")
