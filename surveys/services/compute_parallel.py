@@ -452,7 +452,7 @@ class WaveParts:
     loaded in line: another connection would not see the caller's rows."""
 
     by_wave: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
-    #: the chord's token: waves whose stages ran (`finish_part`) are taken from them
+    #: the chord's token: waves whose stage ran (`run_stage`) are taken from its blobs
     token: str | None = None
     _pool: ThreadPoolExecutor | None = None
     _ahead: dict[int, Future[_Gathered]] = field(default_factory=dict)
@@ -950,7 +950,7 @@ def compute_indices_parallel(*, instrument: str | None = None, years: list[int] 
     m.RunPart.objects.filter(created_at__lt=timezone.now() - STALE_PARTS).delete()
     m.RunWave.objects.filter(created_at__lt=timezone.now() - STALE_PARTS).delete()
     token = uuid.uuid4().hex
-    # one row per wave with parts: the part that completes a wave runs its stages
+    # one row per wave with parts: the parts count themselves there and queue its stage
     expected = Counter(wave_id for wave_id, _ in tasks)
     m.RunWave.objects.bulk_create([
         m.RunWave(token=token, wave=w, expected=expected[w.pk],
