@@ -12,7 +12,9 @@ def _unlogged(apps, schema_editor):
     table = schema_editor.quote_name("surveys_runwave")
     schema_editor.execute(f"ALTER TABLE {table} SET UNLOGGED")
     schema_editor.execute(f"ALTER TABLE {table} ALTER COLUMN output SET STORAGE EXTERNAL, "
-                          "ALTER COLUMN pair SET STORAGE EXTERNAL")
+                          "ALTER COLUMN pair SET STORAGE EXTERNAL, "
+                          "ALTER COLUMN response_ids SET STORAGE EXTERNAL, "
+                          "ALTER COLUMN final_weights SET STORAGE EXTERNAL")
 
 
 class Migration(migrations.Migration):
@@ -32,6 +34,9 @@ class Migration(migrations.Migration):
                 ('stage', models.CharField(blank=True, default='', max_length=8)),
                 ('output', models.BinaryField(null=True)),
                 ('pair', models.BinaryField(null=True)),
+                ('n', models.PositiveIntegerField(null=True)),
+                ('response_ids', models.BinaryField(null=True)),
+                ('final_weights', models.BinaryField(null=True)),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
                 ('previous', models.ForeignKey(null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='surveys.wave')),
                 ('wave', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='surveys.wave')),

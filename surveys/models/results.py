@@ -126,6 +126,10 @@ class RunWave(models.Model):
     stage = models.CharField(max_length=8, blank=True, default="")
     output = models.BinaryField(null=True)
     pair = models.BinaryField(null=True)
+    #: the wave's final weights, packed like `WaveWeights` (the body copies them over in SQL)
+    n = models.PositiveIntegerField(null=True)
+    response_ids = models.BinaryField(null=True)
+    final_weights = models.BinaryField(null=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -644,6 +644,17 @@ def _save_blob(pk: int, column: str, blob: bytes) -> None:
     m.RunWave.objects.filter(pk=pk).update(**{column: blob})
 
 
+def _save_weights(pk: int, n: int, ids: bytes, weights: bytes) -> None:
+    """The wave's final weights on its `RunWave` row, packed like `WaveWeights`: the body
+    copies them over in SQL (`compute._write_weights`), without fetching them."""
+    if connection.vendor == "postgresql":
+        with raw_cursor() as cursor:
+            cursor.execute(f"UPDATE {m.RunWave._meta.db_table} SET n = %s, response_ids = %b, "
+                           "final_weights = %b WHERE id = %s", [n, ids, weights, pk])
+        return
+    m.RunWave.objects.filter(pk=pk).update(n=n, response_ids=ids, final_weights=weights)
+
+
 def _usable(parts: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
     """The parts with rows when every part could be stored (no skip), else None."""
     if any(p["skip"] for p in parts):
@@ -769,8 +780,10 @@ def _wave_stage(row: m.RunWave, *, lonely_psu: str,
                                             "items": list(mo.items), "n": mo.n,
                                             "mean": mo.mean, "cov": mo.cov},
     }
-    _save_blob(row.pk, "output", encode_stage(
-        meta, {"ids": out.response_ids, "weights": out.weights}))
+    ids, packed = pack_weights(out.response_ids, out.weights)
+    _save_weights(row.pk, int(out.response_ids.size), ids, packed)
+    meta["n"] = int(out.response_ids.size)
+    _save_blob(row.pk, "output", encode_stage(meta))  # last: a blob means the weights are in
     return out.panel
 
 
@@ -839,27 +852,31 @@ def _wait_stage(token: str, wave_id: int) -> None:
         pause = min(pause * 2, 0.1)
 
 
-def _load_stage(token: str, wave_id: int) -> tuple[bytes, bytes] | None:
-    """The wave's ``output`` and ``pair`` blobs when both were stored (after waiting for its
-    stage)."""
+def _load_stage(token: str, wave_id: int) -> tuple[int, bytes, bytes] | None:
+    """The wave's `RunWave` pk and its ``output`` and ``pair`` blobs when both were stored
+    (after waiting for its stage)."""
     _wait_stage(token, wave_id)
     if connection.vendor == "postgresql":
         with raw_cursor() as cursor:
-            cursor.execute(f"SELECT output, pair FROM {m.RunWave._meta.db_table} WHERE "
+            cursor.execute(f"SELECT id, output, pair FROM {m.RunWave._meta.db_table} WHERE "
                            "token = %s AND wave_id = %s AND output IS NOT NULL AND pair "
                            "IS NOT NULL", [uuid.UUID(token), wave_id], binary=True)
             found = cursor.fetchone()
     else:
-        found = m.RunWave.objects.filter(token=token, wave_id=wave_id, output__isnull=False,
-                                         pair__isnull=False).values_list("output", "pair").first()
-    return None if found is None else (bytes(found[0]), bytes(found[1]))
+        found = m.RunWave.objects.filter(
+            token=token, wave_id=wave_id, output__isnull=False, pair__isnull=False
+        ).values_list("pk", "output", "pair").first()
+    return None if found is None else (int(found[0]), bytes(found[1]), bytes(found[2]))
 
 
-def _staged_output(state: Any, wave: m.Wave, blobs: tuple[bytes, bytes], tick: Any) -> Any:
+def _staged_output(state: Any, wave: m.Wave, blobs: tuple[int, bytes, bytes],
+                   tick: Any) -> Any:
     """`compute._WaveOutput` of a wave a stage computed: its notes and timings replayed
-    into the body's ``state`` in the order the body would have made them."""
-    meta, arrays = decode_stage(blobs[0])
-    pair, _ = decode_stage(blobs[1])
+    into the body's ``state`` in the order the body would have made them; its weights stay
+    on the `RunWave` row, which the write copies."""
+    pk, output, pair_blob = blobs
+    meta, _ = decode_stage(output)
+    pair, _ = decode_stage(pair_blob)
     state.messages.extend(meta["notes"])
     if meta["skip"]:
         raise compute.WaveSkipped(meta["skip"])
@@ -876,10 +893,10 @@ def _staged_output(state: Any, wave: m.Wave, blobs: tuple[bytes, bytes], tick: A
     before = m.Wave.objects.get(pk=pair["previous"]) if pair["previous"] else None
     tables = None if pair["tables"] is None else tuple(_frame_of(t) for t in pair["tables"])
     return compute._WaveOutput(
-        wave=wave, response_ids=arrays["ids"].astype(np.int64),
-        weights=arrays["weights"].astype(np.float64),
-        estimates=_frame_of(meta["estimates"]), reliability=meta["reliability"],
-        items=meta["items"], cfa=meta["cfa"], moments=moments, pair=(before, tables))
+        wave=wave, response_ids=np.empty(0, dtype=np.int64), weights=np.empty(0),
+        stored_weights=(pk, int(meta["n"])), estimates=_frame_of(meta["estimates"]),
+        reliability=meta["reliability"], items=meta["items"], cfa=meta["cfa"],
+        moments=moments, pair=(before, tables))
 
 
 def _drop_parts(token: str, queue: str | None = None) -> None:
