@@ -635,24 +635,18 @@ def decode_stage(blob: bytes) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         return meta, {k: z[k] for k in z.files if k != "meta"}
 
 
-def _save_blob(pk: int, column: str, blob: bytes) -> None:
-    if connection.vendor == "postgresql":  # bytea as a binary parameter (see _store_part)
-        with raw_cursor() as cursor:
-            cursor.execute(f"UPDATE {m.RunWave._meta.db_table} SET {column} = %b WHERE id = %s",
-                           [blob, pk])
-        return
-    m.RunWave.objects.filter(pk=pk).update(**{column: blob})
-
-
-def _save_weights(pk: int, n: int, ids: bytes, weights: bytes) -> None:
-    """The wave's final weights on its `RunWave` row, packed like `WaveWeights`: the body
-    copies them over in SQL (`compute._write_weights`), without fetching them."""
+def _update_run_wave(pk: int, **values: Any) -> None:
+    """Set columns of a `RunWave` row; on PostgreSQL bytes go as binary parameters (see
+    `_store_part`: Django would send them as hex text in the SQL)."""
     if connection.vendor == "postgresql":
+        names = list(values)
+        assignments = ", ".join(f"{name} = %b" if isinstance(values[name], bytes)
+                                else f"{name} = %s" for name in names)
         with raw_cursor() as cursor:
-            cursor.execute(f"UPDATE {m.RunWave._meta.db_table} SET n = %s, response_ids = %b, "
-                           "final_weights = %b WHERE id = %s", [n, ids, weights, pk])
+            cursor.execute(f"UPDATE {m.RunWave._meta.db_table} SET {assignments} "
+                           "WHERE id = %s", [*(values[name] for name in names), pk])
         return
-    m.RunWave.objects.filter(pk=pk).update(n=n, response_ids=ids, final_weights=weights)
+    m.RunWave.objects.filter(pk=pk).update(**values)
 
 
 def _usable(parts: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
@@ -763,8 +757,8 @@ def _wave_stage(row: m.RunWave, *, lonely_psu: str,
         out = wave_parts.output(state, wave, None, sel.population_frame(year=wave.year),
                                 lonely_psu=lonely_psu, trim=trim, tick=lambda *a: None)
     except compute.WaveSkipped as exc:
-        _save_blob(row.pk, "output", encode_stage({"skip": str(exc),
-                                                   "notes": state.messages}))
+        _update_run_wave(row.pk, output=encode_stage({"skip": str(exc),
+                                                      "notes": state.messages}))
         return None
     except Exception:  # noqa: BLE001 - the body computes the wave from the parts instead
         logger.warning("wave stage of wave %s failed", row.wave_id, exc_info=True)
@@ -781,9 +775,10 @@ def _wave_stage(row: m.RunWave, *, lonely_psu: str,
                                             "mean": mo.mean, "cov": mo.cov},
     }
     ids, packed = pack_weights(out.response_ids, out.weights)
-    _save_weights(row.pk, int(out.response_ids.size), ids, packed)
     meta["n"] = int(out.response_ids.size)
-    _save_blob(row.pk, "output", encode_stage(meta))  # last: a blob means the weights are in
+    # weights and blob in one statement: a blob means the weights are in
+    _update_run_wave(row.pk, n=meta["n"], response_ids=ids, final_weights=packed,
+                     output=encode_stage(meta))
     return out.panel
 
 
@@ -800,20 +795,14 @@ def _pair_stage(row: m.RunWave, rows: dict[int, m.RunWave],
                 lonely_psu: str, seconds: float = 0.0) -> None:
     """The panel pair of ``row``'s wave with its previous wave (`longitudinal.pair_tables`,
     as `PanelStage.add` computes it), stored as its ``pair`` blob with the stage's seconds
-    (``seconds``: those of the output before it)."""
+    (``seconds``: those of the output before it). ``current``: the wave's panel data from
+    its output; None when the output stage skipped the wave (its blob says so) or left no
+    blob (the body computes the wave): the pair is then stored without tables, unused."""
     start = time.perf_counter() - seconds
     state = compute._RunState(run=None)  # type: ignore[arg-type]
     try:
         tables = None
-        if row.previous_id is not None:
-            if current is None:
-                parts = _usable(row.parts)
-                if not parts:  # the body skips or clears the wave: no pair to give
-                    return
-                wave = m.Wave.objects.select_related("instrument", "version").get(
-                    pk=row.wave_id)
-                current = _panel_of(wave, parts)
-                assert current is not None
+        if row.previous_id is not None and current is not None:
             before = m.Wave.objects.select_related("instrument", "version").get(
                 pk=row.previous_id)
             earlier = rows.get(before.pk)
@@ -832,7 +821,7 @@ def _pair_stage(row: m.RunWave, rows: dict[int, m.RunWave],
     meta = {"previous": row.previous_id, "notes": state.messages,
             "seconds": round(time.perf_counter() - start, 4),  # the whole stage
             "tables": None if tables is None else [_frame_doc(t) for t in tables]}
-    _save_blob(row.pk, "pair", encode_stage(meta))
+    _update_run_wave(row.pk, pair=encode_stage(meta))
 
 
 #: how long the body waits for a queued stage before it computes the wave itself
