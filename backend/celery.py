@@ -1,6 +1,8 @@
 """Celery application: eager (in-process) unless CELERY_BROKER_URL is set (e.g. redis://...)."""
 
+import ctypes
 import os
+import sys
 
 from celery import Celery, signals
 
@@ -18,5 +20,31 @@ def _load_the_index_run(**_: object) -> None:
     (bench/README.md, national). A prefork pool's children inherit it."""
     import django
 
+    keep_freed_memory()  # before the first array: a prefork pool's children inherit it
     django.setup()  # the Django fixup has done it; idempotent
     import surveys.services.compute_parallel  # noqa: F401
+
+
+#: glibc's mallopt parameters (malloc.h)
+_M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4
+
+
+def keep_freed_memory() -> bool:
+    """Make glibc's malloc serve every block from the heap and keep freed memory for reuse
+    (``M_MMAP_MAX`` 0, ``M_TRIM_THRESHOLD`` 2 GiB); True when set. A worker's tasks allocate
+    and free arrays of tens of MB (a million responses x 7 scores is 56 MB): above 32 MB glibc
+    maps each from the kernel and unmaps it when freed, so every use paid a page fault and
+    the zeroing per 4 KiB page: 1.3 million faults and ~6 s of kernel time in a national run's
+    one-worker chord, ~4 s after this (bench/README.md, docs/DECISIONS.md 83). The worker's
+    resident memory stays at its peak instead of shrinking between tasks. Off with
+    ``NILAI_WORKER_KEEP_HEAP=false``; nothing on a C library without ``mallopt``."""
+    if os.environ.get("NILAI_WORKER_KEEP_HEAP", "true").lower() in ("0", "false", "no"):
+        return False
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        mallopt = ctypes.CDLL("libc.so.6").mallopt
+    except (OSError, AttributeError):  # musl and others
+        return False
+    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+    return bool(mallopt(_M_MMAP_MAX, 0)) and bool(mallopt(_M_TRIM_THRESHOLD, 2**31 - 1))

@@ -14,6 +14,8 @@ from __future__ import annotations
 import csv
 import os
 import re
+import threading
+import uuid
 from io import StringIO
 from pathlib import Path
 from unittest import mock
@@ -32,7 +34,7 @@ from analysis.estimation import (
 )
 from surveys import models as m
 from surveys.selectors.weights import wave_weights
-from surveys.services import compute_parallel, national
+from surveys.services import compute_parallel, longitudinal, national
 from surveys.services.compute import ComputeError, compute_indices
 from tests.celery_worker import REDIS_URL, REQUIRES_SERVER_DB, celery_worker
 
@@ -251,22 +253,78 @@ def test_a_wave_stage_that_fails_is_computed_by_the_body(tmp_path, broken):
 
 
 @pytest.mark.django_db
-def test_a_pair_loads_the_previous_wave_from_its_parts_when_not_kept(tmp_path):
+@pytest.mark.parametrize("shared", [True, False])
+def test_a_pair_takes_the_previous_wave_from_a_file_or_its_parts_when_not_kept(
+        tmp_path, settings, shared):
     """A worker keeps the panel data of the waves it staged last (`RECENT_PANELS`); a pair
-    whose previous wave another worker staged loads it from that wave's parts, with the
-    same results (here: nothing kept, every pair loads)."""
+    whose previous wave another worker staged reads the file that stage left on the host
+    (`_share_panel`) or, without one, loads it from that wave's parts: the same results
+    either way (here: nothing kept, every pair reads a file or loads parts). The files are
+    read once and gone with the chord."""
+    settings.NILAI_STAGE_DIR = str(tmp_path / "stages")
     _load_small_country(tmp_path)
     single = compute_indices()
     stored = _stored(single)
+    share = compute_parallel._share_panel if shared else (lambda *a, **k: None)
     with mock.patch.object(compute_parallel, "RECENT_PANELS", 0), \
             mock.patch.dict(compute_parallel._RECENT, clear=True), \
+            mock.patch.object(compute_parallel, "_share_panel", side_effect=share), \
+            mock.patch.object(compute_parallel, "_shared_panel",
+                              wraps=compute_parallel._shared_panel) as files, \
             mock.patch.object(compute_parallel, "_panel_of",
                               wraps=compute_parallel._panel_of) as loads:
         result = compute_indices_parallel_eager(shards=2)
         assert not compute_parallel._RECENT
     parallel = m.IndexRun.objects.get(pk=result["run"])
     _assert_same_results(single, stored, parallel)
-    assert loads.call_count == m.Wave.objects.count() - 1  # each pair's previous wave
+    pairs = m.Wave.objects.count() - 1  # each pair's previous wave
+    assert files.call_count == pairs
+    assert loads.call_count == (0 if shared else pairs)
+    assert not any((tmp_path / "stages").rglob("*.npy"))
+
+
+@pytest.mark.django_db
+def test_a_panel_file_keeps_the_panel_and_waits_for_a_running_stage(tmp_path, settings):
+    """`_share_panel` / `_shared_panel`: respondents, scores, weights and the design columns
+    (labels or categoricals) come back equal; a reader waits while the wave's stage runs
+    and its file is not there yet, returns None at once when the stage is not running, and
+    a file is read once."""
+    from tests.factories import WaveFactory
+
+    settings.NILAI_STAGE_DIR = str(tmp_path / "stages")
+    wave = WaveFactory()
+    token = uuid.uuid4().hex
+    row = m.RunWave.objects.create(token=token, wave=wave, expected=1, stage="queued")
+    rng = np.random.default_rng(5)
+    n = 50
+    panel = longitudinal.PanelWave(
+        wave=wave, respondent=rng.integers(-1, 1000, n), codes=("S1", "S2", "INDEX"),
+        region=np.array(["6401", "6402"] * 25, dtype=object),
+        sex=pd.Categorical(rng.choice(["L", "P"], n)),
+        age_group=np.array(["15-29"] * n, dtype=object),
+        stratum=pd.Categorical.from_codes(rng.integers(0, 3, n), categories=["a", "b", "c"]),
+        psu=np.array([f"p{i % 7}" for i in range(n)], dtype=object),
+        scores=rng.normal(size=(n, 3)), weights=rng.uniform(0.5, 2, n))
+    assert compute_parallel._shared_panel(token, wave) is None  # queued, not running
+    m.RunWave.objects.filter(pk=row.pk).update(stage="running")
+    timer = threading.Timer(0.3, compute_parallel._share_panel, (token, panel))
+    timer.start()
+    try:
+        back = compute_parallel._shared_panel(token, wave)
+    finally:
+        timer.join()
+    assert back is not None and back.wave == wave and back.codes == panel.codes
+    for name in ("respondent", "scores", "weights"):
+        np.testing.assert_array_equal(getattr(back, name), getattr(panel, name))
+    for name in ("region", "sex", "age_group", "stratum", "psu"):
+        assert list(np.asarray(getattr(back, name), dtype=object)) == \
+            list(np.asarray(getattr(panel, name), dtype=object)), name
+    m.RunWave.objects.filter(pk=row.pk).update(stage="done")
+    assert compute_parallel._shared_panel(token, wave) is None  # read once
+    compute_parallel._share_panel(token, panel)
+    assert list((tmp_path / "stages").rglob("*.npy"))
+    compute_parallel.drop_parts(token)
+    assert not (tmp_path / "stages" / uuid.UUID(token).hex).exists()
 
 
 def test_a_stage_blob_keeps_every_value():
@@ -631,3 +689,38 @@ def test_the_command_hands_the_plan_to_a_worker(tmp_path):
     assert "surveys.tasks" in imported
     assert not {"scipy.stats", "pandas", "surveys.services.compute", "backend.urls"} & imported
     assert failed.returncode == 1 and "NOPE" in failed.stderr, failed.stderr[-2000:]
+
+
+_HEAP = """
+import numpy as np
+from backend.celery import keep_freed_memory
+
+def rss():
+    return int(open("/proc/self/statm").read().split()[1]) * 4096 >> 20
+
+kept = keep_freed_memory()
+before = rss()
+block = np.ones(8 << 20)  # 64 MB, above glibc's largest mmap threshold (32 MB)
+del block
+print(kept, rss() - before)
+"""
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/statm"), reason="Linux (glibc) only")
+@pytest.mark.parametrize("setting", ["true", "false"])
+def test_a_worker_keeps_freed_memory_unless_told_not_to(setting):
+    """`backend.celery.keep_freed_memory` (called when a worker starts): a 64 MB array made
+    and freed stays in the process for the next one (served from the heap, not unmapped),
+    and is given back to the kernel without it (glibc maps every block above 32 MB and
+    unmaps it when freed; the next one page-faults and zeroes it again)."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", _HEAP], capture_output=True, text=True,
+                         check=True, env={**os.environ, "NILAI_WORKER_KEEP_HEAP": setting})
+    kept, grown = out.stdout.split()
+    assert kept == ("True" if setting == "true" else "False")
+    if setting == "true":
+        assert int(grown) >= 60, grown
+    else:
+        assert int(grown) < 10, grown

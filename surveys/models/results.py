@@ -83,9 +83,10 @@ class WaveWeights(_RunResult):
 class RunPart(models.Model):
     """What one province task of a parallel index run (`surveys.services.compute_parallel`)
     leaves for the chord's body besides its sufficient statistics: its responses' final
-    weights, packed like `WaveWeights`, and ``arrays``: an ``.npz`` of the per-response arrays
-    the panel stage pairs across waves (respondent ids, scores, the design columns as codes)
-    and the task's sufficient statistics (`analysis.estimation.DomainTotals`). Held until the
+    weights, packed like `WaveWeights`, and ``arrays``: the per-response arrays the panel
+    stage pairs across waves (respondent ids, scores, the design columns as codes) and the
+    task's sufficient statistics (`analysis.estimation.DomainTotals`), as ``.npy`` records
+    (`compute_parallel._arrays_bytes`). Held until the
     body has used them; the body deletes its rows (``token``: one per
     chord), and a later chord deletes rows a failed one left behind. They travel through the
     database, not the result backend: as base64 JSON they went through Redis three times

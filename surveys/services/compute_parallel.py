@@ -50,12 +50,16 @@ import hashlib
 import io
 import json
 import logging
+import os
+import shutil
+import tempfile
 import time
 import uuid
 from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -243,10 +247,10 @@ def _labelled(arrays: dict[str, np.ndarray], name: str, values: np.ndarray) -> N
 
 def _pack_arrays(data: sel.WaveData, scores: scoring.ScoreResult,
                  totals: DomainTotals) -> bytes:
-    """What the body needs of a part beyond its small statistics, as ``.npz`` bytes (no
+    """What the body needs of a part beyond its small statistics, as bytes (no
     pickle, no Python object per row): the arrays `longitudinal.panel_wave` takes from a
     wave's rows (respondent ids, scores - dimensions then INDEX -, the design columns) and the
-    part's `DomainTotals`; text columns as int32 codes plus their labels."""
+    part's `DomainTotals`; text columns as int32 codes plus their labels (`_arrays_bytes`)."""
     arrays: dict[str, np.ndarray] = {
         "respondent": data.respondent_id.astype("<i8"),
         "scores": np.column_stack([scores.dimensions, scores.index]).astype("<f8"),
@@ -259,9 +263,25 @@ def _pack_arrays(data: sel.WaveData, scores: scoring.ScoreResult,
         _labelled(arrays, f"totals_{name}", getattr(totals, name))
     for name in _TOTALS_NUMBERS:
         arrays[f"totals_{name}"] = getattr(totals, name).astype("<f8")
+    return _arrays_bytes(arrays)
+
+
+def _arrays_bytes(arrays: dict[str, np.ndarray]) -> bytes:
+    """Named arrays as ``.npy`` records one after another, the names first (no pickle).
+    Unlike an ``.npz`` no zip and no CRC over every byte on both sides (~0.1 s a part of
+    500,000 responses, docs/DECISIONS.md 83)."""
     buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
+    np.save(buffer, np.array(list(arrays), dtype=str), allow_pickle=False)
+    for value in arrays.values():
+        np.save(buffer, value, allow_pickle=False)
     return buffer.getvalue()
+
+
+def _bytes_arrays(blob: bytes) -> dict[str, np.ndarray]:
+    """`_arrays_bytes` back."""
+    buffer = io.BytesIO(blob)
+    names = np.load(buffer, allow_pickle=False).tolist()
+    return {name: np.load(buffer, allow_pickle=False) for name in names}
 
 
 def _unpack_arrays(blob: bytes) -> dict[str, Any]:
@@ -270,15 +290,15 @@ def _unpack_arrays(blob: bytes) -> dict[str, Any]:
     def labels(z: Any, name: str) -> np.ndarray:
         return np.array(z[f"{name}_label"].tolist(), dtype=object)[z[f"{name}_code"]]
 
-    with np.load(io.BytesIO(blob), allow_pickle=False) as z:
-        out: dict[str, Any] = {"respondent": z["respondent"].astype(np.int64),
-                               "scores": z["scores"], "codes": z["codes"]}
-        for name in _PANEL_LABELS:  # (codes, labels): `_panel_wave` joins the parts'
-            out[name] = (z[f"{name}_code"], z[f"{name}_label"].tolist())
-        out["totals"] = DomainTotals(
-            codes=tuple(str(c) for c in z["totals_codes"]),
-            **{name: labels(z, f"totals_{name}") for name in _TOTALS_LABELS},
-            **{name: z[f"totals_{name}"].astype(np.float64) for name in _TOTALS_NUMBERS})
+    z = _bytes_arrays(blob)
+    out: dict[str, Any] = {"respondent": z["respondent"].astype(np.int64),
+                           "scores": z["scores"], "codes": z["codes"]}
+    for name in _PANEL_LABELS:  # (codes, labels): `_panel_wave` joins the parts'
+        out[name] = (z[f"{name}_code"], z[f"{name}_label"].tolist())
+    out["totals"] = DomainTotals(
+        codes=tuple(str(c) for c in z["totals_codes"]),
+        **{name: labels(z, f"totals_{name}") for name in _TOTALS_LABELS},
+        **{name: z[f"totals_{name}"].astype(np.float64) for name in _TOTALS_NUMBERS})
     return out
 
 
@@ -649,6 +669,11 @@ def _update_run_wave(pk: int, **values: Any) -> None:
     m.RunWave.objects.filter(pk=pk).update(**values)
 
 
+#: the `RunWave` columns a stage or a part never reads back (16 MB of weights a staged wave of
+#: a million: loading every row of the chord with them cost a stage 0.2 s)
+_BLOBS = ("output", "pair", "response_ids", "final_weights")
+
+
 def _usable(parts: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
     """The parts with rows when every part could be stored (no skip), else None."""
     if any(p["skip"] for p in parts):
@@ -671,6 +696,122 @@ def _remember(token: str, wave_id: int, panel: longitudinal.PanelWave | None) ->
         del _RECENT[next(iter(_RECENT))]
 
 
+# the panel data a stage leaves for the next wave's pair on another worker of the host
+
+#: how long a pair waits for the panel file of a previous wave whose stage is running
+PANEL_WAIT = timedelta(seconds=30)
+_DESIGN = ("region", "sex", "age_group", "stratum", "psu")
+
+
+def _stage_dir() -> Path:
+    """``NILAI_STAGE_DIR``; by default ``/dev/shm/nilai-stages`` where /dev/shm is a memory
+    file system of 1 GiB or more (a container's 64 MB one is not), else
+    ``<temp>/nilai-stages``. Its size, not its free space, decides: every worker of a host
+    picks the same directory."""
+    configured = getattr(settings, "NILAI_STAGE_DIR", None)
+    if configured:
+        return Path(configured)
+    try:
+        shm = os.statvfs("/dev/shm")
+        if shm.f_blocks * shm.f_frsize >= 1 << 30 and os.access("/dev/shm", os.W_OK):
+            return Path("/dev/shm/nilai-stages")
+    except OSError:
+        pass
+    return Path(tempfile.gettempdir()) / "nilai-stages"
+
+
+def _panel_dir(token: str) -> Path:
+    """The chord's directory of shared panel files (`_stage_dir` / token)."""
+    return _stage_dir() / uuid.UUID(token).hex
+
+
+def _share_panel(token: str, panel: longitudinal.PanelWave) -> None:
+    """Leave ``panel`` as a file of ``.npy`` arrays (no pickle) for the pair of the next wave, which
+    another worker of this host may compute (docs/DECISIONS.md 83): loading it costs a
+    read of the file, rebuilding it from the wave's parts ~0.5 s a million responses. The
+    design columns go as codes and categories. Written under a temporary name and renamed,
+    so a reader sees the whole file or none; a failure (no space) only costs the reader the
+    parts."""
+    arrays: dict[str, np.ndarray] = {
+        "respondent": np.asarray(panel.respondent, dtype="<i8"),
+        "scores": np.asarray(panel.scores, dtype="<f8"),
+        "codes": np.array(panel.codes, dtype=str)}
+    if panel.weights is not None:
+        arrays["weights"] = np.asarray(panel.weights, dtype="<f8")
+    for name in _DESIGN:
+        column = getattr(panel, name)
+        if isinstance(column, pd.Categorical):
+            codes, labels = column.codes, np.asarray(column.categories, dtype=object)
+        else:
+            codes, labels = pd.factorize(column)
+            labels = np.asarray(labels, dtype=object)
+        if not all(isinstance(label, str) for label in labels):
+            return  # a label that is not text: the reader rebuilds from the parts
+        arrays[f"{name}_code"] = np.asarray(codes, dtype="<i4")
+        arrays[f"{name}_label"] = np.array(labels.tolist(), dtype=str)
+    folder = _panel_dir(token)
+    path = folder / f"{panel.wave.pk}.npy"
+    part = folder / f".{panel.wave.pk}.{os.getpid()}.tmp"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        part.write_bytes(_arrays_bytes(arrays))
+        os.replace(part, path)
+    except OSError:
+        logger.warning("panel file of wave %s not written", panel.wave.pk, exc_info=True)
+        part.unlink(missing_ok=True)
+
+
+def _read_panel(path: Path, wave: m.Wave) -> longitudinal.PanelWave:
+    z = _bytes_arrays(path.read_bytes())
+    design = {name: pd.Categorical.from_codes(
+        z[f"{name}_code"].astype(np.intp), categories=z[f"{name}_label"].tolist())
+        for name in _DESIGN}
+    return longitudinal.PanelWave(
+        wave=wave, respondent=z["respondent"].astype(np.int64), codes=tuple(
+            str(c) for c in z["codes"]), scores=z["scores"].astype(np.float64),
+        weights=z["weights"].astype(np.float64) if "weights" in z else None, **design)
+
+
+def _shared_panel(token: str, wave: m.Wave) -> longitudinal.PanelWave | None:
+    """The panel data the stage of ``wave`` left on this host (`_share_panel`), waiting
+    while that stage runs on another worker and has not written it yet; None when it is not
+    there (a stage on another host, one that failed, one not started: the caller rebuilds
+    it from the parts). The file is read once: its only reader is the next wave's pair."""
+    path = _panel_dir(token) / f"{wave.pk}.npy"
+    deadline = time.monotonic() + PANEL_WAIT.total_seconds()
+    pause = 0.01
+    while not path.exists():
+        running = m.RunWave.objects.filter(token=token, wave_id=wave.pk,
+                                           stage="running").exists()
+        if path.exists():
+            break
+        if not running or time.monotonic() > deadline:
+            return None
+        time.sleep(pause)
+        pause = min(pause * 2, 0.05)
+    try:
+        panel = _read_panel(path, wave)
+    except (OSError, ValueError, KeyError):
+        logger.warning("panel file of wave %s unreadable", wave.pk, exc_info=True)
+        return None
+    path.unlink(missing_ok=True)
+    return panel
+
+
+def _drop_panels(token: str) -> None:
+    """Delete the chord's panel files, and any other chord's older than `STALE_PARTS` (a
+    chord that died before its body)."""
+    folder = _panel_dir(token)
+    shutil.rmtree(folder, ignore_errors=True)
+    cutoff = time.time() - STALE_PARTS.total_seconds()
+    try:
+        stale = [d for d in folder.parent.iterdir() if d.stat().st_mtime < cutoff]
+    except OSError:
+        return
+    for d in stale:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def finish_part(token: str, out: dict[str, Any]) -> list[int]:
     """Record a finished part on its wave's `RunWave` row; the waves whose stage it makes
     runnable (marked ``queued``; the caller queues them). A wave's stage (`run_stage`: its
@@ -683,7 +824,7 @@ def finish_part(token: str, out: dict[str, Any]) -> list[int]:
     wave_id = int(out["wave"])
     with transaction.atomic():
         rows = {r.wave_id: r for r in m.RunWave.objects.select_for_update()
-                .filter(token=token).order_by("pk")}
+                .filter(token=token).defer(*_BLOBS).order_by("pk")}
         row = rows.get(wave_id)
         if row is None:
             return []
@@ -730,13 +871,16 @@ def run_stage(token: str, wave_id: int, *, lonely_psu: str, trim: bool) -> None:
     (`_pair_stage`), what the chord's body would compute for it. The row is marked ``done``
     whatever happens (the body waits for that, then takes the blobs or computes the wave)."""
     start = time.perf_counter()
-    rows = {r.wave_id: r for r in m.RunWave.objects.filter(token=token)}
+    rows = {r.wave_id: r for r in m.RunWave.objects.filter(token=token).defer(*_BLOBS)}
     row = rows.get(wave_id)
     if row is None:  # the body gave up waiting and the chord's rows are gone
         return
+    m.RunWave.objects.filter(pk=row.pk).update(stage="running")
     try:
         current = _wave_stage(row, lonely_psu=lonely_psu, trim=trim)
         _remember(token, wave_id, current)
+        if current is not None and any(r.previous_id == wave_id for r in rows.values()):
+            _share_panel(token, current)
         _pair_stage(row, rows, current, token=token, lonely_psu=lonely_psu,
                     seconds=time.perf_counter() - start)
     finally:
@@ -798,8 +942,10 @@ def _pair_stage(row: m.RunWave, rows: dict[int, m.RunWave],
     (``seconds``: those of the output before it). ``current``: the wave's panel data from
     its output; None when the output stage skipped the wave (its blob says so) or left no
     blob (the body computes the wave): the pair is then stored without tables, unused."""
-    start = time.perf_counter() - seconds
+    begin = time.perf_counter()
+    start = begin - seconds
     state = compute._RunState(run=None)  # type: ignore[arg-type]
+    source = "none"
     try:
         tables = None
         if row.previous_id is not None and current is not None:
@@ -809,8 +955,11 @@ def _pair_stage(row: m.RunWave, rows: dict[int, m.RunWave],
             stored = _usable(earlier.parts) if earlier is not None else None
             # the previous wave from its parts when they were all stored, else read and
             # scored (a wave outside the run, or one a part skipped), as PanelStage does
-            prev = _RECENT.get((token, before.pk))
+            prev, source = _RECENT.get((token, before.pk)), "kept"
+            if prev is None and stored is not None:
+                prev, source = _shared_panel(token, before), "file"
             if prev is None:
+                source = "parts" if stored is not None else "read"
                 prev = _panel_of(before, stored) if stored is not None else \
                     longitudinal.load_panel_wave(before)
             tables = longitudinal.pair_tables(before, prev, current, note=state.note,
@@ -820,6 +969,7 @@ def _pair_stage(row: m.RunWave, rows: dict[int, m.RunWave],
         return
     meta = {"previous": row.previous_id, "notes": state.messages,
             "seconds": round(time.perf_counter() - start, 4),  # the whole stage
+            "pair_seconds": round(time.perf_counter() - begin, 4), "source": source,
             "tables": None if tables is None else [_frame_doc(t) for t in tables]}
     _update_run_wave(row.pk, pair=encode_stage(meta))
 
@@ -833,7 +983,8 @@ def _wait_stage(token: str, wave_id: int) -> None:
     while the other worker runs the last stages; with one, they ran before it)."""
     deadline = time.monotonic() + STAGE_WAIT.total_seconds()
     pause = 0.01
-    while m.RunWave.objects.filter(token=token, wave_id=wave_id, stage="queued").exists():
+    while m.RunWave.objects.filter(token=token, wave_id=wave_id,
+                                   stage__in=("queued", "running")).exists():
         if time.monotonic() > deadline:
             logger.warning("the stage of wave %s did not finish; the body computes it", wave_id)
             return
@@ -879,6 +1030,8 @@ def _staged_output(state: Any, wave: m.Wave, blobs: tuple[int, bytes, bytes],
         np.asarray(mo["mean"], dtype=np.float64), np.asarray(mo["cov"], dtype=np.float64))
     state.messages.extend(pair["notes"])
     state.timings[f"stage:{wave.year}/total"] = pair["seconds"]
+    if "pair_seconds" in pair:  # where its previous wave's panel data came from
+        state.timings[f"stage:{wave.year}/pair:{pair['source']}"] = pair["pair_seconds"]
     before = m.Wave.objects.get(pk=pair["previous"]) if pair["previous"] else None
     tables = None if pair["tables"] is None else tuple(_frame_of(t) for t in pair["tables"])
     return compute._WaveOutput(
@@ -904,7 +1057,9 @@ def _drop_parts(token: str, queue: str | None = None) -> None:
 
 
 def drop_parts(token: str) -> int:
-    """Delete a chord's `RunPart` and `RunWave` rows; the number of `RunPart` rows."""
+    """Delete a chord's `RunPart` and `RunWave` rows (and this host's panel files); the
+    number of `RunPart` rows."""
+    _drop_panels(token)
     m.RunWave.objects.filter(token=token).delete()
     deleted, _ = m.RunPart.objects.filter(token=token).delete()
     return deleted
