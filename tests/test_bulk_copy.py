@@ -340,3 +340,22 @@ def test_frame_rows_are_db_value_of_every_cell():
         assert [type(v) for v in row] == [type(v) for v in want]
     assert rows[1][0] is None and rows[0][0] == 0.1 + 0.2
     assert frame_rows(frame.iloc[:0], ["f", "i"]) == []
+
+
+@pytest.mark.django_db
+def test_a_column_of_mixed_or_repeated_values_converts_each_value_as_its_own() -> None:
+    """Each distinct value of a one-type column is converted once (`_convert_column`); a
+    column mixing types that compare equal (True == 1) is converted value by value: the rows
+    are what ``bulk_create`` stores either way."""
+    run, wave = f.IndexRunFactory(), f.WaveFactory()
+    columns = ["run", "wave", "previous_wave", "region_code", "variable", "group",
+               "n_previous", "reinterviewed"]
+    regions = ["6401", "6401", 6402, "6402"]  # text and a number that prints the same
+    counts = [True, 1, 2, 2]  # True == 1
+    rows = [(run, wave, 2020, regions[i % 4], "sex", f"g{i}", counts[i % 4],
+             counts[(i + 1) % 4]) for i in range(12)]
+    m.RetentionResult.objects.bulk_create(_instances(m.RetentionResult, columns, rows))
+    reference = _stored(m.RetentionResult)
+    m.RetentionResult.objects.all().delete()
+    assert insert_rows(m.RetentionResult, columns, rows) == len(rows)
+    assert _stored(m.RetentionResult) == reference

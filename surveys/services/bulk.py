@@ -20,6 +20,7 @@ Primary keys are not read back (no caller uses them).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from decimal import Decimal
 from itertools import repeat
 from operator import attrgetter
 from typing import Any
@@ -142,13 +143,31 @@ def insert_rows(model: type[models.Model], columns: Sequence[str],
         if _stock_float(field) and not _auto(field):
             out.append([v if type(v) is float else convert(v) for v in column])
         else:
-            out.append(list(map(convert, column)))
+            out.append(_convert_column(convert, column))
     out.extend(repeat(v, len(table)) for v in fixed)
     # the raw psycopg cursor: wrap_database_errors raises Django's IntegrityError & co.
     with conn.cursor() as wrapper, conn.wrap_database_errors, wrapper.cursor.copy(sql) as copy:
         for values in zip(*out, strict=True):
             copy.write_row(values)
     return len(table)
+
+
+def _convert_column(convert: Callable[[Any], Any], column: Sequence[Any]) -> list[Any]:
+    """``[convert(v) for v in column]``, each distinct value converted once and the rest a
+    dict lookup in C when the column holds values of one type (and None: values of two types
+    can be equal, 1 == 1.0 == True, and must not share a conversion) other than floats and
+    decimals; value by value otherwise or when a value is unhashable. A national run's write
+    made 600,000 calls (0.35 s, docs/DECISIONS.md 83)."""
+    kinds = set(map(type, column))
+    kinds.discard(type(None))
+    # equal values that convert differently: 0.0 and -0.0, Decimal("1.0") and ("1.00")
+    if len(kinds) <= 1 and not kinds & {float, Decimal}:
+        try:
+            distinct = {value: convert(value) for value in set(column)}
+        except TypeError:  # unhashable: a JSON list or dict
+            return list(map(convert, column))
+        return list(map(distinct.__getitem__, column))
+    return list(map(convert, column))
 
 
 def _plain(field: models.Field[Any, Any], value: Any) -> Any:
