@@ -28,6 +28,9 @@ from bench_national import busy_seconds  # noqa: E402 - beside this script
 def worker(tasks: mp.Queue, done: mp.Queue, token: str) -> None:
     import django
 
+    from backend.celery import keep_freed_memory
+
+    keep_freed_memory()  # as a Celery worker does when it starts
     django.setup()
     from surveys.services.compute_parallel import province_part
 
@@ -45,6 +48,9 @@ def main() -> None:
     args = parser.parse_args()
     import django
 
+    from backend.celery import keep_freed_memory
+
+    keep_freed_memory()  # as a Celery worker does when it starts
     django.setup()
     from django.db import connections
 
