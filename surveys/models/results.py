@@ -108,7 +108,7 @@ class RunWave(models.Model):
     """One wave of a parallel index run (`surveys.services.compute_parallel`): the results
     of its province tasks as they finish (``parts``, ``expected`` of them) and its stage, a
     task queued once its parts and its previous wave's are in (``stage``: "", "queued",
-    "done"), which computes what the chord's body would for the wave: its combined output
+    "running", "done"), which computes what the chord's body would for the wave: its combined output
     (``output``: estimates, reliability, items, CFA, moments, final weights) and its panel
     pair with the previous wave (``pair``: retention and within-person change), both as
     `compute_parallel.encode_stage` blobs. The body takes them instead of computing them; a
@@ -123,7 +123,8 @@ class RunWave(models.Model):
                                  related_name="+")
     expected = models.PositiveIntegerField()
     parts = models.JSONField(default=list)
-    #: "" (parts still running), "queued" (its stage task is on the queue), "done"
+    #: "" (parts still running), "queued" (its stage task is on the queue), "running" (a
+    #: worker computes it), "done"
     stage = models.CharField(max_length=8, blank=True, default="")
     output = models.BinaryField(null=True)
     pair = models.BinaryField(null=True)

@@ -42,6 +42,13 @@ The body waits for a queued stage, takes the blobs (`_staged_output`) and replay
 where it would have made them, so the run is the same. A stage that fails leaves no blob and
 the body computes that wave from the parts as before; bridged waves (read by the body) always
 are.
+
+A stage marks its row ``running`` while it works. Its panel data (what the next wave's pair
+needs of it) stays in the worker's memory (`_RECENT`) and is left as a file on the host
+(`_share_panel`, in `_stage_dir`): the next wave's stage, which on two workers usually runs on
+the other one, reads that file (waiting while the stage that writes it runs) instead of
+rebuilding the wave from its parts; a stage on another host, or one that finds no file, still
+rebuilds it (docs/DECISIONS.md 83).
 """
 
 from __future__ import annotations
