@@ -34,8 +34,9 @@ def keep_freed_memory() -> bool:
     (``M_MMAP_MAX`` 0, ``M_TRIM_THRESHOLD`` 2 GiB); True when set. A worker's tasks allocate
     and free arrays of tens of MB (a million responses x 7 scores is 56 MB): above 32 MB glibc
     maps each from the kernel and unmaps it when freed, so every use paid a page fault and
-    the zeroing per 4 KiB page: 1.3 million faults and ~6 s of kernel time in a national run's
-    one-worker chord, ~4 s after this (bench/README.md, docs/DECISIONS.md 83). The worker's
+    the zeroing per 4 KiB page: 1.1-1.4 million faults and 6-18 s of kernel time (as the VM
+    went) in a one-worker 5M chord, 0.35 million and 2.6-4.4 s with this (bench/README.md,
+    docs/DECISIONS.md 83). The worker's
     resident memory stays at its peak instead of shrinking between tasks. Off with
     ``NILAI_WORKER_KEEP_HEAP=false``; nothing on a C library without ``mallopt``."""
     if os.environ.get("NILAI_WORKER_KEEP_HEAP", "true").lower() in ("0", "false", "no"):

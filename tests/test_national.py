@@ -322,7 +322,9 @@ def test_a_panel_file_keeps_the_panel_and_waits_for_a_running_stage(tmp_path, se
     m.RunWave.objects.filter(pk=row.pk).update(stage="done")
     assert compute_parallel._shared_panel(token, wave) is None  # read once
     compute_parallel._share_panel(token, panel)
-    assert list((tmp_path / "stages").rglob("*.npy"))
+    [written] = (tmp_path / "stages").rglob("*.npy")
+    assert written.stat().st_mode & 0o777 == 0o600  # respondents' scores: the user's only
+    assert written.parent.stat().st_mode & 0o077 == 0
     compute_parallel.drop_parts(token)
     assert not (tmp_path / "stages" / uuid.UUID(token).hex).exists()
 

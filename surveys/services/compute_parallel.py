@@ -733,8 +733,8 @@ def _panel_dir(token: str) -> Path:
 
 
 def _share_panel(token: str, panel: longitudinal.PanelWave) -> None:
-    """Leave ``panel`` as a file of ``.npy`` arrays (no pickle) for the pair of the next wave, which
-    another worker of this host may compute (docs/DECISIONS.md 83): loading it costs a
+    """Leave ``panel`` as a file of ``.npy`` arrays (no pickle) for the pair of the next
+    wave, which another worker of this host may compute (docs/DECISIONS.md 83): loading it costs a
     read of the file, rebuilding it from the wave's parts ~0.5 s a million responses. The
     design columns go as codes and categories. Written under a temporary name and renamed,
     so a reader sees the whole file or none; a failure (no space) only costs the reader the
@@ -760,8 +760,12 @@ def _share_panel(token: str, panel: longitudinal.PanelWave) -> None:
     path = folder / f"{panel.wave.pk}.npy"
     part = folder / f".{panel.wave.pk}.{os.getpid()}.tmp"
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        part.write_bytes(_arrays_bytes(arrays))
+        # scores of respondents: for this user only (directories 0700, the file 0600)
+        folder.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        folder.mkdir(mode=0o700, exist_ok=True)
+        fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(_arrays_bytes(arrays))
         os.replace(part, path)
     except OSError:
         logger.warning("panel file of wave %s not written", panel.wave.pk, exc_info=True)
