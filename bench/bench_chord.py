@@ -50,20 +50,12 @@ def _worker_stat(pid: int) -> dict[str, float]:
 def one_run(n: int, db_url: str, redis: str, logdir: Path, timeline: bool,
             warm: bool) -> dict:
     env = bn._env(db_url, redis)
-    subprocess.run(["redis-cli", "-u", redis, "flushdb"], check=True, capture_output=True)
-    logdir.mkdir(parents=True, exist_ok=True)
-    for old in logdir.glob("*.log"):
+    for old in logdir.glob("*.log"):  # Celery appends: this run's tasks only
         old.unlink()
-    procs = [subprocess.Popen(
-        [bn.PY, "-m", "celery", "-A", "backend", "worker", "--pool=solo", "--concurrency=1",
-         "-Q", "celery", "-n", f"chord{i}@%h", "--without-heartbeat", "--without-gossip",
-         "--without-mingle", "--loglevel=INFO", f"--logfile={logdir / f'worker{i}.log'}"],
-        cwd=bn.REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for i in range(n)]
+    procs = bn.workers(n, env, "celery", logdir, loglevel="INFO")
     command = bn.manage("compute_indices", "--parallel", "--shards", "2", "--no-progress",
                         "-v0")
     try:
-        time.sleep(7)  # start-up before the clock starts, as bench_national
         if warm:  # one run first: the workers' heaps and PostgreSQL's caches as in service
             subprocess.run(command, cwd=bn.REPO, env=env, check=True, capture_output=True)
             for log in logdir.glob("*.log"):

@@ -119,9 +119,11 @@ def vm_hwm_mb(pid: int) -> int:
     return 0
 
 
-def workers(n: int, env: dict[str, str], queue: str, logdir: Path) -> list[subprocess.Popen]:
+def workers(n: int, env: dict[str, str], queue: str, logdir: Path,
+            loglevel: str = "WARNING") -> list[subprocess.Popen]:
     """``n`` solo-pool workers on a flushed Redis db (no task of an interrupted earlier run
-    may be picked up); each logs to ``logdir/worker<i>.log`` (the last argument)."""
+    may be picked up); each logs to ``logdir/worker<i>.log`` (the last argument; at INFO
+    every task's start and end, `bench_chord.py --timeline`)."""
     subprocess.run(["redis-cli", "-u", env["CELERY_BROKER_URL"], "flushdb"], check=True,
                    capture_output=True)
     logdir.mkdir(parents=True, exist_ok=True)
@@ -130,7 +132,8 @@ def workers(n: int, env: dict[str, str], queue: str, logdir: Path) -> list[subpr
         procs.append(subprocess.Popen(
             [PY, "-m", "celery", "-A", "backend", "worker", "--pool=solo", "--concurrency=1",
              "-Q", queue, "-n", f"bench{i}@%h", "--without-heartbeat", "--without-gossip",
-             "--without-mingle", "--loglevel=WARNING", f"--logfile={logdir / f'worker{i}.log'}"],
+             "--without-mingle", f"--loglevel={loglevel}",
+             f"--logfile={logdir / f'worker{i}.log'}"],
             cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
     time.sleep(6)  # start-up (Django, numpy, scipy) before the clock starts
     return procs

@@ -707,7 +707,6 @@ def _remember(token: str, wave_id: int, panel: longitudinal.PanelWave | None) ->
 
 #: how long a pair waits for the panel file of a previous wave whose stage is running
 PANEL_WAIT = timedelta(seconds=30)
-_DESIGN = ("region", "sex", "age_group", "stratum", "psu")
 
 
 def _stage_dir() -> Path:
@@ -745,7 +744,7 @@ def _share_panel(token: str, panel: longitudinal.PanelWave) -> None:
         "codes": np.array(panel.codes, dtype=str)}
     if panel.weights is not None:
         arrays["weights"] = np.asarray(panel.weights, dtype="<f8")
-    for name in _DESIGN:
+    for name in _PANEL_LABELS:
         column = getattr(panel, name)
         if isinstance(column, pd.Categorical):
             codes, labels = column.codes, np.asarray(column.categories, dtype=object)
@@ -776,7 +775,7 @@ def _read_panel(path: Path, wave: m.Wave) -> longitudinal.PanelWave:
     z = _bytes_arrays(path.read_bytes())
     design = {name: pd.Categorical.from_codes(
         z[f"{name}_code"].astype(np.intp), categories=z[f"{name}_label"].tolist())
-        for name in _DESIGN}
+        for name in _PANEL_LABELS}
     return longitudinal.PanelWave(
         wave=wave, respondent=z["respondent"].astype(np.int64), codes=tuple(
             str(c) for c in z["codes"]), scores=z["scores"].astype(np.float64),
