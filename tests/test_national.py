@@ -253,6 +253,56 @@ def test_a_wave_stage_that_fails_is_computed_by_the_body(tmp_path, broken):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("where", ["files", "database", "no room", "another host"])
+def test_part_arrays_travel_as_files_or_in_the_database(tmp_path, settings, caplog, where):
+    """A part leaves its arrays as a file in the chord's stage directory (`NILAI_PART_FILES`,
+    docs/DECISIONS.md 84), or in its `RunPart` row when the setting is off or the file
+    system would be left with less than `STAGE_FREE_MIN`. A host that does not see a part's
+    file (a worker on another host, `NILAI_STAGE_DIR` not shared) computes the wave from its
+    rows, as one process does. The results are the same every way, and no file is left."""
+    stages = tmp_path / "stages"
+    settings.NILAI_STAGE_DIR = str(stages)
+    settings.NILAI_PART_FILES = where != "database"
+    _load_small_country(tmp_path)
+    single = compute_indices()
+    stored = _stored(single)
+    written: list[tuple[bytes, list[int]]] = []
+    store = compute_parallel._store_part
+
+    def store_part(token, wave_id, response_ids, weights, arrays):
+        # the part's file (if any) is written by now; its mode and its directory's
+        written.append((arrays, [path.stat().st_mode & 0o777 | path.parent.stat().st_mode & 0o077
+                                 for path in stages.rglob("part-*.npy")]))
+        return store(token, wave_id, response_ids, weights, arrays)
+
+    elsewhere = tmp_path / "other-host"
+    part_file = compute_parallel._part_file
+    with mock.patch.object(compute_parallel, "_store_part", side_effect=store_part), \
+            mock.patch.object(compute_parallel, "STAGE_FREE_MIN",
+                              1 << 62 if where == "no room" else compute_parallel.STAGE_FREE_MIN), \
+            mock.patch.object(compute_parallel, "_part_file", side_effect=lambda p: (
+                None if part_file(p) is None else elsewhere / p["file"])
+                if where == "another host" else part_file(p)):
+        result = compute_indices_parallel_eager(shards=2)
+    parallel = m.IndexRun.objects.get(pk=result["run"])
+    _assert_same_results(single, stored, parallel)
+    assert len(written) == parallel.parameters["parallel"]["tasks"]
+    in_files = where in ("files", "another host")
+    for arrays, modes in written:
+        assert (arrays == b"") is in_files
+        assert set(modes) <= {0o600}  # respondents' scores: the worker's user's only
+    assert bool(written[-1][1]) is in_files
+    assert not any(stages.rglob("*.npy"))
+    from_rows = [k for k in parallel.timings if k.endswith("/score")]
+    if where == "another host":
+        # every wave from its rows (here in its stage), with a warning that says why
+        assert len(from_rows) == m.Wave.objects.count()
+        assert "on another host" in caplog.text
+    else:
+        assert not from_rows
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize("shared", [True, False])
 def test_a_pair_takes_the_previous_wave_from_a_file_or_its_parts_when_not_kept(
         tmp_path, settings, shared):

@@ -228,9 +228,13 @@ NILAI_COMPUTE_PARALLEL = {"true": True, "false": False}.get(
     os.environ.get("NILAI_COMPUTE_PARALLEL", "false").lower())
 NILAI_COMPUTE_PARALLEL_MIN = int(os.environ.get("NILAI_COMPUTE_PARALLEL_MIN", "500000"))
 NILAI_COMPUTE_SHARDS = int(os.environ.get("NILAI_COMPUTE_SHARDS", "2"))
-# where a parallel run's stages leave panel data for a worker of the same host (empty: chosen
-# by surveys.services.compute_parallel._stage_dir)
+# where a parallel run's parts leave their arrays and its stages their panel data for the
+# workers of the same host, or of every host when shared (empty: chosen by
+# surveys.services.compute_parallel._stage_dir)
 NILAI_STAGE_DIR = os.environ.get("NILAI_STAGE_DIR", "")
+# parts' arrays as files in NILAI_STAGE_DIR (true) or in the database (false: workers on several
+# hosts that do not share NILAI_STAGE_DIR; DECISIONS 84)
+NILAI_PART_FILES = env_bool("NILAI_PART_FILES", True)
 
 # Export jobs write their files here (microdata and weights are only ever served from a job).
 NILAI_EXPORT_DIR = Path(os.environ.get("NILAI_EXPORT_DIR", "") or BASE_DIR / "var" / "exports")

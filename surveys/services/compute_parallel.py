@@ -352,18 +352,30 @@ def _store_part(token: str, wave_id: int, response_ids: np.ndarray, weights: np.
                                     final_weights=packed, arrays=arrays).pk
 
 
-def _load_parts(pks: list[int]) -> list[tuple[bytes, bytes, bytes]]:
-    """(response ids, final weights, arrays) of `RunPart` rows. PostgreSQL: fetched in binary
-    (the ORM's text format sends bytea as hex: 0.75 s against 0.27 s for the two parts of a
-    1M wave)."""
+def _load_parts(parts: list[dict[str, Any]]) -> list[tuple[bytes, bytes, bytes]]:
+    """(response ids, final weights, arrays) of the ``parts``' `RunPart` rows, in their
+    order; the arrays from the part's file when it left one (`_part_file`:
+    FileNotFoundError when this host does not see it). PostgreSQL: fetched in binary (the
+    ORM's text format sends bytea as hex: 0.75 s against 0.27 s for the two parts of a 1M
+    wave)."""
+    pks = [int(p["row"]) for p in parts]
     if connection.vendor == "postgresql":
         with raw_cursor() as cursor:
-            cursor.execute(f"SELECT response_ids, final_weights, arrays FROM "
+            cursor.execute(f"SELECT id, response_ids, final_weights, arrays FROM "
                            f"{m.RunPart._meta.db_table} WHERE id = ANY(%s)", [pks], binary=True)
-            return [(bytes(i), bytes(w), bytes(p)) for i, w, p in cursor.fetchall()]
-    return [(bytes(i), bytes(w), bytes(p)) for i, w, p in
-            m.RunPart.objects.filter(pk__in=pks).values_list("response_ids", "final_weights",
-                                                              "arrays")]
+            rows = cursor.fetchall()
+    else:
+        rows = list(m.RunPart.objects.filter(pk__in=pks).values_list(
+            "pk", "response_ids", "final_weights", "arrays"))
+    by_pk = {int(pk): (bytes(i), bytes(w), bytes(a)) for pk, i, w, a in rows}
+    out = []
+    for part in parts:
+        if int(part["row"]) not in by_pk:
+            continue
+        ids, weights, arrays = by_pk[int(part["row"])]
+        path = _part_file(part)
+        out.append((ids, weights, arrays if path is None else path.read_bytes()))
+    return out
 
 
 def province_part(wave_id: int, region_ids: list[int], *, lonely_psu: str = "certainty",
@@ -418,15 +430,41 @@ def _province_part(wave_id: int, region_ids: list[int], *, lonely_psu: str,
         k = len(dim.item_codes)
         blocks.append(_Moments.of(keyed[:, begin:begin + k]).dump())
         begin += k
+    # the totals (~10^5 numbers a part) travel with the arrays: as JSON they crossed the
+    # result backend twice and the chord's hand-over once (bench/README.md, national)
+    arrays = _pack_arrays(data, scores, totals)
+    name = f"{uuid.UUID(token).hex}/part-{wave_id}-{key}.npy"
+    if _part_files() and _write_stage_file(token, Path(name).name, arrays):
+        out["file"], arrays = name, b""
     out.update({
-        # the totals (~10^5 numbers a part) travel in the RunPart row: as JSON they crossed
-        # the result backend twice and the chord's hand-over once (bench/README.md, national)
         "blocks": blocks, "items": _Moments.of(keyed).dump(),
-        "row": _store_part(token, wave_id, data.response_id, raked.weights,
-                           _pack_arrays(data, scores, totals)),
+        "row": _store_part(token, wave_id, data.response_id, raked.weights, arrays),
         "iterations": raked.iterations, "seconds": round(time.perf_counter() - start, 4),
     })
     return out
+
+
+def _part_files() -> bool:
+    """``NILAI_PART_FILES``: whether parts leave their arrays as files in `_stage_dir`
+    (docs/DECISIONS.md 84)."""
+    return bool(getattr(settings, "NILAI_PART_FILES", True))
+
+
+def _part_file(part: dict[str, Any]) -> Path | None:
+    """Where a part's arrays file is on this host (None: they are in its `RunPart` row)."""
+    name = part.get("file")
+    if not name:
+        return None
+    relative = Path(name)
+    if len(relative.parts) != 2 or ".." in relative.parts or relative.is_absolute():
+        raise ValueError(f"not a part file: {name!r}")
+    return _stage_dir() / relative
+
+
+def _reachable(parts: list[dict[str, Any]]) -> bool:
+    """Whether this host sees the arrays of all ``parts``: a part on another host left its
+    file there, unless `NILAI_STAGE_DIR` is shared."""
+    return all(path is None or path.is_file() for path in map(_part_file, parts))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -449,7 +487,7 @@ def _gather(parts: list[dict[str, Any]], *, in_thread: bool = False) -> _Gathere
     """Load and unpack a wave's `RunPart` rows. ``in_thread``: run by the body's read-ahead
     thread, which closes its own database connection."""
     try:
-        stored = _load_parts([p["row"] for p in parts])
+        stored = _load_parts(parts)
         ids = np.concatenate([np.frombuffer(i, "<i8") for i, _, _ in stored]) if stored \
             else np.empty(0, np.int64)
         weights = np.concatenate([np.frombuffer(w, "<f8") for _, w, _ in stored]) if stored \
@@ -501,7 +539,8 @@ class WaveParts:
         waves = list(self.by_wave)
         later = waves[waves.index(wave_id) + 1:] if wave_id in self.by_wave else []
         following = next((w for w in later if self._with_rows(w)
-                          and not any(p["skip"] for p in self.by_wave[w])), None)
+                          and not any(p["skip"] for p in self.by_wave[w])
+                          and _reachable(self._with_rows(w))), None)
         if following is not None and following not in self._ahead \
                 and not connection.in_atomic_block:
             if self._pool is None:
@@ -544,6 +583,17 @@ class WaveParts:
             # Translators: id: respons berubah selama perhitungan, jalankan lagi
             raise compute.WaveSkipped(both(_noop(
                 "responses changed while the run computed, run it again")))
+        blobs = _load_stage(self.token, wave.pk) if data is None and self.token else None
+        if blobs is None and not _reachable(parts):
+            # arrays left as files on another host (`NILAI_STAGE_DIR` not shared): the wave
+            # from its rows, as one process computes it
+            logger.warning("the parts of wave %s left their arrays on another host; the wave "
+                           "is computed from its rows (share NILAI_STAGE_DIR between the "
+                           "workers' hosts, or set NILAI_PART_FILES=false)", wave.pk)
+            if data is None:
+                data = sel.wave_data(wave_id=wave.pk, with_respondent=False)
+            return compute._compute_wave(state, wave, data, population, lonely_psu=lonely_psu,
+                                         trim=trim, tick=tick)
         state.digest.update(checksum.encode())
         if population[population["year"] == year].empty:
             raise compute.WaveSkipped(
@@ -552,10 +602,8 @@ class WaveParts:
         skip = next((p["skip"] for p in parts if p["skip"]), None)
         if skip:
             raise compute.WaveSkipped(skip)
-        if data is None and self.token:
-            blobs = _load_stage(self.token, wave.pk)
-            if blobs is not None:
-                return _staged_output(state, wave, blobs, tick)
+        if blobs is not None:
+            return _staged_output(state, wave, blobs, tick)
         with state.timed(f"{year}/combine"):
             gathered = self._take(wave.pk)
             if gathered.count != len(parts) or gathered.totals is None:
@@ -707,6 +755,8 @@ def _remember(token: str, wave_id: int, panel: longitudinal.PanelWave | None) ->
 
 #: how long a pair waits for the panel file of a previous wave whose stage is running
 PANEL_WAIT = timedelta(seconds=30)
+#: a stage file is not written when less than this would be left free on its file system
+STAGE_FREE_MIN = 512 << 20
 
 
 def _stage_dir() -> Path:
@@ -726,8 +776,9 @@ def _stage_dir() -> Path:
     return Path(tempfile.gettempdir()) / "nilai-stages"
 
 
-def _panel_dir(token: str) -> Path:
-    """The chord's directory of shared panel files (`_stage_dir` / token)."""
+def _chord_dir(token: str) -> Path:
+    """The chord's directory of stage files (`_stage_dir` / token): its parts' arrays and
+    its stages' panel data."""
     return _stage_dir() / uuid.UUID(token).hex
 
 
@@ -755,20 +806,33 @@ def _share_panel(token: str, panel: longitudinal.PanelWave) -> None:
             return  # a label that is not text: the reader rebuilds from the parts
         arrays[f"{name}_code"] = np.asarray(codes, dtype="<i4")
         arrays[f"{name}_label"] = np.array(labels.tolist(), dtype=str)
-    folder = _panel_dir(token)
-    path = folder / f"{panel.wave.pk}.npy"
-    part = folder / f".{panel.wave.pk}.{os.getpid()}.tmp"
+    if not _write_stage_file(token, f"{panel.wave.pk}.npy", _arrays_bytes(arrays)):
+        logger.warning("panel file of wave %s not written", panel.wave.pk)
+
+
+def _write_stage_file(token: str, name: str, blob: bytes) -> bool:
+    """Write ``blob`` as ``name`` in the chord's directory (`_chord_dir`), under a temporary
+    name renamed when complete (a reader sees the whole file or none). The files hold
+    respondents' scores: readable by this user only (directories 0700, files 0600). False
+    when it was not written: no space, or less than `STAGE_FREE_MIN` would be left free
+    (/dev/shm is memory, shared with PostgreSQL's parallel queries)."""
+    folder = _chord_dir(token)
+    temporary = folder / f".{name}.{os.getpid()}.tmp"
     try:
-        # scores of respondents: for this user only (directories 0700, the file 0600)
         folder.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         folder.mkdir(mode=0o700, exist_ok=True)
-        fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        room = os.statvfs(folder)
+        if room.f_bavail * room.f_frsize - len(blob) < STAGE_FREE_MIN:
+            return False
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as fh:
-            fh.write(_arrays_bytes(arrays))
-        os.replace(part, path)
+            fh.write(blob)
+        os.replace(temporary, folder / name)
+        return True
     except OSError:
-        logger.warning("panel file of wave %s not written", panel.wave.pk, exc_info=True)
-        part.unlink(missing_ok=True)
+        logger.warning("stage file %s not written", name, exc_info=True)
+        temporary.unlink(missing_ok=True)
+        return False
 
 
 def _read_panel(path: Path, wave: m.Wave) -> longitudinal.PanelWave:
@@ -787,7 +851,7 @@ def _shared_panel(token: str, wave: m.Wave) -> longitudinal.PanelWave | None:
     while that stage runs on another worker and has not written it yet; None when it is not
     there (a stage on another host, one that failed, one not started: the caller rebuilds
     it from the parts). The file is read once: its only reader is the next wave's pair."""
-    path = _panel_dir(token) / f"{wave.pk}.npy"
+    path = _chord_dir(token) / f"{wave.pk}.npy"
     deadline = time.monotonic() + PANEL_WAIT.total_seconds()
     pause = 0.01
     while not path.exists():
@@ -808,10 +872,10 @@ def _shared_panel(token: str, wave: m.Wave) -> longitudinal.PanelWave | None:
     return panel
 
 
-def _drop_panels(token: str) -> None:
-    """Delete the chord's panel files, and any other chord's older than `STALE_PARTS` (a
-    chord that died before its body)."""
-    folder = _panel_dir(token)
+def _drop_stage_files(token: str) -> None:
+    """Delete the chord's stage files on this host, and any other chord's older than
+    `STALE_PARTS` (a chord that died before its body)."""
+    folder = _chord_dir(token)
     shutil.rmtree(folder, ignore_errors=True)
     cutoff = time.time() - STALE_PARTS.total_seconds()
     try:
@@ -1067,9 +1131,9 @@ def _drop_parts(token: str, queue: str | None = None) -> None:
 
 
 def drop_parts(token: str) -> int:
-    """Delete a chord's `RunPart` and `RunWave` rows (and this host's panel files); the
+    """Delete a chord's `RunPart` and `RunWave` rows (and its stage files on this host); the
     number of `RunPart` rows."""
-    _drop_panels(token)
+    _drop_stage_files(token)
     m.RunWave.objects.filter(token=token).delete()
     deleted, _ = m.RunPart.objects.filter(token=token).delete()
     return deleted
