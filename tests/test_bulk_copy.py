@@ -359,3 +359,37 @@ def test_a_column_of_mixed_or_repeated_values_converts_each_value_as_its_own() -
     m.RetentionResult.objects.all().delete()
     assert insert_rows(m.RetentionResult, columns, rows) == len(rows)
     assert _stored(m.RetentionResult) == reference
+
+
+@pytest.mark.django_db
+def test_a_column_of_model_instances_converts_each_object_once() -> None:
+    """A foreign key given as objects (`_convert_column` tells them apart by identity, not by
+    ``Model.__hash__``): the same object repeated, another object equal to it, another run
+    are stored as ``bulk_create`` stores them, and on the COPY path each object is converted
+    once."""
+    from unittest import mock
+
+    from surveys.services import bulk
+
+    run, other = f.IndexRunFactory(), f.IndexRunFactory()
+    wave = f.WaveFactory()
+    again = m.Wave.objects.get(pk=wave.pk)  # equal to ``wave``, another object
+    columns = ["run", "wave", "previous_wave", "region_code", "variable", "group",
+               "n_previous", "reinterviewed"]
+    rows = [(r, w, 2020, "6401", "sex", f"g{i}", 10, i)
+            for i, (r, w) in enumerate([(run, wave), (other, again), (run, wave), (run, again)])]
+    m.RetentionResult.objects.bulk_create(_instances(m.RetentionResult, columns, rows))
+    reference = _stored(m.RetentionResult)
+    m.RetentionResult.objects.all().delete()
+    calls: list[Any] = []
+    convert = bulk._convert_column
+
+    def counting(fn, column):
+        return convert(lambda v: calls.append(v) or fn(v), column)
+    with mock.patch.object(bulk, "_convert_column", side_effect=counting):
+        assert insert_rows(m.RetentionResult, columns, rows) == len(rows)
+    assert _stored(m.RetentionResult) == reference
+    if connection.vendor == "postgresql":  # the COPY path
+        assert [v for v in calls if isinstance(v, m.IndexRun)] == [run, other]
+        assert sum(1 for v in calls if v is wave) == 1
+        assert sum(1 for v in calls if v is again) == 1

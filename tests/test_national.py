@@ -522,9 +522,10 @@ def test_run_parts_are_unlogged_and_uncompressed_and_jit_is_off():
 @pytest.mark.django_db
 def test_a_part_reads_on_one_core_with_its_groups_in_memory(tmp_path):
     """PostgreSQL: a province task's read asks for no parallel workers, and every read of a
-    wave raises ``work_mem`` for its query only; the regions go as a bigint array (hashable
-    against the bigint column). What the server was set to is asked right before the SELECT
-    (docs/DECISIONS.md 81)."""
+    wave raises ``work_mem`` and turns sorting off (its groups hashed) for its query only;
+    the regions go as a bigint array (hashable against the bigint column). What the server
+    was set to is asked right before the SELECT (docs/DECISIONS.md 81, 84); the plan is
+    a hash aggregate."""
     import psycopg
     from django.db import connection
 
@@ -542,8 +543,11 @@ def test_a_part_reads_on_one_core_with_its_groups_in_memory(tmp_path):
     def spying(self, query, params=None, **kwargs):
         if str(query).startswith("SELECT string_agg"):
             row = execute(self, "SELECT current_setting('max_parallel_workers_per_gather'), "
-                                "current_setting('work_mem')").fetchone()
-            seen.append((*row, str(query)))
+                                "current_setting('work_mem'), current_setting('enable_sort')"
+                          ).fetchone()
+            plan = "\n".join(r[0] for r in execute(self, f"EXPLAIN {query}", params,
+                                                    **kwargs).fetchall())
+            seen.append((*row, plan, str(query)))
         return execute(self, query, params, **kwargs)
 
     with mock.patch.object(psycopg.Cursor, "execute", spying):
@@ -551,12 +555,16 @@ def test_a_part_reads_on_one_core_with_its_groups_in_memory(tmp_path):
                              one_core=True)
         whole = sel.wave_data(wave_id=wave.pk, with_respondent=False)
     with connection.cursor() as cursor:
-        cursor.execute("SELECT current_setting('work_mem')")
-        default = cursor.fetchone()[0]
-    (part_workers, part_mem, part_sql), (whole_workers, whole_mem, whole_sql) = seen
-    assert part_workers == "0" and part_mem == sel.READ_WORK_MEM
-    assert whole_workers != "0" and whole_mem == sel.READ_WORK_MEM
-    assert default != sel.READ_WORK_MEM  # SET LOCAL: the connection keeps its own
+        cursor.execute("SELECT current_setting('work_mem'), current_setting('enable_sort')")
+        default, sort = cursor.fetchone()
+    (part_workers, part_mem, part_sort, part_plan, part_sql), \
+        (whole_workers, whole_mem, whole_sort, whole_plan, whole_sql) = seen
+    assert part_workers == "0" and part_mem == sel.READ_WORK_MEM and part_sort == "off"
+    assert whole_workers != "0" and whole_mem == sel.READ_WORK_MEM and whole_sort == "off"
+    assert "HashAggregate" in part_plan and "Sort" not in part_plan, part_plan
+    assert "Sort" not in whole_plan, whole_plan
+    # set_config(..., true): the connection keeps its own
+    assert default != sel.READ_WORK_MEM and sort == "on"
     assert "ANY(%s::bigint[])" in part_sql and "ANY(" not in whole_sql
     assert 0 < part.n < whole.n
     assert set(part.region) == set(m.Region.objects.filter(pk__in=regions)

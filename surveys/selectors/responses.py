@@ -333,7 +333,10 @@ def _read_pg(wave_id: int, layout: VersionLayout, with_respondent: bool,
     characters, docs/DECISIONS.md 80).
 
     The groups are hashed in memory (``work_mem`` raised for the query: sorting a million rows
-    by group spilled ~60 MB to disk with the default 4 MB), and ``region_ids`` go as a bigint
+    by group spilled ~60 MB to disk with the default 4 MB; sorting is turned off for it, as
+    the planner, which expects a group per row, chose an 84 MB in-memory sort of a
+    500,000-row part: 0.6 s of the server's CPU and 55,000 page faults against 0.47 s and
+    18,000-30,000 hashed, docs/DECISIONS.md 84), and ``region_ids`` go as a bigint
     array (a smallint array, psycopg's choice for small ints, compares across types, which
     PostgreSQL cannot hash: every row was checked against every region, +0.2 s per million
     rows). ``one_core``: no parallel workers for the query (a parallel index run's part: the
@@ -356,13 +359,15 @@ def _read_pg(wave_id: int, layout: VersionLayout, with_respondent: bool,
     if region_ids is not None:
         params.append([int(i) for i in region_ids])
     settings = "SELECT set_config('work_mem', %s, true), " \
-               "set_config('max_parallel_workers_per_gather', %s, true)"
+               "set_config('max_parallel_workers_per_gather', %s, true), " \
+               "set_config('enable_sort', %s, true)"
     with transaction.atomic(using=connection.alias), raw_cursor(connection) as cursor:
         # for this query only, also inside a caller's transaction (which a SET LOCAL in a
         # savepoint would outlive)
         before = cursor.execute("SELECT current_setting('work_mem'), "
-                                "current_setting('max_parallel_workers_per_gather')").fetchone()
-        cursor.execute(settings, [READ_WORK_MEM, "0" if one_core else before[1]])
+                                "current_setting('max_parallel_workers_per_gather'), "
+                                "current_setting('enable_sort')").fetchone()
+        cursor.execute(settings, [READ_WORK_MEM, "0" if one_core else before[1], "off"])
         cursor.execute(sql, params, binary=True)
         rows = cursor.fetchall()
         cursor.execute(settings, list(before))
