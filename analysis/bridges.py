@@ -25,7 +25,7 @@ Pure: numpy/pandas and `analysis.trends` only.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -398,7 +398,7 @@ def segmented_tables(full: pd.DataFrame, bridge: pd.DataFrame,
                     change_rows.append({**row, "basis": BASIS_LINKED, "reason": ""})
     for meta, res in zip(trend_rows, trends.series_trends(trend_years, trend_values),
                          strict=True):
-        meta.update(asdict(res))
+        meta.update(vars(res))  # its fields are numbers and text: no deep copy (asdict)
     if change_args:
         cols = list(zip(*change_args, strict=True))
         computed = trends.year_changes(*(np.asarray(c) for c in cols))
