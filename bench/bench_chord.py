@@ -14,6 +14,8 @@ summed part and stage seconds and its body, and with ``--timeline`` every task's
 end from the workers' logs, in seconds from the command's start. Environment variables pass
 through to the workers (e.g. ``NILAI_WORKER_KEEP_HEAP=false`` for an A/B). ``--warm``
 measures the workers' second run: workers live long, and their first task grows the heap.
+The database is vacuumed before each timed run (`bench_national.vacuum`: this machine's
+PostgreSQL runs without autovacuum).
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ def one_run(n: int, db_url: str, redis: str, logdir: Path, timeline: bool,
             subprocess.run(command, cwd=bn.REPO, env=env, check=True, capture_output=True)
             for log in logdir.glob("*.log"):
                 log.write_text("")
+        bn.vacuum(db_url)
         start, cpu = time.time(), _cpu()
         before = [_worker_stat(p.pid) for p in procs]
         subprocess.run(command, cwd=bn.REPO, env=env, check=True, capture_output=True)

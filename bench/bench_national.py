@@ -210,6 +210,14 @@ def child_web() -> None:
     print(json.dumps(times))
 
 
+def vacuum(db_url: str) -> None:
+    """VACUUM the database before a timed run, as autovacuum would between runs on a
+    production server: this machine's PostgreSQL runs with autovacuum off, so the rows every
+    run replaces (weights, results) stayed dead and each run wrote into new pages at the end
+    of ever larger files (docs/DECISIONS.md 84)."""
+    subprocess.run(["psql", db_url, "-qc", "VACUUM"], check=True, capture_output=True)
+
+
 def one_size(size: int, args: argparse.Namespace) -> list[dict]:
     db_url = f"{args.pg_url.rstrip('/')}/{DB}"
     admin = f"{args.pg_url.rstrip('/')}/postgres"
@@ -225,6 +233,7 @@ def one_size(size: int, args: argparse.Namespace) -> list[dict]:
                                            str(size)), env))
         rows.append(run("load (regions, margins, import 5 waves)",
                         [PY, __file__, "--child", "load", "--dir", str(data)], env))
+    vacuum(db_url)
     rows.append(run("compute_indices, 1 process", manage("compute_indices", "--no-progress",
                                                          "-v0"), env))
     rows[-1]["out"] = f"run {last_run(db_url)}"
@@ -232,6 +241,7 @@ def one_size(size: int, args: argparse.Namespace) -> list[dict]:
         wenv = _env(db_url, args.redis)
         # the default queue, on the bench's Redis db
         procs = workers(n, wenv, "celery", Path(args.workdir) / "logs")
+        vacuum(db_url)
         try:
             r = run(f"compute_indices --parallel, {n} worker{'s' * (n > 1)}",
                     [*manage("compute_indices", "--parallel", "--shards", str(args.shards),

@@ -784,3 +784,37 @@ def test_a_worker_keeps_freed_memory_unless_told_not_to(setting):
         assert int(grown) >= 60, grown
     else:
         assert int(grown) < 10, grown
+
+
+@pytest.mark.django_db(transaction=True)
+def test_dropping_a_chord_vacuums_its_tables_outside_a_transaction():
+    """PostgreSQL: `drop_parts` deletes the chord's rows and vacuums `RunPart` and `RunWave`
+    (their TOAST space is then reused by the next run; a server without autovacuum let them
+    grow ~1 GB a national run), unless it runs inside a transaction, where VACUUM cannot."""
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.factories import WaveFactory
+
+    if connection.vendor != "postgresql":
+        pytest.skip("VACUUM is PostgreSQL's")
+    wave = WaveFactory()
+    for inside in (False, True):
+        token = uuid.uuid4().hex
+        compute_parallel._store_part(token, wave.pk, np.arange(3, dtype=np.int64), np.ones(3),
+                                     b"x" * 5000)
+        with CaptureQueriesContext(connection) as queries:
+            if inside:
+                with transaction.atomic():
+                    assert compute_parallel.drop_parts(token) == 1
+            else:
+                assert compute_parallel.drop_parts(token) == 1
+        vacuums = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("VACUUM")]
+        assert vacuums == ([] if inside else
+                           ["VACUUM surveys_runpart, surveys_runwave"]), vacuums
+        assert not m.RunPart.objects.exists()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute("SELECT vacuum_count FROM pg_stat_all_tables WHERE relname = "
+                       "'surveys_runpart'")
+        assert cursor.fetchone()[0] >= 1
