@@ -2,7 +2,7 @@
 
     OPENBLAS_NUM_THREADS=1 .venv/bin/python bench/bench_national.py --sizes 1000000,2500000,5000000
         [--pg-url postgres://postgres@127.0.0.1:5432] [--redis redis://127.0.0.1:6379/14]
-        [--workdir /tmp/bench_national] [--shards 2] [--keep] [--compute-only]
+        [--workdir /tmp/bench_national] [--shards 2] [--keep] [--compute-only] [--warm]
 
 Per size, on a fresh database ``nilai_national_bench`` (dropped and created with psql):
 
@@ -14,6 +14,8 @@ Per size, on a fresh database ``nilai_national_bench`` (dropped and created with
    per-province chord, surveys.services.compute_parallel) with 1 and with 2 Celery worker
    processes (solo pool each, Redis broker and result backend). The figure for a parallel run
    is the command's wall time (queue -> chord done); each worker's peak RSS is its VmHWM;
+   ``--warm`` times a second run on the same workers too (long-lived workers, whose first
+   task grew their heap). The database is vacuumed before each timed run (`vacuum`);
 4. exports: `manage.py export estimates` (CSV) and `export microdata` (CSV);
 5. web: the dashboard's heaviest page (ALL: the national view, its ranking of every regency)
    and the estimates API (all pages), through Django's test client as a researcher.
@@ -241,16 +243,24 @@ def one_size(size: int, args: argparse.Namespace) -> list[dict]:
         wenv = _env(db_url, args.redis)
         # the default queue, on the bench's Redis db
         procs = workers(n, wenv, "celery", Path(args.workdir) / "logs")
-        vacuum(db_url)
+        command = [*manage("compute_indices", "--parallel", "--shards", str(args.shards),
+                           "--no-progress", "-v0")]
+        label = f"compute_indices --parallel, {n} worker{'s' * (n > 1)}"
         try:
-            r = run(f"compute_indices --parallel, {n} worker{'s' * (n > 1)}",
-                    [*manage("compute_indices", "--parallel", "--shards", str(args.shards),
-                             "--no-progress", "-v0")], {**wenv}, watch=procs)
+            vacuum(db_url)
+            fresh = run(label, command, {**wenv}, watch=procs)
+            fresh["out"] = f"body run {last_run(db_url)}"
+            if args.warm:  # the same workers again: their heaps grown, as in service
+                vacuum(db_url)
+                warm = run(f"{label}, warm", command, {**wenv}, watch=procs)
+                warm["out"] = f"body run {last_run(db_url)}"
         finally:
             peaks = stop(procs)
-        r["workers_rss"] = peaks
-        r["out"] = f"body run {last_run(db_url)}"
-        rows.append(r)
+        fresh["workers_rss"] = peaks
+        rows.append(fresh)
+        if args.warm:
+            warm["workers_rss"] = peaks
+            rows.append(warm)
     if args.compute_only:
         return rows
     out = Path(args.workdir) / "exports"
@@ -281,6 +291,8 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true")
     parser.add_argument("--compute-only", action="store_true",
                         help="only the three compute runs, on the database left by a run")
+    parser.add_argument("--warm", action="store_true",
+                        help="also time each parallel run's second run on the same workers")
     parser.add_argument("--child", choices=["load", "web"])
     parser.add_argument("--dir", type=Path)
     args = parser.parse_args()
