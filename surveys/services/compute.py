@@ -539,24 +539,26 @@ def _write_tables(state: _RunState, outputs: list[_WaveOutput], instruments: lis
             for o in outputs if o.cfa is not None]
     counts["cfa"] = insert_objects(m.CfaResult, cfas)
 
-    trend_objs: list[m.TrendResult] = []
-    n_changes = 0
+    n_trends = n_changes = 0
     for instrument in instruments:
         trend_df, change_df = cross[instrument.pk]
-        for r in trend_df.to_dict("records"):
-            trend_objs.append(m.TrendResult(
-                run=run, instrument=instrument, region_code=str(r.pop("region")),
-                # no direction (a series too short): blank, which the publish path shows
-                # as empty; a NaN here was stored as the text "nan"
-                direction=d if isinstance(d := r.pop("direction"), str) else "",
-                **{k: db_value(v) for k, v in r.items()}))
+        if len(trend_df):  # rows as tuples, like the changes (issue 15)
+            other = [c for c in trend_df.columns if c not in ("region", "direction")]
+            # no direction (a series too short): blank, which the publish path shows as
+            # empty; a NaN here was stored as the text "nan"
+            n_trends += insert_rows(
+                m.TrendResult, ["run", "instrument", "region_code", "direction", *other],
+                ((run, instrument, str(region), direction if isinstance(direction, str)
+                  else "", *rest)
+                 for region, direction, *rest in frame_rows(
+                     trend_df, ["region", "direction", *other])))
         if len(change_df):  # rows as tuples: no model instance per row (issue 15)
             other = [c for c in change_df.columns if c != "region"]
             n_changes += insert_rows(
                 m.ChangeResult, ["run", "instrument", "region_code", *other],
                 ((run, instrument, str(region), *rest) for region, *rest
                  in frame_rows(change_df, ["region", *other])))
-    counts["trends"] = insert_objects(m.TrendResult, trend_objs)
+    counts["trends"] = n_trends
     counts["changes"] = n_changes
     indicators = {i.code: i for i in m.Indicator.objects.all()}
     if proxy is not None:

@@ -329,12 +329,15 @@ def write(run: m.IndexRun, *, covered: list[int], instruments: list[m.Instrument
         same = before.version_id == wave.version_id
         comparability = verdict.get(wave.version_id, "") if same else m.Comparability.NOT.value
         cross_df = cross.get(wave.instrument_id)
-        lookup: dict[tuple[str, str], dict[str, Any]] = {}
+        lookup: dict[tuple[str, str], tuple[Any, Any, Any]] = {}
         if cross_df is not None and len(cross_df):
             sel_rows = cross_df[(cross_df["from_wave"] == before.year)
                                 & (cross_df["to_wave"] == wave.year)]
-            lookup = {(str(r["region"]), str(r["dimension"])): r
-                      for r in sel_rows.to_dict("records")}
+            # (delta, se, significant) by (region, dimension), column-wise: no dict a row
+            lookup = {(str(region), str(dimension)): (delta, se, significant)
+                      for region, dimension, delta, se, significant in zip(
+                          *(sel_rows[c].tolist() for c in ("region", "dimension", "delta",
+                                                            "se", "significant")), strict=True)}
         if len(ret):
             other = [c for c in ret.columns if c != "region"]
             n_retention += insert_rows(
@@ -347,10 +350,10 @@ def write(run: m.IndexRun, *, covered: list[int], instruments: list[m.Instrument
             rows = []
             for region, *rest in frame_rows(change, ["region", *other]):
                 region = str(region)
-                xs = lookup.get((region, str(rest[dim])), {})
-                rows.append((run, wave_id, before.year, region, db_value(xs.get("delta")),
-                             db_value(xs.get("se")), db_value(xs.get("significant")),
-                             comparability, *rest))
+                delta, se, significant = lookup.get((region, str(rest[dim])),
+                                                    (None, None, None))
+                rows.append((run, wave_id, before.year, region, db_value(delta),
+                             db_value(se), db_value(significant), comparability, *rest))
             n_changes += insert_rows(
                 m.PanelChangeResult,
                 ["run", "wave_id", "previous_wave", "region_code", "cross_delta", "cross_se",
