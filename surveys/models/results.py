@@ -86,11 +86,13 @@ class RunPart(models.Model):
     weights, packed like `WaveWeights`, and ``arrays``: the per-response arrays the panel
     stage pairs across waves (respondent ids, scores, the design columns as codes) and the
     task's sufficient statistics (`analysis.estimation.DomainTotals`), as ``.npy`` records
-    (`compute_parallel._arrays_bytes`). Held until the
-    body has used them; the body deletes its rows (``token``: one per
-    chord), and a later chord deletes rows a failed one left behind. They travel through the
-    database, not the result backend: as base64 JSON they went through Redis three times
-    (part result, chord part, body message) and sat in the body's memory all waves at once."""
+    (`compute_parallel._arrays_bytes`); ``arrays`` is empty when the task left them as a
+    file in `NILAI_STAGE_DIR` instead (`NILAI_PART_FILES`, docs/DECISIONS.md 84; its result
+    names the file). Held until the body has used them; the body deletes its rows
+    (``token``: one per chord), and a later chord deletes rows a failed one left behind. They
+    do not travel through the result backend: as base64 JSON they went through Redis three
+    times (part result, chord part, body message) and sat in the body's memory all waves at
+    once."""
 
     token = models.UUIDField(db_index=True)
     wave = models.ForeignKey("surveys.Wave", on_delete=models.CASCADE, related_name="+")

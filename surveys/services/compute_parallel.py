@@ -10,9 +10,13 @@ province at a time. The run is a Celery chord:
    statistics, not rows: per (region, stratum, PSU) the valid counts and weighted totals of
    every score (`analysis.estimation.domain_totals`), per dimension and for all items the
    complete cases' count, means and centred cross-products; the final weights (response id,
-   weight: stored by the run) and the per-response arrays of the panel stage go into a
-   `RunPart` row of the chord's token, not into the result (they would cross the result
-   backend three times and sit in the body's memory);
+   weight: stored by the run) go into a `RunPart` row of the chord's token, and the
+   per-response arrays of the panel stage with the part's totals into a file of the chord in
+   `NILAI_STAGE_DIR` (or into that row with `NILAI_PART_FILES` off, or when the file system is
+   nearly full), not into the result (they would cross the result backend three times and
+   sit in the body's memory). A worker that does not see a part's file (another host, the
+   directory not shared) computes that wave from its rows, as one process does
+   (docs/DECISIONS.md 84);
 2. **body** (`finish`): `compute_indices(parts=...)`, the ordinary run, in which each wave's
    output is combined from its parts (`WaveParts.output`) instead of being computed from rows:
    estimates of every region and ALL from the combined totals
