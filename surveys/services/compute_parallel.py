@@ -374,9 +374,10 @@ def _load_parts(parts: list[dict[str, Any]]) -> list[tuple[bytes, bytes, bytes]]
     by_pk = {int(pk): (bytes(i), bytes(w), bytes(a)) for pk, i, w, a in rows}
     out = []
     for part in parts:
-        if int(part["row"]) not in by_pk:
+        stored = by_pk.get(int(part["row"]))
+        if stored is None:
             continue
-        ids, weights, arrays = by_pk[int(part["row"])]
+        ids, weights, arrays = stored
         path = _part_file(part)
         out.append((ids, weights, arrays if path is None else path.read_bytes()))
     return out
@@ -437,9 +438,10 @@ def _province_part(wave_id: int, region_ids: list[int], *, lonely_psu: str,
     # the totals (~10^5 numbers a part) travel with the arrays: as JSON they crossed the
     # result backend twice and the chord's hand-over once (bench/README.md, national)
     arrays = _pack_arrays(data, scores, totals)
-    name = f"{uuid.UUID(token).hex}/part-{wave_id}-{key}.npy"
-    if _part_files() and _write_stage_file(token, Path(name).name, arrays):
-        out["file"], arrays = name, b""
+    name = f"part-{wave_id}-{key}.npy"
+    if _part_files() and _write_stage_file(token, name, arrays):
+        # relative to `_stage_dir`, which may be mounted elsewhere on another host
+        out["file"], arrays = f"{_chord_dir(token).name}/{name}", b""
     out.update({
         "blocks": blocks, "items": _Moments.of(keyed).dump(),
         "row": _store_part(token, wave_id, data.response_id, raked.weights, arrays),
