@@ -50,13 +50,13 @@ def _worker_stat(pid: int) -> dict[str, float]:
 
 
 def one_run(n: int, db_url: str, redis: str, logdir: Path, timeline: bool,
-            warm: bool) -> dict:
+            warm: bool, shards: int = 2) -> dict:
     env = bn._env(db_url, redis)
     for old in logdir.glob("*.log"):  # Celery appends: this run's tasks only
         old.unlink()
     procs = bn.workers(n, env, "celery", logdir, loglevel="INFO")
-    command = bn.manage("compute_indices", "--parallel", "--shards", "2", "--no-progress",
-                        "-v0")
+    command = bn.manage("compute_indices", "--parallel", "--shards", str(shards),
+                        "--no-progress", "-v0")
     try:
         if warm:  # one run first: the workers' heaps and PostgreSQL's caches as in service
             subprocess.run(command, cwd=bn.REPO, env=env, check=True, capture_output=True)
@@ -104,12 +104,15 @@ def main() -> None:
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/14")
     parser.add_argument("--logdir", type=Path, default=Path("/tmp/bench_chord"))
     parser.add_argument("--timeline", action="store_true")
+    parser.add_argument("--shards", type=int, default=2,
+                        help="tasks per wave (compute_indices --shards; default 2)")
     parser.add_argument("--warm", action="store_true",
                         help="measure the workers' second run (long-lived workers)")
     args = parser.parse_args()
     db_url = f"{args.pg_url}/{bn.DB}"
     for n in args.workers:
-        result = one_run(n, db_url, args.redis, args.logdir, args.timeline, args.warm)
+        result = one_run(n, db_url, args.redis, args.logdir, args.timeline, args.warm,
+                         args.shards)
         events = result.pop("timeline", [])
         print(json.dumps(result), flush=True)
         for event in events:

@@ -34,7 +34,7 @@ from analysis.estimation import (
 )
 from surveys import models as m
 from surveys.selectors.weights import wave_weights
-from surveys.services import compute_parallel, longitudinal, national
+from surveys.services import compute, compute_parallel, longitudinal, national
 from surveys.services.compute import ComputeError, compute_indices
 from tests.celery_worker import REDIS_URL, REQUIRES_SERVER_DB, celery_worker
 
@@ -205,12 +205,24 @@ def test_parallel_run_equals_single_process_eager(tmp_path):
         assert f"{year}/estimates" not in parallel.timings
     assert "panels" not in parallel.timings
     assert parallel.parameters["parallel"]["stage_seconds_total"] > 0
+    # on PostgreSQL each wave was written as its stage was in (docs/DECISIONS.md 85)
+    from django.db import connection
+
+    assert ("write:waves" in parallel.timings) == (connection.vendor == "postgresql")
+    assert ("write:waves" in single.timings) is False
     for wave_id, before in weights_single.items():
         after = wave_weights(wave_id)
         np.testing.assert_array_equal(after.response_ids, before.response_ids)
         np.testing.assert_allclose(after.final_weights, before.final_weights, rtol=1e-9)
     # shards hold whole provinces; every read path reads the same subset of a wave
-    from django.db import connection
+    if _lz4(connection):
+        # the stages' weights were compressed with lz4 on their RunWave rows and copied into
+        # WaveWeights as they were (migration 0015): same values, a third of the bytes
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_column_compression(response_ids), "
+                           "pg_column_compression(final_weights) FROM surveys_waveweights "
+                           "WHERE run_id = %s", [parallel.pk])
+            assert set(cursor.fetchall()) == {("lz4", "lz4")}
 
     from surveys.selectors import responses as sel
 
@@ -250,6 +262,44 @@ def test_a_wave_stage_that_fails_is_computed_by_the_body(tmp_path, broken):
     pairs = [k for k in parallel.timings if k.startswith("stage:") and k.endswith("/total")]
     combined = [k for k in parallel.timings if k.endswith("/combine")]
     assert not pairs and len(combined) == m.Wave.objects.count()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("fails_in", ["_write_tables", "_write_waves"])
+def test_a_body_that_fails_after_writing_waves_leaves_the_previous_results(tmp_path, fails_in):
+    """A parallel run's body on PostgreSQL writes each wave as its stage is in, in the
+    transaction it commits at the end (docs/DECISIONS.md 85): when the cross-wave write
+    fails after every wave was written, or the last wave's write does, nothing of the run
+    stays and the previous run's rows are the published ones, unchanged."""
+    from django.db import connection
+
+    _load_small_country(tmp_path)
+    single = compute_indices()
+    stored = _stored(single)
+    real = getattr(compute, fails_in)
+    early = connection.vendor == "postgresql"  # SQLite: every wave at the end, at once
+    # the cross-wave write fails, or the last wave's (early: the last of one call a wave)
+    last = m.Wave.objects.count() if early and fails_in == "_write_waves" else 1
+    calls = []
+
+    def failing(state, *args, **kwargs):
+        calls.append(args)
+        if len(calls) == last:
+            raise RuntimeError("disk full")
+        return real(state, *args, **kwargs)
+
+    with mock.patch.object(compute, fails_in, failing), pytest.raises(RuntimeError):
+        compute_indices_parallel_eager(shards=2)
+    failed = m.IndexRun.objects.exclude(pk=single.pk).get()
+    assert failed.status == m.RunStatus.FAILED and "disk full" in failed.messages[-1]["message"]
+    after = _stored(single)
+    for name, frame in stored.items():
+        pd.testing.assert_frame_equal(after[name], frame, obj=name)
+    for model in (m.WaveWeights, m.EstimateResult, m.ReliabilityResult, m.ItemResult,
+                  m.CfaResult, m.TrendResult):
+        assert not model.objects.filter(run=failed).exists(), model.__name__
+    assert ("write:waves" in failed.timings) == early
+    assert len(calls) == last
 
 
 @pytest.mark.django_db
@@ -517,6 +567,38 @@ def test_run_parts_are_unlogged_and_uncompressed_and_jit_is_off():
                                      ("response_ids", "e")]
         cursor.execute("SHOW jit")
         assert cursor.fetchone() == ("off",)
+
+
+def _lz4(connection) -> bool:
+    """PostgreSQL 14 or later built with lz4 (migration 0015 compresses with it then)."""
+    if connection.vendor != "postgresql" or connection.pg_version < 140000:
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 'lz4' = ANY(enumvals) FROM pg_settings "
+                       "WHERE name = 'default_toast_compression'")
+        return bool(cursor.fetchone()[0])
+
+
+@pytest.mark.django_db
+def test_a_stages_weights_are_compressed_with_lz4_and_copied_as_they_are():
+    """PostgreSQL with lz4: `RunWave`'s weights columns compress with lz4 (the stage pays,
+    in the parallel part), `WaveWeights`' never compress (the body's INSERT ... SELECT
+    copies a compressed value as it is, an uncompressed one stays so)."""
+    from django.db import connection
+
+    if not _lz4(connection):
+        pytest.skip("PostgreSQL 14+ with lz4")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT attrelid::regclass::text, attname, attstorage, attcompression "
+                       "FROM pg_attribute WHERE attrelid IN ('surveys_runwave'::regclass, "
+                       "'surveys_waveweights'::regclass) AND attname IN ('response_ids', "
+                       "'final_weights') ORDER BY 1, 2")
+        assert cursor.fetchall() == [
+            ("surveys_runwave", "final_weights", "x", "l"),
+            ("surveys_runwave", "response_ids", "x", "l"),
+            ("surveys_waveweights", "final_weights", "e", ""),
+            ("surveys_waveweights", "response_ids", "e", ""),
+        ]
 
 
 @pytest.mark.django_db

@@ -39,9 +39,10 @@ import hashlib
 import logging
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -442,19 +443,49 @@ def _all_estimates(instrument: m.Instrument, outputs: list[_WaveOutput],
 # writing
 
 
-def _write(state: _RunState, wave_ids: list[int], outputs: list[_WaveOutput],
-           instruments: list[m.Instrument], cross: dict[int, tuple[pd.DataFrame, pd.DataFrame]],
-           proxy: pd.DataFrame | None, achieve: pd.DataFrame | None) -> dict[str, int]:
-    """Replace the rows of the waves in ``wave_ids`` (computed or cleared; never a skipped
-    wave) and the cross-wave tables."""
-    counts: dict[str, int] = {}
+def _lock() -> None:
+    """One index run writes at a time (PostgreSQL: a transaction-level advisory lock, held
+    to the commit; taking it again in the same transaction is harmless)."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
+
+
+def _check_constraints(when: str) -> None:
+    """PostgreSQL: check the foreign keys (deferred to the commit by Django) of the rows
+    written from here on at the end of each statement ("IMMEDIATE") or at the commit
+    ("DEFERRED"). A parallel run's body writes each wave while its last stages still run:
+    checked then, the 15,000 rows of 5M responses no longer wait for the commit, which the
+    run's serial end pays (docs/DECISIONS.md 85)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET CONSTRAINTS ALL {when}")
+
+
+def _write_waves(state: _RunState, wave_ids: list[int],
+                 outputs: list[_WaveOutput]) -> dict[str, int]:
+    """Replace the per-wave rows (weights, estimates, reliability, items, CFA) of the waves in
+    ``wave_ids`` (computed or cleared; never a skipped wave) by those of ``outputs``. Inside
+    the run's write transaction: all waves at once after the analysis, or, in a parallel
+    run's body on PostgreSQL, each wave as its stage is in (`compute_indices`)."""
+    _lock()
     with state.timed("write:delete"):
         for model in (m.WaveWeights, m.EstimateResult, m.ReliabilityResult, m.ItemResult,
                       m.CfaResult):
             model.objects.filter(wave_id__in=wave_ids).delete()
+    with state.timed("write:weights"):
+        counts = {"weights": _write_weights(state, outputs)}
+    counts.update(_write_wave_tables(state, outputs))
+    return counts
+
+
+def _write(state: _RunState, wave_ids: list[int], outputs: list[_WaveOutput],
+           instruments: list[m.Instrument], cross: dict[int, tuple[pd.DataFrame, pd.DataFrame]],
+           proxy: pd.DataFrame | None, achieve: pd.DataFrame | None) -> dict[str, int]:
+    """Replace the rows of the waves in ``wave_ids`` (`_write_waves`) and the cross-wave
+    tables."""
+    counts = _write_waves(state, wave_ids, outputs)
+    with state.timed("write:delete"):
         m.TrendResult.objects.filter(instrument__in=instruments).delete()
         m.ChangeResult.objects.filter(instrument__in=instruments).delete()
         if proxy is not None:
@@ -462,9 +493,7 @@ def _write(state: _RunState, wave_ids: list[int], outputs: list[_WaveOutput],
         if achieve is not None:
             m.AchievementResult.objects.all().delete()
 
-    with state.timed("write:weights"):
-        counts["weights"] = _write_weights(state, outputs)
-    return _write_tables(state, outputs, instruments, cross, proxy, achieve, counts)
+    return _write_tables(state, instruments, cross, proxy, achieve, counts)
 
 
 def _write_weights(state: _RunState, outputs: list[_WaveOutput]) -> int:
@@ -514,12 +543,9 @@ def _write_weights(state: _RunState, outputs: list[_WaveOutput]) -> int:
                                             if o.stored_weights is not None)
 
 
-def _write_tables(state: _RunState, outputs: list[_WaveOutput], instruments: list[m.Instrument],
-                  cross: dict[int, tuple[pd.DataFrame, pd.DataFrame]],
-                  proxy: pd.DataFrame | None, achieve: pd.DataFrame | None,
-                  counts: dict[str, int]) -> dict[str, int]:
+def _write_wave_tables(state: _RunState, outputs: list[_WaveOutput]) -> dict[str, int]:
     run = state.run
-
+    counts: dict[str, int] = {}
     # the estimates table's column list is the catalogue's (surveys.publish.catalogue)
     est_fields = TABLES["estimates"].stored_fields()
     text = {f.name for f in m.EstimateResult._meta.concrete_fields
@@ -538,7 +564,15 @@ def _write_tables(state: _RunState, outputs: list[_WaveOutput], instruments: lis
     cfas = [m.CfaResult(run=run, wave=o.wave, **{k: db_value(v) for k, v in o.cfa.items()})
             for o in outputs if o.cfa is not None]
     counts["cfa"] = insert_objects(m.CfaResult, cfas)
+    return counts
 
+
+def _write_tables(state: _RunState, instruments: list[m.Instrument],
+                  cross: dict[int, tuple[pd.DataFrame, pd.DataFrame]],
+                  proxy: pd.DataFrame | None, achieve: pd.DataFrame | None,
+                  counts: dict[str, int]) -> dict[str, int]:
+    """The cross-wave tables: trends, changes, proxy validation, achievements."""
+    run = state.run
     n_trends = n_changes = 0
     for instrument in instruments:
         trend_df, change_df = cross[instrument.pk]
@@ -630,124 +664,20 @@ def compute_indices(*, instrument: str | None = None, years: Sequence[int] | Non
                                     started_at=timezone.now())
     state = _RunState(run=run)
     start = time.perf_counter()
+    # a parallel run's body on PostgreSQL opens the write transaction before its first wave
+    # and writes each wave as its stage is in, while the last stages still run on the other
+    # workers (docs/DECISIONS.md 85); one transaction either way, so readers see the old
+    # results or the new ones. Not on SQLite, where an open write transaction blocks every
+    # other writer (the API's submissions) for as long as the body waits for its stages.
+    early = parts is not None and connection.vendor == "postgresql"
     try:
-        waves = select_waves(instrument=instrument, years=years, wave_ids=wave_ids)
-        instruments = list({w.instrument_id: w.instrument for w in waves}.values())
-        run.parameters["waves"] = [f"{w.instrument.code} {w.year}" for w in waves]
-        with state.timed("inputs"):
-            population = sel.population_frame()
-            indicators = sel.indicators_frame()
-            values = sel.indicator_values_frame()
-            targets = sel.targets_frame()
-            state.digest.update(sel.frame_checksum(population, indicators, values,
-                                                   targets).encode())
-        total = len(waves) * len(WAVE_STAGES) + 2
-        bar = tqdm(total=total, disable=not progress, file=progress_file or sys.stderr,
-                   desc="compute_indices", unit="step", leave=False)
-        try:
-            outputs: list[_WaveOutput] = []
-            covered: list[int] = []  # computed or cleared; never a skipped wave
-            skipped: list[m.Wave] = []
-            panel_stage = longitudinal.PanelStage(note=state.note, lonely_psu=lonely_psu)
-            with state.timed("bridges"):
-                bridge_stage = bridges.BridgeStage(instruments, note=state.note,
-                                                   lonely_psu=lonely_psu)
-            # a parallel run's body reads only the waves its parts cannot stand in for
-            needs_rows = None if parts is None else \
-                (lambda w: parts.needs_rows(w) or bridge_stage.needs(w))
-            for wave, data in zip(waves, _read_waves(state, waves, prefetch=prefetch,
-                                                     needs_rows=needs_rows), strict=True):
-                bar.set_postfix_str(f"{wave.instrument.code} {wave.year}")
-                try:
-                    compute_wave = _compute_wave if parts is None else parts.output
-                    out = compute_wave(state, wave, data, population, lonely_psu=lonely_psu,
-                                       trim=trim, tick=bar.update)
-                except WaveSkipped as exc:
-                    state.skip(wave, exc)
-                    skipped.append(wave)
-                    continue
-                covered.append(wave.pk)
-                if out is not None:
-                    outputs.append(out)
-                    if data is not None:
-                        with state.timed("bridges"):  # linked-item estimates (issue 12 pt 2)
-                            bridge_stage.add(out.wave, data, out.weights)
-                    if out.panel is not None:
-                        with state.timed("panels"):
-                            panel_stage.add(out.panel)
-                        out.panel = None
-                    elif out.pair is not None:
-                        panel_stage.put(out.wave, *out.pair)
-            run.parameters["skipped_waves"] = [f"{w.instrument.code} {w.year}" for w in skipped]
-            if skipped and not covered:
-                reasons = "; ".join(msg["message"] for msg in state.messages
-                                    if msg.get("skipped"))
-                # Translators: id: tidak ada gelombang yang dapat dihitung
-                text = both(_noop("no wave could be computed"))
-                raise ComputeError(f"{text}: {reasons}")
-            bar.set_postfix_str("trends")
-            cross: dict[int, tuple[pd.DataFrame, pd.DataFrame]] = {}
-            with state.timed("bridges"):
-                bridge_stage.complete()
-            with state.timed("trends"):
-                for inst in instruments:
-                    est = _all_estimates(inst, outputs, set(covered))
-                    # per series, never across a version break (analysis.bridges)
-                    cross[inst.pk] = bridge_stage.cross_tables(inst, est)
-            with state.timed("invariance"):
-                invariance = longitudinal.invariance_tables(
-                    instruments, [o.moments for o in outputs if o.moments is not None],
-                    set(covered), state.note)
-            bar.update()
-            proxy_df = achieve_df = None
-            evaluated: tuple[evaluation.Evaluation, m.Instrument] | None = None
-            index_code = index_instrument()
-            run.parameters["index_instrument"] = index_code
-            if index_code is not None:
-                with state.timed("proxies"):
-                    inst = next((i for i in instruments if i.code == index_code), None) \
-                        or m.Instrument.objects.get(code=index_code)
-                    est = _all_estimates(inst, outputs, set(covered))
-                    try:
-                        proxy_df = proxies.validate_proxies(indicators, values, est)
-                        achieve_df = achievement.achievement_table(targets, indicators,
-                                                                   values, est)
-                    except ValueError as exc:
-                        raise ComputeError(f"indikator/target: {exc}") from exc
-                with state.timed("evaluation"):
-                    try:
-                        evaluated = (evaluation.evaluate(est, values, proxy_df), inst)
-                    except ValueError as exc:
-                        # Translators: id: program/area kecil
-                        text = both(_noop("programmes/small areas"))
-                        raise ComputeError(f"{text}: {exc}") from exc
-            bar.update()
-        finally:
-            bar.close()
-        state.run.input_checksum = state.digest.hexdigest()
-        with state.timed("write"), transaction.atomic():
-            counts = _write(state, covered, outputs, instruments, cross, proxy_df, achieve_df)
-            if evaluated is not None:
-                with state.timed("write:evaluation"):
-                    counts.update(evaluation.write(run, *evaluated))
-            with state.timed("write:bridges"):
-                counts.update(bridges.write(run, bridge_stage))
-            with state.timed("write:longitudinal"):
-                counts.update(longitudinal.write(
-                    run, covered=covered, instruments=instruments, panel=panel_stage,
-                    moments={o.wave.pk: o.moments for o in outputs if o.moments is not None},
-                    invariance=invariance, cross={k: v[1] for k, v in cross.items()}))
-            state.timings["total"] = round(time.perf_counter() - start, 4)
-            run.status = m.RunStatus.SUCCEEDED
-            run.parameters["rows"] = counts
-            run.timings = state.timings
-            run.messages = state.messages
-            run.finished_at = timezone.now()
-            run.save()
-        state.timings["total"] = round(time.perf_counter() - start, 4)
-        run.timings = state.timings
-        m.IndexRun.objects.filter(pk=run.pk).update(timings=state.timings)
-        return run
+        write_txn = ExitStack()
+        with write_txn:
+            return _compute_indices(state, run, start, write_txn if early else None,
+                                    instrument=instrument, years=years, wave_ids=wave_ids,
+                                    lonely_psu=lonely_psu, trim=trim, progress=progress,
+                                    progress_file=progress_file, prefetch=prefetch,
+                                    parts=parts)
     except Exception as exc:
         _fail(state, exc, time.perf_counter() - start)
         if isinstance(exc, ComputeError):
@@ -755,6 +685,154 @@ def compute_indices(*, instrument: str | None = None, years: Sequence[int] | Non
         if isinstance(exc, ValueError):
             raise ComputeError(str(exc)) from exc
         raise
+
+
+def _compute_indices(state: _RunState, run: m.IndexRun, start: float,
+                     write_txn: ExitStack | None, *, instrument: str | None,
+                     years: Sequence[int] | None, wave_ids: Sequence[int] | None,
+                     lonely_psu: str, trim: bool, progress: bool,
+                     progress_file: IO[str] | None, prefetch: bool,
+                     parts: Any) -> m.IndexRun:
+    """`compute_indices` once its run row exists. ``write_txn``: an exit stack that holds
+    the run's write transaction from the first wave on (a parallel run's body on
+    PostgreSQL): each wave's rows are written as the wave is in, and the stack is closed
+    (committed) at the end of the write; None writes everything in one transaction after
+    the analysis."""
+    waves = select_waves(instrument=instrument, years=years, wave_ids=wave_ids)
+    instruments = list({w.instrument_id: w.instrument for w in waves}.values())
+    run.parameters["waves"] = [f"{w.instrument.code} {w.year}" for w in waves]
+    with state.timed("inputs"):
+        population = sel.population_frame()
+        indicators = sel.indicators_frame()
+        values = sel.indicator_values_frame()
+        targets = sel.targets_frame()
+        state.digest.update(sel.frame_checksum(population, indicators, values,
+                                               targets).encode())
+    total = len(waves) * len(WAVE_STAGES) + 2
+    bar = tqdm(total=total, disable=not progress, file=progress_file or sys.stderr,
+               desc="compute_indices", unit="step", leave=False)
+    try:
+        outputs: list[_WaveOutput] = []
+        covered: list[int] = []  # computed or cleared; never a skipped wave
+        skipped: list[m.Wave] = []
+        panel_stage = longitudinal.PanelStage(note=state.note, lonely_psu=lonely_psu)
+        with state.timed("bridges"):
+            bridge_stage = bridges.BridgeStage(instruments, note=state.note,
+                                               lonely_psu=lonely_psu)
+        # a parallel run's body reads only the waves its parts cannot stand in for
+        needs_rows = None if parts is None else \
+            (lambda w: parts.needs_rows(w) or bridge_stage.needs(w))
+        written: Counter[str] = Counter()  # rows the waves' early writes wrote
+        if write_txn is not None:
+            write_txn.enter_context(transaction.atomic())
+            _lock()
+            _check_constraints("IMMEDIATE")
+        for wave, data in zip(waves, _read_waves(state, waves, prefetch=prefetch,
+                                                 needs_rows=needs_rows), strict=True):
+            bar.set_postfix_str(f"{wave.instrument.code} {wave.year}")
+            try:
+                compute_wave = _compute_wave if parts is None else parts.output
+                out = compute_wave(state, wave, data, population, lonely_psu=lonely_psu,
+                                   trim=trim, tick=bar.update)
+            except WaveSkipped as exc:
+                state.skip(wave, exc)
+                skipped.append(wave)
+                continue
+            covered.append(wave.pk)
+            if out is not None:
+                outputs.append(out)
+                if data is not None:
+                    with state.timed("bridges"):  # linked-item estimates (issue 12 pt 2)
+                        bridge_stage.add(out.wave, data, out.weights)
+                if out.panel is not None:
+                    with state.timed("panels"):
+                        panel_stage.add(out.panel)
+                    out.panel = None
+                elif out.pair is not None:
+                    panel_stage.put(out.wave, *out.pair)
+            if write_txn is not None:
+                with state.timed("write"), state.timed("write:waves"):
+                    written.update(_write_waves(state, [wave.pk], [] if out is None else [out]))
+                    written["retention"] += longitudinal.write_retention(run, wave, panel_stage)
+        run.parameters["skipped_waves"] = [f"{w.instrument.code} {w.year}" for w in skipped]
+        if skipped and not covered:
+            reasons = "; ".join(msg["message"] for msg in state.messages
+                                if msg.get("skipped"))
+            # Translators: id: tidak ada gelombang yang dapat dihitung
+            text = both(_noop("no wave could be computed"))
+            raise ComputeError(f"{text}: {reasons}")
+        bar.set_postfix_str("trends")
+        cross: dict[int, tuple[pd.DataFrame, pd.DataFrame]] = {}
+        with state.timed("bridges"):
+            bridge_stage.complete()
+        with state.timed("trends"):
+            for inst in instruments:
+                est = _all_estimates(inst, outputs, set(covered))
+                # per series, never across a version break (analysis.bridges)
+                cross[inst.pk] = bridge_stage.cross_tables(inst, est)
+        with state.timed("invariance"):
+            invariance = longitudinal.invariance_tables(
+                instruments, [o.moments for o in outputs if o.moments is not None],
+                set(covered), state.note)
+        bar.update()
+        proxy_df = achieve_df = None
+        evaluated: tuple[evaluation.Evaluation, m.Instrument] | None = None
+        index_code = index_instrument()
+        run.parameters["index_instrument"] = index_code
+        if index_code is not None:
+            with state.timed("proxies"):
+                inst = next((i for i in instruments if i.code == index_code), None) \
+                    or m.Instrument.objects.get(code=index_code)
+                est = _all_estimates(inst, outputs, set(covered))
+                try:
+                    proxy_df = proxies.validate_proxies(indicators, values, est)
+                    achieve_df = achievement.achievement_table(targets, indicators,
+                                                               values, est)
+                except ValueError as exc:
+                    raise ComputeError(f"indikator/target: {exc}") from exc
+            with state.timed("evaluation"):
+                try:
+                    evaluated = (evaluation.evaluate(est, values, proxy_df), inst)
+                except ValueError as exc:
+                    # Translators: id: program/area kecil
+                    text = both(_noop("programmes/small areas"))
+                    raise ComputeError(f"{text}: {exc}") from exc
+        bar.update()
+    finally:
+        bar.close()
+    state.run.input_checksum = state.digest.hexdigest()
+    with state.timed("write"), (transaction.atomic() if write_txn is None else nullcontext()):
+        if write_txn is None:
+            counts = _write(state, covered, outputs, instruments, cross, proxy_df, achieve_df)
+        else:  # the waves are written: the cross-wave tables
+            _check_constraints("DEFERRED")
+            counts = _write(state, [], [], instruments, cross, proxy_df, achieve_df)
+        if evaluated is not None:
+            with state.timed("write:evaluation"):
+                counts.update(evaluation.write(run, *evaluated))
+        with state.timed("write:bridges"):
+            counts.update(bridges.write(run, bridge_stage))
+        with state.timed("write:longitudinal"):
+            counts.update(longitudinal.write(
+                run, covered=covered, instruments=instruments, panel=panel_stage,
+                moments={o.wave.pk: o.moments for o in outputs if o.moments is not None},
+                invariance=invariance, cross={k: v[1] for k, v in cross.items()},
+                retention_written=covered if write_txn is not None else ()))
+        state.timings["total"] = round(time.perf_counter() - start, 4)
+        run.status = m.RunStatus.SUCCEEDED
+        # the rows the waves' early writes wrote (a parallel body on PostgreSQL)
+        counts.update({k: counts.get(k, 0) + n for k, n in written.items()})
+        run.parameters["rows"] = counts
+        run.timings = state.timings
+        run.messages = state.messages
+        run.finished_at = timezone.now()
+        run.save()
+        if write_txn is not None:
+            write_txn.close()  # commit, inside the write's time
+    state.timings["total"] = round(time.perf_counter() - start, 4)
+    run.timings = state.timings
+    m.IndexRun.objects.filter(pk=run.pk).update(timings=state.timings)
+    return run
 
 
 def _fail(state: _RunState, exc: BaseException, elapsed: float) -> None:

@@ -15,8 +15,8 @@ import pandas as pd
 from analysis import programmes as prog
 from analysis import sae
 from surveys import models as m
-from surveys.services._rows import db_value
-from surveys.services.bulk import insert_objects
+from surveys.services._rows import db_value, frame_rows
+from surveys.services.bulk import insert_objects, insert_rows
 
 
 @dataclass
@@ -71,18 +71,18 @@ def write(run: m.IndexRun, result: Evaluation, instrument: m.Instrument) -> dict
     types = [m.ProgrammeTypeResult(run=run, **{k: db_value(v) for k, v in row.items()})
              for row in result.types.to_dict("records")]
     waves = dict(m.Wave.objects.filter(instrument=instrument).values_list("year", "id"))
-    small = []
-    for row in result.small_areas.to_dict("records"):
-        wave = int(row.pop("wave"))
-        if wave not in waves:
-            continue
-        covariate = row.pop("covariate")
-        small.append(m.SmallAreaResult(
-            run=run, wave_id=waves[wave], region_code=str(row.pop("region")),
-            covariate=covariate if isinstance(covariate, str) else "",
-            **{k: db_value(v) for k, v in row.items()}))
+    small = result.small_areas
+    other = [c for c in small.columns if c not in ("wave", "region", "covariate")]
+    # rows as tuples, column-wise: no model instance and no dict a row (issue 15)
+    rows = ((run, waves[int(wave)], str(region),
+             covariate if isinstance(covariate, str) else "", *rest)
+            for wave, region, covariate, *rest
+            in frame_rows(small, ["wave", "region", "covariate", *other])
+            if int(wave) in waves)
     return {
         "programme_effects": insert_objects(m.ProgrammeEffectResult, effects),
         "programme_types": insert_objects(m.ProgrammeTypeResult, types),
-        "sae": insert_objects(m.SmallAreaResult, small),
+        "sae": insert_rows(m.SmallAreaResult,
+                           ["run", "wave_id", "region_code", "covariate", *other], rows)
+                if len(small) else 0,
     }

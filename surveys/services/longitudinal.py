@@ -25,7 +25,7 @@ is skipped, like its estimates. A pair of waves of different instrument versions
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -300,16 +300,41 @@ def invariance_tables(instruments: list[m.Instrument], fresh: list[Moments],
     return out
 
 
+def _insert_retention(run: m.IndexRun, wave_id: int, before: m.Wave, ret: pd.DataFrame) -> int:
+    if not len(ret):
+        return 0
+    other = [c for c in ret.columns if c != "region"]
+    return insert_rows(  # rows as tuples: no model instance per row (issue 15)
+        m.RetentionResult, ["run", "wave_id", "previous_wave", "region_code", *other],
+        ((run, wave_id, before.year, str(region), *rest)
+         for region, *rest in frame_rows(ret, ["region", *other])))
+
+
+def write_retention(run: m.IndexRun, wave: m.Wave, panel: PanelStage) -> int:
+    """Replace one covered wave's retention rows by those of its pair in ``panel`` (none when
+    it has no pair), inside the run's write transaction: a parallel run's body writes them as
+    the wave is in (they depend on nothing else), `write` the rest at the end
+    (docs/DECISIONS.md 85)."""
+    m.RetentionResult.objects.filter(wave_id=wave.pk).delete()
+    pair = panel.tables.get(wave.pk)
+    return 0 if pair is None else _insert_retention(run, wave.pk, pair[0], pair[1])
+
+
 def write(run: m.IndexRun, *, covered: list[int], instruments: list[m.Instrument],
           panel: PanelStage, moments: dict[int, Moments],
           invariance: dict[int, tuple[m.InstrumentVersion, list[dict[str, Any]]]],
-          cross: dict[int, pd.DataFrame]) -> dict[str, int]:
+          cross: dict[int, pd.DataFrame], retention_written: Collection[int] = ()
+          ) -> dict[str, int]:
     """Replace the longitudinal rows (inside the run's write transaction).
 
     ``moments``: wave id -> fresh moments; ``cross``: instrument id -> its change table (the
-    cross-sectional changes written beside the panel changes)."""
-    for model in (m.WaveMoments, m.RetentionResult, m.PanelChangeResult):
+    cross-sectional changes written beside the panel changes); ``retention_written``: covered
+    waves whose retention rows `write_retention` has replaced already (counted by the
+    caller)."""
+    for model in (m.WaveMoments, m.PanelChangeResult):
         model.objects.filter(wave_id__in=covered).delete()
+    m.RetentionResult.objects.filter(
+        wave_id__in=[w for w in covered if w not in retention_written]).delete()
     m.InvarianceResult.objects.filter(instrument__in=instruments).delete()
     waves = {w.pk: w for w in m.Wave.objects.filter(pk__in=[*moments, *panel.tables])}
     moment_objs = [m.WaveMoments(run=run, wave_id=wid, version_id=mo.version_id, n=mo.n,
@@ -338,12 +363,8 @@ def write(run: m.IndexRun, *, covered: list[int], instruments: list[m.Instrument
                       for region, dimension, delta, se, significant in zip(
                           *(sel_rows[c].tolist() for c in ("region", "dimension", "delta",
                                                             "se", "significant")), strict=True)}
-        if len(ret):
-            other = [c for c in ret.columns if c != "region"]
-            n_retention += insert_rows(
-                m.RetentionResult, ["run", "wave_id", "previous_wave", "region_code", *other],
-                ((run, wave_id, before.year, str(region), *rest)
-                 for region, *rest in frame_rows(ret, ["region", *other])))
+        if wave_id not in retention_written:
+            n_retention += _insert_retention(run, wave_id, before, ret)
         if len(change):
             other = [c for c in change.columns if c != "region"]
             dim = other.index("dimension")
