@@ -38,17 +38,18 @@ table's pages when it is large (docs/DECISIONS.md 81).
 Each wave has a `RunWave` row (the number of its parts, its previous wave, the parts' results,
 its stage's state); a finished part adds its result there under a row lock (`finish_part`).
 A wave's stage is runnable once its parts and its previous wave's (when that wave is in the
-run) are in; the part that makes it so queues it as a task of its own (`run_stage`), ahead of
-the parts still queued (the parts go out with a lower priority, `PART_PRIORITY`: the stages of
-the first waves run while the last waves' parts do, and the body, which writes each wave as its
-stage is in, overlaps the last stage instead of starting after every stage; DECISIONS 85). The
-stage computes the wave's output (`WaveParts.output` itself, with a state that only keeps
-notes and timings) and its panel pair with the previous wave (`longitudinal.pair_tables`),
-stored as `encode_stage` blobs (JSON and arrays, no pickles).
-The body waits for a queued stage, takes the blobs (`_staged_output`) and replays their notes
-where it would have made them, so the run is the same. A stage that fails leaves no blob and
-the body computes that wave from the parts as before; bridged waves (read by the body) always
-are.
+run) are in; the part that makes it so queues it as a task of its own (`run_stage`, behind the
+parts still queued: the stages fill the workers' last gaps; queued ahead of the parts, they
+made a two-worker run 0.6-1.4 s slower, docs/DECISIONS.md 85). The stage computes the wave's
+output (`WaveParts.output` itself, with a state that only keeps notes and timings) and its
+panel pair with the previous wave (`longitudinal.pair_tables`), stored as `encode_stage`
+blobs (JSON and arrays, no pickles), and leaves the wave's weights on the row (compressed
+with lz4 by PostgreSQL, migration 0015). The body waits for a queued stage, takes the blobs
+(`_staged_output`) and replays their notes where it would have made them, so the run is the
+same; on PostgreSQL it writes each wave's rows as the wave is in, in its one transaction,
+while the last stages still run (`compute.compute_indices`, docs/DECISIONS.md 85). A stage
+that fails leaves no blob and the body computes that wave from the parts as before; bridged
+waves (read by the body) always are.
 
 A stage marks its row ``running`` while it works. Its panel data (what the next wave's pair
 needs of it) stays in the worker's memory (`_RECENT`) and is left as a file on the host
@@ -94,11 +95,6 @@ from surveys.selectors.weights import pack as pack_weights
 from surveys.services import compute, longitudinal
 
 DEFAULT_SHARDS = 2
-#: The parts' message priority: below the default (0, the highest on Redis) that the stages,
-#: the body and every other task have, so a stage queued while parts wait runs first. A
-#: broker without priorities (a RabbitMQ queue without ``x-max-priority``) ignores it: the
-#: stages then run after the parts queued before them, as they did (docs/DECISIONS.md 85).
-PART_PRIORITY = 6
 DEFAULT_MIN_RESPONSES = 500_000
 #: `plan` counts responses in a sample of the table's pages from this many rows on ...
 PLAN_SAMPLE_FROM = 1_000_000
@@ -935,9 +931,8 @@ def finish_part(token: str, out: dict[str, Any]) -> list[int]:
 
 def _queue_stage(token: str, wave_id: int, *, lonely_psu: str, trim: bool,
                  queue: str | None) -> None:
-    """`run_stage` as a task of its own on the chord's queue (ahead of the parts still
-    queued, which have a lower priority: `PART_PRIORITY`), in line with eager Celery or no
-    broker."""
+    """`run_stage` as a task of its own on the chord's queue (behind the parts still queued:
+    the stages fill the workers' last gaps), in line with eager Celery or no broker."""
     from surveys.tasks import compute_wave_stage_task
 
     kwargs = {"lonely_psu": lonely_psu, "trim": trim}
@@ -1229,8 +1224,7 @@ def compute_indices_parallel(*, instrument: str | None = None, years: list[int] 
               "lonely_psu": lonely_psu, "trim": trim, "shards": shards, "token": token,
               "queue": queue}
     header = [compute_province_part_task.s(wave_id, regions, lonely_psu=lonely_psu,
-                                           trim=trim, token=token, queue=queue)
-              .set(priority=PART_PRIORITY, **options)
+                                           trim=trim, token=token, queue=queue).set(**options)
               for wave_id, regions in tasks]
     body = compute_indices_finish_task.s(**params).set(**options)
     if not header:  # nothing to split (no responses): the body alone
