@@ -40,7 +40,7 @@ its stage's state); a finished part adds its result there under a row lock (`fin
 A wave's stage is runnable once its parts and its previous wave's (when that wave is in the
 run) are in; the part that makes it so queues it as a task of its own (`run_stage`, behind the
 parts still queued: the stages fill the workers' last gaps; queued ahead of the parts, they
-made a two-worker run 0.6-1.4 s slower, docs/DECISIONS.md 85). The stage computes the wave's
+made two-worker runs 0.6-1.4 s slower, docs/DECISIONS.md 85). The stage computes the wave's
 output (`WaveParts.output` itself, with a state that only keeps notes and timings) and its
 panel pair with the previous wave (`longitudinal.pair_tables`), stored as `encode_stage`
 blobs (JSON and arrays, no pickles), and leaves the wave's weights on the row (compressed
