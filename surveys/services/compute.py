@@ -480,23 +480,6 @@ def _write_waves(state: _RunState, wave_ids: list[int],
     return counts
 
 
-def _write(state: _RunState, wave_ids: list[int], outputs: list[_WaveOutput],
-           instruments: list[m.Instrument], cross: dict[int, tuple[pd.DataFrame, pd.DataFrame]],
-           proxy: pd.DataFrame | None, achieve: pd.DataFrame | None) -> dict[str, int]:
-    """Replace the rows of the waves in ``wave_ids`` (`_write_waves`) and the cross-wave
-    tables."""
-    counts = _write_waves(state, wave_ids, outputs)
-    with state.timed("write:delete"):
-        m.TrendResult.objects.filter(instrument__in=instruments).delete()
-        m.ChangeResult.objects.filter(instrument__in=instruments).delete()
-        if proxy is not None:
-            m.ProxyValidationResult.objects.all().delete()
-        if achieve is not None:
-            m.AchievementResult.objects.all().delete()
-
-    return _write_tables(state, instruments, cross, proxy, achieve, counts)
-
-
 def _write_weights(state: _RunState, outputs: list[_WaveOutput]) -> int:
     """One packed `WaveWeights` row per wave (see the model for why not a row per response).
     No existence check of the responses: readers join from the responses, so one deleted
@@ -572,8 +555,16 @@ def _write_tables(state: _RunState, instruments: list[m.Instrument],
                   cross: dict[int, tuple[pd.DataFrame, pd.DataFrame]],
                   proxy: pd.DataFrame | None, achieve: pd.DataFrame | None,
                   counts: dict[str, int]) -> dict[str, int]:
-    """The cross-wave tables: trends, changes, proxy validation, achievements."""
+    """Replace the cross-wave tables: trends, changes, proxy validation, achievements
+    (``counts`` gets their rows)."""
     run = state.run
+    with state.timed("write:delete"):
+        m.TrendResult.objects.filter(instrument__in=instruments).delete()
+        m.ChangeResult.objects.filter(instrument__in=instruments).delete()
+        if proxy is not None:
+            m.ProxyValidationResult.objects.all().delete()
+        if achieve is not None:
+            m.AchievementResult.objects.all().delete()
     n_trends = n_changes = 0
     for instrument in instruments:
         trend_df, change_df = cross[instrument.pk]
@@ -804,10 +795,11 @@ def _compute_indices(state: _RunState, run: m.IndexRun, start: float,
     state.run.input_checksum = state.digest.hexdigest()
     with state.timed("write"), (transaction.atomic() if write_txn is None else nullcontext()):
         if write_txn is None:
-            counts = _write(state, covered, outputs, instruments, cross, proxy_df, achieve_df)
-        else:  # the waves are written: the cross-wave tables
+            counts = _write_waves(state, covered, outputs)
+        else:  # the waves are written (`written`): the cross-wave tables are left
             _check_constraints("DEFERRED")
-            counts = _write(state, [], [], instruments, cross, proxy_df, achieve_df)
+            counts = {}
+        counts = _write_tables(state, instruments, cross, proxy_df, achieve_df, counts)
         if evaluated is not None:
             with state.timed("write:evaluation"):
                 counts.update(evaluation.write(run, *evaluated))
